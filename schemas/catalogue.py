@@ -1,0 +1,106 @@
+"""Every TAC event type, its concrete envelope, and the one way to parse and build envelopes.
+
+Parsing uses a discriminated union on `type`, so an unknown type, a category that does not
+belong to the type, or a payload that breaks its contract each fail with a readable reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Union
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter, ValidationError, create_model
+
+from schemas.envelope import Actor, EnvelopeBase, Event, new_event_id, now_utc
+from schemas.events import audit, consent, referrals
+from schemas.topics import Topic
+
+EVENT_CLASSES: tuple[type[Event], ...] = referrals.EVENTS + consent.EVENTS + audit.EVENTS
+EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}
+assert len(EVENT_TYPES) == len(EVENT_CLASSES), "two events share a type"
+
+
+def _envelope_class(event: type[Event]) -> type[EnvelopeBase]:
+    return create_model(
+        f"{event.__name__}Envelope",
+        __base__=EnvelopeBase,
+        __doc__=f"Envelope carrying {event.__name__} on {event.TOPIC.name}. {event.__doc__ or ''}".strip(),
+        type=(Literal[event.TYPE], ...),  # type: ignore[valid-type]
+        category=(Literal[str(event.CATEGORY)], ...),  # type: ignore[valid-type]
+        data=(event, ...),
+    )
+
+
+ENVELOPE_CLASSES: dict[str, type[EnvelopeBase]] = {t: _envelope_class(cls) for t, cls in EVENT_TYPES.items()}
+
+AnyEnvelope = Annotated[Union[tuple(ENVELOPE_CLASSES.values())], Field(discriminator="type")]  # type: ignore[misc]
+_ADAPTER: TypeAdapter[EnvelopeBase] = TypeAdapter(AnyEnvelope)
+
+
+class InvalidEvent(ValueError):
+    """Bytes that are not a valid TAC event; `reason` says why in words a person can act on."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for e in error.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "(message)"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(raw: bytes | str) -> EnvelopeBase:
+    """Validate bytes from the bus into a concrete envelope, or raise InvalidEvent."""
+    try:
+        return _ADAPTER.validate_json(raw)
+    except ValidationError as e:
+        return _raise_readable(e)
+
+
+def _raise_readable(e: ValidationError) -> EnvelopeBase:
+    kinds = {err["type"] for err in e.errors()}
+    if "json_invalid" in kinds:
+        raise InvalidEvent(f"malformed JSON: {_describe(e)}") from None
+    if "union_tag_invalid" in kinds:
+        tag = next(err["ctx"]["tag"] for err in e.errors() if err["type"] == "union_tag_invalid")
+        raise InvalidEvent(f"unknown event type {tag!r}") from None
+    if "union_tag_not_found" in kinds:
+        raise InvalidEvent("event has no 'type'") from None
+    raise InvalidEvent(f"event violates its schema: {_describe(e)}") from None
+
+
+def make_envelope(
+    data: Event,
+    *,
+    subject: UUID,
+    actor: Actor,
+    source: str,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+    event_id: UUID | None = None,
+    time: datetime | None = None,
+) -> EnvelopeBase:
+    """Wrap a payload in its concrete envelope, filling type, category, id and time."""
+    cls = ENVELOPE_CLASSES[data.TYPE]
+    eid = event_id or new_event_id()
+    return cls(
+        id=eid,
+        type=data.TYPE,
+        category=str(data.CATEGORY),
+        source=source,
+        subject=subject,
+        time=time or now_utc(),
+        actor=actor,
+        correlationid=correlationid or str(eid),
+        causationid=causationid,
+        data=data,
+    )
+
+
+def topic_of(event_type: str) -> Topic:
+    return EVENT_TYPES[event_type].TOPIC

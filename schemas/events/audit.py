@@ -1,0 +1,60 @@
+"""Audit facts: timeline views (`tac.audit.v1`) and notifications (`tac.notifications.v1`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from schemas import topics
+from schemas.envelope import Contract, Event
+from schemas.vocabulary import AUDIT, NotificationChannel
+
+
+class ShownEntry(Contract):
+    event_id: UUID
+    basis: str = Field(min_length=1, max_length=160, description="own | parent | consent:<id> | safeguarding:<id>")
+
+
+class TimelineViewed(Event):
+    """Every read of a child's timeline is recorded; parents can see this access log (DESIGN §3)."""
+
+    TYPE: ClassVar = "tac.audit.timeline_viewed.v1"
+    CATEGORY: ClassVar = AUDIT
+    TOPIC: ClassVar = topics.AUDIT
+    viewed_at: AwareDatetime
+    entries_shown: int = Field(ge=0)
+    shown: tuple[ShownEntry, ...] = ()
+
+
+class _Notification(Event):
+    CATEGORY: ClassVar = AUDIT
+    TOPIC: ClassVar = topics.NOTIFICATIONS
+
+
+class NotificationSent(_Notification):
+    TYPE: ClassVar = "tac.notifications.notification_sent.v1"
+    notification_id: UUID
+    recipient_id: str = Field(min_length=1, max_length=128)
+    recipient_organisation_id: str | None = Field(default=None, max_length=128)
+    channel: NotificationChannel
+    about_event_id: UUID | None = None
+    about: str = Field(min_length=1, max_length=200, description="The entry type or reminder kind")
+    sent_at: AwareDatetime
+
+
+class NotificationFailed(_Notification):
+    TYPE: ClassVar = "tac.notifications.notification_failed.v1"
+    notification_id: UUID
+    recipient_id: str = Field(min_length=1, max_length=128)
+    recipient_organisation_id: str | None = Field(default=None, max_length=128)
+    channel: NotificationChannel
+    about_event_id: UUID | None = None
+    about: str = Field(min_length=1, max_length=200)
+    attempts: int = Field(ge=1)
+    error: str = Field(min_length=1, max_length=2000)
+    failed_at: AwareDatetime
+
+
+EVENTS: tuple[type[Event], ...] = (TimelineViewed, NotificationSent, NotificationFailed)

@@ -1,0 +1,112 @@
+"""Facts published by the consent service on `tac.consent.v1`.
+
+The parent's name stays in the consent service's store; the bus carries only a person id and
+the relationship.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from schemas import topics
+from schemas.envelope import Contract, Event
+from schemas.vocabulary import Agency, Category, Purpose
+
+
+class ConsentGiver(Contract):
+    person_id: str = Field(min_length=1, max_length=128)
+    relationship: str = Field(min_length=1, max_length=64)
+    has_parental_responsibility: bool
+
+    @model_validator(mode="after")
+    def _must_hold_parental_responsibility(self) -> "ConsentGiver":
+        # Only a person with parental responsibility can consent for a young child
+        # (Children Act 1989 s.3; HM Government information sharing advice 2024).
+        if not self.has_parental_responsibility:
+            raise ValueError("consent must be given by a person with parental responsibility")
+        return self
+
+
+class Recipients(Contract):
+    organisation_ids: tuple[str, ...] = ()
+    agencies: tuple[Agency, ...] = ()
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "Recipients":
+        if not self.organisation_ids and not self.agencies:
+            raise ValueError("a consent names at least one recipient organisation or agency")
+        if Agency.PARENT in self.agencies:
+            raise ValueError("'parent' is not a recipient agency")
+        return self
+
+
+class _Consent(Event):
+    TOPIC: ClassVar = topics.CONSENT
+    CATEGORY: ClassVar = Category.CONSENT
+
+
+class ConsentGranted(_Consent):
+    TYPE: ClassVar = "tac.consent.consent_granted.v1"
+    consent_id: UUID
+    given_by: ConsentGiver
+    recorded_on_behalf: bool = Field(description="True when a practitioner recorded it for the parent")
+    recipients: Recipients
+    categories: tuple[Category, ...] = Field(min_length=1)
+    purposes: tuple[Purpose, ...] = Field(min_length=1)
+    valid_from: AwareDatetime
+    expires_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _expires_after_start(self) -> "ConsentGranted":
+        if self.expires_at <= self.valid_from:
+            raise ValueError("expires_at must be after valid_from")
+        return self
+
+
+class ConsentWithdrawn(_Consent):
+    TYPE: ClassVar = "tac.consent.consent_withdrawn.v1"
+    consent_id: UUID
+    withdrawn_at: AwareDatetime
+    recorded_on_behalf: bool
+
+
+class ConsentExpired(_Consent):
+    TYPE: ClassVar = "tac.consent.consent_expired.v1"
+    consent_id: UUID
+    expired_at: AwareDatetime
+
+
+class ConsentExpiryReminderDue(_Consent):
+    """Consent is reviewed yearly; the team is reminded 30 days before it lapses (DESIGN §5)."""
+
+    TYPE: ClassVar = "tac.consent.consent_expiry_reminder_due.v1"
+    consent_id: UUID
+    expires_at: AwareDatetime
+
+
+class SafeguardingAccessGranted(_Consent):
+    """Break-glass sharing without consent: explicit, justified, time-limited, audited
+    (HM Government, Information sharing advice for safeguarding practitioners, 2024)."""
+
+    TYPE: ClassVar = "tac.consent.safeguarding_access_granted.v1"
+    grant_id: UUID
+    organisation_id: str = Field(min_length=1, max_length=128)
+    justification: str = Field(min_length=20, max_length=4000)
+    granted_at: AwareDatetime
+    expires_at: AwareDatetime
+    notify_role: str = Field(default="designated_safeguarding_lead", min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _at_most_72_hours(self) -> "SafeguardingAccessGranted":
+        hours = (self.expires_at - self.granted_at).total_seconds() / 3600
+        if not 0 < hours <= 72:
+            raise ValueError("safeguarding access lasts more than 0 and at most 72 hours")
+        return self
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ConsentGranted, ConsentWithdrawn, ConsentExpired, ConsentExpiryReminderDue, SafeguardingAccessGranted,
+)

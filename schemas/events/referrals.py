@@ -1,0 +1,235 @@
+"""Facts published by the referrals service on `tac.referrals.v1`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from schemas import topics
+from schemas.envelope import Contract, Event
+from schemas.vocabulary import Agency, AreaOfNeed, Category, PrimeArea, ProgressOutcome, Reg10_4Exception
+
+OrgId = str
+_ORG = dict(min_length=1, max_length=128)
+_TEXT = dict(min_length=1, max_length=4000)
+
+
+class DueDate(Contract):
+    """A statutory or guidance date derived by the referrals service, with its source, so that
+    other services can remind without ever seeing the child's date of birth."""
+
+    kind: str = Field(min_length=1, max_length=64)
+    due_on: date
+    reference: str = Field(min_length=1, max_length=200, description="Regulation or guidance the date comes from")
+
+
+class _Referrals(Event):
+    TOPIC: ClassVar = topics.REFERRALS
+
+
+class ChildRegistered(_Referrals):
+    TYPE: ClassVar = "tac.referrals.child_registered.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    setting_organisation_id: OrgId = Field(**_ORG)
+    due_dates: tuple[DueDate, ...] = ()
+
+
+class ConcernRaised(_Referrals):
+    TYPE: ClassVar = "tac.referrals.concern_raised.v1"
+    CATEGORY: ClassVar = Category.CONCERN
+    concern_id: UUID
+    areas_of_need: tuple[AreaOfNeed, ...] = Field(min_length=1)
+    summary: str = Field(**_TEXT)
+    evidence: str | None = Field(default=None, max_length=4000)
+
+
+class ReferralMade(_Referrals):
+    TYPE: ClassVar = "tac.referrals.referral_made.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+    to_organisation_id: OrgId = Field(**_ORG)
+    to_agency: Agency
+    reason: str = Field(**_TEXT)
+    consent_id: UUID = Field(description="The consent that permitted the referral")
+
+
+class ReferralAccepted(_Referrals):
+    TYPE: ClassVar = "tac.referrals.referral_accepted.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+
+
+class ReferralDeclined(_Referrals):
+    TYPE: ClassVar = "tac.referrals.referral_declined.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+    reason: str = Field(**_TEXT)
+
+
+class ReferralWithdrawn(_Referrals):
+    TYPE: ClassVar = "tac.referrals.referral_withdrawn.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+    reason: str = Field(**_TEXT)
+
+
+class ReferralClosed(_Referrals):
+    TYPE: ClassVar = "tac.referrals.referral_closed.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+    outcome: str = Field(**_TEXT)
+
+
+class TeamMemberJoined(_Referrals):
+    TYPE: ClassVar = "tac.referrals.team_member_joined.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    organisation_id: OrgId = Field(**_ORG)
+    agency: Agency
+    role: str = Field(min_length=1, max_length=64)
+
+
+class TeamMemberLeft(_Referrals):
+    TYPE: ClassVar = "tac.referrals.team_member_left.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    organisation_id: OrgId = Field(**_ORG)
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class SLTReportShared(_Referrals):
+    TYPE: ClassVar = "tac.referrals.slt_report_shared.v1"
+    CATEGORY: ClassVar = Category.SLT
+    report_id: UUID
+    assessment_summary: str = Field(**_TEXT)
+    programme: str = Field(**_TEXT)
+    recommendations: tuple[str, ...] = ()
+
+
+class EPAdviceShared(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ep_advice_shared.v1"
+    CATEGORY: ClassVar = Category.EP
+    advice_id: UUID
+    summary: str = Field(**_TEXT)
+    recommendations: tuple[str, ...] = ()
+
+
+class IntegratedReviewScheduled(_Referrals):
+    """EYFS progress check at two combined with the Healthy Child Programme 2-2½ year review."""
+
+    TYPE: ClassVar = "tac.referrals.integrated_review_scheduled.v1"
+    CATEGORY: ClassVar = Category.HEALTH
+    review_id: UUID
+    scheduled_for: date
+    with_organisation_id: OrgId | None = Field(default=None, max_length=128)
+
+
+class IntegratedReviewCompleted(_Referrals):
+    TYPE: ClassVar = "tac.referrals.integrated_review_completed.v1"
+    CATEGORY: ClassVar = Category.PROGRESS
+    review_id: UUID
+    completed_on: date
+    outcomes: dict[PrimeArea, ProgressOutcome] = Field(min_length=1)
+
+
+class EHCAssessmentRequested(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_assessment_requested.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    requested_on: date
+    requested_by: str = Field(min_length=1, max_length=64, description="parent, setting, ...")
+    la_organisation_id: OrgId = Field(**_ORG)
+    due_dates: tuple[DueDate, ...] = ()
+
+
+class EHCAssessmentStarted(_Referrals):
+    """The local authority decided to assess (SEND Regulations 2014 reg. 5)."""
+
+    TYPE: ClassVar = "tac.referrals.ehc_assessment_started.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    decided_on: date
+
+
+class EHCAssessmentDeclined(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_assessment_declined.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    decided_on: date
+    reason: str = Field(**_TEXT)
+
+
+class EHCAdviceRequested(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_advice_requested.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    advice_id: UUID
+    from_organisation_id: OrgId = Field(**_ORG)
+    from_agency: Agency
+    requested_on: date
+    due_on: date
+
+
+class EHCAdviceSubmitted(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_advice_submitted.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    advice_id: UUID
+    submitted_on: date
+    summary: str = Field(**_TEXT)
+
+
+class EHCDraftPlanIssued(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_draft_plan_issued.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    issued_on: date
+    comments_due_on: date
+
+    @model_validator(mode="after")
+    def _fifteen_days_to_comment(self) -> "EHCDraftPlanIssued":
+        # SEND Regulations 2014 reg. 13(1): parents have at least 15 days to comment.
+        if (self.comments_due_on - self.issued_on).days < 15:
+            raise ValueError("comments_due_on must be at least 15 days after issued_on (reg. 13(1))")
+        return self
+
+
+class EHCPlanFinalised(_Referrals):
+    TYPE: ClassVar = "tac.referrals.ehc_plan_finalised.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    finalised_on: date
+    exceptions: tuple[Reg10_4Exception, ...] = ()
+
+
+class TransitionToSchoolPlanned(_Referrals):
+    TYPE: ClassVar = "tac.referrals.transition_to_school_planned.v1"
+    CATEGORY: ClassVar = Category.TRANSITION
+    school_organisation_id: OrgId = Field(**_ORG)
+    starts_on: date
+    plan_summary: str = Field(**_TEXT)
+
+
+class TransitionToSchoolCompleted(_Referrals):
+    TYPE: ClassVar = "tac.referrals.transition_to_school_completed.v1"
+    CATEGORY: ClassVar = Category.TRANSITION
+    school_organisation_id: OrgId = Field(**_ORG)
+    completed_on: date
+
+
+class FamilySupportOffered(_Referrals):
+    TYPE: ClassVar = "tac.referrals.family_support_offered.v1"
+    CATEGORY: ClassVar = Category.FAMILY_SUPPORT
+    offer_id: UUID
+    summary: str = Field(**_TEXT)
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ChildRegistered, ConcernRaised, ReferralMade, ReferralAccepted, ReferralDeclined,
+    ReferralWithdrawn, ReferralClosed, TeamMemberJoined, TeamMemberLeft, SLTReportShared,
+    EPAdviceShared, IntegratedReviewScheduled, IntegratedReviewCompleted, EHCAssessmentRequested,
+    EHCAssessmentStarted, EHCAssessmentDeclined, EHCAdviceRequested, EHCAdviceSubmitted,
+    EHCDraftPlanIssued, EHCPlanFinalised, TransitionToSchoolPlanned, TransitionToSchoolCompleted,
+    FamilySupportOffered,
+)
