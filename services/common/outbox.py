@@ -1,0 +1,188 @@
+"""Transactional outbox: an event is written in the same database transaction as the state
+change it describes, and a relay publishes committed rows afterwards.
+
+So an event is never published for a change that rolled back, and never lost for one that
+committed. Delivery is at least once (a crash between publish and "mark sent" republishes);
+every consumer de-duplicates by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, insert, select, update,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.catalogue import topic_of
+from schemas.envelope import EnvelopeBase
+
+TABLE_NAME = "outbox"
+log = structlog.get_logger(__name__)
+
+
+def _columns() -> list:
+    return [
+        # BIGINT on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("topic", String(249), nullable=False),
+        Column("message_key", LargeBinary, nullable=True),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+def define_outbox_table(metadata: MetaData) -> Table:
+    table = Table(TABLE_NAME, metadata, *_columns())
+    Index("ix_outbox_unsent", table.c.sent_at, table.c.id)
+    return table
+
+
+def create_outbox_table(op) -> None:
+    """For a service's Alembic migration."""
+    op.create_table(TABLE_NAME, *_columns())
+    op.create_index("ix_outbox_unsent", TABLE_NAME, ["sent_at", "id"])
+
+
+def add_to_outbox(session: Session, table: Table, envelope: EnvelopeBase, *, topic: str | None = None) -> None:
+    """Queue `envelope` for publishing when (and only if) `session`'s transaction commits.
+
+    `topic` overrides the contract's topic (tests publish to fresh topics)."""
+    headers = {"type": envelope.type, "correlationid": envelope.correlationid}
+    session.execute(
+        insert(table).values(
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            topic=topic or topic_of(envelope.type).name,
+            message_key=envelope.key,
+            payload=envelope.to_json_bytes(),
+            headers=json.dumps(headers),
+            created_at=datetime.now(timezone.utc),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in id order and marks them sent.
+
+    Rows of one child share a key and so a partition; they are sent in id order through one
+    idempotent producer, and only the unbroken prefix of a batch that the broker acknowledged
+    is marked sent — after a failure the relay resumes from the first unacknowledged row, so
+    no row is skipped. One relay per service database (several would only duplicate, which
+    consumers tolerate, but could reorder).
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        table: Table,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 200,
+        poll_interval_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._sessions = session_factory
+        self._table = table
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """Tell the relay a row was just committed, so it publishes without waiting to poll."""
+        self._wakeup.set()
+
+    def _fetch_unsent(self) -> list:
+        t = self._table
+        with self._sessions() as session:
+            return list(
+                session.execute(
+                    select(t.c.id, t.c.topic, t.c.message_key, t.c.payload, t.c.headers)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self._batch_size)
+                )
+            )
+
+    def _mark_sent(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(self._table).where(self._table.c.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
+            )
+
+    async def run_once(self) -> int:
+        """Publish one batch; return how many rows were published. Raises on a broker error
+        after marking the acknowledged prefix."""
+        rows = await asyncio.to_thread(self._fetch_unsent)
+        if not rows:
+            return 0
+        deliveries = []
+        failure: BaseException | None = None
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in json.loads(row.headers).items()]
+            try:
+                deliveries.append(
+                    await self._producer.send(row.topic, value=row.payload, key=row.message_key, headers=headers)
+                )
+            except Exception as exc:  # noqa: BLE001 - enqueueing failed: stop the batch here
+                failure = exc
+                break
+        results = await asyncio.gather(*deliveries, return_exceptions=True)
+        acknowledged: list[int] = []
+        for row, result in zip(rows, results):
+            if isinstance(result, BaseException):
+                failure = failure or result
+                break
+            acknowledged.append(row.id)
+        await asyncio.to_thread(self._mark_sent, acknowledged)
+        if failure is not None:
+            raise failure
+        return len(acknowledged)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set, backing off exponentially while the broker is away."""
+        backoff = self._poll_interval_s
+        while not stop.is_set():
+            try:
+                published = await self.run_once()
+                backoff = self._poll_interval_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the relay outlives broker outages
+                log.warning("outbox_publish_failed", error=repr(exc), retry_in_s=backoff)
+                published = 0
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            if published < self._batch_size:
+                self._wakeup.clear()
+                await _wait_any(stop, self._wakeup, self._poll_interval_s)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,52 @@
+"""Small helpers for platform integration tests: a toy service store and topic readers."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID, uuid4
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import Column, MetaData, String, Table
+
+from schemas.catalogue import make_envelope
+from schemas.envelope import Actor
+from schemas.events.referrals import ConcernRaised
+from services.common.outbox import define_outbox_table
+
+metadata = MetaData()
+things = Table("things", metadata, Column("id", String(36), primary_key=True))
+outbox = define_outbox_table(metadata)
+
+SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency="setting", role="senco")
+
+
+def concern(child: UUID):
+    return make_envelope(
+        ConcernRaised(concern_id=uuid4(), areas_of_need=["communication_and_interaction"], summary="few words"),
+        subject=child,
+        actor=SETTING,
+        source="/tac/tests",
+    )
+
+
+async def read_all(bootstrap: str, topic: str, *, expected: int, timeout_s: float = 60.0) -> list:
+    """Read a topic from the start with a fresh group until `expected` records or timeout."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid4().hex}", auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while len(records) < expected and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for part in batch.values():
+                records.extend(part)
+        # a short extra poll catches anything beyond `expected` (duplicates or leaks)
+        for part in (await consumer.getmany(timeout_ms=1000)).values():
+            records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
