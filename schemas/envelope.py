@@ -22,10 +22,6 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-Id = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-Text = Field(min_length=1, max_length=4000)
-
-
 class Actor(Contract):
     """Who did it: a practitioner acting for exactly one organisation, or a parent."""
 
@@ -62,7 +58,7 @@ class EnvelopeBase(Contract):
     datacontenttype: Literal["application/json"] = "application/json"
     actor: Actor
     correlationid: str = Field(min_length=1, max_length=128)
-    causationid: str | None = Field(default=None, max_length=128)
+    causationid: str | None = Field(default=None, min_length=1, max_length=128)
 
     # Filled in by the concrete per-type envelopes in schemas.catalogue.
     type: str

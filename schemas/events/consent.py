@@ -6,10 +6,10 @@ the relationship.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from schemas import topics
 from schemas.envelope import Contract, Event
@@ -30,8 +30,11 @@ class ConsentGiver(Contract):
         return self
 
 
+OrganisationId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 class Recipients(Contract):
-    organisation_ids: tuple[str, ...] = ()
+    organisation_ids: tuple[OrganisationId, ...] = ()
     agencies: tuple[Agency, ...] = ()
 
     @model_validator(mode="after")

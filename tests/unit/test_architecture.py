@@ -1,0 +1,227 @@
+"""The layering rules of docs/architecture.md, checked by parsing imports (no module is imported).
+
+* Domain modules (`domain.py`, `decision.py`, `clock.py`, `state_machine.py`, or anything in a
+  `domain/` package) anywhere under `services/` import no infrastructure: no Kafka, Faust,
+  database, web framework, logging library or HTTP client.
+* No module in `services/<svc>/` imports another service, except the published consent decision
+  module (`services.consent.decision`) and the shared library `services.common`.
+
+Because the files are parsed rather than imported, the rules hold before a service exists and keep
+holding as services are added; each file gets its own test id.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = REPO / "services"
+
+DOMAIN_FILE_NAMES = {"domain.py", "decision.py", "clock.py", "state_machine.py"}
+INFRASTRUCTURE = {"aiokafka", "faust", "sqlalchemy", "fastapi", "starlette", "structlog", "alembic", "httpx"}
+PUBLISHED = {"services.common", "services.consent.decision"}
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # absolute dotted name of what is imported (module, or module.name for `from m import name`)
+    line: int
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _package_of(path: Path, root: Path) -> str:
+    module = _module_name(path, root)
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def imports_of(path: Path, root: Path = REPO) -> list[Import]:
+    """Every import in the file (top level, inside functions, under TYPE_CHECKING), made absolute.
+    `from m import a, b` yields `m.a` and `m.b` (a name or a submodule: the rules treat both alike)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = _package_of(path, root).split(".")
+                base_parts = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            found += [
+                Import(base if alias.name == "*" else f"{base}.{alias.name}", node.lineno) for alias in node.names
+            ]
+    return found
+
+
+def _python_files() -> list[Path]:
+    if not SERVICES.is_dir():
+        return []
+    return sorted(p for p in SERVICES.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def is_domain_module(path: Path) -> bool:
+    inside = path.relative_to(SERVICES).parts
+    return path.name in DOMAIN_FILE_NAMES or "domain" in inside[:-1]
+
+
+DOMAIN_MODULES = [p for p in _python_files() if is_domain_module(p)]
+SERVICE_MODULES = [p for p in _python_files() if len(p.relative_to(SERVICES).parts) > 1]
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(REPO))
+
+
+def test_the_domain_module_finder_finds_domain_modules_exactly_when_they_exist():
+    on_disk = (
+        [p for name in DOMAIN_FILE_NAMES for p in SERVICES.rglob(name)]
+        + [p for d in SERVICES.rglob("domain") if d.is_dir() for p in d.rglob("*.py")]
+        if SERVICES.is_dir()
+        else []
+    )
+    on_disk = [p for p in on_disk if "__pycache__" not in p.parts]
+    assert sorted(set(on_disk)) == DOMAIN_MODULES
+    if on_disk:
+        assert DOMAIN_MODULES, "domain modules exist but none was found"
+
+
+def infrastructure_imports(path: Path, root: Path = REPO) -> list[str]:
+    return sorted({f"line {i.line}: {i.module}" for i in imports_of(path, root) if i.module.split(".")[0] in INFRASTRUCTURE})
+
+
+@pytest.mark.parametrize("path", DOMAIN_MODULES, ids=_id)
+def test_a_domain_module_imports_no_infrastructure(path: Path):
+    leaks = infrastructure_imports(path)
+    assert not leaks, f"{_id(path)} is a domain module but imports infrastructure: {leaks}"
+
+
+def _owning_service(path: Path, root: Path = REPO) -> str:
+    return path.relative_to(root / "services").parts[0]
+
+
+def _is_other_service(module: str, own: str) -> bool:
+    parts = module.split(".")
+    if parts[0] != "services" or len(parts) < 2:
+        return False
+    if parts[1] == own:
+        return False
+    return not any(module == p or module.startswith(p + ".") for p in PUBLISHED)
+
+
+def cross_service_imports(path: Path, root: Path = REPO) -> list[str]:
+    own = _owning_service(path, root)
+    return sorted({f"line {i.line}: {i.module}" for i in imports_of(path, root) if _is_other_service(i.module, own)})
+
+
+@pytest.mark.parametrize("path", SERVICE_MODULES, ids=_id)
+def test_a_service_imports_no_other_service_except_the_published_consent_decision(path: Path):
+    crossing = cross_service_imports(path)
+    assert not crossing, f"{_id(path)} (service {_owning_service(path)!r}) reaches into another service: {crossing}"
+
+
+# --- the checker itself ----------------------------------------------------------------------------
+
+
+def _module(tmp_path: Path, rel: str, text: str) -> Path:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_import_parser_sees_plain_from_nested_and_relative_imports(tmp_path):
+    path = _module(
+        tmp_path,
+        "services/referrals/domain.py",
+        "import aiokafka.structs\n"
+        "from sqlalchemy import select\n"
+        "from ..consent import store\n"
+        "from . import rules\n"
+        "from .rules import *\n"
+        "def f():\n"
+        "    import structlog\n",
+    )
+    assert {i.module for i in imports_of(path, tmp_path)} == {
+        "aiokafka.structs", "sqlalchemy.select", "services.consent.store",
+        "services.referrals.rules", "structlog",
+    }
+
+
+def test_importing_the_published_consent_decision_is_allowed_but_not_its_neighbours(tmp_path):
+    allowed = _module(
+        tmp_path,
+        "services/timeline/handlers.py",
+        "from services.consent import decision\n"
+        "from services.consent.decision import decide\n"
+        "import services.consent.decision\n"
+        "from services.common.kafka import EnvelopeConsumer\n"
+        "from services.timeline import store\n",
+    )
+    assert cross_service_imports(allowed, tmp_path) == []
+    crossing = _module(
+        tmp_path,
+        "services/timeline/worker.py",
+        "from services.consent import decision, store\n"
+        "from services import referrals\n"
+        "def f():\n"
+        "    from ..notifications.domain import messages\n",
+    )
+    assert cross_service_imports(crossing, tmp_path) == [
+        "line 1: services.consent.store",
+        "line 2: services.referrals",
+        "line 4: services.notifications.domain.messages",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "crosses"),
+    [
+        ("services.consent.decision", False),
+        ("services.consent.decision.decide", False),
+        ("services.common.kafka", False),
+        ("services.referrals.store", False),  # its own service
+        ("services.consent.store", True),
+        ("services.consent", True),
+        ("services.consent.decisions", True),
+        ("services.timeline.handlers", True),
+        ("services", False),
+        ("schemas.catalogue", False),
+    ],
+)
+def test_the_cross_service_rule_allows_only_the_published_modules(module, crosses):
+    assert _is_other_service(module, own="referrals") is crosses
+
+
+def test_the_infrastructure_check_catches_every_forbidden_library_even_when_imported_lazily(tmp_path):
+    path = _module(
+        tmp_path,
+        "services/referrals/domain.py",
+        "".join(f"import {lib}\n" for lib in sorted(INFRASTRUCTURE))
+        + "from typing import TYPE_CHECKING\n"
+        + "if TYPE_CHECKING:\n    from fastapi.responses import JSONResponse\n"
+        + "def f():\n    from starlette.requests import Request\n"
+        + "import dataclasses, schemas.catalogue\n",
+    )
+    leaks = infrastructure_imports(path, tmp_path)
+    assert {leak.split(": ")[1].split(".")[0] for leak in leaks} == INFRASTRUCTURE
+    assert "line 11: fastapi.responses.JSONResponse" in leaks
+    assert "line 13: starlette.requests.Request" in leaks
+
+
+def test_a_domain_package_counts_as_domain_code(tmp_path):
+    assert is_domain_module(SERVICES / "notifications" / "domain" / "anything.py")
+    assert is_domain_module(SERVICES / "referrals" / "state_machine.py")
+    assert not is_domain_module(SERVICES / "referrals" / "store.py")
+    assert not is_domain_module(SERVICES / "referrals" / "domain_events_relay.py")
