@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Creates/updates the project's virtualenv (.venv) from requirements.lock. Idempotent and fast
+# when nothing changed: the sync is skipped while .venv/.lock-stamp holds the sha256 of
+# requirements.lock and pyproject.toml (the editable install depends on the latter).
+#
+# Environment: PYTHON  interpreter to create .venv with (default: python3.11, else python3 if
+#                      it is 3.11)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+VENV=$ROOT/.venv
+STAMP=$VENV/.lock-stamp
+LOCK=$ROOT/requirements.lock
+# uv is not in requirements.lock (it installs it); pin it so every machine resolves alike.
+UV_VERSION=${TAC_UV_VERSION:-0.13.9}
+
+die() { echo "install: $*" >&2; exit 1; }
+say() { echo "install: $*"; }
+
+find_python() {
+  if [[ -n ${PYTHON:-} ]]; then
+    echo "$PYTHON"
+    return
+  fi
+  local candidate
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+        && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      command -v "$candidate"
+      return
+    fi
+  done
+  die "no Python 3.11 found: install it with 'apt-get install -y python3 python3-venv' (Debian 12)"
+}
+
+t0=$SECONDS
+
+# One install at a time per checkout (make -j, or several people in one tree).
+mkdir -p "$ROOT/.local"
+exec 9>"$ROOT/.local/install.lock"
+flock -w 600 9 || die "another scripts/install.sh holds .local/install.lock"
+
+if [[ ! -x $VENV/bin/python ]]; then
+  py=$(find_python)
+  "$py" -c 'import ensurepip, venv' 2>/dev/null \
+    || die "$py cannot create virtualenvs: install it with 'apt-get install -y python3-venv'"
+  say "creating .venv with $py ($("$py" --version 2>&1))"
+  rm -rf "$VENV"
+  "$py" -m venv "$VENV"
+fi
+
+"$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+  || die ".venv is not Python 3.11 ($("$VENV/bin/python" --version 2>&1)): remove .venv and rerun"
+
+if [[ ! -x $VENV/bin/uv ]] || [[ $("$VENV/bin/uv" --version 2>/dev/null | awk '{print $2}') != "$UV_VERSION" ]]; then
+  say "installing uv $UV_VERSION into .venv"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+
+want=$(cat "$LOCK" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
+have=""
+[[ -f $STAMP ]] && have=$(<"$STAMP")
+if [[ $want == "$have" ]]; then
+  say ".venv up to date with requirements.lock ($((SECONDS - t0)) s)"
+  exit 0
+fi
+
+rm -f "$STAMP"
+export VIRTUAL_ENV=$VENV
+say "syncing .venv with requirements.lock"
+"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" "$LOCK"
+say "installing the project (editable)"
+"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e . --no-deps
+echo "$want" >"$STAMP"
+say "done ($((SECONDS - t0)) s)"
