@@ -1,0 +1,111 @@
+"""HTTP routes for integrated reviews, EHC needs assessments, transition to school and
+caseloads. Thin, like services.referrals.api.
+
+| method | path | who | event |
+|---|---|---|---|
+| POST | /children/{child_id}/integrated-reviews | health_visiting or the setting | IntegratedReviewScheduled |
+| POST | /integrated-reviews/{review_id}/complete | the setting, or the scheduler / invitee | IntegratedReviewCompleted |
+| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child | EHCAssessmentRequested |
+| GET | /ehc-requests/{request_id} | the LA, the setting, a parent | - |
+| POST | /ehc-requests/{request_id}/start | the LA asked | EHCAssessmentStarted |
+| POST | /ehc-requests/{request_id}/decline | the LA asked | EHCAssessmentDeclined |
+| POST | /ehc-requests/{request_id}/advice-requests | the LA asked | EHCAdviceRequested |
+| POST | /ehc-advice/{advice_id}/submit | the organisation asked | EHCAdviceSubmitted |
+| POST | /ehc-requests/{request_id}/draft-plan | the LA asked | EHCDraftPlanIssued |
+| POST | /ehc-requests/{request_id}/final-plan | the LA asked | EHCPlanFinalised |
+| POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned |
+| POST | /children/{child_id}/transition/complete | the setting or the school | TransitionToSchoolCompleted |
+| GET | /caseload | any practitioner, for their organisation | - |
+| GET | /caseload/integrated-reviews | health_visiting | - |
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from services.common.web import CurrentPrincipal
+from services.referrals import commands as c, handlers_casework as h, queries
+from services.referrals.api import DepsDep
+
+router = APIRouter(tags=["reviews, EHC, transition, caseloads"])
+
+
+@router.post("/children/{child_id}/integrated-reviews", status_code=201)
+def schedule_review(child_id: UUID, cmd: c.ScheduleIntegratedReview, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.schedule_review(deps, principal, child_id, cmd)
+
+
+@router.post("/integrated-reviews/{review_id}/complete")
+def complete_review(review_id: UUID, cmd: c.CompleteIntegratedReview, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.complete_review(deps, principal, review_id, cmd)
+
+
+@router.post("/children/{child_id}/ehc-requests", status_code=201)
+def request_ehc(child_id: UUID, cmd: c.RequestEHCAssessment, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.request_ehc(deps, principal, child_id, cmd)
+
+
+@router.get("/ehc-requests/{request_id}")
+def read_ehc(request_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.read_ehc(deps, principal, request_id)
+
+
+@router.post("/ehc-requests/{request_id}/start")
+def start_ehc(request_id: UUID, principal: CurrentPrincipal, deps: DepsDep, cmd: c.StartEHCAssessment | None = None) -> dict:
+    return h.start_ehc(deps, principal, request_id, cmd or c.StartEHCAssessment())
+
+
+@router.post("/ehc-requests/{request_id}/decline")
+def decline_ehc(request_id: UUID, cmd: c.DeclineEHCAssessment, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.decline_ehc(deps, principal, request_id, cmd)
+
+
+@router.post("/ehc-requests/{request_id}/advice-requests", status_code=201)
+def request_advice(request_id: UUID, cmd: c.RequestEHCAdvice, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.request_advice(deps, principal, request_id, cmd)
+
+
+@router.post("/ehc-advice/{advice_id}/submit")
+def submit_advice(advice_id: UUID, cmd: c.SubmitEHCAdvice, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.submit_advice(deps, principal, advice_id, cmd)
+
+
+@router.post("/ehc-requests/{request_id}/draft-plan")
+def issue_draft(request_id: UUID, principal: CurrentPrincipal, deps: DepsDep, cmd: c.IssueDraftPlan | None = None) -> dict:
+    return h.issue_draft(deps, principal, request_id, cmd or c.IssueDraftPlan())
+
+
+@router.post("/ehc-requests/{request_id}/final-plan")
+def finalise_plan(request_id: UUID, principal: CurrentPrincipal, deps: DepsDep, cmd: c.FinalisePlan | None = None) -> dict:
+    return h.finalise_plan(deps, principal, request_id, cmd or c.FinalisePlan())
+
+
+@router.post("/children/{child_id}/transition", status_code=201)
+def plan_transition(child_id: UUID, cmd: c.PlanTransition, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.plan_transition(deps, principal, child_id, cmd)
+
+
+@router.post("/children/{child_id}/transition/complete")
+def complete_transition(child_id: UUID, principal: CurrentPrincipal, deps: DepsDep,
+                        cmd: c.CompleteTransition | None = None) -> dict:
+    return h.complete_transition(deps, principal, child_id, cmd or c.CompleteTransition())
+
+
+@router.get("/caseload")
+def caseload(
+    principal: CurrentPrincipal,
+    deps: DepsDep,
+    kind: Annotated[Literal["referral", "advice", "ehc", "integrated_review"] | None, Query()] = None,
+    overdue_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    return queries.caseload(deps, principal, kind=kind, overdue_only=overdue_only, limit=limit, offset=offset)
+
+
+@router.get("/caseload/integrated-reviews")
+def integrated_review_list(principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return queries.review_watch(deps, principal)

@@ -1,0 +1,107 @@
+"""Composition of the referrals service: the only place real adapters are built.
+
+`build_app(settings)` returns the FastAPI app; its lifespan runs the migrations, then starts
+the Kafka producer, the outbox relay (publishing to tac.referrals.v1) and the consumer of
+tac.consent.v1 that keeps this service's consent copy, and stops them in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.kafka import EnvelopeConsumer, make_producer
+from services.common.outbox import OutboxRelay
+from services.common.web import create_app
+from services.referrals import api, api_casework, store
+from services.referrals.config import ReferralsSettings
+from services.referrals.consent_copy import ConsentCopy
+from services.referrals.unit_of_work import Deps, system_clock
+
+MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
+log = structlog.get_logger(__name__)
+
+
+async def _supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Keep a background loop alive: log a crash and restart it with backoff until stopped."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a background loop must outlive one failure
+            log.error("background_task_failed", task=name, error=repr(exc), retry_in_s=backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            except asyncio.TimeoutError:
+                pass
+            backoff = min(backoff * 2, 10.0)
+
+
+def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
+    engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
+    sessions = make_session_factory(engine)
+    deps = Deps(sessions=sessions, clock=clock, targets=settings.targets(), referrals_topic=settings.referrals_topic)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await asyncio.to_thread(run_migrations, settings.database_url, MIGRATIONS)
+        producer = None
+        if settings.run_outbox_relay or settings.run_consent_consumer:
+            producer = make_producer(settings.kafka_bootstrap_servers, client_id="tac-referrals")
+            await producer.start()
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task] = []
+        consumer: EnvelopeConsumer | None = None
+        try:
+            if settings.run_outbox_relay:
+                relay = OutboxRelay(sessions, store.outbox, producer)
+                loop = asyncio.get_running_loop()
+                # Handlers commit in worker threads; wake the relay on the loop's own thread.
+                deps.on_commit = lambda: loop.call_soon_threadsafe(relay.notify)
+                app.state.relay = relay
+                tasks.append(asyncio.create_task(_supervise("outbox_relay", lambda: relay.run(stop), stop)))
+            if settings.run_consent_consumer:
+                copy = ConsentCopy(sessions)
+                consumer = EnvelopeConsumer(
+                    bootstrap=settings.kafka_bootstrap_servers, topics=[settings.consent_topic],
+                    group_id=settings.consent_group_id, handler=copy.handle, producer=producer,
+                    consumer_name="tac-referrals-consent", deadletter_topic=settings.deadletter_topic,
+                )
+                await consumer.start()
+                app.state.consent_consumer = consumer
+                tasks.append(asyncio.create_task(_supervise("consent_consumer", lambda: consumer.run(stop), stop)))
+            yield
+        finally:
+            stop.set()
+            deps.on_commit = lambda: None
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+            if consumer is not None:
+                await consumer.stop()
+            if producer is not None:
+                await producer.stop()
+            engine.dispose()
+
+    app = create_app(title="TAC referrals", service="referrals", settings=settings,
+                     routers=[api.router, api_casework.router], lifespan=lifespan)
+    app.state.deps = deps
+
+    def ready() -> bool:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    app.state.readiness = ready
+    return app

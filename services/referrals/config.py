@@ -1,0 +1,47 @@
+"""Configuration of the referrals service, from the environment only (prefix TAC_REFERRALS_).
+
+    TAC_REFERRALS_DATABASE_URL      default sqlite:///.local/referrals.db (PostgreSQL in production)
+    TAC_REFERRALS_HOST / _PORT      where `python -m services.referrals` listens (127.0.0.1:8001)
+    TAC_REFERRALS_WAITING_TARGETS   JSON object, agency -> days, e.g. {"slt_service": 90}
+                                    (overrides the defaults in services.referrals.clock)
+    plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*, ...).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from schemas import topics
+from schemas.vocabulary import Agency
+from services.common.settings import BaseServiceSettings
+from services.referrals.clock import DEFAULT_WAITING_TARGET_DAYS, WaitingTargets
+
+
+class ReferralsSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TAC_REFERRALS_")
+
+    database_url: str = Field(default="sqlite:///.local/referrals.db", min_length=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=1, le=65535)
+    waiting_targets: dict[Agency, int] = Field(default_factory=dict)
+    default_waiting_target_days: int = Field(default=42, ge=1, le=3650)
+    consent_group_id: str = Field(default="tac-referrals-consent", min_length=1)
+    # Topic names are the contracts'; tests may point a service at fresh topics.
+    referrals_topic: str = topics.REFERRALS.name
+    consent_topic: str = topics.CONSENT.name
+    deadletter_topic: str = topics.DEADLETTER.name
+    run_consent_consumer: bool = True
+    run_outbox_relay: bool = True
+
+    @field_validator("waiting_targets")
+    @classmethod
+    def _positive_days(cls, value: dict[Agency, int]) -> dict[Agency, int]:
+        for agency, days in value.items():
+            if days < 1:
+                raise ValueError(f"waiting target for {agency} must be at least 1 day")
+        return value
+
+    def targets(self) -> WaitingTargets:
+        merged = {**DEFAULT_WAITING_TARGET_DAYS, **{str(k): v for k, v in self.waiting_targets.items()}}
+        return WaitingTargets(merged, default_days=self.default_waiting_target_days)

@@ -1,0 +1,183 @@
+"""Who may do what in the referrals service. Pure: callers and records in, a refusal out.
+
+The caller is anything with `practitioner_id`, `organisation_id` (None for a parent),
+`agency` and `children` (the child ids a parent token speaks for) — in practice
+`services.common.auth.Principal`. A practitioner acts for exactly one organisation at a time
+(DESIGN §1), so every rule below is about the caller's ORGANISATION, never the person.
+
+Rules (403 otherwise):
+
+| command | who |
+|---|---|
+| register a child | a practitioner of agency `setting`, for their own organisation |
+| raise a concern, make a referral, plan / complete transition | practitioners of the child's setting (transition completion also the receiving school) |
+| accept / decline a referral | the organisation it was made to (and of the agency it was made to) |
+| withdraw a referral | the referrer's organisation |
+| close a referral | the receiving organisation |
+| team member joined / left | the organisation joining or leaving itself, or the child's setting |
+| share an SLT report | an `slt_service` organisation that is involved with the child* |
+| share EP advice | an `ep_service` organisation that is involved with the child* |
+| schedule / complete an integrated review | a `health_visiting` organisation or the child's setting; completion also the organisation it was scheduled with |
+| request an EHC needs assessment | the child's setting (on the parent's behalf), or a parent token for that child |
+| start / decline an assessment, request advice, issue the draft, finalise the plan | the `la_sen_team` organisation the request was made to |
+| submit EHC advice | the organisation asked |
+| offer family support | a `childrens_centre` organisation |
+| read a child's details | the child's setting, or a parent token for that child |
+| read a referral | the referring or the receiving organisation |
+
+* "involved": a current team member (joined, not left) or the receiving organisation of an
+  accepted referral that is still open. Reports are only shared by those working with the
+  child; any health visiting service may schedule a review because health visitors work by
+  area, which this service does not know (the review event is still only shown to others
+  under the family's consent).
+
+A parent token (agency `parent`) acts only for the children in its `children` claim and only
+for the EHC request (Children and Families Act 2014 s.36(1): a parent may ask the LA for an
+assessment). Anything a practitioner's organisation did not author is shown to other
+organisations only under consent; that is the timeline's job, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+from uuid import UUID
+
+from schemas.vocabulary import Agency
+
+
+class Caller(Protocol):
+    practitioner_id: str
+    organisation_id: str | None
+    agency: str
+    children: frozenset[UUID]
+
+
+class NotPermitted(Exception):
+    """The caller may not do this (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class ChildRecord:
+    child_id: UUID
+    setting_organisation_id: str
+    date_of_birth: date
+
+
+@dataclass(frozen=True)
+class ReferralRecord:
+    referral_id: UUID
+    child_id: UUID
+    from_organisation_id: str
+    to_organisation_id: str
+    to_agency: str
+    state: str
+
+
+def is_parent_of(caller: Caller, child_id: UUID) -> bool:
+    return str(caller.agency) == Agency.PARENT and child_id in caller.children
+
+
+def _is_practitioner_of(caller: Caller, organisation_id: str) -> bool:
+    return str(caller.agency) != Agency.PARENT and caller.organisation_id is not None and caller.organisation_id == organisation_id
+
+
+def _deny(message: str) -> None:
+    raise NotPermitted(message)
+
+
+def require_may_register(caller: Caller, setting_organisation_id: str) -> None:
+    if str(caller.agency) != Agency.SETTING:
+        _deny("only a practitioner of an early years setting registers a child")
+    if caller.organisation_id != setting_organisation_id:
+        _deny("a setting registers children for its own organisation only")
+
+
+def require_setting(caller: Caller, child: ChildRecord, doing: str) -> None:
+    if not _is_practitioner_of(caller, child.setting_organisation_id):
+        _deny(f"only the child's setting may {doing}")
+
+
+def require_may_read_child(caller: Caller, child: ChildRecord) -> None:
+    if not (is_parent_of(caller, child.child_id) or _is_practitioner_of(caller, child.setting_organisation_id)):
+        _deny("only the child's setting or a parent may read the child's details")
+
+
+def require_receiver(caller: Caller, referral: ReferralRecord, doing: str) -> None:
+    if not _is_practitioner_of(caller, referral.to_organisation_id) or str(caller.agency) != str(referral.to_agency):
+        _deny(f"only the organisation the referral was made to may {doing} it")
+
+
+def require_referrer(caller: Caller, referral: ReferralRecord) -> None:
+    if not _is_practitioner_of(caller, referral.from_organisation_id):
+        _deny("only the referring organisation may withdraw the referral")
+
+
+def require_may_read_referral(caller: Caller, referral: ReferralRecord) -> None:
+    if not (
+        _is_practitioner_of(caller, referral.from_organisation_id)
+        or _is_practitioner_of(caller, referral.to_organisation_id)
+    ):
+        _deny("only the referring or the receiving organisation may read the referral")
+
+
+def require_team_change(caller: Caller, child: ChildRecord, organisation_id: str) -> None:
+    if not (_is_practitioner_of(caller, organisation_id) or _is_practitioner_of(caller, child.setting_organisation_id)):
+        _deny("only the organisation itself or the child's setting may change its team membership")
+
+
+def require_involved_agency(caller: Caller, agency: Agency, involved: Collection[str], doing: str) -> None:
+    if str(caller.agency) != agency:
+        _deny(f"only a {agency} organisation may {doing}")
+    if caller.organisation_id not in involved:
+        _deny(f"only an organisation in the team around the child (or with an accepted referral) may {doing}")
+
+
+def require_review_scheduler(caller: Caller, child: ChildRecord) -> None:
+    if not (str(caller.agency) == Agency.HEALTH_VISITING and caller.organisation_id) and not _is_practitioner_of(
+        caller, child.setting_organisation_id
+    ):
+        _deny("only a health visiting service or the child's setting may schedule an integrated review")
+
+
+def require_review_completer(caller: Caller, child: ChildRecord, scheduled_by: str, scheduled_with: str | None) -> None:
+    allowed = {child.setting_organisation_id, scheduled_by} | ({scheduled_with} if scheduled_with else set())
+    if not any(_is_practitioner_of(caller, org) for org in allowed):
+        _deny("only the child's setting or the organisations the review was scheduled by or with may complete it")
+
+
+def require_ehc_requester(caller: Caller, child: ChildRecord) -> str:
+    """Returns who requested, for EHCAssessmentRequested.requested_by."""
+    if is_parent_of(caller, child.child_id):
+        return "parent"
+    if _is_practitioner_of(caller, child.setting_organisation_id):
+        return "setting"
+    _deny("only the child's setting or a parent of the child may request an EHC needs assessment")
+    raise AssertionError("unreachable")
+
+
+def require_la(caller: Caller, la_organisation_id: str, doing: str) -> None:
+    if str(caller.agency) != Agency.LA_SEN_TEAM or caller.organisation_id != la_organisation_id:
+        _deny(f"only the local authority SEN team the request was made to may {doing}")
+
+
+def require_asked(caller: Caller, from_organisation_id: str) -> None:
+    if not _is_practitioner_of(caller, from_organisation_id):
+        _deny("only the organisation asked for advice may submit it")
+
+
+def require_transition_completer(caller: Caller, child: ChildRecord, school_organisation_id: str) -> None:
+    if not (_is_practitioner_of(caller, child.setting_organisation_id) or _is_practitioner_of(caller, school_organisation_id)):
+        _deny("only the child's setting or the receiving school may complete the transition")
+
+
+def require_agency(caller: Caller, agency: Agency, doing: str) -> None:
+    if str(caller.agency) != agency or not caller.organisation_id:
+        _deny(f"only a {agency} organisation may {doing}")
+
+
+def require_practitioner(caller: Caller, doing: str) -> None:
+    if str(caller.agency) == Agency.PARENT or not caller.organisation_id:
+        _deny(f"only a practitioner may {doing}")

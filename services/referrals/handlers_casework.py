@@ -1,0 +1,250 @@
+"""Command handlers for the integrated review, the EHC needs assessment and the transition to
+school (DESIGN §2, §5). Same shape as services.referrals.handlers: load, check who may, check
+the transition, write state and exactly one event in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID, uuid4
+
+from schemas.events import referrals as ev
+from schemas.vocabulary import Agency
+from services.common.errors import Conflict, Invalid, NotFound
+from services.referrals import clock, commands as c, domain, store
+from services.referrals.handlers import advance, allow, load_child, moved, not_in_future
+from services.referrals.state_machine import (
+    EHC_ASSESSMENT, INTEGRATED_REVIEW, OPEN_EHC_STATES, TRANSITION, EHCAction, EHCState, ReviewAction, ReviewState,
+    TransitionAction, TransitionState,
+)
+from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
+
+# --- integrated review ------------------------------------------------------------------------
+
+
+def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, child_id)
+        allow(domain.require_review_scheduler, caller, child)
+        if cmd.scheduled_for < uow.today:
+            raise Invalid("scheduled_for must not be in the past", field="scheduled_for")
+        review_id = uuid4()
+        store.add_review(uow.session, review_id=review_id, child_id=child_id, state=str(ReviewState.SCHEDULED),
+                         recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
+                         scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id)
+        event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
+            review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
+    return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED}
+
+
+def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegratedReview) -> dict:
+    with unit_of_work(deps) as uow:
+        review = store.get_review(uow.session, review_id)
+        if review is None:
+            raise NotFound(f"no integrated review {review_id}")
+        child = load_child(uow, UUID(review["child_id"]))
+        allow(domain.require_review_completer, caller, child, review["scheduled_by_organisation_id"], review["with_organisation_id"])
+        new_state = advance(INTEGRATED_REVIEW, review["state"], ReviewAction.COMPLETE)
+        not_in_future(cmd.completed_on, uow.today, "completed_on")
+        moved(store.move(uow.session, store.integrated_reviews, "review_id", review_id, expected_state=review["state"],
+                         state=new_state, completed_on=cmd.completed_on), "the integrated review")
+        event_id = uow.emit(caller, child.child_id, ev.IntegratedReviewCompleted(
+            review_id=review_id, completed_on=cmd.completed_on, outcomes=dict(cmd.outcomes)))
+    return {"review_id": review_id, "event_id": event_id, "state": new_state}
+
+
+# --- EHC needs assessment -----------------------------------------------------------------------
+
+
+def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, child_id)
+        requested_by = allow(domain.require_ehc_requester, caller, child)
+        if store.open_ehc_for_child(uow.session, child_id, OPEN_EHC_STATES) is not None:
+            raise Conflict("an EHC needs assessment request is already open for this child")
+        requested_on = not_in_future(cmd.received_on or uow.today, uow.today, "received_on")
+        request_id = uuid4()
+        store.add_ehc(uow.session, request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
+                      requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[])
+        event_id = uow.emit(caller, child_id, ev.EHCAssessmentRequested(
+            request_id=request_id, requested_on=requested_on, requested_by=requested_by,
+            la_organisation_id=cmd.la_organisation_id, due_dates=clock.ehc_due_dates(requested_on)))
+    return {"request_id": request_id, "event_id": event_id, "state": EHCState.REQUESTED,
+            "due_dates": [d.model_dump() for d in clock.ehc_due_dates(requested_on)]}
+
+
+def _load_ehc(uow: UnitOfWork, caller, request_id: UUID, doing: str):
+    row = store.get_ehc(uow.session, request_id)
+    if row is None:
+        raise NotFound(f"no EHC needs assessment request {request_id}")
+    allow(domain.require_la, caller, row["la_organisation_id"], doing)
+    return row
+
+
+def _decision_day(value: date | None, uow: UnitOfWork, row, field: str) -> date:
+    day = not_in_future(value or uow.today, uow.today, field)
+    if day < row["requested_on"]:
+        raise Invalid(f"{field} must not be before the request was received ({row['requested_on']})", field=field)
+    return day
+
+
+def start_ehc(deps: Deps, caller, request_id: UUID, cmd: c.StartEHCAssessment) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_ehc(uow, caller, request_id, "decide to assess")
+        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.START)
+        decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
+        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+                         state=new_state, decided_on=decided_on), "the EHC request")
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(request_id=request_id, decided_on=decided_on))
+    return {"request_id": request_id, "event_id": event_id, "state": new_state}
+
+
+def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessment) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_ehc(uow, caller, request_id, "decline to assess")
+        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.DECLINE)
+        decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
+        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+                         state=new_state, decided_on=decided_on), "the EHC request")
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentDeclined(
+            request_id=request_id, decided_on=decided_on, reason=cmd.reason))
+    return {"request_id": request_id, "event_id": event_id, "state": new_state}
+
+
+def request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvice) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_ehc(uow, caller, request_id, "request EHC advice")
+        advance(EHC_ASSESSMENT, row["state"], EHCAction.REQUEST_ADVICE)
+        if cmd.from_agency == Agency.PARENT:
+            raise Invalid("from_agency: advice is asked of an organisation", field="from_agency")
+        asked_on = _decision_day(cmd.requested_on, uow, row, "requested_on")
+        due = clock.ehc_advice_due(asked_on)
+        advice_id = uuid4()
+        store.add_advice(uow.session, advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
+                         from_organisation_id=cmd.from_organisation_id, from_agency=str(cmd.from_agency),
+                         requested_on=asked_on, due_on=due.due_on)
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAdviceRequested(
+            request_id=request_id, advice_id=advice_id, from_organisation_id=cmd.from_organisation_id,
+            from_agency=cmd.from_agency, requested_on=asked_on, due_on=due.due_on))
+    return {"advice_id": advice_id, "request_id": request_id, "event_id": event_id, "due": due.model_dump()}
+
+
+def submit_advice(deps: Deps, caller, advice_id: UUID, cmd: c.SubmitEHCAdvice) -> dict:
+    with unit_of_work(deps) as uow:
+        advice = store.get_advice(uow.session, advice_id)
+        if advice is None:
+            raise NotFound(f"no EHC advice request {advice_id}")
+        allow(domain.require_asked, caller, advice["from_organisation_id"])
+        if advice["submitted_on"] is not None:
+            raise Conflict(f"this advice was already submitted on {advice['submitted_on']}")
+        row = store.get_ehc(uow.session, UUID(advice["request_id"]))
+        if row["state"] not in (EHCState.STARTED, EHCState.DRAFT_ISSUED):
+            raise Conflict(f"EHC needs assessment is {row['state']}; cannot submit advice")
+        submitted_on = not_in_future(cmd.submitted_on or uow.today, uow.today, "submitted_on")
+        if submitted_on < advice["requested_on"]:
+            raise Invalid("submitted_on must not be before the advice was asked for", field="submitted_on")
+        moved(store.mark_advice_submitted(uow.session, advice_id, submitted_on), "the advice request")
+        event_id = uow.emit(caller, UUID(advice["child_id"]), ev.EHCAdviceSubmitted(
+            request_id=UUID(advice["request_id"]), advice_id=advice_id, submitted_on=submitted_on, summary=cmd.summary))
+    return {"advice_id": advice_id, "event_id": event_id, "submitted_on": submitted_on}
+
+
+def issue_draft(deps: Deps, caller, request_id: UUID, cmd: c.IssueDraftPlan) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_ehc(uow, caller, request_id, "issue a draft EHC plan")
+        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.ISSUE_DRAFT)
+        issued_on = _decision_day(cmd.issued_on, uow, row, "issued_on")
+        minimum = clock.draft_comments_due(issued_on)
+        comments_due = cmd.comments_due_on or minimum.due_on
+        if comments_due < minimum.due_on:
+            raise Invalid(f"comments_due_on must be on or after {minimum.due_on} ({minimum.reference})", field="comments_due_on")
+        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+                         state=new_state, draft_issued_on=issued_on, comments_due_on=comments_due), "the EHC request")
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCDraftPlanIssued(
+            request_id=request_id, issued_on=issued_on, comments_due_on=comments_due))
+    return {"request_id": request_id, "event_id": event_id, "state": new_state, "comments_due_on": comments_due}
+
+
+def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_ehc(uow, caller, request_id, "finalise the EHC plan")
+        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.FINALISE)
+        finalised_on = _decision_day(cmd.finalised_on, uow, row, "finalised_on")
+        if row["comments_due_on"] and finalised_on < row["comments_due_on"]:
+            raise Invalid(f"finalised_on: the parent has until {row['comments_due_on']} to comment on the draft "
+                          f"({clock.REF_EHC_DRAFT})", field="finalised_on")
+        exceptions = list(dict.fromkeys(cmd.exceptions))  # recorded as given, once each; never applied silently
+        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+                         state=new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions]), "the EHC request")
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCPlanFinalised(
+            request_id=request_id, finalised_on=finalised_on, exceptions=tuple(exceptions)))
+    final_due = next(d for d in clock.ehc_due_dates(row["requested_on"]) if d.kind == clock.EHC_FINAL_PLAN)
+    late = finalised_on > final_due.due_on
+    return {"request_id": request_id, "event_id": event_id, "state": new_state, "final_plan_due": final_due.model_dump(),
+            "late": late, "excused_by": [str(e) for e in exceptions] if late else []}
+
+
+def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
+    with deps.sessions() as session:
+        row = store.get_ehc(session, request_id)
+        if row is None:
+            raise NotFound(f"no EHC needs assessment request {request_id}")
+        child = store.get_child(session, UUID(row["child_id"]))
+        la = str(caller.agency) == Agency.LA_SEN_TEAM and caller.organisation_id == row["la_organisation_id"]
+        if not la:
+            allow(domain.require_may_read_child, caller, child)
+        advice = session.execute(store.ehc_advice.select().where(store.ehc_advice.c.request_id == str(request_id))).mappings().all()
+    today = deps.today()
+    # Reg. 10(4) exceptions are shown beside the dates they may excuse; they never clear a flag.
+    exceptions = row["exceptions"] or []
+    dues = []
+    for due in clock.ehc_due_dates(row["requested_on"]):
+        st = clock.status(due, today, exceptions)
+        met = {clock.EHC_DECISION: row["decided_on"], clock.EHC_FINAL_PLAN: row["finalised_on"]}.get(due.kind)
+        dues.append({**due.model_dump(), "met_on": met, "overdue": st.overdue and met is None,
+                     "excused_by": [str(e) for e in st.excused_by]})
+    return {"request_id": request_id, "child_id": row["child_id"], "la_organisation_id": row["la_organisation_id"],
+            "state": row["state"], "requested_on": row["requested_on"], "requested_by": row["requested_by"],
+            "decided_on": row["decided_on"], "draft_issued_on": row["draft_issued_on"],
+            "comments_due_on": row["comments_due_on"], "finalised_on": row["finalised_on"], "exceptions": exceptions,
+            "due_dates": dues,
+            "advice": [{"advice_id": a["advice_id"], "from_organisation_id": a["from_organisation_id"],
+                        "requested_on": a["requested_on"], "due_on": a["due_on"], "submitted_on": a["submitted_on"]}
+                       for a in advice]}
+
+
+# --- transition to school ---------------------------------------------------------------------
+
+
+def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, child_id)
+        allow(domain.require_setting, caller, child, "plan the transition to school")
+        existing = store.get_transition(uow.session, child_id)
+        if existing is not None and existing["state"] == TransitionState.COMPLETED:
+            raise Conflict("transition to school is completed; cannot plan it again")
+        if cmd.starts_on < uow.today:
+            raise Invalid("starts_on must not be in the past", field="starts_on")
+        store.plan_transition(uow.session, child_id=child_id, school_organisation_id=cmd.school_organisation_id,
+                              starts_on=cmd.starts_on)
+        event_id = uow.emit(caller, child_id, ev.TransitionToSchoolPlanned(
+            school_organisation_id=cmd.school_organisation_id, starts_on=cmd.starts_on, plan_summary=cmd.plan_summary))
+    reception = clock.reception_start(child.date_of_birth)
+    return {"child_id": child_id, "event_id": event_id, "state": TransitionState.PLANNED,
+            "reception_place_from": reception}
+
+
+def complete_transition(deps: Deps, caller, child_id: UUID, cmd: c.CompleteTransition) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, child_id)
+        plan = store.get_transition(uow.session, child_id)
+        if plan is None:
+            allow(domain.require_setting, caller, child, "complete the transition to school")
+            raise Conflict("no transition to school has been planned for this child")
+        allow(domain.require_transition_completer, caller, child, plan["school_organisation_id"])
+        new_state = advance(TRANSITION, plan["state"], TransitionAction.COMPLETE)
+        completed_on = not_in_future(cmd.completed_on or uow.today, uow.today, "completed_on")
+        moved(store.move(uow.session, store.transitions, "child_id", child_id, expected_state=plan["state"],
+                         state=new_state, completed_on=completed_on), "the transition")
+        event_id = uow.emit(caller, child_id, ev.TransitionToSchoolCompleted(
+            school_organisation_id=plan["school_organisation_id"], completed_on=completed_on))
+    return {"child_id": child_id, "event_id": event_id, "state": new_state}

@@ -1,0 +1,329 @@
+"""The referrals service's own store: tables, and the queries the handlers and caseloads need.
+
+Personal details (name, date of birth) live here and nowhere else (DESIGN §2). Ids are kept
+as 36-character strings so SQLite and PostgreSQL store them alike. Every write happens inside
+a transaction the handler opened, together with the outbox row of the event it causes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON, Column, Date, DateTime, ForeignKey, Index, MetaData, String, Table, Text, and_, insert, select, update,
+)
+from sqlalchemy.orm import Session
+
+from schemas.catalogue import parse_event
+from services.common.idempotency import define_processed_events_table
+from services.common.outbox import define_outbox_table
+from services.consent.decision import ConsentState
+from services.referrals.domain import ChildRecord, ReferralRecord
+
+metadata = MetaData()
+outbox = define_outbox_table(metadata)
+processed_events = define_processed_events_table(metadata)
+
+ID = lambda: String(36)  # noqa: E731
+ORG = lambda: String(128)  # noqa: E731
+TS = lambda: DateTime(timezone=True)  # noqa: E731
+
+children = Table(
+    "children", metadata,
+    Column("child_id", ID(), primary_key=True),
+    Column("given_name", String(100), nullable=False),
+    Column("family_name", String(100), nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("setting_organisation_id", ORG(), nullable=False, index=True),
+    Column("registered_at", TS(), nullable=False),
+)
+
+concerns = Table(
+    "concerns", metadata,
+    Column("concern_id", ID(), primary_key=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+    Column("areas_of_need", JSON, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("evidence", Text),
+    Column("raised_on", Date, nullable=False),
+    Column("raised_by_organisation_id", ORG(), nullable=False),
+)
+
+referrals = Table(
+    "referrals", metadata,
+    Column("referral_id", ID(), primary_key=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+    Column("from_organisation_id", ORG(), nullable=False, index=True),
+    Column("from_agency", String(32), nullable=False),
+    Column("to_organisation_id", ORG(), nullable=False, index=True),
+    Column("to_agency", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("consent_id", ID(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("updated_at", TS(), nullable=False),
+    Column("note", Text),  # decline reason, withdrawal reason or outcome
+)
+
+team_members = Table(
+    "team_members", metadata,
+    Column("child_id", ID(), ForeignKey("children.child_id"), primary_key=True),
+    Column("organisation_id", ORG(), primary_key=True),
+    Column("agency", String(32), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("joined_at", TS(), nullable=False),
+    Column("left_at", TS()),
+)
+
+integrated_reviews = Table(
+    "integrated_reviews", metadata,
+    Column("review_id", ID(), primary_key=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("recorded_on", Date, nullable=False),
+    Column("scheduled_for", Date, nullable=False),
+    Column("scheduled_by_organisation_id", ORG(), nullable=False, index=True),
+    Column("with_organisation_id", ORG(), index=True),
+    Column("completed_on", Date),
+)
+
+ehc_requests = Table(
+    "ehc_requests", metadata,
+    Column("request_id", ID(), primary_key=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+    Column("la_organisation_id", ORG(), nullable=False, index=True),
+    Column("requested_on", Date, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_on", Date),
+    Column("draft_issued_on", Date),
+    Column("comments_due_on", Date),
+    Column("finalised_on", Date),
+    Column("exceptions", JSON, nullable=False),
+)
+
+ehc_advice = Table(
+    "ehc_advice", metadata,
+    Column("advice_id", ID(), primary_key=True),
+    Column("request_id", ID(), ForeignKey("ehc_requests.request_id"), nullable=False, index=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False),
+    Column("from_organisation_id", ORG(), nullable=False, index=True),
+    Column("from_agency", String(32), nullable=False),
+    Column("requested_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("submitted_on", Date),
+)
+
+transitions = Table(
+    "transitions", metadata,
+    Column("child_id", ID(), ForeignKey("children.child_id"), primary_key=True),
+    Column("school_organisation_id", ORG(), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("completed_on", Date),
+)
+
+# This service's copy of tac.consent.v1, per child, folded into ConsentState when needed.
+consent_events = Table(
+    "consent_events", metadata,
+    Column("event_id", ID(), primary_key=True),
+    Column("child_id", ID(), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("envelope", Text, nullable=False),
+    Column("received_at", TS(), nullable=False),
+)
+Index("ix_consent_events_child", consent_events.c.child_id)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _s(value: UUID | str) -> str:
+    return str(value)
+
+
+# --- children ---------------------------------------------------------------------------
+
+
+def add_child(session: Session, *, child_id: UUID, given_name: str, family_name: str, date_of_birth: date,
+              setting_organisation_id: str, now: datetime) -> None:
+    session.execute(insert(children).values(
+        child_id=_s(child_id), given_name=given_name, family_name=family_name, date_of_birth=date_of_birth,
+        setting_organisation_id=setting_organisation_id, registered_at=now,
+    ))
+
+
+def get_child_row(session: Session, child_id: UUID):
+    return session.execute(select(children).where(children.c.child_id == _s(child_id))).mappings().first()
+
+
+def get_child(session: Session, child_id: UUID) -> ChildRecord | None:
+    row = get_child_row(session, child_id)
+    if row is None:
+        return None
+    return ChildRecord(child_id=UUID(row["child_id"]), setting_organisation_id=row["setting_organisation_id"],
+                       date_of_birth=row["date_of_birth"])
+
+
+def add_concern(session: Session, **values) -> None:
+    values["concern_id"], values["child_id"] = _s(values["concern_id"]), _s(values["child_id"])
+    session.execute(insert(concerns).values(**values))
+
+
+# --- referrals --------------------------------------------------------------------------
+
+
+def add_referral(session: Session, **values) -> None:
+    for k in ("referral_id", "child_id", "consent_id"):
+        values[k] = _s(values[k])
+    session.execute(insert(referrals).values(**values))
+
+
+def get_referral(session: Session, referral_id: UUID) -> ReferralRecord | None:
+    row = session.execute(select(referrals).where(referrals.c.referral_id == _s(referral_id))).mappings().first()
+    if row is None:
+        return None
+    return ReferralRecord(referral_id=UUID(row["referral_id"]), child_id=UUID(row["child_id"]),
+                          from_organisation_id=row["from_organisation_id"], to_organisation_id=row["to_organisation_id"],
+                          to_agency=row["to_agency"], state=row["state"])
+
+
+def get_referral_row(session: Session, referral_id: UUID):
+    return session.execute(select(referrals).where(referrals.c.referral_id == _s(referral_id))).mappings().first()
+
+
+def move(session: Session, table: Table, key_column: str, key: UUID | str, *, expected_state: str, **values) -> bool:
+    """Compare-and-set on `state`: False when someone else moved it first (two accepts racing)."""
+    result = session.execute(
+        update(table).where(and_(table.c[key_column] == _s(key), table.c.state == expected_state)).values(**values)
+    )
+    return result.rowcount == 1
+
+
+# --- team ---------------------------------------------------------------------------------
+
+
+def team_member(session: Session, child_id: UUID, organisation_id: str):
+    return session.execute(select(team_members).where(and_(
+        team_members.c.child_id == _s(child_id), team_members.c.organisation_id == organisation_id,
+    ))).mappings().first()
+
+
+def join_team(session: Session, *, child_id: UUID, organisation_id: str, agency: str, role: str, now: datetime) -> None:
+    if team_member(session, child_id, organisation_id) is None:
+        session.execute(insert(team_members).values(child_id=_s(child_id), organisation_id=organisation_id,
+                                                    agency=agency, role=role, joined_at=now, left_at=None))
+    else:
+        session.execute(update(team_members).where(and_(
+            team_members.c.child_id == _s(child_id), team_members.c.organisation_id == organisation_id,
+        )).values(agency=agency, role=role, joined_at=now, left_at=None))
+
+
+def leave_team(session: Session, *, child_id: UUID, organisation_id: str, now: datetime) -> None:
+    session.execute(update(team_members).where(and_(
+        team_members.c.child_id == _s(child_id), team_members.c.organisation_id == organisation_id,
+    )).values(left_at=now))
+
+
+def involved_organisations(session: Session, child_id: UUID) -> set[str]:
+    """Current team members, and receivers of accepted referrals still open."""
+    members = session.execute(select(team_members.c.organisation_id).where(and_(
+        team_members.c.child_id == _s(child_id), team_members.c.left_at.is_(None),
+    ))).scalars()
+    receivers = session.execute(select(referrals.c.to_organisation_id).where(and_(
+        referrals.c.child_id == _s(child_id), referrals.c.state == "accepted",
+    ))).scalars()
+    return set(members) | set(receivers)
+
+
+# --- integrated reviews ----------------------------------------------------------------------
+
+
+def get_review(session: Session, review_id: UUID):
+    return session.execute(select(integrated_reviews).where(integrated_reviews.c.review_id == _s(review_id))).mappings().first()
+
+
+def add_review(session: Session, **values) -> None:
+    values["review_id"], values["child_id"] = _s(values["review_id"]), _s(values["child_id"])
+    session.execute(insert(integrated_reviews).values(**values))
+
+
+# --- EHC ------------------------------------------------------------------------------------
+
+
+def get_ehc(session: Session, request_id: UUID):
+    return session.execute(select(ehc_requests).where(ehc_requests.c.request_id == _s(request_id))).mappings().first()
+
+
+def open_ehc_for_child(session: Session, child_id: UUID, open_states: frozenset[str]):
+    return session.execute(select(ehc_requests.c.request_id).where(and_(
+        ehc_requests.c.child_id == _s(child_id), ehc_requests.c.state.in_(sorted(open_states)),
+    ))).first()
+
+
+def add_ehc(session: Session, **values) -> None:
+    values["request_id"], values["child_id"] = _s(values["request_id"]), _s(values["child_id"])
+    session.execute(insert(ehc_requests).values(**values))
+
+
+def get_advice(session: Session, advice_id: UUID):
+    return session.execute(select(ehc_advice).where(ehc_advice.c.advice_id == _s(advice_id))).mappings().first()
+
+
+def add_advice(session: Session, **values) -> None:
+    for k in ("advice_id", "request_id", "child_id"):
+        values[k] = _s(values[k])
+    session.execute(insert(ehc_advice).values(**values))
+
+
+def mark_advice_submitted(session: Session, advice_id: UUID, submitted_on: date) -> bool:
+    result = session.execute(update(ehc_advice).where(and_(
+        ehc_advice.c.advice_id == _s(advice_id), ehc_advice.c.submitted_on.is_(None),
+    )).values(submitted_on=submitted_on))
+    return result.rowcount == 1
+
+
+# --- transition -----------------------------------------------------------------------------
+
+
+def get_transition(session: Session, child_id: UUID):
+    return session.execute(select(transitions).where(transitions.c.child_id == _s(child_id))).mappings().first()
+
+
+def plan_transition(session: Session, *, child_id: UUID, school_organisation_id: str, starts_on: date) -> None:
+    values = dict(school_organisation_id=school_organisation_id, starts_on=starts_on, state="planned", completed_on=None)
+    if get_transition(session, child_id) is None:
+        session.execute(insert(transitions).values(child_id=_s(child_id), **values))
+    else:
+        session.execute(update(transitions).where(transitions.c.child_id == _s(child_id)).values(**values))
+
+
+# --- consent copy ---------------------------------------------------------------------------
+
+
+def store_consent_event(session: Session, envelope) -> None:
+    session.execute(insert(consent_events).values(
+        event_id=_s(envelope.id), child_id=_s(envelope.subject), event_type=envelope.type,
+        envelope=envelope.to_json_bytes().decode(), received_at=utcnow(),
+    ))
+
+
+def consent_state_for(session: Session, child_id: UUID) -> ConsentState:
+    """Rebuild the child's consent state from this service's copy of tac.consent.v1. The
+    fold is order-insensitive, so the order rows come back in does not matter."""
+    rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == _s(child_id))).scalars()
+    return ConsentState.from_events(parse_event(raw) for raw in rows)
+
+
+def consent_state_for_children(session: Session, child_ids: list[str]) -> dict[str, ConsentState]:
+    found: dict[str, list] = {c: [] for c in child_ids}
+    if child_ids:
+        rows = session.execute(select(consent_events.c.child_id, consent_events.c.envelope)
+                               .where(consent_events.c.child_id.in_(child_ids)))
+        for child_id, raw in rows:
+            found[child_id].append(parse_event(raw))
+    return {c: ConsentState.from_events(envs) for c, envs in found.items()}
+
+

@@ -1,0 +1,68 @@
+"""One command, one transaction: state changes and the outbox rows of the events they cause
+are written together, and the relay is woken only after the commit (STYLE 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from uuid import UUID
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.catalogue import make_envelope
+from schemas.envelope import Event
+from services.common.logging import get_correlation_id
+from services.common.outbox import add_to_outbox
+from services.referrals import store
+from services.referrals.clock import WaitingTargets
+
+SOURCE = "/tac/referrals"
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Deps:
+    """What the handlers need from the outside world; only bootstrap builds real ones."""
+
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = system_clock
+    targets: WaitingTargets = field(default_factory=WaitingTargets)
+    referrals_topic: str | None = None  # None: the contract's topic
+    on_commit: Callable[[], None] = lambda: None
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(timezone.utc)
+
+    def today(self) -> date:
+        """Today as a UTC date: the day every due date and day count is measured against."""
+        return self.now().date()
+
+
+class UnitOfWork:
+    def __init__(self, deps: Deps, session: Session):
+        self.deps = deps
+        self.session = session
+        self.now = deps.now()
+        self.today = self.now.date()
+        self.emitted: list[UUID] = []
+
+    def emit(self, caller, child_id: UUID, payload: Event, *, event_id: UUID | None = None) -> UUID:
+        envelope = make_envelope(
+            payload, subject=child_id, actor=caller.as_actor(), source=SOURCE,
+            correlationid=get_correlation_id(), event_id=event_id, time=self.now,
+        )
+        add_to_outbox(self.session, store.outbox, envelope, topic=self.deps.referrals_topic)
+        self.emitted.append(envelope.id)
+        return envelope.id
+
+
+@contextmanager
+def unit_of_work(deps: Deps) -> Iterator[UnitOfWork]:
+    with deps.sessions.begin() as session:
+        yield UnitOfWork(deps, session)
+    deps.on_commit()
