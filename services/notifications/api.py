@@ -1,0 +1,234 @@
+"""HTTP API: a person's own subscription (where to be told) and their in-app inbox.
+
+Every route acts for the caller's own token only: a practitioner subscribes for the
+organisation they act for, a parent for the children their token names. The inbox is filtered
+again at read time by the consent decision on the current state, so an item about an entry the
+reader may no longer see (consent withdrawn) is not shown (DESIGN §3: nothing stays cached in a
+per-viewer copy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Annotated
+from urllib.parse import urlparse
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.auth import Principal
+from services.common.errors import Invalid, NotFound
+from services.common.web import CurrentPrincipal
+from services.consent.decision import ConsentState
+from services.notifications import jobs, store
+from services.notifications.domain.recipients import PARENT_SCOPE, Subscriber, may_see
+
+Clock = Callable[[], datetime]
+
+# A deliverable address: a local part without spaces or delimiters, and a dotted host name.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SubscriptionIn(BaseModel):
+    """Where to be told. No channel at all still subscribes to the in-app inbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=320, description="E-mail address for notifications")
+    webhook_url: str | None = Field(default=None, max_length=2000, description="http(s) URL that receives signed POSTs")
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, max_length=256,
+        description="Shared secret for the HMAC-SHA256 signature; required with webhook_url. Never returned.",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value.strip()):
+            raise ValueError("is not an e-mail address")
+        return None if value is None else value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parsed.username or parsed.password:
+            raise ValueError("must not carry credentials; the signature authenticates the sender")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> "SubscriptionIn":
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("webhook_secret is required with webhook_url")
+        if self.webhook_secret and not self.webhook_url:
+            raise ValueError("webhook_secret is only for a webhook_url")
+        return self
+
+
+class SubscriptionOut(BaseModel):
+    person_id: str
+    organisation_id: str | None
+    agency: str
+    role: str
+    children: list[UUID]
+    email: str | None
+    webhook_url: str | None
+    webhook_secret_set: bool
+    channels: list[str]
+    updated_at: datetime
+
+
+class InboxItemOut(BaseModel):
+    notification_id: UUID
+    title: str
+    text: str
+    link: str
+    child_id: UUID
+    about: str
+    about_event_id: UUID
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItemOut]
+    next_before: datetime | None
+
+
+def _scope(principal: Principal) -> str:
+    return PARENT_SCOPE if principal.organisation_id is None else principal.organisation_id
+
+
+def _out(sub: store.Subscription) -> SubscriptionOut:
+    s = sub.subscriber
+    return SubscriptionOut(
+        person_id=s.person_id, organisation_id=s.organisation_id, agency=s.agency.value, role=s.role,
+        children=sorted(s.children, key=str), email=s.email, webhook_url=s.webhook_url,
+        webhook_secret_set=bool(sub.webhook_secret), channels=[c.value for c in s.channels()],
+        updated_at=sub.updated_at,
+    )
+
+
+def _item(item: jobs.InboxItem) -> InboxItemOut:
+    return InboxItemOut(
+        notification_id=item.notification_id, title=item.title, text=item.text, link=item.link,
+        child_id=item.about.child_id, about=item.about.about, about_event_id=item.about.event_id,
+        created_at=item.created_at, read_at=item.read_at,
+    )
+
+
+def _reader(principal: Principal) -> Subscriber:
+    return Subscriber(principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
+                      principal.children)
+
+
+def _visible(session: Session, principal: Principal, items: list[jobs.InboxItem],
+             now: datetime) -> list[jobs.InboxItem]:
+    reader = _reader(principal)
+    states: dict[UUID, ConsentState] = {}
+    shown = []
+    for item in items:
+        child = item.about.child_id
+        if child not in states:
+            states[child] = store.consent_state(session, child)
+        if may_see(reader, item.about, now, states[child]).permitted:
+            shown.append(item)
+    return shown
+
+
+def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
+                 allow_http_webhooks: bool = True) -> APIRouter:
+    router = APIRouter(tags=["notifications"])
+
+    def put(principal: Principal, body: SubscriptionIn) -> store.Subscription:
+        if body.webhook_url and not allow_http_webhooks and urlparse(body.webhook_url).scheme != "https":
+            raise Invalid("must be an https URL", field="webhook_url")
+        subscriber = Subscriber(
+            principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
+            principal.children, body.email, body.webhook_url,
+        )
+        with sessions.begin() as session:
+            store.put_subscription(session, subscriber, body.webhook_secret, clock())
+            found = store.get_subscription(session, subscriber.person_id, subscriber.scope)
+        assert found is not None
+        return found
+
+    @router.put("/subscriptions/me", response_model=SubscriptionOut)
+    async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal) -> SubscriptionOut:
+        """Subscribe (or change how) to be told about the children you may see."""
+        return _out(await asyncio.to_thread(put, principal, body))
+
+    def get(principal: Principal) -> store.Subscription:
+        with sessions() as session:
+            found = store.get_subscription(session, principal.practitioner_id, _scope(principal))
+        if found is None:
+            raise NotFound("you have no subscription")
+        return found
+
+    @router.get("/subscriptions/me", response_model=SubscriptionOut)
+    async def get_my_subscription(principal: CurrentPrincipal) -> SubscriptionOut:
+        return _out(await asyncio.to_thread(get, principal))
+
+    def remove(principal: Principal) -> None:
+        with sessions.begin() as session:
+            if not store.delete_subscription(session, principal.practitioner_id, _scope(principal)):
+                raise NotFound("you have no subscription")
+
+    @router.delete("/subscriptions/me", status_code=204)
+    async def delete_my_subscription(principal: CurrentPrincipal) -> Response:
+        """Stop all notifications; pending e-mails and webhooks are withheld."""
+        await asyncio.to_thread(remove, principal)
+        return Response(status_code=204)
+
+    def page(principal: Principal, unread_only: bool, limit: int, before: datetime | None) -> InboxPage:
+        now = clock()
+        with sessions() as session:
+            items = jobs.inbox_items(session, principal.practitioner_id, _scope(principal), unread_only=unread_only,
+                                     limit=limit, before=before)
+            shown = _visible(session, principal, items, now)
+        more = len(items) == limit
+        return InboxPage(items=[_item(i) for i in shown], next_before=items[-1].created_at if more and items else None)
+
+    @router.get("/inbox", response_model=InboxPage)
+    async def my_inbox(
+        principal: CurrentPrincipal,
+        unread_only: Annotated[bool, Query(description="Only items not yet marked read")] = False,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: Annotated[datetime | None, Query(description="next_before of the previous page")] = None,
+    ) -> InboxPage:
+        """Your notifications, newest first, each still permitted under current consent."""
+        if before is not None and before.tzinfo is None:
+            raise Invalid("must include a timezone offset", field="before")
+        return await asyncio.to_thread(page, principal, unread_only, limit,
+                                       None if before is None else before.astimezone(timezone.utc))
+
+    def read(principal: Principal, notification_id: UUID) -> InboxItemOut:
+        now = clock()
+        with sessions.begin() as session:
+            item = jobs.inbox_item(session, notification_id, principal.practitioner_id, _scope(principal))
+            if item is None or not _visible(session, principal, [item], now):
+                raise NotFound("no such notification in your inbox")
+            jobs.mark_read(session, notification_id, now)
+            item = jobs.inbox_item(session, notification_id, principal.practitioner_id, _scope(principal))
+        assert item is not None
+        return _item(item)
+
+    @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut)
+    async def mark_read(notification_id: UUID, principal: CurrentPrincipal) -> InboxItemOut:
+        return await asyncio.to_thread(read, principal, notification_id)
+
+    return router

@@ -1,0 +1,101 @@
+"""The channels a notification leaves by: e-mail over SMTP and signed webhooks over HTTP.
+
+Each raises DeliveryError with words an operator can act on (never a secret); retrying is the
+delivery worker's business, not theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import httpx
+
+from services.notifications.domain.messages import Message
+from services.notifications.domain.signing import signature_headers
+
+Clock = Callable[[], datetime]
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver; the message says why, without secrets."""
+
+
+def _describe(exc: BaseException) -> str:
+    words = str(exc).strip()
+    return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    starttls: bool = False
+    use_ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "TAC <no-reply@tac.invalid>"
+    timeout_s: float = 10.0
+
+
+class EmailChannel:
+    """E-mail over SMTP with the standard library, in a worker thread (one connection per
+    message: deliveries are rare and retried, so pooling buys nothing)."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    async def send(self, to: str, message: Message) -> None:
+        try:
+            await asyncio.to_thread(self._send, to, message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP: {_describe(exc)}") from None
+
+    def _send(self, to: str, message: Message) -> None:
+        c = self.config
+        email = EmailMessage()
+        email["From"] = c.sender
+        email["To"] = to
+        email["Subject"] = message.subject
+        email["Message-ID"] = make_msgid(domain="tac.invalid")
+        email.set_content(message.text)
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if c.use_ssl:
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout_s, context=context)
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_s)
+        with smtp:
+            if c.starttls:
+                smtp.starttls(context=context)
+            if c.username:
+                smtp.login(c.username, c.password or "")
+            smtp.send_message(email)
+
+
+class WebhookChannel:
+    """POSTs the JSON body signed with HMAC-SHA256 (see domain.signing). A 2xx answer is
+    delivery; anything else, a redirect included, is a failure to retry."""
+
+    def __init__(self, client: httpx.AsyncClient, *, timeout_s: float, clock: Clock) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+        self._clock = clock
+
+    async def send(self, url: str, secret: str, body: bytes) -> None:
+        signed = signature_headers(secret, int(self._clock().timestamp()), body)
+        headers = {"Content-Type": "application/json", **signed}
+        try:
+            response = await self._client.post(url, content=body, headers=headers, timeout=self._timeout_s)
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"webhook: no answer within {self._timeout_s:g}s ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook: {_describe(exc)}") from None
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(f"webhook answered HTTP {response.status_code}")

@@ -1,0 +1,102 @@
+"""Notifications settings, from the environment (prefix TAC_NOTIFICATIONS_), built in bootstrap
+only.
+
+Topics, the consumer group and the Faust data directory are settings so tests run against
+fresh topics and groups. Retry timings are settings so tests can use small values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from schemas import topics
+from services.common.settings import BaseServiceSettings
+
+
+class NotificationsSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TAC_NOTIFICATIONS_")
+
+    database_url: str = Field(default="sqlite:///.local/notifications.db", min_length=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8004, ge=1, le=65535)
+
+    # Where recipients read the entry: links are {timeline_public_url}/children/{child}/timeline#{event}.
+    timeline_public_url: str = Field(
+        default="http://127.0.0.1:8003",
+        validation_alias=AliasChoices("TAC_TIMELINE_PUBLIC_URL", "TAC_NOTIFICATIONS_TIMELINE_PUBLIC_URL"),
+    )
+
+    referrals_topic: str = Field(default=topics.REFERRALS.name, min_length=1)
+    consent_topic: str = Field(default=topics.CONSENT.name, min_length=1)
+    notifications_topic: str = Field(default=topics.NOTIFICATIONS.name, min_length=1)
+    deadletter_topic: str = Field(default=topics.DEADLETTER.name, min_length=1)
+    consumer_group: str = Field(default="tac-notifications", min_length=1, max_length=200)
+    datadir: Path = Path(".local/notifications-faust")
+    batch_max: int = Field(default=100, ge=1, le=10_000)
+    batch_within_s: float = Field(default=0.1, gt=0, le=10)
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    session_timeout_s: float = Field(default=30.0, ge=6, le=300)
+    handler_attempts: int = Field(default=3, ge=1, le=20)
+
+    # E-mail over SMTP. No host: the e-mail channel is off (refused in production).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="TAC <no-reply@tac.invalid>", min_length=3)
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    # Delivery: exponential backoff base * 2^(n-1), capped; after max_attempts, NotificationFailed.
+    retry_base_s: float = Field(default=2.0, ge=0, le=3600)
+    retry_max_s: float = Field(default=600.0, ge=0, le=86_400)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    delivery_poll_s: float = Field(default=0.5, gt=0, le=60)
+    delivery_concurrency: int = Field(default=8, ge=1, le=256)
+    delivery_lease_s: float = Field(default=120.0, gt=0, le=3600)
+
+    # Reminders: how often due reminders are looked for, and how late a reminder may still go.
+    reminder_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    reminder_late_grace_days: int = Field(default=1, ge=0, le=30)
+
+    relay_batch_size: int = Field(default=200, ge=1, le=10_000)
+    relay_poll_interval_s: float = Field(default=0.2, gt=0, le=60)
+
+    run_migrations: bool = True
+    broker_wait_s: float = Field(default=60.0, gt=0, le=600)
+
+    @field_validator("timeline_public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "NotificationsSettings":
+        if self.referrals_topic == self.consent_topic:
+            raise ValueError("referrals_topic and consent_topic must differ")
+        if {self.referrals_topic, self.consent_topic} & {self.notifications_topic, self.deadletter_topic}:
+            raise ValueError("the service must not consume the topics it writes to (notifications, dead-letter)")
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("set one of TAC_NOTIFICATIONS_SMTP_SSL (implicit TLS) and _SMTP_STARTTLS, not both")
+        if self.environment == "production":
+            if not self.smtp_host:
+                raise ValueError("TAC_NOTIFICATIONS_SMTP_HOST is required in production")
+            if not (self.smtp_ssl or self.smtp_starttls):
+                raise ValueError("e-mail must use TLS in production: set TAC_NOTIFICATIONS_SMTP_SSL or _SMTP_STARTTLS")
+            if urlparse(self.timeline_public_url).scheme != "https":
+                raise ValueError("TAC_TIMELINE_PUBLIC_URL must be an https URL in production")
+        return self
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)

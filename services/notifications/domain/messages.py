@@ -1,0 +1,158 @@
+"""What a notification says (DESIGN §3, §4).
+
+A message carries the entry type (or reminder) in words, the child's pseudonymous id and a
+link to the timeline, where the detail is shown after a fresh consent check. It never carries
+payload content or anyone's name (this service never holds names), so a parent's message
+cannot name other people, and a practitioner's message cannot disclose what the timeline
+would refuse them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from services.notifications.domain.recipients import About
+
+if TYPE_CHECKING:
+    from services.notifications.domain.reminders import Reminder
+
+ENTRY_TITLES: dict[str, str] = {
+    r.ChildRegistered.TYPE: "The child was registered with TAC",
+    r.ConcernRaised.TYPE: "A concern was raised",
+    r.ReferralMade.TYPE: "A referral was made",
+    r.ReferralAccepted.TYPE: "A referral was accepted",
+    r.ReferralDeclined.TYPE: "A referral was declined",
+    r.ReferralWithdrawn.TYPE: "A referral was withdrawn",
+    r.ReferralClosed.TYPE: "A referral was closed",
+    r.TeamMemberJoined.TYPE: "An organisation joined the team around the child",
+    r.TeamMemberLeft.TYPE: "An organisation left the team around the child",
+    r.SLTReportShared.TYPE: "A speech and language therapy report was shared",
+    r.EPAdviceShared.TYPE: "Educational psychology advice was shared",
+    r.IntegratedReviewScheduled.TYPE: "An integrated review was scheduled",
+    r.IntegratedReviewCompleted.TYPE: "An integrated review was completed",
+    r.EHCAssessmentRequested.TYPE: "An EHC needs assessment was requested",
+    r.EHCAssessmentStarted.TYPE: "The local authority decided to carry out an EHC needs assessment",
+    r.EHCAssessmentDeclined.TYPE: "The local authority decided not to carry out an EHC needs assessment",
+    r.EHCAdviceRequested.TYPE: "Advice for an EHC needs assessment was requested",
+    r.EHCAdviceSubmitted.TYPE: "Advice for an EHC needs assessment was submitted",
+    r.EHCDraftPlanIssued.TYPE: "A draft EHC plan was issued",
+    r.EHCPlanFinalised.TYPE: "The EHC plan was finalised",
+    r.TransitionToSchoolPlanned.TYPE: "Transition to school was planned",
+    r.TransitionToSchoolCompleted.TYPE: "Transition to school was completed",
+    r.FamilySupportOffered.TYPE: "Family support was offered",
+    c.ConsentGranted.TYPE: "Consent to share information was given",
+    c.ConsentWithdrawn.TYPE: "Consent to share information was withdrawn",
+    c.ConsentExpired.TYPE: "Consent to share information expired",
+    c.SafeguardingAccessGranted.TYPE: "Safeguarding access to the child's record was granted",
+}
+
+
+def entry_title(event_type: str) -> str:
+    return ENTRY_TITLES.get(event_type, "A new entry was added to the timeline")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a recipient is sent, on every channel alike."""
+
+    title: str
+    text: str
+    link: str
+    child_id: UUID
+    about: str
+    about_event_id: UUID
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"TAC: {self.title}"
+
+
+def timeline_link(public_url: str, child_id: UUID, event_id: UUID) -> str:
+    return f"{public_url.rstrip('/')}/children/{child_id}/timeline#{event_id}"
+
+
+def entry_message(about: About, public_url: str) -> Message:
+    link = timeline_link(public_url, about.child_id, about.event_id)
+    title = entry_title(about.about)
+    text = (
+        f"{title}.\n\n"
+        f"A new entry is on the TAC timeline of child {about.child_id}.\n"
+        f"Open it in TAC to read it: {link}\n\n"
+        "You are told because you may see this entry under the family's consent. "
+        "This message holds no detail; the timeline shows it after checking consent again."
+    )
+    return Message(title, text, link, about.child_id, about.about, about.event_id)
+
+
+# Reminder kinds in words. The DueDate kinds are the referrals service's (services/referrals/
+# clock.py); an unknown kind is still announced, in generic words.
+REMINDER_TITLES: dict[str, str] = {
+    "integrated_review_reminder": "The integrated review window opens next month: time to arrange it",
+    "integrated_review_window_opens": "The integrated review window opens",
+    "hcp_two_year_review": "The Healthy Child Programme 2-2½ year review is due",
+    "eyfs_progress_check_at_two": "The EYFS progress check at two is due",
+    "transition_planning_starts": "Transition-to-school planning starts",
+    "reception_place_from": "A reception place is available from this date",
+    "ehc_decision_to_assess": "The decision whether to carry out an EHC needs assessment is due",
+    "ehc_notice_if_no_plan": "If no EHC plan will be issued, the parent must be told by this date",
+    "ehc_final_plan": "The final EHC plan is due",
+    "ehc_advice": "Advice for the EHC needs assessment is due",
+    "ehc_draft_plan_comments": "Comments on the draft EHC plan are due",
+    "integrated_review": "The integrated review is due",
+    "consent_expiry": "Consent to share information expires",
+    "consent_expiry_reminder": "Consent to share information expires soon",
+    "referral_waiting_target": "The referral waiting-time target is reached",
+}
+
+
+def reminder_title(kind: str) -> str:
+    return REMINDER_TITLES.get(kind) or f"{kind.replace('_', ' ').capitalize()} is due"
+
+
+def _when(due_on: date, today: date) -> str:
+    days = (due_on - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days > 1:
+        return f"in {days} days"
+    return "yesterday" if days == -1 else f"{-days} days ago"
+
+
+def reminder_message(reminder: "Reminder", today: date, public_url: str) -> Message:
+    link = timeline_link(public_url, reminder.child_id, reminder.about_event_id)
+    title = reminder_title(reminder.kind)
+    when = _when(reminder.due_on, today)
+    text = (
+        f"Reminder: {title}.\n\n"
+        f"Child {reminder.child_id}: {when}, on {reminder.due_on.isoformat()}.\n"
+        f"Why: {reminder.reference}\n"
+        f"Open the timeline in TAC: {link}"
+    )
+    return Message(title, text, link, reminder.child_id, reminder.kind, reminder.about_event_id,
+                   extra={"due_on": reminder.due_on.isoformat()})
+
+
+def webhook_body(notification_id: UUID, message: Message, created_at: datetime) -> bytes:
+    """The JSON a webhook receives: the same words as the e-mail, and ids a machine can use.
+    Stable across retries (the receiver de-duplicates by `notification_id`); the signature
+    headers change with each attempt's timestamp."""
+    body = {
+        "notification_id": str(notification_id),
+        "about": message.about,
+        "about_event_id": str(message.about_event_id),
+        "child_id": str(message.child_id),
+        "title": message.title,
+        "link": message.link,
+        "created_at": created_at.isoformat(),
+        **message.extra,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()

@@ -1,0 +1,213 @@
+"""Who is told about a new timeline entry (DESIGN §3, §4).
+
+Pure: contracts and the consent service's published decision in, plain values out. Nothing
+here touches Kafka, a database or the web.
+
+The rule, in one sentence: a notification goes to the practitioners of the organisations in
+the team around the child, and to the child's parents, whom the consent decision permits to
+see the entry *now* — never to anyone else. The same decision that guards the timeline at read
+time decides who may be notified (DESIGN §3, last paragraph of the decision rules), because a
+message that an entry exists ("an EP's advice was shared") already discloses something.
+
+What they are told is in `messages`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from schemas.envelope import EnvelopeBase
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency, NotificationChannel
+from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
+
+# --- the team around the child ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """What one event does to the team: an organisation joins or leaves."""
+
+    organisation_id: str
+    agency: Agency | None
+    joined: bool
+
+
+def team_change(envelope: EnvelopeBase) -> TeamChange | None:
+    """The team is the child's setting (ChildRegistered) plus every organisation that joined
+    (TeamMemberJoined) and has not since left (TeamMemberLeft)."""
+    data = envelope.data
+    if isinstance(data, r.ChildRegistered):
+        return TeamChange(data.setting_organisation_id, Agency.SETTING, joined=True)
+    if isinstance(data, r.TeamMemberJoined):
+        return TeamChange(data.organisation_id, data.agency, joined=True)
+    if isinstance(data, r.TeamMemberLeft):
+        return TeamChange(data.organisation_id, None, joined=False)
+    return None
+
+
+# --- subscribers -----------------------------------------------------------------------------
+
+PARENT_SCOPE = "parent"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A person who asked to be told: a practitioner acting for one organisation, or a parent
+    (no organisation; `children` are those they hold parental responsibility for, as their
+    token said when they subscribed)."""
+
+    person_id: str
+    organisation_id: str | None
+    agency: Agency
+    role: str
+    children: frozenset[UUID] = frozenset()
+    email: str | None = None
+    webhook_url: str | None = None
+
+    @property
+    def is_parent(self) -> bool:
+        return self.agency is Agency.PARENT
+
+    @property
+    def scope(self) -> str:
+        """The organisation the person acts for, or "parent": with `person_id`, the key of a
+        subscription (a practitioner may subscribe once per organisation they act for)."""
+        return PARENT_SCOPE if self.organisation_id is None else self.organisation_id
+
+    @property
+    def address(self) -> str:
+        """A stable text id of the recipient, used in idempotency keys."""
+        return f"{self.scope}/{self.person_id}"
+
+    def viewer(self) -> Viewer:
+        return Viewer(self.person_id, self.organisation_id, self.agency, self.children)
+
+    def channels(self) -> tuple[NotificationChannel, ...]:
+        """The in-app inbox always; e-mail and webhook when the person registered them."""
+        out = [NotificationChannel.INBOX]
+        if self.email:
+            out.append(NotificationChannel.EMAIL)
+        if self.webhook_url:
+            out.append(NotificationChannel.WEBHOOK)
+        return tuple(out)
+
+
+# --- what a notification is about --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class About:
+    """The timeline entry a notification points at: enough to run the consent decision again
+    at delivery and at inbox read time, and nothing from the payload."""
+
+    event_id: UUID
+    child_id: UUID
+    about: str  # the entry's event type, or a reminder kind
+    category: str
+    author_organisation_id: str | None
+    author_person_id: str | None = None
+
+    def entry(self) -> Entry:
+        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category)
+
+    @classmethod
+    def from_envelope(cls, envelope: EnvelopeBase) -> "About":
+        return cls(
+            event_id=envelope.id,
+            child_id=envelope.subject,
+            about=envelope.type,
+            category=envelope.category,
+            author_organisation_id=envelope.actor.organisation_id,
+            author_person_id=envelope.actor.practitioner_id,
+        )
+
+
+def may_see(subscriber: Subscriber, about: About, now: datetime, state: ConsentState) -> Decision:
+    """The consent decision for this person and entry, now (DESIGN §3 rules 1-5)."""
+    return decide(subscriber.viewer(), about.entry(), now, state)
+
+
+# Events that are not new entries to announce: the consent service's reminder trigger is a
+# reminder (see reminders.py), not news.
+NOT_ANNOUNCED: frozenset[str] = frozenset({c.ConsentExpiryReminderDue.TYPE})
+
+# Break-glass access is not pushed to the family: HM Government's information-sharing advice
+# (2024) says to tell the family that information was shared without consent *when it is safe
+# to do so*, which is a practitioner's judgement, not an automatic message. The entry stays on
+# the parent's timeline (the timeline service decides that at read time).
+NOT_PUSHED_TO_PARENTS: frozenset[str] = frozenset({c.SafeguardingAccessGranted.TYPE})
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """One recipient of a notification and the basis on which they may see it."""
+
+    subscriber: Subscriber
+    basis: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who is considered before the decision: the team's organisations, and for break-glass
+    access the granted organisation's designated safeguarding lead (DESIGN §3: "the
+    organisation's designated safeguarding lead is notified")."""
+
+    team: frozenset[str]
+    oversight: tuple[str, str] | None = None  # (organisation id, role)
+    author_is_told: bool = False  # reminders go to the author's organisation too
+
+    @classmethod
+    def for_entry(cls, envelope: EnvelopeBase, team: Iterable[str]) -> "Audience":
+        oversight = None
+        if isinstance(envelope.data, c.SafeguardingAccessGranted):
+            oversight = (envelope.data.organisation_id, envelope.data.notify_role)
+        return cls(frozenset(team), oversight)
+
+
+def recipients(
+    about: About,
+    audience: Audience,
+    subscribers: Iterable[Subscriber],
+    *,
+    now: datetime,
+    state: ConsentState,
+) -> list[Addressed]:
+    """Everyone to notify about `about`, each with the basis the consent decision gave.
+
+    A practitioner is considered when their organisation is in the team (or is the
+    safeguarding oversight); the entry's authoring organisation is not told of its own entry
+    (it knows), except for reminders and the safeguarding lead's oversight. A parent is
+    considered for entries about their children that they did not write themselves. Then the
+    decision must permit — for a practitioner on a basis other than "own", which only the
+    author's organisation can have.
+    """
+    out: list[Addressed] = []
+    for sub in subscribers:
+        if not _considered(sub, about, audience):
+            continue
+        decision = may_see(sub, about, now, state)
+        if decision.permitted and decision.basis is not None:
+            out.append(Addressed(sub, decision.basis))
+    return sorted(out, key=lambda a: a.subscriber.address)
+
+
+def _considered(sub: Subscriber, about: About, audience: Audience) -> bool:
+    if sub.is_parent:
+        if about.child_id not in sub.children:
+            return False
+        if about.about in NOT_PUSHED_TO_PARENTS:
+            return False
+        # A parent who recorded something themselves does not need telling.
+        return not (about.author_organisation_id is None and about.author_person_id == sub.person_id)
+    if audience.oversight is not None and (sub.organisation_id, sub.role) == audience.oversight:
+        return sub.person_id != about.author_person_id
+    if sub.organisation_id not in audience.team:
+        return False
+    if sub.organisation_id == about.author_organisation_id:
+        return audience.author_is_told
+    return True

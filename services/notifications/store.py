@@ -1,0 +1,355 @@
+"""The notifications store: the service's own copy of each child's team and consent events,
+the subscription directory, inboxes, delivery jobs, reminders, processed events and outbox.
+
+Functions take a Session and never commit: the caller's one transaction holds the consumed
+event's claim and every effect of it (STYLE "What we adopt" 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, and_, delete,
+    insert, select, update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from schemas.catalogue import parse_event
+from schemas.envelope import Actor, EnvelopeBase
+from schemas.vocabulary import Agency
+from services.common.idempotency import claim_event, define_processed_events_table
+from services.common.outbox import define_outbox_table
+from services.consent.decision import ConsentState
+from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber, TeamChange
+from services.notifications.domain.reminders import Cancellation, Reminder
+
+metadata = MetaData()
+processed_events = define_processed_events_table(metadata)
+outbox = define_outbox_table(metadata)
+
+ID = String(36)
+ORG = String(128)
+PERSON = String(128)
+TS = DateTime(timezone=True)
+
+team_members = Table(
+    "team_members", metadata,
+    Column("child_id", ID, primary_key=True),
+    Column("organisation_id", ORG, primary_key=True),
+    Column("agency", String(32), nullable=True),
+    Column("joined_at", TS, nullable=False),
+)
+
+consent_events = Table(
+    "consent_events", metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("child_id", ID, nullable=False, index=True),
+    Column("event_type", String(200), nullable=False),
+    Column("envelope", Text, nullable=False),  # folded with ConsentState when deciding
+)
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("person_id", PERSON, primary_key=True),
+    Column("scope", ORG, primary_key=True),  # the organisation acted for, or "parent"
+    Column("organisation_id", ORG, nullable=True, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("webhook_url", String(2000), nullable=True),
+    Column("webhook_secret", String(256), nullable=True),
+    Column("updated_at", TS, nullable=False),
+)
+
+# A parent's children, as their token said when they subscribed: who may hear about whom.
+parent_children = Table(
+    "parent_children", metadata,
+    Column("person_id", PERSON, primary_key=True),
+    Column("child_id", ID, primary_key=True, index=True),
+)
+
+_ABOUT_COLUMNS = lambda: [  # noqa: E731 - the same columns on inbox rows and delivery jobs
+    Column("child_id", ID, nullable=False),
+    Column("about_event_id", ID, nullable=False),
+    Column("about", String(200), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("author_organisation_id", ORG, nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("link", String(2000), nullable=False),
+]
+
+# Where the causing event came from (for a dead-letter record) and who caused it (the actor and
+# correlation id of the NotificationSent/Failed that report on it).
+_CAUSE_COLUMNS = lambda: [  # noqa: E731
+    Column("source_topic", String(249), nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", BigInteger, nullable=False),
+    Column("cause_actor", Text, nullable=False),
+    Column("correlationid", String(128), nullable=False),
+]
+
+inbox = Table(
+    "inbox", metadata,
+    Column("notification_id", ID, primary_key=True),
+    Column("person_id", PERSON, nullable=False),
+    Column("scope", ORG, nullable=False),
+    *_ABOUT_COLUMNS(),
+    Column("created_at", TS, nullable=False),
+    Column("read_at", TS, nullable=True),
+    Index("ix_inbox_recipient", "person_id", "scope", "created_at"),
+)
+
+delivery_jobs = Table(
+    "delivery_jobs", metadata,
+    Column("job_id", ID, primary_key=True),
+    Column("notification_id", ID, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("person_id", PERSON, nullable=False),
+    Column("scope", ORG, nullable=False),
+    Column("target", String(2000), nullable=False),  # e-mail address or webhook URL
+    *_ABOUT_COLUMNS(),
+    Column("body", LargeBinary, nullable=False),  # the webhook JSON, the same on every attempt
+    Column("status", String(16), nullable=False),  # pending | sent | failed | withheld
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("leased_until", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    *_CAUSE_COLUMNS(),
+    Column("created_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+    Column("deadlettered_at", TS, nullable=True),
+    Index("ix_delivery_jobs_due", "status", "next_attempt_at"),
+    Index("ix_delivery_jobs_notification", "notification_id", "channel", unique=True),
+)
+
+reminders = Table(
+    "reminders", metadata,
+    Column("key", String(500), primary_key=True),  # kind:child:ref:offset
+    Column("kind", String(64), nullable=False),
+    Column("child_id", ID, nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("offset_days", Integer, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("send_on", Date, nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("about_event_id", ID, nullable=False),
+    Column("author_organisation_id", ORG, nullable=True),
+    Column("reference", Text, nullable=False),
+    *_CAUSE_COLUMNS(),
+    Column("status", String(16), nullable=False),  # pending | sent | superseded | expired | cancelled
+    Column("settled_at", TS, nullable=True),
+    Index("ix_reminders_due", "status", "send_on"),
+    Index("ix_reminders_ref", "child_id", "ref"),
+)
+
+# One row per (reminder, recipient) ever sent: the unique key that makes a reminder go once.
+reminder_sends = Table(
+    "reminder_sends", metadata,
+    Column("key", String(800), primary_key=True),
+    Column("created_at", TS, nullable=False),
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database failure worth retrying as it is (away, busy, restarting)."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; every stored time is UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a consumed event came from (kept for the dead-letter record of a failed delivery)
+    and who caused it (for the envelopes that report on the notification)."""
+
+    topic: str
+    partition: int
+    offset: int
+    actor: Actor
+    correlationid: str
+
+    def columns(self) -> dict[str, Any]:
+        return {"source_topic": self.topic, "source_partition": self.partition, "source_offset": self.offset,
+                "cause_actor": self.actor.model_dump_json(), "correlationid": self.correlationid}
+
+    @classmethod
+    def of_row(cls, row: Any) -> "Source":
+        return cls(row.source_topic, row.source_partition, row.source_offset,
+                   Actor.model_validate_json(row.cause_actor), row.correlationid)
+
+
+# --- events, team, consent -----------------------------------------------------------------------
+
+
+def claim(session: Session, event_id: UUID) -> bool:
+    return claim_event(session, processed_events, event_id)
+
+
+def apply_team_change(session: Session, child_id: UUID, change: TeamChange, now: datetime) -> None:
+    where = and_(team_members.c.child_id == str(child_id), team_members.c.organisation_id == change.organisation_id)
+    if not change.joined:
+        session.execute(delete(team_members).where(where))
+        return
+    if session.execute(select(team_members.c.child_id).where(where)).first() is None:
+        session.execute(insert(team_members).values(
+            child_id=str(child_id), organisation_id=change.organisation_id,
+            agency=None if change.agency is None else str(change.agency), joined_at=now))
+
+
+def team_of(session: Session, child_id: UUID) -> frozenset[str]:
+    rows = session.execute(select(team_members.c.organisation_id).where(team_members.c.child_id == str(child_id)))
+    return frozenset(r.organisation_id for r in rows)
+
+
+def store_consent_event(session: Session, envelope: EnvelopeBase) -> None:
+    exists = select(consent_events.c.event_id).where(consent_events.c.event_id == str(envelope.id))
+    if session.execute(exists).first() is None:
+        session.execute(insert(consent_events).values(
+            event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
+            envelope=envelope.to_json_bytes().decode()))
+
+
+def consent_state(session: Session, child_id: UUID) -> ConsentState:
+    rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id)))
+    return ConsentState.from_events(parse_event(r.envelope) for r in rows)
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscriber: Subscriber
+    webhook_secret: str | None
+    updated_at: datetime
+
+
+def put_subscription(session: Session, subscriber: Subscriber, webhook_secret: str | None, now: datetime) -> None:
+    """Create or replace the subscription of (person, organisation or "parent")."""
+    delete_subscription(session, subscriber.person_id, subscriber.scope)
+    session.execute(insert(subscriptions).values(
+        person_id=subscriber.person_id, scope=subscriber.scope, organisation_id=subscriber.organisation_id,
+        agency=str(subscriber.agency), role=subscriber.role, email=subscriber.email,
+        webhook_url=subscriber.webhook_url, webhook_secret=webhook_secret, updated_at=now))
+    if subscriber.is_parent:
+        for child in sorted(subscriber.children, key=str):
+            session.execute(insert(parent_children).values(person_id=subscriber.person_id, child_id=str(child)))
+
+
+def delete_subscription(session: Session, person_id: str, scope: str) -> bool:
+    gone = session.execute(delete(subscriptions).where(
+        subscriptions.c.person_id == person_id, subscriptions.c.scope == scope)).rowcount
+    if scope == PARENT_SCOPE:
+        session.execute(delete(parent_children).where(parent_children.c.person_id == person_id))
+    return bool(gone)
+
+
+def get_subscription(session: Session, person_id: str, scope: str) -> Subscription | None:
+    row = session.execute(select(subscriptions).where(
+        subscriptions.c.person_id == person_id, subscriptions.c.scope == scope)).first()
+    if row is None:
+        return None
+    children = _children_of(session, [person_id]).get(person_id, frozenset()) if scope == PARENT_SCOPE else frozenset()
+    return Subscription(_subscriber(row, children), row.webhook_secret, utc(row.updated_at))
+
+
+def subscribers_for(session: Session, child_id: UUID, audience: Audience) -> list[Subscriber]:
+    """Everyone who could be told about this child: practitioners of the audience's
+    organisations and the child's parents. The decision then picks among them."""
+    orgs = set(audience.team) | ({audience.oversight[0]} if audience.oversight else set())
+    practitioners = session.execute(
+        select(subscriptions).where(subscriptions.c.organisation_id.in_(sorted(orgs)))).all() if orgs else []
+    parent_ids = [r.person_id for r in session.execute(
+        select(parent_children.c.person_id).where(parent_children.c.child_id == str(child_id)))]
+    parents = session.execute(select(subscriptions).where(
+        subscriptions.c.scope == PARENT_SCOPE, subscriptions.c.person_id.in_(parent_ids))).all() if parent_ids else []
+    children = _children_of(session, parent_ids)
+    return ([_subscriber(r) for r in practitioners]
+            + [_subscriber(r, children.get(r.person_id, frozenset())) for r in parents])
+
+
+def webhook_secret_of(session: Session, person_id: str, scope: str) -> str | None:
+    return session.execute(select(subscriptions.c.webhook_secret).where(
+        subscriptions.c.person_id == person_id, subscriptions.c.scope == scope)).scalar()
+
+
+def _children_of(session: Session, person_ids: Sequence[str]) -> dict[str, frozenset[UUID]]:
+    out: dict[str, set[UUID]] = {}
+    if person_ids:
+        for r in session.execute(select(parent_children).where(parent_children.c.person_id.in_(list(person_ids)))):
+            out.setdefault(r.person_id, set()).add(UUID(r.child_id))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _subscriber(row: Any, children: frozenset[UUID] = frozenset()) -> Subscriber:
+    return Subscriber(row.person_id, row.organisation_id, Agency(row.agency), row.role, children,
+                      row.email, row.webhook_url)
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+def schedule_reminder(session: Session, reminder: Reminder, source: Source) -> None:
+    """Insert the reminder, or move a still-pending one to a new date (a review rescheduled)."""
+    row = session.execute(select(reminders.c.status, reminders.c.due_on).where(reminders.c.key == reminder.key)).first()
+    if row is None:
+        session.execute(insert(reminders).values(
+            key=reminder.key, kind=reminder.kind, child_id=str(reminder.child_id), ref=reminder.ref,
+            offset_days=reminder.offset_days, due_on=reminder.due_on, send_on=reminder.send_on,
+            category=reminder.category, about_event_id=str(reminder.about_event_id),
+            author_organisation_id=reminder.author_organisation_id, reference=reminder.reference,
+            status="pending", **source.columns()))
+    elif row.status == "pending" and row.due_on != reminder.due_on:
+        session.execute(update(reminders).where(reminders.c.key == reminder.key).values(
+            due_on=reminder.due_on, send_on=reminder.send_on, about_event_id=str(reminder.about_event_id)))
+
+
+def cancel_reminders(session: Session, cancellation: Cancellation, now: datetime) -> int:
+    where = [reminders.c.child_id == str(cancellation.child_id), reminders.c.ref == cancellation.ref,
+             reminders.c.status == "pending"]
+    if cancellation.kinds is not None:
+        where.append(reminders.c.kind.in_(sorted(cancellation.kinds)))
+    return session.execute(update(reminders).where(*where).values(status="cancelled", settled_at=now)).rowcount
+
+
+def pending_reminders(session: Session, today: date, limit: int = 1000) -> list[tuple[Reminder, Source]]:
+    rows = session.execute(select(reminders).where(reminders.c.status == "pending", reminders.c.send_on <= today)
+                           .order_by(reminders.c.send_on, reminders.c.key).limit(limit))
+    return [(_reminder(r), Source.of_row(r)) for r in rows]
+
+
+def settle_reminders(session: Session, settled: Iterable[Reminder], status: str, now: datetime) -> None:
+    keys = [r.key for r in settled]
+    if keys:
+        session.execute(update(reminders).where(reminders.c.key.in_(keys), reminders.c.status == "pending")
+                        .values(status=status, settled_at=now))
+
+
+def reminder_status(session: Session, key: str) -> str | None:
+    return session.execute(select(reminders.c.status).where(reminders.c.key == key)).scalar()
+
+
+def claim_send_key(session: Session, key: str, now: datetime) -> bool:
+    """True the first time (and records it); False when this reminder already went to this person."""
+    if session.execute(select(reminder_sends.c.key).where(reminder_sends.c.key == key)).first():
+        return False
+    session.execute(insert(reminder_sends).values(key=key, created_at=now))
+    return True
+
+
+def _reminder(row: Any) -> Reminder:
+    return Reminder(row.kind, UUID(row.child_id), row.ref, row.due_on, row.offset_days, row.category,
+                    UUID(row.about_event_id), row.author_organisation_id, row.reference)
+

@@ -1,0 +1,188 @@
+"""The HTTP API over a real store (SQLite and PostgreSQL): subscriptions by one's own token,
+the inbox with read-time consent checks, and clear 4xx answers naming the field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from schemas.envelope import Actor
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency, AreaOfNeed, Category
+from services.common.db import run_migrations
+from services.common.web import create_app
+from services.notifications import api, handlers, store
+from services.notifications.bootstrap import MIGRATIONS, build
+from services.notifications.config import NotificationsSettings
+from tests.integration.notifications.conftest import token_for
+from tests.unit.notifications.builders import consent_granted, consent_withdrawn, envelope
+
+SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency=Agency.SETTING, role="senco")
+EP = Actor(practitioner_id="erin", organisation_id="county-ep", agency=Agency.EP_SERVICE, role="ep")
+EP_COLLEAGUE = Actor(practitioner_id="eli", organisation_id="county-ep", agency=Agency.EP_SERVICE, role="ep")
+PARENT = Actor(practitioner_id="mum-1", organisation_id=None, agency=Agency.PARENT, role="parent")
+
+
+@pytest.fixture
+async def service(database_url, tmp_path):
+    settings = NotificationsSettings(environment="test", database_url=database_url, datadir=tmp_path / "faust",
+                                     timeline_public_url="https://tac.example.test")
+    run_migrations(database_url, MIGRATIONS)
+    svc = build(settings)
+    try:
+        yield svc
+    finally:
+        svc.engine.dispose()
+
+
+@pytest.fixture
+async def client(service):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://nt") as c:
+        yield c
+
+
+def auth(service, actor: Actor, children=()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(service.settings, actor, children)}"}
+
+
+def apply(service, *events):
+    out = handlers.Outputs("https://tac.example.test", "nt-notifications", email_enabled=False)
+    for event in events:
+        with service.sessions.begin() as session:
+            handlers.handle_event(session, event, store.Source("t", 0, 0, event.actor, event.correlationid), out,
+                                  datetime.now(timezone.utc))
+
+
+def concern(child):
+    data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.COMMUNICATION_AND_INTERACTION,), summary="s")
+    return envelope(data, child, by=SETTING, at=datetime.now(timezone.utc))
+
+
+def child_with_ep_consent(service):
+    child = uuid4()
+    consent = consent_granted(child, orgs=(EP.organisation_id,), categories=(Category.CONCERN,))
+    apply(service, envelope(r.ChildRegistered(setting_organisation_id=SETTING.organisation_id), child, by=SETTING),
+          envelope(r.TeamMemberJoined(organisation_id=EP.organisation_id, agency=Agency.EP_SERVICE, role="ep"), child,
+                   by=SETTING),
+          consent)
+    return child, consent
+
+
+async def test_every_route_refuses_a_caller_without_a_token(client):
+    for method, path in (("GET", "/subscriptions/me"), ("PUT", "/subscriptions/me"), ("DELETE", "/subscriptions/me"),
+                         ("GET", "/inbox"), ("POST", f"/inbox/{uuid4()}/read")):
+        response = await client.request(method, path, json={} if method == "PUT" else None)
+        assert response.status_code == 401, (method, path)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"email": "not-an-address"}, "email"),
+    ({"webhook_url": "ftp://hooks.example.test/x", "webhook_secret": "x" * 20}, "webhook_url"),
+    ({"webhook_url": "https://user:pw@hooks.example.test/x", "webhook_secret": "x" * 20}, "webhook_url"),
+    ({"webhook_url": "https://hooks.example.test/x", "webhook_secret": "short"}, "webhook_secret"),
+    ({"sms": "0700"}, "sms"),
+])
+async def test_a_bad_subscription_gets_422_naming_the_field(client, service, body, field):
+    response = await client.put("/subscriptions/me", json=body, headers=auth(service, EP))
+
+    assert response.status_code == 422
+    assert field in {str(part) for e in response.json()["detail"] for part in e["loc"]}
+
+
+async def test_a_webhook_without_its_secret_is_refused_with_the_reason(client, service):
+    response = await client.put("/subscriptions/me", json={"webhook_url": "https://hooks.example.test/x"},
+                                headers=auth(service, EP))
+
+    assert response.status_code == 422 and "webhook_secret is required" in response.text
+
+
+async def test_a_practitioner_subscribes_for_their_organisation_and_never_sees_the_secret_again(client, service):
+    body = {"email": "erin@example.test", "webhook_url": "https://hooks.example.test/ep", "webhook_secret": "s" * 24}
+
+    put = await client.put("/subscriptions/me", json=body, headers=auth(service, EP))
+    got = await client.get("/subscriptions/me", headers=auth(service, EP))
+
+    assert put.status_code == got.status_code == 200
+    assert got.json() | {"updated_at": None} == {
+        "person_id": "erin", "organisation_id": "county-ep", "agency": "ep_service", "role": "ep", "children": [],
+        "email": "erin@example.test", "webhook_url": "https://hooks.example.test/ep", "webhook_secret_set": True,
+        "channels": ["inbox", "email", "webhook"], "updated_at": None}
+    assert "s" * 24 not in got.text
+
+
+async def test_a_parent_subscription_covers_the_children_their_token_names(client, service):
+    child = uuid4()
+
+    response = await client.put("/subscriptions/me", json={}, headers=auth(service, PARENT, [child]))
+
+    assert response.status_code == 200
+    assert (response.json()["organisation_id"], response.json()["children"]) == (None, [str(child)])
+
+
+async def test_unsubscribing_removes_the_subscription(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+
+    assert (await client.delete("/subscriptions/me", headers=auth(service, EP))).status_code == 204
+    assert (await client.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
+    assert (await client.delete("/subscriptions/me", headers=auth(service, EP))).status_code == 404
+
+
+async def test_the_inbox_lists_newest_first_and_an_item_can_be_marked_read(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child, _ = child_with_ep_consent(service)
+    first, second = concern(child), concern(child)
+    apply(service, first, second)
+
+    items = (await client.get("/inbox", headers=auth(service, EP))).json()["items"]
+    assert [i["about_event_id"] for i in items] == [str(second.id), str(first.id)]
+    assert items[0]["link"] == f"https://tac.example.test/children/{child}/timeline#{second.id}"
+
+    marked = await client.post(f"/inbox/{items[1]['notification_id']}/read", headers=auth(service, EP))
+    assert marked.status_code == 200 and marked.json()["read_at"] is not None
+    unread = (await client.get("/inbox", params={"unread_only": "true"}, headers=auth(service, EP))).json()["items"]
+    assert [i["about_event_id"] for i in unread] == [str(second.id)]
+
+
+async def test_no_one_can_read_or_mark_someone_elses_notification(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child, _ = child_with_ep_consent(service)
+    apply(service, concern(child))
+    [item] = (await client.get("/inbox", headers=auth(service, EP))).json()["items"]
+
+    assert (await client.get("/inbox", headers=auth(service, EP_COLLEAGUE))).json()["items"] == []
+    response = await client.post(f"/inbox/{item['notification_id']}/read", headers=auth(service, EP_COLLEAGUE))
+    assert response.status_code == 404
+
+
+async def test_an_item_the_reader_may_no_longer_see_is_hidden_at_read_time(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child, consent = child_with_ep_consent(service)
+    apply(service, concern(child))
+    [item] = (await client.get("/inbox", headers=auth(service, EP))).json()["items"]
+
+    apply(service, consent_withdrawn(child, consent.data.consent_id))
+
+    assert (await client.get("/inbox", headers=auth(service, EP))).json()["items"] == []
+    response = await client.post(f"/inbox/{item['notification_id']}/read", headers=auth(service, EP))
+    assert response.status_code == 404
+
+
+async def test_bad_inbox_parameters_get_422_naming_the_parameter(client, service):
+    for params, name in (({"limit": 0}, "limit"), ({"before": "yesterday"}, "before"),
+                         ({"before": "2026-01-01T00:00:00"}, "before")):
+        response = await client.get("/inbox", params=params, headers=auth(service, EP))
+        assert response.status_code == 422 and name in response.text, params
+    assert (await client.post("/inbox/not-a-uuid/read", headers=auth(service, EP))).status_code == 422
+
+
+async def test_outside_development_an_http_webhook_is_refused(service):
+    app = create_app(title="t", service="notifications", settings=service.settings,
+                     routers=[api.build_router(service.sessions, allow_http_webhooks=False)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
+        response = await c.put("/subscriptions/me", headers=auth(service, EP),
+                               json={"webhook_url": "http://hooks.example.test/x", "webhook_secret": "s" * 20})
+
+    assert response.status_code == 422 and response.json()["field"] == "webhook_url"

@@ -1,0 +1,287 @@
+"""The notifications store and handlers on a real database, SQLite and PostgreSQL alike: the
+migration, idempotent consumption, the team copy, subscriptions, notifications with their jobs
+and reports, reminders sent once, and job leases."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, update
+
+from schemas.catalogue import parse_event
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.events.referrals import DueDate
+from schemas.vocabulary import Agency, AreaOfNeed, Category
+from services.common.db import make_engine, make_session_factory, run_migrations
+from services.notifications import handlers, jobs, store
+from services.notifications.bootstrap import MIGRATIONS
+from services.notifications.domain.recipients import Subscriber
+from services.notifications.domain.reminders import INTEGRATED_REVIEW
+from tests.unit.notifications.builders import (
+    EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
+)
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+OUT = handlers.Outputs("https://tac.example.test", "nt-notifications", email_enabled=True)
+
+
+@pytest.fixture
+def sessions(database_url):
+    run_migrations(database_url, MIGRATIONS)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def source_of(event, offset=0) -> store.Source:
+    return store.Source("nt-referrals", 0, offset, event.actor, event.correlationid)
+
+
+def apply(sessions, *events, now=NOW) -> list[int]:
+    told = []
+    for i, event in enumerate(events):
+        with sessions.begin() as session:
+            told.append(handlers.handle_event(session, event, source_of(event, i), OUT, now))
+    return told
+
+
+def subscribe(sessions, *subscribers: Subscriber, secret="s3cret-s3cret-s3cret"):
+    with sessions.begin() as session:
+        for sub in subscribers:
+            store.put_subscription(session, sub, secret if sub.webhook_url else None, NOW)
+
+
+def count(sessions, table) -> int:
+    with sessions() as session:
+        return session.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def inbox_of(sessions, sub: Subscriber) -> list[jobs.InboxItem]:
+    with sessions() as session:
+        return jobs.inbox_items(session, sub.person_id, sub.scope, unread_only=False, limit=100)
+
+
+def concern(child, by=None):
+    data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.COMMUNICATION_AND_INTERACTION,),
+                           summary="private words")
+    return envelope(data, child, by=by or actor(SETTING, "senco-1"), at=NOW)
+
+
+def team(child, *orgs):
+    events = [envelope(r.ChildRegistered(setting_organisation_id=SETTING), child, at=NOW)]
+    events += [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.SLT_SERVICE, role="member"), child, at=NOW)
+               for o in orgs]
+    return events
+
+
+def test_the_migration_creates_exactly_the_tables_the_store_describes(database_url, sessions):
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), store.metadata)
+    finally:
+        engine.dispose()
+
+    assert diff == []
+
+
+def test_an_event_delivered_twice_notifies_once(sessions):
+    child = uuid4()
+    ep = practitioner(EP, email="ep@example.test")
+    subscribe(sessions, ep)
+    apply(sessions, *team(child, EP), consent_granted(child, orgs=(EP,)))
+    raised = concern(child)
+
+    assert apply(sessions, raised, raised) == [1, 0]
+    assert [i.about.event_id for i in inbox_of(sessions, ep)].count(raised.id) == 1
+
+
+def test_the_team_is_the_setting_plus_joiners_minus_leavers(sessions):
+    child = uuid4()
+    apply(sessions, *team(child, SLT, EP), envelope(r.TeamMemberLeft(organisation_id=SLT), child, at=NOW))
+
+    with sessions() as session:
+        assert store.team_of(session, child) == {SETTING, EP}
+
+
+def test_a_subscription_is_replaced_not_duplicated_and_a_parents_children_are_kept(sessions):
+    child = uuid4()
+    subscribe(sessions, practitioner(EP, "ep-1", email="old@example.test"))
+    subscribe(sessions, practitioner(EP, "ep-1", webhook_url="https://hooks.example.test/ep"),
+              parent("parent-1", child))
+
+    with sessions() as session:
+        ep = store.get_subscription(session, "ep-1", EP)
+        mum = store.get_subscription(session, "parent-1", "parent")
+    assert (ep.subscriber.email, ep.subscriber.webhook_url, ep.webhook_secret) == (
+        None, "https://hooks.example.test/ep", "s3cret-s3cret-s3cret")
+    assert mum.subscriber.children == {child}
+    assert count(sessions, store.subscriptions) == 2
+
+
+def test_each_recipient_gets_an_inbox_item_reported_sent_and_one_job_per_other_channel(sessions):
+    child = uuid4()
+    ep = practitioner(EP, email="ep@example.test", webhook_url="https://hooks.example.test/ep")
+    mum = parent("parent-1", child)
+    subscribe(sessions, ep, mum, practitioner(SLT, email="slt@example.test"))
+    apply(sessions, *team(child, SLT, EP), consent_granted(child, orgs=(EP,), categories=(Category.CONCERN,)))
+    outbox_before = count(sessions, store.outbox)
+    raised = concern(child)
+
+    assert apply(sessions, raised) == [2]
+
+    [ep_item] = [i for i in inbox_of(sessions, ep) if i.about.event_id == raised.id]
+    assert ep_item.title == "A concern was raised" and "private words" not in ep_item.text
+    assert ep_item.link == f"https://tac.example.test/children/{child}/timeline#{raised.id}"
+    assert [i.about.event_id for i in inbox_of(sessions, practitioner(SLT))] == []
+    with sessions() as session:
+        ep_jobs = jobs.jobs_for(session, ep_item.notification_id)
+        reports = session.execute(select(store.outbox.c.payload).order_by(store.outbox.c.id)).scalars().all()
+    assert sorted((j.channel.value, j.target) for j in ep_jobs) == [
+        ("email", "ep@example.test"), ("webhook", "https://hooks.example.test/ep")]
+    new_reports = [parse_event(p) for p in reports[outbox_before:]]
+    assert sorted((e.data.recipient_id, e.data.channel.value) for e in new_reports) == [
+        (ep.person_id, "inbox"), ("parent-1", "inbox")]
+    assert {e.causationid for e in new_reports} == {str(raised.id)}
+    assert json.loads(ep_jobs[0].body)["about_event_id"] == str(raised.id)
+
+
+def test_a_withdrawn_organisation_is_told_of_no_later_entry(sessions):
+    child = uuid4()
+    ep = practitioner(EP)
+    subscribe(sessions, ep)
+    grant = consent_granted(child, orgs=(EP,))
+    apply(sessions, *team(child, EP), grant)
+    first = concern(child)
+    apply(sessions, first, consent_withdrawn(child, grant.data.consent_id))
+
+    assert apply(sessions, concern(child)) == [0]
+    concerns = [i.about.event_id for i in inbox_of(sessions, ep) if i.about.about == r.ConcernRaised.TYPE]
+    assert concerns == [first.id]
+
+
+def _review(child, on: date, review_id=None):
+    data = r.IntegratedReviewScheduled(review_id=review_id or uuid4(), scheduled_for=on)
+    return envelope(data, child, by=actor(SETTING, "senco-1"), at=NOW)
+
+
+def test_a_due_reminder_goes_once_to_each_person_however_often_and_wherever_the_tick_runs(sessions, database_url):
+    child = uuid4()
+    today = handlers.england_today(NOW)
+    setting, mum = practitioner(SETTING, email="senco@example.test"), parent("parent-1", child)
+    subscribe(sessions, setting, mum)
+    apply(sessions, *team(child), _review(child, today))
+
+    first = handlers.send_due_reminders(sessions, OUT, NOW)
+    again = handlers.send_due_reminders(sessions, OUT, NOW + timedelta(hours=1))
+    other_engine = make_engine(database_url)  # a restarted process, or a second worker
+    try:
+        elsewhere = handlers.send_due_reminders(make_session_factory(other_engine), OUT, NOW + timedelta(hours=2))
+    finally:
+        other_engine.dispose()
+
+    assert (first, again, elsewhere) == (2, 0, 0)
+    reminded = [i for i in inbox_of(sessions, setting) + inbox_of(sessions, mum) if i.about.about == INTEGRATED_REVIEW]
+    assert len(reminded) == 2 and all("today" in i.text for i in reminded)
+    assert count(sessions, store.reminder_sends) == 2
+
+
+def test_a_reminder_a_second_worker_also_picked_up_is_not_sent_again(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING)
+    subscribe(sessions, setting)
+    apply(sessions, *team(child), _review(child, handlers.england_today(NOW)))
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
+    # A second worker read the reminder as pending before the first one settled it.
+    with sessions.begin() as session:
+        session.execute(update(store.reminders).where(store.reminders.c.offset_days == 0).values(status="pending"))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 0
+    assert len(inbox_of(sessions, setting)) == 1
+
+
+def test_break_glass_access_tells_the_granted_organisations_safeguarding_lead_only(sessions):
+    child = uuid4()
+    dsl = practitioner("org-la-safeguarding", "dsl-1", role="designated_safeguarding_lead")
+    colleague = practitioner("org-la-safeguarding", "worker-2")
+    subscribe(sessions, dsl, colleague, parent("parent-1", child))
+    grant = c.SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id="org-la-safeguarding", justification="Disclosure at nursery this morning.",
+        granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24))
+    apply(sessions, *team(child), envelope(grant, child, by=actor("org-la-safeguarding", "duty-1"), at=NOW))
+
+    assert [i.title for i in inbox_of(sessions, dsl)] == ["Safeguarding access to the child's record was granted"]
+    assert inbox_of(sessions, colleague) == []
+    assert [i.about.about for i in inbox_of(sessions, parent("parent-1", child))] == [r.ChildRegistered.TYPE]
+
+
+def test_the_tick_after_an_outage_sends_the_on_the_day_reminder_and_not_the_week_before_one(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING)
+    subscribe(sessions, setting)
+    today = handlers.england_today(NOW)
+    apply(sessions, *team(child), _review(child, today))
+
+    handlers.send_due_reminders(sessions, OUT, NOW)
+
+    with sessions() as session:
+        statuses = dict(session.execute(select(store.reminders.c.offset_days, store.reminders.c.status)).all())
+    assert statuses == {7: "superseded", 0: "sent"}
+    assert len(inbox_of(sessions, setting)) == 1
+
+
+def test_a_cancelled_reminder_is_never_sent_and_a_rescheduled_one_moves(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING)
+    subscribe(sessions, setting)
+    today = handlers.england_today(NOW)
+    done_id, moved_id = uuid4(), uuid4()
+    completed = r.IntegratedReviewCompleted(review_id=done_id, completed_on=today,
+                                            outcomes={"physical_development": "expected"})
+    apply(sessions, *team(child), _review(child, today, done_id), envelope(completed, child, at=NOW),
+          _review(child, today, moved_id), _review(child, today + timedelta(days=30), moved_id))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 0
+    with sessions() as session:
+        rows = session.execute(select(store.reminders.c.ref, store.reminders.c.status, store.reminders.c.due_on)).all()
+    assert {(ref, status) for ref, status, _ in rows if ref == str(done_id)} == {(str(done_id), "cancelled")}
+    assert {due for ref, _, due in rows if ref == str(moved_id)} == {today + timedelta(days=30)}
+
+
+def test_dates_from_registration_are_reminded_to_the_setting_that_registered_the_child(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING)
+    subscribe(sessions, setting)
+    today = handlers.england_today(NOW)
+    due = DueDate(kind="integrated_review_window_opens", due_on=today + timedelta(days=7), reference="EYFS")
+    apply(sessions, envelope(r.ChildRegistered(setting_organisation_id=SETTING, due_dates=(due,)), child, at=NOW))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
+    [item] = inbox_of(sessions, setting)
+    assert item.title == "The integrated review window opens" and "in 7 days" in item.text
+
+
+def test_a_leased_job_cannot_be_taken_again_until_the_lease_runs_out(sessions):
+    child = uuid4()
+    ep = practitioner(EP, email="ep@example.test")
+    subscribe(sessions, ep)
+    apply(sessions, *team(child, EP), consent_granted(child, orgs=(EP,), categories=(Category.CONCERN,)),
+          concern(child))
+    with sessions() as session:
+        [job] = jobs.due_jobs(session, NOW, limit=10)
+
+    with sessions.begin() as session:
+        assert jobs.lease(session, job.job_id, NOW, NOW + timedelta(seconds=60))
+    with sessions.begin() as session:
+        assert not jobs.lease(session, job.job_id, NOW + timedelta(seconds=30), NOW + timedelta(seconds=90))
+        assert jobs.due_jobs(session, NOW + timedelta(seconds=30), limit=10) == []
+    with sessions.begin() as session:
+        assert jobs.lease(session, job.job_id, NOW + timedelta(seconds=61), NOW + timedelta(seconds=120))

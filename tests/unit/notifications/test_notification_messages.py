@@ -1,0 +1,78 @@
+"""What a notification says: the entry type in words, the child's id and a link; never the
+payload, never a name (DESIGN §3, §4)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from uuid import uuid4
+
+from schemas.catalogue import EVENT_TYPES
+from schemas.events import referrals as r
+from schemas.vocabulary import AUDIT, AreaOfNeed
+from services.notifications.domain.messages import (
+    ENTRY_TITLES, entry_message, reminder_message, timeline_link, webhook_body,
+)
+from services.notifications.domain.recipients import About, NOT_ANNOUNCED
+from services.notifications.domain.reminders import reminders_for
+
+from .builders import NOW, envelope
+
+CHILD = uuid4()
+URL = "https://tac.example.org/"
+
+
+def test_the_link_points_at_the_entry_on_the_childs_timeline():
+    event_id = uuid4()
+
+    assert timeline_link(URL, CHILD, event_id) == f"https://tac.example.org/children/{CHILD}/timeline#{event_id}"
+
+
+def test_an_entry_message_names_the_entry_type_in_words_and_links_to_it_but_holds_no_payload():
+    data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.SENSORY_AND_OR_PHYSICAL,),
+                           summary="Mia finds loud rooms distressing", evidence="Observed on 3 March by Ms Smith")
+    entry = envelope(data, CHILD)
+
+    message = entry_message(About.from_envelope(entry), URL)
+
+    assert message.title == "A concern was raised"
+    assert str(CHILD) in message.text and message.link in message.text
+    for private in ("Mia", "loud rooms", "Ms Smith", "sensory", entry.actor.practitioner_id):
+        assert private not in message.text and private not in message.subject
+
+
+def test_every_case_and_consent_event_has_a_title_in_words():
+    announced = {t for t, cls in EVENT_TYPES.items() if cls.CATEGORY != AUDIT and t not in NOT_ANNOUNCED}
+
+    assert announced <= set(ENTRY_TITLES)
+
+
+def test_a_reminder_says_what_is_due_when_and_why():
+    data = r.EHCAdviceRequested(request_id=uuid4(), advice_id=uuid4(), from_organisation_id="org-ep",
+                                from_agency="ep_service", requested_on=date(2026, 2, 1), due_on=date(2026, 3, 15))
+    week_before = next(x for x in reminders_for(envelope(data, CHILD)) if x.offset_days == 7)
+
+    message = reminder_message(week_before, date(2026, 3, 8), URL)
+
+    assert message.title == "Advice for the EHC needs assessment is due"
+    assert "in 7 days, on 2026-03-15" in message.text
+    assert "reg. 8(1)" in message.text
+    assert message.link == timeline_link(URL, CHILD, week_before.about_event_id)
+
+
+def test_a_webhook_body_is_json_with_the_same_words_and_no_more():
+    entry = envelope(r.ReferralAccepted(referral_id=uuid4()), CHILD)
+    message = entry_message(About.from_envelope(entry), URL)
+    notification_id = uuid4()
+
+    body = json.loads(webhook_body(notification_id, message, NOW))
+
+    assert body == {
+        "notification_id": str(notification_id),
+        "about": r.ReferralAccepted.TYPE,
+        "about_event_id": str(entry.id),
+        "child_id": str(CHILD),
+        "title": "A referral was accepted",
+        "link": message.link,
+        "created_at": NOW.isoformat(),
+    }

@@ -1,0 +1,187 @@
+"""Who is told about a new entry: the team members and parents the consent decision permits, and
+nobody else (DESIGN §3, §4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency, AreaOfNeed, Category
+from services.consent.decision import ConsentState, decide
+from services.notifications.domain.recipients import About, Audience, recipients, team_change
+
+from .builders import (
+    EP, NOW, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
+)
+
+CHILD = uuid4()
+OTHER_CHILD = uuid4()
+
+
+def slt_report(child=CHILD, by=None):
+    data = r.SLTReportShared(report_id=uuid4(), assessment_summary="private words", programme="p")
+    return envelope(data, child, by=by or actor(SLT, "slt-1"))
+
+
+def concern(child=CHILD, by=None):
+    data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.COMMUNICATION_AND_INTERACTION,),
+                           summary="private words")
+    return envelope(data, child, by=by or actor(SETTING, "senco-1"))
+
+
+def told(entry, subscribers, state, team=(SETTING, SLT, EP)):
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, team), subscribers, now=NOW, state=state)
+    return {a.subscriber.address for a in found}
+
+
+TEAM_SUBSCRIBERS = [practitioner(SETTING), practitioner(SLT), practitioner(EP), parent("parent-1", CHILD)]
+
+
+def test_only_organisations_the_consent_names_for_the_category_are_told_of_an_entry():
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(EP,), categories=(Category.CONCERN,))])
+
+    assert told(concern(), TEAM_SUBSCRIBERS, state) == {f"{EP}/{EP}-person", "parent/parent-1"}
+
+
+def test_the_authoring_organisation_is_not_told_of_its_own_entry():
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(SETTING, SLT, EP))])
+
+    assert f"{SLT}/{SLT}-person" not in told(slt_report(), TEAM_SUBSCRIBERS, state)
+    assert f"{SETTING}/{SETTING}-person" in told(slt_report(), TEAM_SUBSCRIBERS, state)
+
+
+def test_a_consent_covering_another_category_tells_nobody_but_the_parent():
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(SETTING, EP), categories=(Category.REFERRAL,))])
+
+    assert told(slt_report(), TEAM_SUBSCRIBERS, state) == {"parent/parent-1"}
+
+
+def test_a_consent_naming_an_agency_kind_tells_that_agency():
+    state = ConsentState.from_events([consent_granted(CHILD, agencies=(Agency.EP_SERVICE,))])
+
+    assert told(slt_report(), TEAM_SUBSCRIBERS, state) == {f"{EP}/{EP}-person", "parent/parent-1"}
+
+
+def test_an_organisation_outside_the_team_is_never_told_even_when_the_consent_names_it():
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(OUTSIDER, EP))])
+    subscribers = TEAM_SUBSCRIBERS + [practitioner(OUTSIDER)]
+
+    assert f"{OUTSIDER}/{OUTSIDER}-person" not in told(slt_report(), subscribers, state)
+
+
+def test_after_a_withdrawal_the_withdrawn_organisation_is_told_nothing_more():
+    grant = consent_granted(CHILD, orgs=(EP,))
+    state = ConsentState.from_events([grant, consent_withdrawn(CHILD, grant.data.consent_id)])
+
+    assert told(slt_report(), TEAM_SUBSCRIBERS, state) == {"parent/parent-1"}
+
+
+def test_an_expired_consent_tells_nobody():
+    grant = consent_granted(CHILD, orgs=(EP,), valid_from=NOW - timedelta(days=400), expires_at=NOW - timedelta(days=1))
+
+    assert told(slt_report(), TEAM_SUBSCRIBERS, ConsentState.from_events([grant])) == {"parent/parent-1"}
+
+
+def test_a_parent_is_told_about_their_own_child_only():
+    state = ConsentState()
+    subscribers = [parent("parent-1", CHILD), parent("parent-2", OTHER_CHILD)]
+
+    assert told(slt_report(), subscribers, state) == {"parent/parent-1"}
+
+
+def test_a_parent_is_not_told_of_what_they_recorded_themselves():
+    grant = consent_granted(CHILD, orgs=(EP,))
+    withdrawal = consent_withdrawn(CHILD, grant.data.consent_id)  # recorded by parent-1
+
+    assert "parent/parent-1" not in told(withdrawal, [parent("parent-1", CHILD)], ConsentState())
+    assert "parent/parent-2" in told(withdrawal, [parent("parent-2", CHILD)], ConsentState())
+
+
+def test_an_entry_of_unknown_category_tells_nobody_not_even_the_parent():
+    entry = About(uuid4(), CHILD, "tac.referrals.something_new.v1", "gossip", SETTING)
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(EP,))])
+
+    found = recipients(entry, Audience(frozenset({SETTING, EP})), TEAM_SUBSCRIBERS, now=NOW, state=state)
+
+    assert found == []
+
+
+def _safeguarding_grant(org=OUTSIDER, by_org=OUTSIDER):
+    data = c.SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id=org, justification="Disclosure made at nursery today; urgent.",
+        granted_at=NOW - timedelta(hours=1), expires_at=NOW + timedelta(hours=24),
+    )
+    return envelope(data, CHILD, by=actor(by_org, "duty-worker"))
+
+
+def test_break_glass_access_tells_the_granted_organisations_safeguarding_lead_and_not_the_family():
+    grant = _safeguarding_grant()
+    dsl = practitioner(OUTSIDER, "dsl-1", role="designated_safeguarding_lead")
+    colleague = practitioner(OUTSIDER, "worker-2")
+    state = ConsentState.from_events([grant])
+
+    assert told(grant, [dsl, colleague, parent("parent-1", CHILD)], state) == {f"{OUTSIDER}/dsl-1"}
+
+
+def test_the_safeguarding_lead_of_another_organisation_is_not_told_of_break_glass_access():
+    grant = _safeguarding_grant(org=OUTSIDER)
+    other_dsl = practitioner(EP, "dsl-ep", role="designated_safeguarding_lead")
+
+    assert told(grant, [other_dsl], ConsentState.from_events([grant]), team=()) == set()
+
+
+def test_the_team_is_the_setting_plus_joiners_minus_leavers():
+    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING), CHILD)
+    joined = envelope(r.TeamMemberJoined(organisation_id=EP, agency=Agency.EP_SERVICE, role="ep"), CHILD)
+    left = envelope(r.TeamMemberLeft(organisation_id=EP), CHILD)
+
+    assert (team_change(registered).organisation_id, team_change(registered).joined) == (SETTING, True)
+    assert (team_change(joined).organisation_id, team_change(joined).joined) == (EP, True)
+    assert (team_change(left).organisation_id, team_change(left).joined) == (EP, False)
+    assert team_change(concern()) is None
+
+
+# --- property: nobody the decision refuses is ever told -----------------------------------------
+
+ORGS = [SETTING, SLT, EP, OUTSIDER]
+CHILDREN = [CHILD, OTHER_CHILD]
+
+subscriber_st = st.one_of(
+    st.builds(lambda o, p, role: practitioner(o, p, role=role), st.sampled_from(ORGS), st.sampled_from(["a", "b"]),
+              st.sampled_from(["practitioner", "designated_safeguarding_lead"])),
+    st.builds(lambda p, kids: parent(p, *kids), st.sampled_from(["parent-1", "parent-2"]),
+              st.sets(st.sampled_from(CHILDREN), max_size=2)),
+)
+consent_st = st.builds(
+    lambda child, orgs, cats, withdrawn: (consent_granted(child, orgs=tuple(orgs), categories=tuple(cats)), withdrawn),
+    st.sampled_from(CHILDREN), st.sets(st.sampled_from(ORGS), min_size=1, max_size=3),
+    st.sets(st.sampled_from(list(Category)), min_size=1, max_size=4), st.booleans(),
+)
+entry_st = st.builds(
+    lambda child, cat, author: About(uuid4(), child, "tac.referrals.x.v1", cat, author, "someone"),
+    st.sampled_from(CHILDREN), st.sampled_from([*Category, "audit"]), st.sampled_from([*ORGS, None]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entry=entry_st, team=st.sets(st.sampled_from(ORGS)), subscribers=st.lists(subscriber_st, max_size=6),
+       consents=st.lists(consent_st, max_size=3))
+def test_no_one_is_ever_told_of_an_entry_the_decision_would_not_show_them_or_outside_team_and_family(
+    entry, team, subscribers, consents
+):
+    events = [g for g, _ in consents] + [consent_withdrawn(g.subject, g.data.consent_id) for g, w in consents if w]
+    state = ConsentState.from_events(events)
+
+    for addressed in recipients(entry, Audience(frozenset(team)), subscribers, now=NOW, state=state):
+        sub = addressed.subscriber
+        assert decide(sub.viewer(), entry.entry(), NOW, state).permitted
+        if sub.is_parent:
+            assert entry.child_id in sub.children
+        else:
+            assert sub.organisation_id in team
+            assert sub.organisation_id != entry.author_organisation_id
