@@ -84,16 +84,14 @@ test: install kafka-up pg-up
 	echo "$(PYTEST) $$levels -q"; \
 	$(PYTEST) $$levels -q
 
-ifneq ($(wildcard services/demo),)
-demo: install kafka-up pg-up
-	$(PY) -m services.demo
+# The services run from .local/demo (SQLite stores, logs); DEMO_EXIT=1 exits after printing.
+demo: install kafka-up
+	$(PY) -m demo
 
-down: install
-	$(VENV)/bin/tac down
-else
-demo down:
-	@echo "demo not built yet"; exit 1
-endif
+# Stops the services `make demo` started, then the local broker.
+down:
+	@if [ -x $(PY) ]; then $(PY) -m demo down; fi
+	@scripts/kafka.sh down
 
 ifneq ($(wildcard bench/run.py bench/run/__init__.py),)
 bench: install kafka-up pg-up

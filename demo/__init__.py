@@ -1,0 +1,1 @@
+"""`make demo`: run TAC on this machine and tell the story of ../shared/SCENARIO.md."""

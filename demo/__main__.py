@@ -1,0 +1,92 @@
+"""`make demo` / `make down`.
+
+    python -m demo          start the services, play the story, print what each person sees,
+                            then stay up until Ctrl-C (DEMO_EXIT=1: exit after printing,
+                            non-zero if any visibility came out wrong)
+    python -m demo down     stop the services a previous `make demo` started
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from datetime import date
+
+from rich.console import Console
+
+from demo.cast import CAST, DANA
+from demo.client import Api, StoryError
+from demo.report import observe, print_report, wait_for_timeline
+from demo.scenario import play
+from demo.stack import ROOT, Stack
+
+WORKDIR = ROOT / ".local" / "demo"
+
+
+def up(exit_after: bool) -> int:
+    console = Console(width=max(150, shutil.get_terminal_size((150, 40)).columns))
+    stack = Stack(WORKDIR, kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    stack.stop()  # a previous demo's services, if any
+    shutil.rmtree(WORKDIR / "data", ignore_errors=True)  # every run tells the story afresh
+    console.print(f"starting referrals, consent, timeline and notifications (logs in {stack.logdir})")
+    stack.start()
+    try:
+        stack.wait_until_ready()
+        urls = {s.name: s.url for s in stack.services}
+        api = Api(urls)
+        for person in CAST:
+            if person.organisation_id:
+                api.call(person, "PUT", "notifications", "/subscriptions/me", json={})
+        console.print("playing the story of SCENARIO.md through the services' HTTP APIs…")
+        story = play(api, date.today())
+        wait_for_timeline(api, story)
+        _wait_for_notifications(api)
+        observed = observe(api, story)
+        print_report(story, observed, urls, console)
+    except (StoryError, TimeoutError, RuntimeError) as exc:
+        console.print(f"[bold red]demo failed:[/bold red] {exc}")
+        stack.stop()
+        return 2
+    if exit_after:
+        stack.stop()
+        return 1 if observed.problems else 0
+    console.print("\nThe services stay up; press Ctrl-C (or run `make down`) to stop them.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set() and stack.running():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    return 0
+
+
+def _wait_for_notifications(api: Api, timeout_s: float = 30.0) -> None:
+    """Notifications arrive asynchronously; wait until Dana's inbox stops growing."""
+    deadline, last, stable = time.monotonic() + timeout_s, -1, 0
+    while time.monotonic() < deadline and stable < 3:
+        count = len(api.call(DANA, "GET", "notifications", "/inbox", params={"limit": 200})["items"])
+        stable = stable + 1 if count == last and count > 0 else 0
+        last = count
+        time.sleep(1.0)
+
+
+def down() -> int:
+    stopped = Stack(WORKDIR).stop()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["down"]:
+        return down()
+    return up(exit_after=os.environ.get("DEMO_EXIT", "") not in ("", "0"))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,151 @@
+"""Runs the four services as child processes on this machine, with their logs in a folder,
+and stops them again (`make down`). The broker is started separately by `make kafka-up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env_prefix(self) -> str:
+        return f"TAC_{self.name.upper()}_"
+
+
+SERVICES = (
+    ServiceProcess("referrals", 8001),
+    ServiceProcess("consent", 8002),
+    ServiceProcess("timeline", 8003),
+    ServiceProcess("notifications", 8004),
+)
+
+
+@dataclass
+class Stack:
+    """The services of one run: their databases, logs and pids live under `workdir`."""
+
+    workdir: Path
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    services: tuple[ServiceProcess, ...] = SERVICES
+    extra_env: dict[str, str] = field(default_factory=dict)
+    group_suffix: str = ""
+
+    @property
+    def pidfile(self) -> Path:
+        return self.workdir / "pids.json"
+
+    @property
+    def logdir(self) -> Path:
+        return self.workdir / "logs"
+
+    def env_for(self, service: ServiceProcess) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                "TAC_ENVIRONMENT": "development",
+                f"{service.env_prefix}DATABASE_URL": f"sqlite:///{self.workdir / 'data' / service.name}.db",
+                f"{service.env_prefix}PORT": str(service.port),
+                f"{service.env_prefix}HOST": "127.0.0.1",
+                f"{service.env_prefix}DATA_DIR": str(self.workdir / "data" / f"{service.name}-faust"),
+                "TAC_TIMELINE_PUBLIC_URL": "http://127.0.0.1:8003",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.group_suffix:
+            env[f"{service.env_prefix}GROUP_SUFFIX"] = self.group_suffix
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        pids = {}
+        for service in self.services:
+            log = open(self.logdir / f"{service.name}.log", "ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service.name}"],
+                cwd=ROOT,
+                env=self.env_for(service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            pids[service.name] = process.pid
+        self.pidfile.write_text(json.dumps(pids))
+
+    def wait_until_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = {s.name: s for s in self.services}
+        while pending and time.monotonic() < deadline:
+            for name, service in list(pending.items()):
+                try:
+                    if httpx.get(f"{service.url}/ready", timeout=2).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            self._check_alive()
+            time.sleep(0.5)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout_s:.0f}s: {', '.join(pending)} (logs in {self.logdir})")
+
+    def _check_alive(self) -> None:
+        for name, pid in self._pids().items():
+            if not _alive(pid):
+                raise RuntimeError(f"{name} exited; see {self.logdir / (name + '.log')}")
+
+    def running(self) -> bool:
+        pids = self._pids()
+        return bool(pids) and all(_alive(p) for p in pids.values())
+
+    def _pids(self) -> dict[str, int]:
+        return json.loads(self.pidfile.read_text()) if self.pidfile.exists() else {}
+
+    def stop(self, timeout_s: float = 20) -> list[str]:
+        stopped = []
+        pids = self._pids()
+        for pid in pids.values():
+            if _alive(pid):
+                os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for name, pid in pids.items():
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+            stopped.append(name)
+        self.pidfile.unlink(missing_ok=True)
+        return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
