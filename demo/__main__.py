@@ -36,7 +36,7 @@ def up(exit_after: bool) -> int:
     stack.start()
     try:
         stack.wait_until_ready()
-        urls = {s.name: s.url for s in stack.services}
+        urls = stack.urls
         api = Api(urls)
         for person in CAST:
             if person.organisation_id:

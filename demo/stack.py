@@ -47,7 +47,8 @@ class Stack:
     kafka_bootstrap: str = "127.0.0.1:9092"
     services: tuple[ServiceProcess, ...] = SERVICES
     extra_env: dict[str, str] = field(default_factory=dict)
-    group_suffix: str = ""
+    # Consumer groups of this run; tests use their own so they never share partitions with a demo.
+    group_prefix: str = "tac"
 
     @property
     def pidfile(self) -> Path:
@@ -66,15 +67,24 @@ class Stack:
                 f"{service.env_prefix}DATABASE_URL": f"sqlite:///{self.workdir / 'data' / service.name}.db",
                 f"{service.env_prefix}PORT": str(service.port),
                 f"{service.env_prefix}HOST": "127.0.0.1",
-                f"{service.env_prefix}DATA_DIR": str(self.workdir / "data" / f"{service.name}-faust"),
-                "TAC_TIMELINE_PUBLIC_URL": "http://127.0.0.1:8003",
+                f"{service.env_prefix}DATADIR": str(self.workdir / "data" / f"{service.name}-faust"),
+                "TAC_TIMELINE_PUBLIC_URL": self.url_of("timeline"),
                 "PYTHONUNBUFFERED": "1",
+                "TAC_REFERRALS_CONSENT_GROUP_ID": f"{self.group_prefix}-referrals-consent",
+                "TAC_CONSENT_CHILDREN_GROUP_ID": f"{self.group_prefix}-consent-children",
+                "TAC_TIMELINE_CONSUMER_GROUP": f"{self.group_prefix}-timeline",
+                "TAC_NOTIFICATIONS_CONSUMER_GROUP": f"{self.group_prefix}-notifications",
             }
         )
-        if self.group_suffix:
-            env[f"{service.env_prefix}GROUP_SUFFIX"] = self.group_suffix
         env.update(self.extra_env)
         return env
+
+    def url_of(self, name: str) -> str:
+        return next(s.url for s in self.services if s.name == name)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {s.name: s.url for s in self.services}
 
     def start(self) -> None:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)

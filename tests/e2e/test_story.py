@@ -1,0 +1,103 @@
+"""SCENARIO.md end to end: HTTP in, Kafka between the services, HTTP and Kafka out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from demo.cast import ADA, CAST, DANA, GRACE, HALL, JO, LEE, MARIA, SAM
+from demo.expectations import expected_basis
+
+
+def _entry(run, label):
+    return next(e for e in run.story.entries if e.label == label)
+
+
+def test_every_entry_is_visible_to_every_person_exactly_when_consent_allows_with_the_right_basis(story_run):
+    assert story_run.observed.problems == []
+    for person in CAST:
+        seen = story_run.observed.seen[person.key]
+        for entry in story_run.story.entries:
+            assert seen.get(entry.event_id) == expected_basis(person, entry, story_run.story), (person.name, entry.label)
+
+
+def test_a_withdrawal_takes_the_slt_report_away_from_the_health_visitor_and_from_nobody_else(story_run):
+    report = _entry(story_run, "SLT report shared")
+    seen = story_run.observed.seen
+    assert report.event_id not in seen[GRACE.key]
+    assert seen[SAM.key][report.event_id] == "own"
+    assert seen[LEE.key][report.event_id] == f"consent:{story_run.story.consents['C2']}"
+    assert seen[ADA.key][report.event_id] == "parent"
+
+
+def test_organisations_no_consent_names_see_only_their_own_entries(story_run):
+    for person in (JO, HALL):
+        seen = story_run.observed.seen[person.key]
+        assert seen, f"{person.name} should see their own entries"
+        assert set(seen.values()) == {"own"}
+
+
+def test_nobody_was_notified_of_an_entry_they_could_not_see_when_it_was_sent(story_run):
+    """Checked on the bus (NotificationSent), not through the inbox, which filters at read time.
+    Before step 11 the health-visiting consent C1c (with `slt`) was in force."""
+    story = story_run.story
+    by_key = {p.key: p for p in CAST}
+    withdrawn_at = next(i for i, e in enumerate(story.entries) if e.label == "consent C1c withdrawn")
+    assert story_run.notifications_sent, "the story should notify someone"
+    for sent in story_run.notifications_sent:
+        person = by_key[sent["data"]["recipient_id"]]
+        index, entry = next((i, e) for i, e in enumerate(story.entries) if str(e.event_id) == sent["data"]["about_event_id"])
+        allowed = expected_basis(person, entry, story) is not None
+        if not allowed and index < withdrawn_at and person.agency == "health_visiting":
+            allowed = entry.category in {"concern", "health", "progress", "slt"}  # C1c, before step 11
+        assert allowed, f"{person.name} was notified of {entry.label}"
+        assert entry.author.organisation_id != person.organisation_id, "nobody is notified of their own entry"
+
+
+def _recipients(run, label) -> set[str]:
+    about = str(_entry(run, label).event_id)
+    return {s["data"]["recipient_id"] for s in run.notifications_sent if s["data"]["about_event_id"] == about}
+
+
+def test_team_members_hear_of_new_entries_they_may_see_and_the_parent_hears_of_everything(story_run):
+    # Step 3: only the setting (the author) is in the team yet; the parent is told.
+    assert _recipients(story_run, "concern raised") == {ADA.key}
+    # Step 5: Dana has joined when Sam accepts; her consent covers `referral`.
+    assert _recipients(story_run, "SLT referral accepted") == {DANA.key, ADA.key}
+    # Step 7: the health visitor's consent still covers `slt`; Dana's does not.
+    assert _recipients(story_run, "SLT report shared") == {GRACE.key, ADA.key}
+    # Step 10: the assessment consent C2 covers every category for the SEN team and the EP.
+    assert _recipients(story_run, "family support offered") == {MARIA.key, LEE.key, ADA.key}
+
+
+def test_the_access_log_shows_each_read_with_who_and_on_what_basis(story_run):
+    views = story_run.observed.access_log
+    by_viewer = {}
+    for view in views:
+        by_viewer.setdefault(view["viewer"]["practitioner_id"], view)  # newest first
+    for person in CAST:
+        view = by_viewer[person.key]
+        seen = story_run.observed.seen[person.key]
+        assert view["entries_shown"] == len(seen)
+        assert sum(view["bases"].values()) == len(seen)
+        assert set(view["bases"]) == set(seen.values())
+
+
+def test_the_ehc_clock_gives_the_statutory_dates(story_run):
+    story = story_run.story
+    ehc = story_run.observed.caseloads["maria"]
+    received = story.ehc_received_on
+    due = {d["kind"]: d["due_on"] for d in ehc["due_dates"]}
+    assert due["ehc_decision_to_assess"] == (received + timedelta(weeks=6)).isoformat()   # reg. 5(1)
+    assert due["ehc_notice_if_no_plan"] == (received + timedelta(weeks=16)).isoformat()   # reg. 10(1)
+    assert due["ehc_final_plan"] == (received + timedelta(weeks=20)).isoformat()          # reg. 13(2)
+    [advice] = ehc["advice"]
+    decided_on = received + timedelta(weeks=5)
+    assert advice["due_on"] == (decided_on + timedelta(weeks=6)).isoformat()              # reg. 8(1)
+
+
+def test_caseloads_show_the_open_work_of_the_callers_organisation_only(story_run):
+    dana = story_run.observed.caseloads["dana"]["items"]
+    assert dana and all(UUID(str(i["child_id"])) == story_run.story.child_id for i in dana if "child_id" in i)
+    lee = story_run.observed.caseloads["lee"]["items"]
+    assert any(i.get("kind") == "advice" for i in lee)
