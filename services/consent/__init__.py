@@ -1,0 +1,1 @@
+"""Consent service: parental consent, the sharing decision, safeguarding access (DESIGN §3)."""

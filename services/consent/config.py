@@ -1,0 +1,32 @@
+"""Configuration of the consent service, from the environment only (prefix TAC_CONSENT_).
+
+    TAC_CONSENT_DATABASE_URL        default sqlite:///.local/consent.db (PostgreSQL in production)
+    TAC_CONSENT_HOST / _PORT        where `python -m services.consent` listens (127.0.0.1:8002)
+    TAC_CONSENT_EXPIRY_INTERVAL_S   how often the expiry task looks for due expiries/reminders
+    plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*, ...).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from schemas import topics
+from services.common.settings import BaseServiceSettings
+
+
+class ConsentSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TAC_CONSENT_")
+
+    database_url: str = Field(default="sqlite:///.local/consent.db", min_length=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8002, ge=1, le=65535)
+    expiry_interval_s: float = Field(default=60.0, gt=0, le=86400)
+    children_group_id: str = Field(default="tac-consent-children", min_length=1)
+    # Topic names are the contracts'; tests may point the service at fresh topics.
+    consent_topic: str = topics.CONSENT.name
+    referrals_topic: str = topics.REFERRALS.name
+    deadletter_topic: str = topics.DEADLETTER.name
+    run_outbox_relay: bool = True
+    run_children_consumer: bool = True
+    run_expiry_task: bool = True

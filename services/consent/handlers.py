@@ -1,0 +1,204 @@
+"""The consent service's use cases. Each command runs in one transaction that writes the state
+change and the outbox row of the one event it causes; the relay is woken only after commit
+(STYLE 6), so an event is never published for a change that rolled back.
+
+Handlers are plain functions whose first parameter, `deps`, names what they need from the
+outside world; only bootstrap builds real dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.catalogue import make_envelope
+from schemas.envelope import Actor, EnvelopeBase, Event
+from schemas.events.referrals import ChildRegistered
+from services.common.errors import Conflict, Invalid, NotFound
+from services.common.idempotency import claim_event
+from services.common.logging import get_correlation_id
+from services.common.outbox import add_to_outbox
+from services.consent import domain, store
+from services.consent.domain import Caller
+
+SOURCE = "/tac/consent"
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Deps:
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = system_clock
+    consent_topic: str | None = None  # None: the contract's topic (tests use fresh ones)
+    on_commit: Callable[[], None] = lambda: None
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(timezone.utc)
+
+
+class UnitOfWork:
+    def __init__(self, deps: Deps, session: Session) -> None:
+        self.deps = deps
+        self.session = session
+        self.now = deps.now()
+
+    def emit(self, actor: Actor, child_id: UUID, payload: Event, *, causationid: str | None = None) -> UUID:
+        envelope = make_envelope(payload, subject=child_id, actor=actor, source=SOURCE,
+                                 correlationid=get_correlation_id(), causationid=causationid, time=self.now)
+        add_to_outbox(self.session, store.outbox, envelope, topic=self.deps.consent_topic)
+        return envelope.id
+
+
+@contextmanager
+def unit_of_work(deps: Deps) -> Iterator[UnitOfWork]:
+    with deps.sessions.begin() as session:
+        yield UnitOfWork(deps, session)
+    deps.on_commit()
+
+
+@contextmanager
+def _contract_errors() -> Iterator[None]:
+    """The domain checks every rule of the contracts first; should one slip through, the
+    caller still gets a 422 naming the field rather than a 500."""
+    try:
+        yield
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        raise Invalid(f"{field}: {err['msg']}", field=field) from None
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+def consent_view(stored: store.StoredConsent, now: datetime) -> dict:
+    c = stored.consent
+    w = c.withdrawal
+    return {
+        "consent_id": c.consent_id,
+        "child_id": c.child_id,
+        "status": c.status(now),
+        "given_by": {"name": c.given_by.name, "relationship": c.given_by.relationship,
+                     "person_id": c.given_by.person_id,
+                     "has_parental_responsibility": c.given_by.has_parental_responsibility},
+        "recorded_on_behalf": c.recorded_on_behalf,
+        "recorded_by": c.recorded_by.model_dump(mode="json"),
+        "recorded_at": c.recorded_at,
+        "recipients": {"organisation_ids": list(c.recipient_organisations),
+                       "agencies": [a.value for a in c.recipient_agencies]},
+        "categories": [x.value for x in c.categories],
+        "purposes": [x.value for x in c.purposes],
+        "valid_from": c.valid_from,
+        "expires_at": c.expires_at,
+        "withdrawal": None if w is None else {
+            "withdrawn_at": w.withdrawn_at, "recorded_at": w.recorded_at,
+            "recorded_on_behalf": w.recorded_on_behalf, "recorded_by": w.recorded_by.model_dump(mode="json"),
+            "event_id": stored.withdrawal_event_id,
+        },
+        "granted_event_id": stored.granted_event_id,
+        "expired_event_id": stored.notice_event_ids.get(domain.Notice.EXPIRED),
+        "reminder_event_id": stored.notice_event_ids.get(domain.Notice.EXPIRY_REMINDER),
+    }
+
+
+def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: datetime) -> dict:
+    return {
+        "grant_id": access.grant_id,
+        "child_id": access.child_id,
+        "organisation_id": access.organisation_id,
+        "granted_by": access.granted_by.model_dump(mode="json"),
+        "justification": access.justification,
+        "granted_at": access.granted_at,
+        "expires_at": access.expires_at,
+        "status": "active" if access.is_active(now) else ("expired" if now >= access.expires_at else "not_yet_started"),
+        "notify_role": access.notify_role,
+        "event_id": event_id,
+    }
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def grant_consent(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantConsent) -> dict:
+    with unit_of_work(deps) as uow:
+        setting = store.child_setting(uow.session, child_id)
+        with _contract_errors():
+            consent, event = domain.grant_consent(caller, child_id, setting, cmd, consent_id=uuid4(), now=uow.now)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        store.add_consent(uow.session, consent, event_id)
+        stored = store.StoredConsent(consent, str(event_id), None, {})
+    return {**consent_view(stored, uow.now), "event_id": event_id}
+
+
+def withdraw_consent(deps: Deps, caller: Caller, child_id: UUID, consent_id: UUID, cmd: domain.WithdrawConsent) -> dict:
+    with unit_of_work(deps) as uow:
+        stored = _load_consent(uow, child_id, consent_id)
+        setting = store.child_setting(uow.session, child_id)
+        with _contract_errors():
+            withdrawn, event = domain.withdraw_consent(caller, stored.consent, setting, cmd, now=uow.now)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        if not store.record_withdrawal(uow.session, withdrawn, event_id):
+            raise Conflict(f"consent {consent_id} is already withdrawn")
+        result = store.StoredConsent(withdrawn, stored.granted_event_id, str(event_id), stored.notice_event_ids)
+    return {**consent_view(result, uow.now), "event_id": event_id}
+
+
+def _load_consent(uow: UnitOfWork, child_id: UUID, consent_id: UUID) -> store.StoredConsent:
+    stored = store.get_consent(uow.session, consent_id)
+    # A consent of another child is "not found" here: the path names the child.
+    if stored is None or stored.consent.child_id != child_id:
+        raise NotFound(f"child {child_id} has no consent {consent_id}")
+    return stored
+
+
+def list_consents(deps: Deps, caller: Caller, child_id: UUID) -> dict:
+    with deps.sessions() as session:
+        now = deps.now()
+        domain.require_parent_or_setting(caller, child_id, store.child_setting(session, child_id), "see consents")
+        found = store.consents_of_child(session, child_id)
+    return {"child_id": child_id, "as_of": now, "consents": [consent_view(s, now) for s in found]}
+
+
+def grant_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantSafeguardingAccess) -> dict:
+    with unit_of_work(deps) as uow:
+        setting = store.child_setting(uow.session, child_id)
+        with _contract_errors():
+            access, event = domain.grant_safeguarding_access(caller, child_id, setting, cmd, grant_id=uuid4(), now=uow.now)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        store.add_safeguarding_access(uow.session, access, event_id)
+    return {**safeguarding_view(access, str(event_id), uow.now), "event_id": event_id}
+
+
+def list_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID) -> dict:
+    domain.require_may_list_safeguarding(caller)
+    with deps.sessions() as session:
+        now = deps.now()
+        found = store.safeguarding_access_of(session, child_id, caller.organisation_id)
+    return {"child_id": child_id, "organisation_id": caller.organisation_id, "as_of": now,
+            "grants": [safeguarding_view(a, e, now) for a, e in found]}
+
+
+# -- the copy of each child's setting -------------------------------------------------------
+
+
+def record_child_registered(deps: Deps, envelope: EnvelopeBase) -> bool:
+    """Keep (child id -> setting organisation) from ChildRegistered on tac.referrals.v1, so the
+    service knows whose practitioners may record consent. Idempotent by event id; other event
+    types are not this service's business and are skipped. Returns True when applied."""
+    if not isinstance(envelope.data, ChildRegistered):
+        return False
+    with deps.sessions.begin() as session:
+        if not claim_event(session, store.processed_events, envelope.id):
+            return False
+        store.record_child_setting(session, envelope.subject, envelope.data.setting_organisation_id,
+                                   envelope.id, deps.now())
+    return True

@@ -1,0 +1,351 @@
+"""The consent API over HTTP on a real store (SQLite and PostgreSQL): what each action answers,
+the one outbox row it writes, and the 4xx every bad request gets instead of a 500."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.catalogue import parse_event
+from tests.integration.consent.conftest import JUSTIFICATION, auth, grant_body, token
+
+
+def field_of(response) -> str:
+    """The field a 422 names: `field` for a domain rule, the `loc` path for a shape error."""
+    body = response.json()
+    if isinstance(body["detail"], list):
+        return ".".join(str(p) for p in body["detail"][0]["loc"][1:])
+    return body["field"]
+
+
+# -- granting -------------------------------------------------------------------------------
+
+
+async def test_the_setting_records_a_consent_and_exactly_one_event_waits_in_the_outbox(service):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=auth("setting"))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "active"
+    assert body["recorded_on_behalf"] is True
+    assert body["given_by"]["name"] == "Kim Parker"
+    rows = service.outbox_rows()
+    assert len(rows) == 1
+    event = parse_event(rows[0].payload)
+    assert (str(event.id), event.type) == (body["event_id"], "tac.consent.consent_granted.v1")
+    assert str(event.data.consent_id) == body["consent_id"] and event.subject == child
+    assert b"Kim Parker" not in rows[0].payload  # the giver's name never goes on the bus
+
+
+async def test_a_parent_records_consent_for_their_own_child(service):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(),
+                                  headers=auth("parent", children=[child]))
+    assert r.status_code == 201, r.text
+    assert r.json()["recorded_on_behalf"] is False
+    assert r.json()["given_by"]["person_id"] == "parent-kim"
+
+
+async def test_the_default_period_is_twelve_months_from_now(service):
+    child = service.register_child()
+    body = await service.grant(child)
+    start = service.clock.now
+    try:
+        a_year_later = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        a_year_later = start.replace(year=start.year + 1, day=28)
+    assert body["valid_from"].startswith(start.isoformat()[:19])
+    assert body["expires_at"].startswith(a_year_later.isoformat()[:19])
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"categories": ["concern", "medical"]}, "categories.1"),
+        ({"categories": []}, "categories"),
+        ({"purposes": ["marketing"]}, "purposes.0"),
+        ({"recipients": {"organisation_ids": [], "agencies": ["police"]}}, "recipients.agencies.0"),
+        ({"recipients": {"organisation_ids": [], "agencies": []}}, "recipients"),
+        ({"recipients": {}}, "recipients"),
+        ({"recipients": {"agencies": ["parent"]}}, "recipients.agencies"),
+        ({"valid_from": "2031-01-01T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}, "expires_at"),
+        ({"valid_from": "2031-01-02T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}, "expires_at"),
+        ({"valid_from": "2020-01-01T00:00:00Z", "expires_at": "2021-01-01T00:00:00Z"}, "expires_at"),
+        ({"valid_from": "2031-01-01T00:00:00"}, "valid_from"),
+        ({"valid_from": "9999-12-31T00:00:00Z"}, "valid_from"),
+        ({"expires_at": "not a date"}, "expires_at"),
+        ({"given_by": {"name": "Kim", "relationship": "mother", "has_parental_responsibility": False}},
+         "given_by.has_parental_responsibility"),
+        ({"given_by": {"name": "", "relationship": "mother", "has_parental_responsibility": True}}, "given_by.name"),
+        ({"given_by": {"name": "  ", "relationship": "mother", "has_parental_responsibility": True}}, "given_by.name"),
+        ({"given_by": {"name": "Kim\x00", "relationship": "mother", "has_parental_responsibility": True}},
+         "given_by.name"),
+        ({"given_by": {"relationship": "mother", "has_parental_responsibility": True}}, "given_by.name"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+async def test_a_bad_consent_gets_a_422_naming_the_field_and_writes_nothing(service, change, field):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(**change), headers=auth("setting"))
+    assert r.status_code == 422, r.text
+    assert field_of(r) == field
+    assert service.outbox_count() == 0
+
+
+async def test_a_lone_surrogate_in_a_name_is_a_422_not_a_database_error(service):
+    child = service.register_child()
+    raw = json.dumps(grant_body()).replace("Kim Parker", "Kim \\ud800")
+    r = await service.client.post(f"/children/{child}/consents", content=raw,
+                                  headers={**auth("setting"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and field_of(r) == "given_by.name"
+
+
+async def test_a_body_that_is_not_json_or_a_path_that_is_not_an_id_is_a_422(service):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/consents", content=b"{not json",
+                                  headers={**auth("setting"), "Content-Type": "application/json"})
+    assert r.status_code == 422
+    r = await service.client.post("/children/not-a-uuid/consents", json=grant_body(), headers=auth("setting"))
+    assert r.status_code == 422 and field_of(r) == "child_id"
+
+
+# -- who may -------------------------------------------------------------------------------
+
+
+async def test_a_missing_or_invalid_token_is_a_401(service):
+    child = service.register_child()
+    url = f"/children/{child}/consents"
+    assert (await service.client.post(url, json=grant_body())).status_code == 401
+    assert (await service.client.get(url, headers={"Authorization": "Bearer nonsense"})).status_code == 401
+    wrong_issuer = {"Authorization": f"Bearer {token('setting', issuer='someone-else')}"}
+    assert (await service.client.get(url, headers=wrong_issuer)).status_code == 401
+    assert service.outbox_count() == 0
+
+
+@pytest.mark.parametrize("who", ["other_setting", "slt", "parent"])
+async def test_only_the_childs_setting_or_parent_may_record_or_read_consents(service, who):
+    child = service.register_child()
+    headers = auth(who, children=[uuid4()]) if who == "parent" else auth(who)
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=headers)
+    assert r.status_code == 403, r.text
+    assert (await service.client.get(f"/children/{child}/consents", headers=headers)).status_code == 403
+    assert service.outbox_count() == 0
+
+
+async def test_a_practitioner_recording_consent_for_an_unregistered_child_gets_a_404(service):
+    r = await service.client.post(f"/children/{uuid4()}/consents", json=grant_body(), headers=auth("setting"))
+    assert r.status_code == 404
+
+
+async def test_a_child_who_moves_setting_is_handled_by_the_new_setting(service):
+    child = service.register_child()
+    service.register_child(setting="acorns-preschool", child_id=child)
+    assert (await service.client.get(f"/children/{child}/consents", headers=auth("setting"))).status_code == 403
+    assert (await service.client.get(f"/children/{child}/consents", headers=auth("other_setting"))).status_code == 200
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+async def test_the_list_gives_each_consents_status_now(service):
+    child = service.register_child()
+    now = service.clock.now
+    active = await service.grant(child)
+    future = await service.grant(child, valid_from=(now + timedelta(days=3)).isoformat(),
+                                 expires_at=(now + timedelta(days=30)).isoformat())
+    short = await service.grant(child, expires_at=(now + timedelta(days=2)).isoformat())
+    withdrawn = await service.grant(child)
+    r = await service.client.post(f"/children/{child}/consents/{withdrawn['consent_id']}/withdrawal",
+                                  headers=auth("parent", children=[child]))
+    assert r.status_code == 201, r.text
+    service.clock.advance(days=2)
+
+    r = await service.client.get(f"/children/{child}/consents", headers=auth("parent", children=[child]))
+    assert r.status_code == 200
+    status = {c["consent_id"]: c["status"] for c in r.json()["consents"]}
+    assert status == {active["consent_id"]: "active", future["consent_id"]: "not_yet_started",
+                      short["consent_id"]: "expired", withdrawn["consent_id"]: "withdrawn"}
+
+
+async def test_a_parent_sees_the_consents_of_their_child_even_before_registration_arrives(service):
+    child = uuid4()
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(),
+                                  headers=auth("parent", children=[child]))
+    assert r.status_code == 201
+    r = await service.client.get(f"/children/{child}/consents", headers=auth("parent", children=[child]))
+    assert [c["status"] for c in r.json()["consents"]] == ["active"]
+
+
+# -- withdrawing ----------------------------------------------------------------------------
+
+
+async def test_a_parent_withdraws_at_once_and_one_event_is_written(service):
+    child = service.register_child()
+    consent = await service.grant(child)
+    r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
+                                  headers=auth("parent", children=[child]))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "withdrawn"
+    assert body["withdrawal"]["recorded_on_behalf"] is False
+    events = [parse_event(row.payload) for row in service.outbox_rows()]
+    assert [e.type for e in events] == ["tac.consent.consent_granted.v1", "tac.consent.consent_withdrawn.v1"]
+    assert str(events[1].id) == body["event_id"]
+
+
+async def test_a_setting_practitioner_records_a_parents_withdrawal_with_its_date(service):
+    child = service.register_child()
+    consent = await service.grant(child)
+    today = service.clock.now.astimezone(ZoneInfo("Europe/London")).date().isoformat()  # the day in England
+    url = f"/children/{child}/consents/{consent['consent_id']}/withdrawal"
+    r = await service.client.post(url, json={}, headers=auth("setting"))
+    assert r.status_code == 422 and field_of(r) == "parent_withdrew_on"
+    tomorrow = (service.clock.now + timedelta(days=2)).date().isoformat()
+    r = await service.client.post(url, json={"parent_withdrew_on": tomorrow}, headers=auth("setting"))
+    assert r.status_code == 422 and field_of(r) == "parent_withdrew_on"
+    r = await service.client.post(url, json={"parent_withdrew_on": today}, headers=auth("setting"))
+    assert r.status_code == 201, r.text
+    assert r.json()["withdrawal"]["recorded_on_behalf"] is True
+    assert service.outbox_count() == 2
+
+
+async def test_withdrawing_twice_is_a_409_and_writes_no_second_event(service):
+    child = service.register_child()
+    consent = await service.grant(child)
+    url = f"/children/{child}/consents/{consent['consent_id']}/withdrawal"
+    parent = auth("parent", children=[child])
+    assert (await service.client.post(url, headers=parent)).status_code == 201
+    assert (await service.client.post(url, headers=parent)).status_code == 409
+    assert service.outbox_count() == 2
+
+
+async def test_an_unknown_consent_or_one_of_another_child_is_a_404(service):
+    child, other = service.register_child(), service.register_child()
+    consent = await service.grant(other)
+    parent = auth("parent", children=[child, other])
+    assert (await service.client.post(f"/children/{child}/consents/{uuid4()}/withdrawal", headers=parent)).status_code == 404
+    r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal", headers=parent)
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("who", ["other_setting", "slt", "parent"])
+async def test_the_wrong_party_may_not_withdraw(service, who):
+    child = service.register_child()
+    consent = await service.grant(child)
+    headers = auth(who, children=[uuid4()]) if who == "parent" else auth(who)
+    r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
+                                  json={"parent_withdrew_on": service.clock.now.date().isoformat()} if who != "parent" else None,
+                                  headers=headers)
+    assert r.status_code == 403, r.text
+    assert service.outbox_count() == 1
+
+
+# -- safeguarding ---------------------------------------------------------------------------
+
+
+async def test_a_practitioner_grants_their_organisation_safeguarding_access_and_it_is_listed(service):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/safeguarding-access",
+                                  json={"justification": JUSTIFICATION, "hours": 24}, headers=auth("slt"))
+    assert r.status_code == 201, r.text
+    grant = r.json()
+    assert grant["organisation_id"] == "nhs-slt-east" and grant["notify_role"] == "designated_safeguarding_lead"
+    [row] = service.outbox_rows()
+    event = parse_event(row.payload)
+    assert (str(event.id), event.data.grant_id) == (grant["event_id"], UUID(grant["grant_id"]))
+    assert event.actor.practitioner_id == "slt-eve"  # audited: who broke the glass
+
+    listed = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt"))).json()
+    assert [(g["grant_id"], g["status"], g["justification"]) for g in listed["grants"]] == \
+        [(grant["grant_id"], "active", JUSTIFICATION)]
+    service.clock.advance(hours=24)
+    listed = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt"))).json()
+    assert [g["status"] for g in listed["grants"]] == ["expired"]
+    other = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("ep"))).json()
+    assert other["grants"] == []
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "justification"),
+        ({"justification": ""}, "justification"),
+        ({"justification": "worried"}, "justification"),
+        ({"justification": JUSTIFICATION, "hours": 73}, "hours"),
+        ({"justification": JUSTIFICATION, "hours": 0}, "hours"),
+        ({"justification": JUSTIFICATION, "hours": "soon"}, "hours"),
+    ],
+)
+async def test_safeguarding_access_without_a_justification_or_beyond_72_hours_is_a_422(service, body, field):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/safeguarding-access", json=body, headers=auth("slt"))
+    assert r.status_code == 422, r.text
+    assert field_of(r) == field
+    assert service.outbox_count() == 0
+
+
+async def test_a_parent_neither_grants_nor_lists_safeguarding_access(service):
+    child = service.register_child()
+    parent = auth("parent", children=[child])
+    r = await service.client.post(f"/children/{child}/safeguarding-access", json={"justification": JUSTIFICATION},
+                                  headers=parent)
+    assert r.status_code == 403
+    assert (await service.client.get(f"/children/{child}/safeguarding-access", headers=parent)).status_code == 403
+
+
+# -- no input produces a 500 ----------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+fields = {
+    "given_by": st.one_of(json_values, st.fixed_dictionaries({}, optional={
+        "name": json_values, "relationship": json_values, "has_parental_responsibility": json_values,
+        "person_id": json_values})),
+    "recipients": st.one_of(json_values, st.fixed_dictionaries({}, optional={
+        "organisation_ids": st.lists(st.text(max_size=5), max_size=3) | json_values,
+        "agencies": st.lists(st.sampled_from(["setting", "slt_service", "parent", "x"]), max_size=3)})),
+    "categories": st.lists(st.sampled_from(["concern", "slt", "audit", ""]), max_size=3) | json_values,
+    "purposes": st.lists(st.sampled_from(["referral", "assessment", "x"]), max_size=2) | json_values,
+    "valid_from": st.datetimes().map(lambda d: d.isoformat()) | st.just("2031-01-01T00:00:00+14:00") | json_values,
+    "expires_at": st.datetimes().map(lambda d: d.isoformat()) | st.just("0001-01-01T00:00:00-14:00") | json_values,
+    "justification": st.text(max_size=40) | json_values,
+    "hours": st.floats(allow_nan=False, allow_infinity=False) | json_values,
+    "parent_withdrew_on": st.dates().map(lambda d: d.isoformat()) | json_values,
+}
+bodies = st.fixed_dictionaries({}, optional=fields)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=bodies, route=st.sampled_from(["consents", "withdrawal", "safeguarding-access"]),
+       who=st.sampled_from(["setting", "parent", "slt"]))
+async def test_no_request_body_produces_a_500(service, body, route, who):
+    # One child and consent for every example (the fixture outlives them); a withdrawal that
+    # succeeds makes later ones 409s, which is fine: only 5xx fails.
+    if not hasattr(service, "fuzz_target"):
+        child = service.register_child()
+        service.fuzz_target = (child, (await service.grant(child))["consent_id"])
+    child, consent_id = service.fuzz_target
+    consent = {"consent_id": consent_id}
+    url = {"consents": f"/children/{child}/consents",
+           "withdrawal": f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
+           "safeguarding-access": f"/children/{child}/safeguarding-access"}[route]
+    r = await service.client.post(url, json=body, headers=auth(who, children=[child]) if who == "parent" else auth(who))
+    assert r.status_code < 500, r.text
+
+
+@pytest.mark.parametrize("raw", [b'{"justification": "%s", "hours": NaN}', b'{"justification": "%s", "hours": Infinity}',
+                                 b'{"justification": "%s", "hours": 1e400}'])
+async def test_non_finite_numbers_are_a_422(service, raw):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/safeguarding-access", content=raw % JUSTIFICATION.encode(),
+                                  headers={**auth("slt"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and field_of(r) == "hours"
