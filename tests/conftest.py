@@ -110,3 +110,9 @@ def database_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, for behaviour only PostgreSQL has (advisory locks)."""
+    yield from _fresh_postgres_database()

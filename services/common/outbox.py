@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, insert, select, update,
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, insert, select, text, update,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,8 +77,10 @@ class OutboxRelay:
     Rows of one child share a key and so a partition; they are sent in id order through one
     idempotent producer, and only the unbroken prefix of a batch that the broker acknowledged
     is marked sent — after a failure the relay resumes from the first unacknowledged row, so
-    no row is skipped. One relay per service database (several would only duplicate, which
-    consumers tolerate, but could reorder).
+    no row is skipped. On PostgreSQL, where a service runs several replicas, only the replica
+    holding a session advisory lock relays; the others stand by and take over if its
+    connection drops, so rows are never published by two relays at once (which could
+    reorder a child's events). SQLite is single-host: one process per file.
     """
 
     def __init__(
@@ -152,7 +154,34 @@ class OutboxRelay:
             raise failure
         return len(acknowledged)
 
+    def _try_leadership(self):
+        """PostgreSQL: a connection holding this outbox's advisory lock, or None if another
+        replica holds it. Other backends: a placeholder (always the leader)."""
+        engine = self._sessions.kw["bind"]
+        if engine.dialect.name != "postgresql":
+            return _ALWAYS_LEADER
+        connection = engine.connect()
+        key = f"tac-outbox-relay:{self._table.name}"
+        if connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar():
+            connection.commit()  # keep the session lock, end the implicit transaction
+            return connection
+        connection.close()
+        return None
+
     async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; stand by while another replica relays."""
+        while not stop.is_set():
+            leadership = await asyncio.to_thread(self._try_leadership)
+            if leadership is None:
+                await _sleep_or_stop(stop, max(1.0, self._poll_interval_s * 10))
+                continue
+            try:
+                await self._relay(stop)
+            finally:
+                if leadership is not _ALWAYS_LEADER:
+                    await asyncio.to_thread(leadership.close)  # closing the session releases the lock
+
+    async def _relay(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set, backing off exponentially while the broker is away."""
         backoff = self._poll_interval_s
         while not stop.is_set():
@@ -170,6 +199,9 @@ class OutboxRelay:
             if published < self._batch_size:
                 self._wakeup.clear()
                 await _wait_any(stop, self._wakeup, self._poll_interval_s)
+
+
+_ALWAYS_LEADER = object()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

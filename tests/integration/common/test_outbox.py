@@ -121,3 +121,34 @@ async def test_a_broker_stopped_mid_relay_loses_no_committed_row(store, disposab
     records = await read_all(bootstrap, "relay-outage", expected=len(envelopes))
     seen = {json.loads(r.value)["id"] for r in records}  # the consumer de-duplicates by event id
     assert seen == {str(e.id) for e in envelopes}
+
+
+async def test_two_relays_on_one_postgresql_database_publish_each_row_once(postgres_url, kafka_bootstrap, fresh_topic):
+    engine = make_engine(postgres_url)
+    metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    topic = await fresh_topic("outbox-replicas")
+    envelopes = [concern(uuid4()) for _ in range(200)]
+    producer = make_producer(kafka_bootstrap, client_id="outbox-replicas-test")
+    await producer.start()
+    stop = asyncio.Event()
+    relays = [OutboxRelay(sessions, outbox, producer, batch_size=10, poll_interval_s=0.02) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run(stop)) for r in relays]
+    try:
+        for envelope in envelopes:  # rows keep arriving while both replicas run
+            with sessions.begin() as session:
+                add_to_outbox(session, outbox, envelope, topic=topic)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while loop.time() < deadline:
+            with sessions() as session:
+                if not session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))):
+                    break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await producer.stop()
+        engine.dispose()
+    ids = [json.loads(r.value)["id"] for r in await read_all(kafka_bootstrap, topic, expected=len(envelopes))]
+    assert sorted(ids) == sorted(str(e.id) for e in envelopes)  # every row, none twice
