@@ -111,8 +111,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 def json_safe(value: Any, _depth: int = 0) -> Any:
     """`value` made strictly JSON-serialisable: bytes decoded (invalid UTF-8 replaced),
-    NaN/Infinity as strings, unknown objects via FastAPI's encoder or str()."""
-    if value is None or isinstance(value, (bool, int, str)):
+    NaN/Infinity as strings, lone surrogates (which UTF-8 cannot encode) replaced, unknown
+    objects via FastAPI's encoder or str()."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
@@ -121,7 +124,7 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v, _depth + 1) for k, v in value.items()}
+        return {json_safe(str(k)): json_safe(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [json_safe(v, _depth + 1) for v in value]
     if isinstance(value, BaseException):

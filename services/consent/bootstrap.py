@@ -15,16 +15,14 @@ from datetime import datetime
 from pathlib import Path
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from schemas.envelope import EnvelopeBase
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
-from services.common.web import create_app, json_safe
+from services.common.web import create_app
 from services.consent import api, handlers, store
 from services.consent.config import ConsentSettings
 from services.consent.expiry import ExpiryTask
@@ -32,25 +30,6 @@ from services.consent.handlers import Deps, system_clock
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 log = structlog.get_logger(__name__)
-
-
-def _scrub(value):
-    """`value` with lone surrogates replaced: they cannot be encoded as UTF-8."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return {_scrub(k): _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
-async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    # Workaround: services.common.web echoes the rejected input, and a JSON string holding a
-    # lone surrogate ("\ud800") then fails to encode, turning a 422 into a 500. Same body
-    # as the shared handler, with such strings scrubbed.
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": _scrub(json_safe(exc.errors()))}, status_code=422)
 
 
 async def _supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
@@ -126,7 +105,6 @@ def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = syst
 
     app = create_app(title="TAC consent", service="consent", settings=settings, routers=[api.router],
                      lifespan=lifespan)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.state.consent_deps = deps
 
     def ready() -> bool:

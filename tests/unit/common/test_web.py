@@ -226,3 +226,14 @@ def test_interactive_docs_are_off_in_production(monkeypatch, tmp_path):
         assert client.get("/docs").status_code == 404
         assert client.get("/openapi.json").status_code == 404
         assert client.get("/me", headers=bearer()).status_code == 401  # dev-key tokens mean nothing here
+
+
+def test_a_lone_surrogate_in_rejected_input_still_gives_a_json_422_not_a_500(client):
+    from services.common.web import json_safe
+
+    import json
+
+    json.dumps(json_safe({"\ud800": ["a\udfffb"]}), ensure_ascii=False).encode("utf-8")  # no UnicodeEncodeError
+    response = client.post("/count", content='{"count": "\\ud800"}', headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "count"]
