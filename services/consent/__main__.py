@@ -1,21 +1,11 @@
-"""`python -m services.consent`: the consent API (with its outbox relay, children consumer and
-expiry task) under uvicorn, on TAC_CONSENT_HOST:TAC_CONSENT_PORT (default 127.0.0.1:8002)."""
+"""`python -m services.consent [migrate]`: the consent API with its background tasks under uvicorn,
+on TAC_CONSENT_HOST:TAC_CONSENT_PORT; `migrate` runs the store's migrations and exits."""
 
-from __future__ import annotations
+import sys
 
-import uvicorn
-
-from services.common.logging import configure_logging
-from services.common.settings import load_settings
-from services.consent.bootstrap import build_app
+from services.common.entrypoint import run_service
+from services.consent.bootstrap import MIGRATIONS, build_app
 from services.consent.config import ConsentSettings
 
-
-def main() -> None:
-    settings = load_settings(ConsentSettings)
-    configure_logging("consent", settings.log_level)
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(run_service("consent", ConsentSettings, build_app, MIGRATIONS))

@@ -1,26 +1,16 @@
-"""`python -m services.notifications`: the notifications service (Faust agent and reminder
-timer, delivery worker, outbox relay, HTTP API) in one process, on uvicorn's event loop."""
+"""`python -m services.notifications [migrate]`: the notifications service (Faust agent and
+reminder timer, delivery worker, outbox relay, HTTP API) in one process on uvicorn's event
+loop; `migrate` runs the store's migrations and exits.
 
-from __future__ import annotations
+uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (in-flight deliveries
+finish, Faust commits what was acked). SIGKILL loses nothing either: unacked events are
+redelivered and ignored once applied; leased jobs are retried when the lease runs out."""
 
-import uvicorn
+import sys
 
-from services.common.logging import configure_logging
-from services.common.settings import load_settings
-from services.notifications.bootstrap import build
+from services.common.entrypoint import run_service
+from services.notifications.bootstrap import MIGRATIONS, build
 from services.notifications.config import NotificationsSettings
 
-
-def main() -> None:
-    settings = load_settings(NotificationsSettings)
-    configure_logging("notifications", settings.log_level)
-    service = build(settings)
-    # uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (in-flight
-    # deliveries finish, Faust commits what was acked). SIGKILL loses nothing either: unacked
-    # events are redelivered and ignored once applied; leased jobs are retried when the lease
-    # runs out.
-    uvicorn.run(service.app, host=settings.host, port=settings.port, log_config=None, access_log=False)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(run_service("notifications", NotificationsSettings, lambda s: build(s).app, MIGRATIONS))
