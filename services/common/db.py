@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,3 +52,26 @@ def run_migrations(url: str, script_location: str) -> None:
     config.set_main_option("script_location", script_location)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def migrate_online(target_metadata: MetaData) -> None:
+    """The body of every service's Alembic `env.py` (called through `run_migrations`, which
+    puts the URL in the config). The engine comes from `make_engine`, so SQLite gets the same
+    WAL and foreign-key settings as the service."""
+    from alembic import context
+
+    if context.is_offline_mode():
+        raise SystemExit("TAC migrations run online only (services.common.db.run_migrations)")
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together (k8s initContainers) take turns: the second finds
+                # the store at head. A session lock, released when the connection closes.
+                connection.execute(text("SELECT pg_advisory_lock(hashtext('tac-migrations'))"))
+                connection.commit()
+            context.configure(connection=connection, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()

@@ -9,12 +9,11 @@ expiry task, and stops them in reverse order. Nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -22,6 +21,7 @@ from schemas.envelope import EnvelopeBase
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
+from services.common.tasks import supervise
 from services.common.web import create_app
 from services.consent import api, handlers, store
 from services.consent.config import ConsentSettings
@@ -29,25 +29,6 @@ from services.consent.expiry import ExpiryTask
 from services.consent.handlers import Deps, system_clock
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
-log = structlog.get_logger(__name__)
-
-
-async def _supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Keep a background loop alive: log a crash and restart it with backoff until stopped."""
-    backoff = 0.5
-    while not stop.is_set():
-        try:
-            await run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a background loop must outlive one failure
-            log.error("background_task_failed", task=name, error=repr(exc), retry_in_s=backoff)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
-            except asyncio.TimeoutError:
-                pass
-            backoff = min(backoff * 2, 10.0)
 
 
 def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
@@ -75,7 +56,7 @@ def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = syst
                 # Handlers commit in worker threads; wake the relay on the loop's own thread.
                 deps.on_commit = lambda: loop.call_soon_threadsafe(relay.notify)
                 app.state.relay = relay
-                tasks.append(asyncio.create_task(_supervise("outbox_relay", lambda: relay.run(stop), stop)))
+                tasks.append(asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop)))
             if settings.run_children_consumer:
                 consumer = EnvelopeConsumer(
                     bootstrap=settings.kafka_bootstrap_servers, topics=[settings.referrals_topic],
@@ -84,11 +65,11 @@ def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = syst
                 )
                 await consumer.start()
                 app.state.children_consumer = consumer
-                tasks.append(asyncio.create_task(_supervise("children_consumer", lambda: consumer.run(stop), stop)))
+                tasks.append(asyncio.create_task(supervise("children_consumer", lambda: consumer.run(stop), stop)))
             if settings.run_expiry_task:
                 expiry = ExpiryTask(deps, interval_s=settings.expiry_interval_s)
                 app.state.expiry = expiry
-                tasks.append(asyncio.create_task(_supervise("consent_expiry", lambda: expiry.run(stop), stop)))
+                tasks.append(asyncio.create_task(supervise("consent_expiry", lambda: expiry.run(stop), stop)))
             yield
         finally:
             stop.set()

@@ -7,18 +7,18 @@ tac.consent.v1 that keeps this service's consent copy, and stops them in reverse
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
+from services.common.tasks import supervise
 from services.common.web import create_app
 from services.referrals import api, api_casework, store
 from services.referrals.config import ReferralsSettings
@@ -26,25 +26,6 @@ from services.referrals.consent_copy import ConsentCopy
 from services.referrals.unit_of_work import Deps, system_clock
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
-log = structlog.get_logger(__name__)
-
-
-async def _supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Keep a background loop alive: log a crash and restart it with backoff until stopped."""
-    backoff = 0.5
-    while not stop.is_set():
-        try:
-            await run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a background loop must outlive one failure
-            log.error("background_task_failed", task=name, error=repr(exc), retry_in_s=backoff)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
-            except asyncio.TimeoutError:
-                pass
-            backoff = min(backoff * 2, 10.0)
 
 
 def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
@@ -69,7 +50,7 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
                 # Handlers commit in worker threads; wake the relay on the loop's own thread.
                 deps.on_commit = lambda: loop.call_soon_threadsafe(relay.notify)
                 app.state.relay = relay
-                tasks.append(asyncio.create_task(_supervise("outbox_relay", lambda: relay.run(stop), stop)))
+                tasks.append(asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop)))
             if settings.run_consent_consumer:
                 copy = ConsentCopy(sessions)
                 consumer = EnvelopeConsumer(
@@ -79,7 +60,7 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
                 )
                 await consumer.start()
                 app.state.consent_consumer = consumer
-                tasks.append(asyncio.create_task(_supervise("consent_consumer", lambda: consumer.run(stop), stop)))
+                tasks.append(asyncio.create_task(supervise("consent_consumer", lambda: consumer.run(stop), stop)))
             yield
         finally:
             stop.set()

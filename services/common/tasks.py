@@ -1,0 +1,29 @@
+"""Background loops of a service process (outbox relay, consumers, timers)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Keep a background loop alive: log a crash and restart it with backoff until stopped.
+    A loop that dies silently would stop publishing or consuming while /health says all is well."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a background loop must outlive one failure
+            log.error("background_task_failed", task=name, error=repr(exc), retry_in_s=backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            except asyncio.TimeoutError:
+                pass
+            backoff = min(backoff * 2, 10.0)
