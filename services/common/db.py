@@ -1,7 +1,10 @@
 """One way to reach a service's own store: SQLite by default, PostgreSQL in production.
 
-SQLite runs in WAL mode (readers don't block the writer) with foreign keys on and a busy
-timeout, so the HTTP threads, the outbox relay and a consumer can share one file.
+SQLite runs in WAL mode with foreign keys on and a busy timeout, so the HTTP threads, the
+outbox relay and a consumer can share one file. Every SQLite transaction starts with BEGIN
+IMMEDIATE: a read-then-write transaction can then never fail with SQLITE_BUSY on upgrading its
+lock (which the busy timeout cannot resolve); the price is that transactions take turns, which
+suits the single-host default. PostgreSQL, the production store, has no such limit.
 """
 
 from __future__ import annotations
