@@ -1,0 +1,1 @@
+"""The timeline service: the consent-filtered team-around-the-child timeline (DESIGN §3, §4)."""

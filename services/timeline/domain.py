@@ -1,0 +1,282 @@
+"""The timeline's pure rules (DESIGN §3, §4): what becomes an entry, how it reads to a person,
+which entries a viewer may see and on what basis, and who may read the access log.
+
+Pure: the contracts, the consent service's published decision, and the standard library. No
+Kafka, database, web framework or logging here, so every rule is unit-testable on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from schemas.envelope import EnvelopeBase, Event
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from services.consent.decision import ConsentState, Entry, Viewer, decide
+
+SUMMARY_MAX_CHARS = 240
+
+# The consent events that fold into ConsentState (services.consent.decision) and also appear
+# on the timeline as `consent` entries, so the family and the team see when sharing changed.
+CONSENT_STATE_TYPES: frozenset[str] = frozenset(
+    cls.TYPE for cls in (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired, c.SafeguardingAccessGranted)
+)
+# Every fact about a child's case on tac.referrals.v1 is an entry.
+REFERRAL_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in r.EVENTS)
+TIMELINE_TYPES: frozenset[str] = REFERRAL_TYPES | CONSENT_STATE_TYPES
+CONSENT_TOPIC_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in c.EVENTS)
+
+
+class Source:
+    """Which input topic a message came from; each topic carries only its own event types."""
+
+    REFERRALS = "referrals"
+    CONSENT = "consent"
+
+
+_ACCEPTED: Mapping[str, frozenset[str]] = {Source.REFERRALS: REFERRAL_TYPES, Source.CONSENT: CONSENT_TOPIC_TYPES}
+
+
+def misrouted_reason(source: str, event_type: str) -> str | None:
+    """Why an otherwise valid event does not belong on the topic it came from, or None.
+
+    A valid event on the wrong topic (say TimelineViewed on tac.referrals.v1) is a producer
+    bug; it goes to the dead-letter topic rather than being silently ignored or shown."""
+    if event_type in _ACCEPTED[source]:
+        return None
+    return f"event type {event_type!r} does not belong on the {source} topic"
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A timeline entry as stored, built from one envelope."""
+
+    event_id: UUID
+    child_id: UUID
+    event_type: str
+    category: str
+    occurred_at: datetime
+    author_practitioner_id: str
+    author_organisation_id: str | None
+    author_agency: str
+    author_role: str
+    summary: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """A timeline entry read back from the store."""
+
+    event_id: UUID
+    child_id: UUID
+    event_type: str
+    category: str
+    occurred_at: datetime
+    author_practitioner_id: str
+    author_organisation_id: str | None
+    author_agency: str
+    author_role: str
+    summary: str
+    payload: Mapping[str, Any]
+
+    def as_decision_entry(self) -> Entry:
+        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category)
+
+
+@dataclass(frozen=True)
+class ShownEntry:
+    entry: StoredEntry
+    basis: str
+
+
+def entry_from_envelope(envelope: EnvelopeBase) -> NewEntry:
+    if envelope.type not in TIMELINE_TYPES:
+        raise ValueError(f"{envelope.type} is not a timeline entry")
+    actor = envelope.actor
+    return NewEntry(
+        event_id=envelope.id,
+        child_id=envelope.subject,
+        event_type=envelope.type,
+        category=envelope.category,
+        occurred_at=envelope.time.astimezone(timezone.utc),
+        author_practitioner_id=actor.practitioner_id,
+        author_organisation_id=actor.organisation_id,
+        author_agency=str(actor.agency),
+        author_role=actor.role,
+        summary=summarise(envelope.data),
+        payload=envelope.data.model_dump(mode="json"),
+    )
+
+
+# -- summaries ---------------------------------------------------------------------------
+
+
+def _words(value: Any) -> str:
+    return str(value).replace("_", " ")
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _list(values: Iterable[Any]) -> str:
+    return ", ".join(_words(v) for v in values)
+
+
+_SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
+    r.ChildRegistered: lambda d: f"Child registered at setting {d.setting_organisation_id}",
+    r.ConcernRaised: lambda d: f"Concern raised ({_list(d.areas_of_need)}): {_clip(d.summary)}",
+    r.ReferralMade: lambda d: f"Referral made to {_words(d.to_agency)} {d.to_organisation_id}: {_clip(d.reason)}",
+    r.ReferralAccepted: lambda d: "Referral accepted",
+    r.ReferralDeclined: lambda d: f"Referral declined: {_clip(d.reason)}",
+    r.ReferralWithdrawn: lambda d: f"Referral withdrawn: {_clip(d.reason)}",
+    r.ReferralClosed: lambda d: f"Referral closed: {_clip(d.outcome)}",
+    r.TeamMemberJoined: lambda d: f"{d.organisation_id} ({_words(d.agency)}, {_words(d.role)}) joined the team",
+    r.TeamMemberLeft: lambda d: f"{d.organisation_id} left the team" + (f": {_clip(d.reason)}" if d.reason else ""),
+    r.SLTReportShared: lambda d: f"Speech and language therapy report shared: {_clip(d.assessment_summary)}",
+    r.EPAdviceShared: lambda d: f"Educational psychology advice shared: {_clip(d.summary)}",
+    r.IntegratedReviewScheduled: lambda d: f"Integrated review at two scheduled for {d.scheduled_for.isoformat()}",
+    r.IntegratedReviewCompleted: lambda d: "Integrated review completed: "
+    + "; ".join(f"{_words(area)} {_words(outcome)}" for area, outcome in sorted(d.outcomes.items())),
+    r.EHCAssessmentRequested: lambda d: f"EHC needs assessment requested by {_words(d.requested_by)} "
+    f"on {d.requested_on.isoformat()}",
+    r.EHCAssessmentStarted: lambda d: f"Local authority decided to assess (EHC) on {d.decided_on.isoformat()}",
+    r.EHCAssessmentDeclined: lambda d: f"Local authority decided not to assess (EHC): {_clip(d.reason)}",
+    r.EHCAdviceRequested: lambda d: f"EHC advice requested from {_words(d.from_agency)} {d.from_organisation_id}, "
+    f"due {d.due_on.isoformat()}",
+    r.EHCAdviceSubmitted: lambda d: f"EHC advice submitted: {_clip(d.summary)}",
+    r.EHCDraftPlanIssued: lambda d: f"Draft EHC plan issued; comments due by {d.comments_due_on.isoformat()}",
+    r.EHCPlanFinalised: lambda d: f"EHC plan finalised on {d.finalised_on.isoformat()}"
+    + (f" (late, excused: {_list(d.exceptions)})" if d.exceptions else ""),
+    r.TransitionToSchoolPlanned: lambda d: f"Transition to school {d.school_organisation_id} planned for "
+    f"{d.starts_on.isoformat()}: {_clip(d.plan_summary)}",
+    r.TransitionToSchoolCompleted: lambda d: f"Started at school {d.school_organisation_id} on "
+    f"{d.completed_on.isoformat()}",
+    r.FamilySupportOffered: lambda d: f"Family support offered: {_clip(d.summary)}",
+    c.ConsentGranted: lambda d: f"Consent given by {_words(d.given_by.relationship)} for {_list(d.categories)} "
+    f"to {_list([*d.recipients.organisation_ids, *d.recipients.agencies])} until {d.expires_at.date().isoformat()}",
+    c.ConsentWithdrawn: lambda d: f"Consent {d.consent_id} withdrawn",
+    c.ConsentExpired: lambda d: f"Consent {d.consent_id} expired",
+    c.SafeguardingAccessGranted: lambda d: f"Safeguarding access granted to {d.organisation_id} until "
+    f"{d.expires_at.isoformat(timespec='minutes')}",
+}
+
+
+def summarise(data: Event) -> str:
+    """A one-line account of the event for a person reading the timeline.
+
+    Built only from the payload, which is exactly what a viewer permitted to see the entry
+    may see; no name, address or date of birth ever travels on the bus (DESIGN §2)."""
+    render = _SUMMARIES.get(type(data))
+    text = render(data) if render is not None else type(data).__name__
+    return _clip(text, SUMMARY_MAX_CHARS)
+
+
+# -- who sees what ------------------------------------------------------------------------
+
+
+def visible_entries(viewer: Viewer, entries: Iterable[StoredEntry], now: datetime, state: ConsentState) -> list[ShownEntry]:
+    """The entries ``viewer`` may see, each with its basis, in the order given.
+
+    Denied entries are dropped, not redacted: a stub would tell the viewer that something
+    exists which the family has not agreed to share (DESIGN §3)."""
+    shown = []
+    for entry in entries:
+        decision = decide(viewer, entry.as_decision_entry(), now, state)
+        if decision.permitted:
+            assert decision.basis is not None
+            shown.append(ShownEntry(entry, decision.basis))
+    return shown
+
+
+def may_read_access_log(viewer: Viewer, child_id: UUID, setting_organisation_id: str | None) -> bool:
+    """The parent (DESIGN §3: "parents can see that access log") and practitioners of the
+    child's setting, which registered the child and coordinates the team around them.
+
+    An unknown child has no setting, so a practitioner gets the same refusal as for a child of
+    another setting: the answer does not reveal which children exist."""
+    if viewer.is_parent:
+        return child_id in viewer.children
+    return setting_organisation_id is not None and viewer.organisation_id == setting_organisation_id
+
+
+SAFEGUARDING_BASIS_PREFIX = "safeguarding:"
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One read of a child's timeline, as kept in the access log."""
+
+    view_id: UUID
+    child_id: UUID
+    viewer_practitioner_id: str
+    viewer_organisation_id: str | None
+    viewer_agency: str
+    viewer_role: str
+    viewed_at: datetime
+    entries_shown: int
+    bases: tuple[tuple[UUID, str], ...]
+
+    @property
+    def basis_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, basis in self.bases:
+            counts[basis] = counts.get(basis, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def used_safeguarding_access(self) -> bool:
+        return any(basis.startswith(SAFEGUARDING_BASIS_PREFIX) for _, basis in self.bases)
+
+
+def access_log_for_reader(records: Iterable[AccessRecord]) -> list[AccessRecord]:
+    """The access log as the parent and the setting see it.
+
+    Reads made under break-glass safeguarding access are left out. The information-sharing
+    advice (HM Government, 2024) says to tell the family that information was shared without
+    consent *when it is safe to do so*; TAC has no event yet that records that decision, and
+    the concern may be about someone at home or at the setting. Those reads stay on
+    tac.audit.v1 (TimelineViewed) for the designated safeguarding lead and auditors."""
+    return [record for record in records if not record.used_safeguarding_access]
+
+
+# -- paging -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position in a child's timeline, newest first: entries strictly older than
+    (occurred_at, event_id) come next. Opaque to callers."""
+
+    occurred_at: datetime
+    event_id: UUID
+
+    def encode(self) -> str:
+        raw = f"{self.occurred_at.astimezone(timezone.utc).isoformat()}|{self.event_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor":
+        """The cursor, or ValueError with words a caller can act on."""
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            when, event_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+            occurred_at = datetime.fromisoformat(when)
+            cursor = cls(occurred_at, UUID(event_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise ValueError("not a cursor returned by this API (use next_before from a previous page)") from None
+        if occurred_at.tzinfo is None:
+            raise ValueError("not a cursor returned by this API (use next_before from a previous page)")
+        return cursor
+
+    @classmethod
+    def after(cls, entry: StoredEntry) -> "Cursor":
+        return cls(entry.occurred_at, entry.event_id)

@@ -1,0 +1,168 @@
+"""The timeline store on SQLite and PostgreSQL (the `database_url` fixture runs each test on
+both): idempotent ingest, consent state, paging order, and the read record."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from schemas.catalogue import parse_event
+from schemas.envelope import Actor
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency
+from services.common.db import make_engine, make_session_factory, run_migrations
+from services.consent.decision import Viewer
+from services.timeline import store as tables
+from services.timeline.bootstrap import MIGRATIONS
+from services.timeline.domain import Cursor
+from services.timeline.handlers import read_timeline
+from services.timeline.store import TimelineStore
+from tests.unit.timeline.timeline_builders import (
+    PARENT, SETTING, SETTING_ORG, SLT, concern, envelope, granted_payload, sample, withdrawn,
+)
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def sessions(database_url):
+    run_migrations(database_url, MIGRATIONS)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def store(sessions) -> TimelineStore:
+    return TimelineStore(sessions)
+
+
+def viewer(actor: Actor, children=()) -> Viewer:
+    return Viewer(actor.practitioner_id, actor.organisation_id, actor.agency, frozenset(children))
+
+
+def test_an_event_is_stored_once_however_often_it_arrives(store):
+    child = uuid4()
+    event = concern(child)
+    assert store.ingest([event, event]) == tables.IngestResult(stored=1, duplicates=1)
+    assert store.ingest([event]) == tables.IngestResult(stored=0, duplicates=1)
+    assert store.count_entries(child) == 1 and store.count_processed() == 1
+
+
+def test_a_batch_is_one_transaction_so_a_failure_half_way_leaves_nothing_and_the_replay_stores_all(store, sessions):
+    child = uuid4()
+    first, second = concern(child), concern(child)
+    # An entry row for `second` that was never claimed: inserting it again breaks the
+    # primary key half-way through the batch.
+    with sessions.begin() as session:
+        session.execute(tables.entries.insert().values(
+            event_id=str(second.id), child_id=str(child), event_type="x", category="concern",
+            occurred_at=T0, author_practitioner_id="p", author_agency="setting", author_role="r", summary="s",
+            payload="{}", stored_at=T0))
+    with pytest.raises(IntegrityError):
+        store.ingest([first, second])
+    assert store.count_processed() == 0 and store.count_entries(child) == 1
+
+    with sessions.begin() as session:
+        session.execute(tables.entries.delete())
+    assert store.ingest([first, second]).stored == 2
+    assert store.count_entries(child) == 2 and store.count_processed() == 2
+
+
+def test_a_consent_expiry_reminder_is_claimed_but_makes_no_entry(store):
+    child = uuid4()
+    reminder = envelope(sample(c.ConsentExpiryReminderDue), child)
+    assert store.ingest([reminder]).stored == 1
+    assert store.count_entries(child) == 0 and store.count_processed() == 1
+    assert store.ingest([reminder]).duplicates == 1
+
+
+def test_consent_events_are_entries_and_fold_into_the_childs_consent_state(store):
+    child, sibling = uuid4(), uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    other = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), sibling)
+    store.ingest([grant, other])
+    state = store.consent_state(child)
+    assert state.consent_ids_for(child) == {grant.data.consent_id}
+    assert state.is_active(grant.data.consent_id, T0)
+    assert store.count_entries(child) == 1
+
+    store.ingest([withdrawn(child, grant.data.consent_id)])
+    assert not store.consent_state(child).is_active(grant.data.consent_id, T0)
+    assert store.count_entries(child) == 2
+
+
+def test_the_setting_that_registered_the_child_stays_the_childs_setting(store):
+    child = uuid4()
+    assert store.setting_of(child) is None
+    store.ingest([envelope(r.ChildRegistered(setting_organisation_id=SETTING_ORG), child)])
+    store.ingest([envelope(r.ChildRegistered(setting_organisation_id="another-nursery"), child)])
+    assert store.setting_of(child) == SETTING_ORG
+
+
+def test_entries_come_back_newest_first_ties_by_event_id_and_resume_after_a_cursor(store):
+    child = uuid4()
+    events = [concern(child, time=T0 + timedelta(minutes=i // 2)) for i in range(9)]  # pairs share a time
+    store.ingest(events)
+    store.ingest([concern(uuid4(), time=T0 + timedelta(hours=1))])  # another child's entry
+    expected = sorted(events, key=lambda e: (e.time, str(e.id)), reverse=True)
+
+    chunks = list(store.entry_chunks(child, None, 4))
+    assert [len(chunk) for chunk in chunks] == [4, 4, 1]
+    assert [e.event_id for chunk in chunks for e in chunk] == [e.id for e in expected]
+
+    after_third = Cursor(expected[2].time, expected[2].id)
+    rest = [e.event_id for chunk in store.entry_chunks(child, after_third, 100) for e in chunk]
+    assert rest == [e.id for e in expected[3:]]
+
+
+def test_times_keep_their_instant_whatever_zone_they_were_sent_in(store):
+    child = uuid4()
+    zoned = T0.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    store.ingest([concern(child, time=zoned)])
+    (entry,), = list(store.entry_chunks(child, None, 10))
+    assert entry.occurred_at == T0 and entry.occurred_at.tzinfo is not None
+
+
+def test_a_read_is_recorded_in_the_access_log_and_the_outbox_together(store, sessions):
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    mine, theirs = concern(child, SLT, time=T0), concern(child, SETTING, time=T0 - timedelta(hours=1))
+    hidden = envelope(sample(r.EPAdviceShared), child, SETTING, time=T0 - timedelta(hours=2))
+    store.ingest([grant, mine, theirs, hidden])
+
+    page = read_timeline(store, viewer=viewer(SLT), actor=SLT, child_id=child, before=None, limit=10,
+                         now=T0 + timedelta(minutes=5), audit_topic="audit.test")
+    assert [(s.entry.event_id, s.basis) for s in page.shown] == [
+        (mine.id, "own"), (theirs.id, f"consent:{grant.data.consent_id}")]
+
+    (record,) = store.access_records(child, limit=10)
+    assert (record.view_id, record.viewer_organisation_id, record.entries_shown) == (page.view_id, SLT.organisation_id, 2)
+    assert record.bases == ((mine.id, "own"), (theirs.id, f"consent:{grant.data.consent_id}"))
+
+    with sessions() as session:
+        row = session.execute(select(tables.outbox)).one()
+    assert (row.event_id, row.topic, row.sent_at) == (str(page.view_id), "audit.test", None)
+    viewed = parse_event(row.payload)
+    assert viewed.type == "tac.audit.timeline_viewed.v1" and viewed.subject == child
+    assert viewed.data.entries_shown == 2
+    assert [(s.event_id, s.basis) for s in viewed.data.shown] == list(record.bases)
+    assert json.loads(row.headers)["type"] == viewed.type
+
+
+def test_reading_an_unknown_child_gives_an_empty_page_and_is_still_recorded(store, sessions):
+    child = uuid4()
+    page = read_timeline(store, viewer=viewer(PARENT, [child]), actor=PARENT, child_id=child, before=None, limit=100,
+                         now=T0, audit_topic="audit.test")
+    assert page.shown == [] and page.next_before is None
+    assert [r.entries_shown for r in store.access_records(child, limit=10)] == [0]
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(tables.outbox)).scalar_one() == 1

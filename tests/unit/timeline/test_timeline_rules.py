@@ -1,0 +1,235 @@
+"""The timeline's pure rules: what becomes an entry and how it reads, who sees which entry on
+what basis, who may read the access log, and paging that never hints at hidden entries."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from uuid import uuid4
+
+import pytest
+
+from schemas.events import audit
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency, Category
+from services.consent.decision import ConsentState, Viewer
+from services.timeline.domain import (
+    CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, AccessRecord, Cursor, Source, StoredEntry,
+    access_log_for_reader, entry_from_envelope, may_read_access_log, misrouted_reason, summarise, visible_entries,
+)
+from tests.unit.timeline.timeline_builders import (
+    EP, HV, HV_ORG, NOW, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, TIMELINE_EVENT_CLASSES, concern, envelope,
+    granted_payload, safeguarding_payload, sample, withdrawn,
+)
+
+
+def stored(env) -> StoredEntry:
+    e = entry_from_envelope(env)
+    return StoredEntry(e.event_id, e.child_id, e.event_type, e.category, e.occurred_at, e.author_practitioner_id,
+                       e.author_organisation_id, e.author_agency, e.author_role, e.summary, e.payload)
+
+
+def viewer(actor, children=()) -> Viewer:
+    return Viewer(actor.practitioner_id, actor.organisation_id, actor.agency, frozenset(children))
+
+
+def state_of(*envelopes) -> ConsentState:
+    return ConsentState.from_events(envelopes)
+
+
+# -- what becomes an entry, and how it reads ------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", TIMELINE_EVENT_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_timeline_event_type_reads_as_its_own_short_sentence(cls):
+    text = summarise(sample(cls))
+    assert text and text != cls.__name__
+    assert len(text) <= SUMMARY_MAX_CHARS and "\n" not in text
+
+
+def test_every_referral_event_and_the_four_consent_state_events_are_timeline_entries_and_nothing_else():
+    assert TIMELINE_TYPES == {cls.TYPE for cls in TIMELINE_EVENT_CLASSES}
+    assert CONSENT_STATE_TYPES == {
+        c.ConsentGranted.TYPE, c.ConsentWithdrawn.TYPE, c.ConsentExpired.TYPE, c.SafeguardingAccessGranted.TYPE
+    }
+    assert c.ConsentExpiryReminderDue.TYPE not in TIMELINE_TYPES
+    assert audit.TimelineViewed.TYPE not in TIMELINE_TYPES
+
+
+def test_a_consent_expiry_reminder_cannot_be_made_into_an_entry():
+    with pytest.raises(ValueError, match="not a timeline entry"):
+        entry_from_envelope(envelope(sample(c.ConsentExpiryReminderDue), uuid4()))
+
+
+def test_a_long_multi_line_text_is_clipped_to_one_line():
+    data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=["sensory_and_or_physical"],
+                           summary="line one\nline two " + "x" * 3000)
+    text = summarise(data)
+    assert "\n" not in text and len(text) <= SUMMARY_MAX_CHARS and text.endswith("…")
+    assert text.startswith("Concern raised (sensory and or physical): line one line two")
+
+
+def test_an_entry_keeps_its_author_category_and_payload_and_its_time_in_utc():
+    child = uuid4()
+    plus_one = timezone(timedelta(hours=1))
+    env = envelope(sample(r.SLTReportShared), child, SLT, time=NOW.astimezone(plus_one))
+    entry = entry_from_envelope(env)
+    assert (entry.event_id, entry.child_id, entry.event_type, entry.category) == (
+        env.id, child, r.SLTReportShared.TYPE, "slt")
+    assert (entry.author_practitioner_id, entry.author_organisation_id, entry.author_agency, entry.author_role) == (
+        "sam", SLT_ORG, "slt_service", "slt")
+    assert entry.occurred_at == NOW and entry.occurred_at.tzinfo == timezone.utc
+    assert entry.payload["programme"] == "Daily play"
+    assert entry.summary.startswith("Speech and language therapy report shared")
+
+
+# -- who sees what ---------------------------------------------------------------------------
+
+
+def test_a_parent_sees_every_entry_about_their_child_on_the_parent_basis():
+    child = uuid4()
+    entries = [stored(envelope(sample(cls), child)) for cls in TIMELINE_EVENT_CLASSES]
+    shown = visible_entries(viewer(PARENT, [child]), entries, NOW, ConsentState())
+    assert [s.entry for s in shown] == entries
+    assert {s.basis for s in shown} == {"parent"}
+
+
+def test_a_parent_of_another_child_sees_nothing():
+    child = uuid4()
+    entries = [stored(concern(child)), stored(envelope(sample(r.ChildRegistered), child))]
+    assert visible_entries(viewer(PARENT, [uuid4()]), entries, NOW, ConsentState()) == []
+
+
+def test_an_organisation_sees_its_own_entries_and_nothing_else_without_consent():
+    child = uuid4()
+    own = stored(concern(child, SLT))
+    other = stored(concern(child, SETTING))
+    shown = visible_entries(viewer(SLT), [other, own], NOW, ConsentState())
+    assert [(s.entry, s.basis) for s in shown] == [(own, "own")]
+
+
+def test_a_consent_shows_the_categories_it_covers_to_the_agencies_it_names_with_its_id_as_basis():
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,), categories=(Category.CONCERN,)), child)
+    consent_id = grant.data.consent_id
+    covered = stored(concern(child))
+    not_covered = stored(envelope(sample(r.EPAdviceShared), child, EP))
+    state = state_of(grant)
+    shown = visible_entries(viewer(SLT), [covered, not_covered], NOW, state)
+    assert [(s.entry, s.basis) for s in shown] == [(covered, f"consent:{consent_id}")]
+    assert visible_entries(viewer(HV), [covered, not_covered], NOW, state) == []
+
+
+def test_after_a_withdrawal_the_entries_it_covered_are_hidden_but_the_viewers_own_remain():
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    others = stored(concern(child))
+    own = stored(concern(child, SLT))
+    before = visible_entries(viewer(SLT), [others, own], NOW, state_of(grant))
+    assert [s.entry for s in before] == [others, own]
+    after = visible_entries(viewer(SLT), [others, own], NOW, state_of(grant, withdrawn(child, grant.data.consent_id)))
+    assert [(s.entry, s.basis) for s in after] == [(own, "own")]
+
+
+def test_a_consent_for_another_child_shows_nothing_about_this_one():
+    child, sibling = uuid4(), uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), sibling)
+    assert visible_entries(viewer(SLT), [stored(concern(child))], NOW, state_of(grant)) == []
+
+
+def test_safeguarding_access_shows_the_whole_timeline_until_it_expires():
+    child = uuid4()
+    grant = envelope(safeguarding_payload(organisation=HV_ORG, hours=24), child)
+    entries = [stored(concern(child)), stored(envelope(sample(r.EPAdviceShared), child, EP))]
+    shown = visible_entries(viewer(HV), entries, NOW, state_of(grant))
+    assert {s.basis for s in shown} == {f"safeguarding:{grant.data.grant_id}"} and len(shown) == 2
+    assert visible_entries(viewer(HV), entries, NOW + timedelta(hours=24), state_of(grant)) == []
+
+
+def test_an_entry_in_a_category_no_one_can_consent_to_is_shown_to_nobody_not_even_the_parent():
+    child = uuid4()
+    odd = stored(concern(child))
+    odd = StoredEntry(**{**odd.__dict__, "category": "audit"})
+    for who in (viewer(PARENT, [child]), viewer(SETTING)):
+        assert visible_entries(who, [odd], NOW, ConsentState()) == []
+
+
+def test_visible_entries_keep_the_order_they_were_given_in():
+    child = uuid4()
+    entries = [stored(concern(child, SETTING, time=NOW - timedelta(minutes=i))) for i in range(5)]
+    shown = visible_entries(viewer(SETTING), entries, NOW, ConsentState())
+    assert [s.entry for s in shown] == entries
+
+
+# -- input topics ----------------------------------------------------------------------------
+
+
+def test_each_input_topic_accepts_only_its_own_event_types():
+    assert misrouted_reason(Source.REFERRALS, r.ConcernRaised.TYPE) is None
+    assert misrouted_reason(Source.CONSENT, c.ConsentExpiryReminderDue.TYPE) is None
+    assert "does not belong on the referrals topic" in misrouted_reason(Source.REFERRALS, c.ConsentGranted.TYPE)
+    assert "does not belong on the consent topic" in misrouted_reason(Source.CONSENT, r.ConcernRaised.TYPE)
+    assert misrouted_reason(Source.REFERRALS, audit.TimelineViewed.TYPE) is not None
+
+
+# -- access log ------------------------------------------------------------------------------
+
+
+def test_the_parent_of_the_child_may_read_the_access_log_and_no_other_parent():
+    child = uuid4()
+    assert may_read_access_log(viewer(PARENT, [child]), child, SETTING_ORG)
+    assert may_read_access_log(viewer(PARENT, [child]), child, None)
+    assert not may_read_access_log(viewer(PARENT, [uuid4()]), child, SETTING_ORG)
+
+
+def test_practitioners_of_the_childs_setting_may_read_the_access_log_and_no_other_organisation():
+    child = uuid4()
+    assert may_read_access_log(viewer(SETTING), child, SETTING_ORG)
+    assert not may_read_access_log(viewer(SLT), child, SETTING_ORG)
+
+
+def test_no_practitioner_may_read_the_access_log_of_a_child_not_registered_here():
+    assert not may_read_access_log(viewer(SETTING), uuid4(), None)
+
+
+def record(*bases: str) -> AccessRecord:
+    return AccessRecord(uuid4(), uuid4(), "sam", SLT_ORG, "slt_service", "slt", NOW, len(bases),
+                        tuple((uuid4(), b) for b in bases))
+
+
+def test_reads_made_under_safeguarding_access_are_left_out_of_the_access_log_the_family_and_setting_see():
+    consent_read = record("consent:1", "own")
+    safeguarding_read = record("own", f"safeguarding:{uuid4()}")
+    empty_read = record()
+    assert access_log_for_reader([consent_read, safeguarding_read, empty_read]) == [consent_read, empty_read]
+
+
+def test_an_access_record_counts_entries_per_basis():
+    assert record("own", "consent:a", "own").basis_counts == {"consent:a": 1, "own": 2}
+
+
+# -- cursors ---------------------------------------------------------------------------------
+
+
+def test_a_cursor_survives_its_round_trip():
+    cursor = Cursor(NOW.astimezone(timezone(timedelta(hours=-5))), uuid4())
+    decoded = Cursor.decode(cursor.encode())
+    assert decoded == cursor and decoded.occurred_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("text", ["", "zzz", "!!!!", "eHx5", "MjAyNS0wMy0wMVQxMjowMDowMHxub3QtYS11dWlk",
+                                  "MjAyNS0wMy0wMVQxMjowMDowMHwxMjM0NTY3OC0xMjM0LTU2NzgtMTIzNC01Njc4MTIzNDU2Nzg"])
+def test_anything_but_a_cursor_this_api_made_is_refused_with_a_hint(text):
+    # the last two are "2025-03-01T12:00:00|not-a-uuid" and a valid uuid with a time without zone
+    with pytest.raises(ValueError, match="next_before"):
+        Cursor.decode(text)
+
+
+def test_a_cursor_points_just_past_the_entry_it_was_made_from():
+    entry = stored(concern(uuid4()))
+    assert Cursor.after(entry) == Cursor(entry.occurred_at, entry.event_id)
+
+
+def test_every_consent_state_event_type_comes_from_the_consent_topic():
+    assert all(misrouted_reason(Source.CONSENT, t) is None for t in CONSENT_STATE_TYPES)
+    assert all(misrouted_reason(Source.REFERRALS, t) is not None for t in CONSENT_STATE_TYPES)
