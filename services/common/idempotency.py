@@ -4,6 +4,7 @@ key in the same transaction as its effect, so a redelivery or replay is a no-op.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from uuid import UUID
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
@@ -28,15 +29,30 @@ def create_processed_events_table(op) -> None:
     op.create_table(TABLE_NAME, *_columns())
 
 
-def claim_event(session: Session, table: Table, event_id: UUID) -> bool:
-    """True the first time this event is seen (and records it), False when already processed.
+_IN_CHUNK = 500  # ids per IN (...) list
 
-    The caller applies the effect only on True, in the same transaction. A concurrent claim
-    of the same id by another consumer fails its commit on the primary key, rolling the
-    duplicate effect back with it.
+
+def claim_events(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
+    """Claim a batch: returns the ids seen for the first time (now recorded); ids already
+    processed, or repeated within the batch, are left out. One query per 500 ids and one bulk
+    insert, so a consumer can apply a whole fetched batch in one transaction.
+
+    The caller applies the effects of the returned ids only, in the same transaction. A
+    concurrent claim of the same id by another consumer fails its commit on the primary key,
+    rolling the duplicate effects back with it.
     """
-    key = str(event_id)
-    if session.execute(select(table.c.event_id).where(table.c.event_id == key)).first():
-        return False
-    session.execute(insert(table).values(event_id=key, processed_at=datetime.now(timezone.utc)))
-    return True
+    ids = list(dict.fromkeys(str(i) for i in event_ids))
+    done: set[str] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        done.update(session.execute(select(table.c.event_id).where(table.c.event_id.in_(chunk))).scalars())
+    fresh = [i for i in ids if i not in done]
+    if fresh:
+        now = datetime.now(timezone.utc)
+        session.execute(insert(table), [{"event_id": i, "processed_at": now} for i in fresh])
+    return {UUID(i) for i in fresh}
+
+
+def claim_event(session: Session, table: Table, event_id: UUID) -> bool:
+    """True the first time this event is seen (and records it), False when already processed."""
+    return bool(claim_events(session, table, [event_id]))

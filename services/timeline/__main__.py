@@ -1,25 +1,15 @@
-"""`python -m services.timeline`: the timeline service (Faust agent + HTTP API + outbox relay)
-in one process, on uvicorn's event loop."""
+"""`python -m services.timeline [migrate]`: the timeline service (Faust agent, HTTP API, outbox
+relay) in one process on uvicorn's event loop; `migrate` runs the store's migrations and exits.
 
-from __future__ import annotations
+uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (Faust commits what was
+acked, the relay and producer stop). SIGKILL loses nothing either: unacked batches are
+redelivered and the store ignores what it already has."""
 
-import uvicorn
+import sys
 
-from services.common.logging import configure_logging
-from services.common.settings import load_settings
-from services.timeline.bootstrap import build
+from services.common.entrypoint import run_service
+from services.timeline.bootstrap import MIGRATIONS, build
 from services.timeline.config import TimelineSettings
 
-
-def main() -> None:
-    settings = load_settings(TimelineSettings)
-    configure_logging("timeline", settings.log_level)
-    timeline = build(settings)
-    # uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (Faust commits
-    # what was acked, the relay and producer stop). SIGKILL loses nothing either: unacked
-    # batches are redelivered and the store ignores what it already has.
-    uvicorn.run(timeline.app, host=settings.host, port=settings.port, log_config=None, access_log=False)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(run_service("timeline", TimelineSettings, lambda s: build(s).app, MIGRATIONS))

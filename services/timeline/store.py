@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import parse_event
 from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered
-from services.common.idempotency import define_processed_events_table
+from services.common.idempotency import claim_events, define_processed_events_table
 from services.common.outbox import add_to_outbox, define_outbox_table
 from services.consent.decision import ConsentState
 from services.timeline.domain import (
@@ -126,7 +126,7 @@ class TimelineStore:
         then sees the id as processed."""
         now = datetime.now(timezone.utc)
         with self._sessions.begin() as session:
-            fresh = _claim(session, envelopes, now)
+            fresh = _claim(session, envelopes)
             entry_rows = [_entry_row(e, now) for e in fresh if e.type in TIMELINE_TYPES]
             if entry_rows:
                 session.execute(insert(entries), entry_rows)
@@ -239,27 +239,15 @@ class TimelineStore:
             return session.execute(select(func.count()).select_from(processed_events)).scalar_one()
 
 
-_IN_CHUNK = 500  # ids per IN (...) list
-
-
-def _claim(session: Session, envelopes: Sequence[EnvelopeBase], now: datetime) -> list[EnvelopeBase]:
+def _claim(session: Session, envelopes: Sequence[EnvelopeBase]) -> list[EnvelopeBase]:
     """The envelopes not processed before (first occurrence of each id), now claimed."""
-    ids = list(dict.fromkeys(str(e.id) for e in envelopes))
-    done: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
-        done.update(
-            session.execute(select(processed_events.c.event_id).where(processed_events.c.event_id.in_(chunk))).scalars()
-        )
-    fresh: list[EnvelopeBase] = []
+    fresh = claim_events(session, processed_events, (e.id for e in envelopes))
+    first: list[EnvelopeBase] = []
     for envelope in envelopes:
-        key = str(envelope.id)
-        if key not in done:
-            done.add(key)
-            fresh.append(envelope)
-    if fresh:
-        session.execute(insert(processed_events), [{"event_id": str(e.id), "processed_at": now} for e in fresh])
-    return fresh
+        if envelope.id in fresh:
+            fresh.discard(envelope.id)
+            first.append(envelope)
+    return first
 
 
 def _entry_row(envelope: EnvelopeBase, now: datetime) -> dict:

@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.db import make_engine, make_session_factory
 from services.common.idempotency import claim_event, define_processed_events_table
 
 metadata = MetaData()
@@ -52,3 +52,15 @@ def test_a_claim_rolled_back_with_its_effect_can_be_claimed_again(sessions):
 def test_an_unsupported_database_url_is_a_clear_error():
     with pytest.raises(ValueError, match="unsupported database URL"):
         make_engine("mysql://somewhere/db")
+
+
+def test_a_batch_claim_returns_only_ids_never_seen_before_even_when_repeated_in_the_batch(sessions):
+    from services.common.idempotency import claim_events
+
+    old, new = uuid4(), uuid4()
+    apply(sessions, old)
+    many = [uuid4() for _ in range(1200)]  # more than one IN (...) chunk
+    with sessions.begin() as session:
+        assert claim_events(session, processed, [old, new, new, *many]) == {new, *many}
+    with sessions.begin() as session:
+        assert claim_events(session, processed, [old, new, *many]) == set()
