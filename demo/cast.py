@@ -17,6 +17,7 @@ class Person:
     organisation_id: str | None
     agency: Agency
     role: str
+    team: str = ""  # how the organisation is named on one line of the grid
 
     def token(self, *, children: tuple[UUID, ...] = (), issuer: str = "tac-dev", audience: str = "tac") -> str:
         return issue_token(
@@ -32,22 +33,22 @@ class Person:
         )
 
 
-PRIYA = Person("priya-shah", "Priya Shah (SENCO)", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "senco")
-TOM = Person("tom-reed", "Tom Reed (key person)", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "key_person")
+PRIYA = Person("priya-shah", "Priya Shah (SENCO)", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "senco", "Sunflower")
+TOM = Person("tom-reed", "Tom Reed (key person)", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "key_person", "Sunflower")
 DANA = Person("dana-hughes", "Dana Hughes (area SENCO)", "Northbridge Early Years Inclusion", "northbridge-inclusion",
-              Agency.AREA_SENCO, "area_senco")
+              Agency.AREA_SENCO, "area_senco", "inclusion team")
 SAM = Person("sam-okafor", "Sam Okafor (SLT)", "Riverside Speech and Language Therapy", "riverside-slt",
-             Agency.SLT_SERVICE, "slt")
+             Agency.SLT_SERVICE, "slt", "Riverside SLT")
 GRACE = Person("grace-mensah", "Grace Mensah (health visitor)", "Northbridge Health Visiting", "northbridge-hv",
-               Agency.HEALTH_VISITING, "health_visitor")
+               Agency.HEALTH_VISITING, "health_visitor", "health visiting")
 LEE = Person("lee-chen", "Dr Lee Chen (EP)", "Northbridge EP Service", "northbridge-ep", Agency.EP_SERVICE,
-             "educational_psychologist")
+             "educational_psychologist", "EP service")
 MARIA = Person("maria-lopez", "Maria Lopez (SEN caseworker)", "Northbridge SEN Team", "northbridge-sen",
-               Agency.LA_SEN_TEAM, "sen_caseworker")
+               Agency.LA_SEN_TEAM, "sen_caseworker", "SEN team")
 JO = Person("jo-patel", "Jo Patel (family worker)", "Elm Street Family Hub", "elm-street-hub", Agency.CHILDRENS_CENTRE,
-            "family_worker")
+            "family_worker", "family hub")
 HALL = Person("ms-hall", "Ms Hall (reception teacher)", "Oak Lane Primary", "oak-lane-primary", Agency.SCHOOL,
-              "reception_teacher")
+              "reception_teacher", "Oak Lane")
 ADA = Person("ada-okoro", "Ada Okoro (mother)", None, None, Agency.PARENT, "parent")
 
 CAST: tuple[Person, ...] = (PRIYA, TOM, DANA, SAM, GRACE, LEE, MARIA, JO, HALL, ADA)

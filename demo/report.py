@@ -91,7 +91,7 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
     console = console or Console()
     console.rule(f"[bold]Amara's timeline: who sees what, and on what basis[/bold] (child {story.child_id})")
     grid = Table(show_lines=False, header_style="bold")
-    grid.add_column("entry")
+    grid.add_column("entry", no_wrap=True)
     for person in CAST:
         grid.add_column(_short(person), justify="center")
     for entry in story.entries:

@@ -101,10 +101,10 @@ def play(api: Api, today: date) -> Story:
     for person, label in ((DANA, "area SENCO"), (SAM, "SLT")):
         story.add(f"{label} referral accepted", api.call(
             person, "POST", "referrals", f"/referrals/{story.referrals[label]}/accept"), person, "referral")
-        story.add(f"{person.organisation} joined", join(api, person, cid), person, "referral")
+        story.add(f"{person.team} joined the team", join(api, person, cid), person, "referral")
 
     # 6. Grace joins, schedules the integrated review with the nursery, then completes it.
-    story.add(f"{GRACE.organisation} joined", join(api, GRACE, cid), GRACE, "referral")
+    story.add(f"{GRACE.team} joined the team", join(api, GRACE, cid), GRACE, "referral")
     review = api.call(GRACE, "POST", "referrals", f"/children/{cid}/integrated-reviews", json={
         "scheduled_for": today.isoformat(), "with_organisation_id": PRIYA.organisation_id})
     story.add("integrated review scheduled", review, GRACE, "health")
@@ -129,7 +129,7 @@ def play(api: Api, today: date) -> Story:
     story.add("EHC assessment requested", ehc, PRIYA, "ehc")
 
     # 9. Maria decides to assess in week 5 and asks Dr Chen for advice.
-    story.add(f"{MARIA.organisation} joined", join(api, MARIA, cid), MARIA, "referral")
+    story.add(f"{MARIA.team} joined the team", join(api, MARIA, cid), MARIA, "referral")
     decided_on = story.ehc_received_on + timedelta(weeks=5)
     story.add("EHC assessment started", api.call(MARIA, "POST", "referrals",
         f"/ehc-requests/{story.ehc_request_id}/start", json={"decided_on": decided_on.isoformat()}), MARIA, "ehc")
@@ -137,10 +137,10 @@ def play(api: Api, today: date) -> Story:
         "from_organisation_id": LEE.organisation_id, "from_agency": "ep_service", "requested_on": decided_on.isoformat()})
     story.advice_id = UUID(str(advice["advice_id"]))
     story.add("EP advice requested", advice, MARIA, "ehc")
-    story.add(f"{LEE.organisation} joined", join(api, LEE, cid), LEE, "referral")
+    story.add(f"{LEE.team} joined the team", join(api, LEE, cid), LEE, "referral")
 
     # 10. Jo at the family hub offers family support. No consent names the family hub.
-    story.add(f"{JO.organisation} joined", join(api, JO, cid), JO, "referral")
+    story.add(f"{JO.team} joined the team", join(api, JO, cid), JO, "referral")
     story.add("family support offered", api.call(JO, "POST", "referrals", f"/children/{cid}/family-support", json={
         "summary": "Stay-and-play sessions and a parenting group offered to the family."}), JO, "family_support")
 
@@ -154,7 +154,7 @@ def play(api: Api, today: date) -> Story:
     story.add("transition to school planned", api.call(PRIYA, "POST", "referrals", f"/children/{cid}/transition", json={
         "school_organisation_id": HALL.organisation_id, "starts_on": september.isoformat(),
         "plan_summary": "Visits in the summer term; SLT programme handed over; staggered start."}), PRIYA, "transition")
-    story.add(f"{HALL.organisation} joined", join(api, HALL, cid), HALL, "referral")
+    story.add(f"{HALL.team} joined the team", join(api, HALL, cid), HALL, "referral")
     return story
 
 
