@@ -14,6 +14,7 @@ from schemas.catalogue import InvalidEvent, parse_event, topic_of
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import EnvelopeBase
 from schemas.topics import DEADLETTER
+from services.common.logging import bind_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -142,6 +143,10 @@ class EnvelopeConsumer:
         except InvalidEvent as exc:
             await self._dead_letter(record, exc.reason)
             return
+        with bind_correlation_id(envelope.correlationid):  # the handler's logs carry the causing request's id
+            await self._handle(record, envelope)
+
+    async def _handle(self, record: ConsumerRecord, envelope: EnvelopeBase) -> None:
         delay = 0.2
         for attempt in range(1, self._attempts + 1):
             try:

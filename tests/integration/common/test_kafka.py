@@ -13,6 +13,7 @@ from schemas.catalogue import parse_event
 from schemas.deadletter import DeadLetterRecord
 from schemas.topics import REFERRALS
 from services.common.kafka import EnvelopeConsumer, make_producer, send_envelope
+from services.common.logging import get_correlation_id
 
 from .support import concern, read_all
 
@@ -54,6 +55,7 @@ async def test_invalid_messages_go_to_the_dead_letter_topic_with_a_reason_and_th
     handled = []
 
     async def handler(envelope):
+        assert get_correlation_id() == envelope.correlationid  # logs while handling carry it
         handled.append(envelope.id)
 
     consumer = EnvelopeConsumer(
