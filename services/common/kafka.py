@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from prometheus_client import Counter, Gauge, Histogram
 
 from schemas.catalogue import InvalidEvent, parse_event, topic_of
 from schemas.deadletter import DeadLetterRecord
@@ -19,6 +20,11 @@ from services.common.logging import bind_correlation_id
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[EnvelopeBase], Awaitable[None]]
+
+# Labels carry consumer names, topics and outcomes only — never child or person ids.
+CONSUMED = Counter("tac_consumer_events_total", "Events consumed by plain consumers", ["consumer", "outcome"])
+PROCESSING = Histogram("tac_consumer_event_processing_seconds", "Time to handle one event, retries included", ["consumer"])
+LAG = Gauge("tac_consumer_lag", "Messages behind the partition's end after the last batch", ["consumer", "topic", "partition"])
 
 
 def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
@@ -131,9 +137,13 @@ class EnvelopeConsumer:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    await self._process(record)
+                    with PROCESSING.labels(self._name).time():
+                        await self._process(record)
+                highwater = self._consumer.highwater(tp)
+                if highwater is not None:
+                    LAG.labels(self._name, tp.topic, str(tp.partition)).set(max(0, highwater - records[-1].offset - 1))
             if batches:
                 await self._consumer.commit()
 
@@ -152,6 +162,7 @@ class EnvelopeConsumer:
             try:
                 await self._handler(envelope)
                 self.handled += 1
+                CONSUMED.labels(self._name, "handled").inc()
                 return
             except asyncio.CancelledError:
                 raise
@@ -176,3 +187,4 @@ class EnvelopeConsumer:
             topic=self._deadletter_topic,
         )
         self.dead_lettered += 1
+        CONSUMED.labels(self._name, "dead_lettered").inc()

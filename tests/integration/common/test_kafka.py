@@ -8,6 +8,7 @@ import json
 from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import REGISTRY
 
 from schemas.catalogue import parse_event
 from schemas.deadletter import DeadLetterRecord
@@ -80,6 +81,8 @@ async def test_invalid_messages_go_to_the_dead_letter_topic_with_a_reason_and_th
         await producer.stop()
 
     assert handled == [good.id]
+    assert REGISTRY.get_sample_value("tac_consumer_events_total", {"consumer": "dlq-test", "outcome": "dead_lettered"}) == 3
+    assert REGISTRY.get_sample_value("tac_consumer_events_total", {"consumer": "dlq-test", "outcome": "handled"}) == 1
     records = [DeadLetterRecord.model_validate_json(r.value) for r in await read_all(kafka_bootstrap, deadletter, expected=3)]
     assert [r.original for r in records] == poison
     reasons = [r.reason for r in records]
