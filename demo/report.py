@@ -4,6 +4,7 @@ prints it as tables."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from uuid import UUID
 
 from rich.console import Console
@@ -109,7 +110,7 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
     _print_caseload(console, "Dana's caseload (area SENCO)", observed.caseloads["dana"])
     _print_caseload(console, "Dr Chen's caseload (EP)", observed.caseloads["lee"])
     _print_caseload(console, "Grace's integrated reviews", observed.caseloads["grace"])
-    _print_ehc_clock(console, observed.caseloads["maria"])
+    _print_ehc_clock(console, observed.caseloads["maria"], story.today)
 
     inbox = Table(title="Notification inboxes", header_style="bold")
     inbox.add_column("person")
@@ -161,7 +162,7 @@ def _print_caseload(console: Console, title: str, caseload: dict) -> None:
     if not items:
         console.print(f"{title}: nothing open")
         return
-    keys = [k for k in items[0].keys() if k not in ("child_id", "organisation_id")][:8]
+    keys = [k for k in items[0].keys() if k not in ("id", "child_id", "organisation_id")][:8]
     for k in keys:
         table.add_column(k.replace("_", " "))
     for item in items:
@@ -169,10 +170,13 @@ def _print_caseload(console: Console, title: str, caseload: dict) -> None:
     console.print(table)
 
 
-def _print_ehc_clock(console: Console, ehc: dict) -> None:
+def _print_ehc_clock(console: Console, ehc: dict, today: date) -> None:
     table = Table(title="Maria's EHC clock", header_style="bold")
     table.add_column("what")
     table.add_column("value")
+    requested = date.fromisoformat(ehc["requested_on"])
+    # SEND Regulations 2014 reg. 13(2): the final plan within 20 weeks of the request.
+    table.add_row("clock", f"week {(today - requested).days // 7 + 1} of 20 (request received {requested})")
     for k, v in ehc.items():
         if k in ("due_dates", "deadlines") and isinstance(v, list):
             for d in v:
@@ -183,6 +187,8 @@ def _print_ehc_clock(console: Console, ehc: dict) -> None:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, dict) and {"kind", "due_on"} <= value.keys():  # a statutory or target date
+        return f"{value['due_on']} ({value['kind'].replace('_', ' ')})"
     if isinstance(value, list):
         return ", ".join(_fmt(v) for v in value)
     if isinstance(value, dict):
