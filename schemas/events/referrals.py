@@ -31,10 +31,24 @@ class _Referrals(Event):
 
 
 class ChildRegistered(_Referrals):
+    """`due_dates` never holds a date derived from the date of birth (an integrated review
+    window, a reception start): those would reveal it. The referrals service announces such
+    moments when they come (IntegratedReviewWindowOpened)."""
+
     TYPE: ClassVar = "tac.referrals.child_registered.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     setting_organisation_id: OrgId = Field(**_ORG)
     due_dates: tuple[DueDate, ...] = ()
+
+
+class IntegratedReviewWindowOpened(_Referrals):
+    """The child is nearing 24 months: time to plan the integrated review (EYFS progress check
+    at two with the Healthy Child Programme 2-2½ year review). Published by the referrals
+    service on the day, so no date derived from the date of birth travels ahead of it."""
+
+    TYPE: ClassVar = "tac.referrals.integrated_review_window_opened.v1"
+    CATEGORY: ClassVar = Category.HEALTH
+    announced_on: date = Field(description="The day the referrals service announced it (not a date of birth + N)")
 
 
 class ConcernRaised(_Referrals):
@@ -228,7 +242,8 @@ class FamilySupportOffered(_Referrals):
 EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ConcernRaised, ReferralMade, ReferralAccepted, ReferralDeclined,
     ReferralWithdrawn, ReferralClosed, TeamMemberJoined, TeamMemberLeft, SLTReportShared,
-    EPAdviceShared, IntegratedReviewScheduled, IntegratedReviewCompleted, EHCAssessmentRequested,
+    EPAdviceShared, IntegratedReviewWindowOpened, IntegratedReviewScheduled, IntegratedReviewCompleted,
+    EHCAssessmentRequested,
     EHCAssessmentStarted, EHCAssessmentDeclined, EHCAdviceRequested, EHCAdviceSubmitted,
     EHCDraftPlanIssued, EHCPlanFinalised, TransitionToSchoolPlanned, TransitionToSchoolCompleted,
     FamilySupportOffered,

@@ -53,6 +53,7 @@ def _examples() -> list[Event]:
             recommendations=("Use visual timetables",),
         ),
         referrals.EPAdviceShared(advice_id=U[4], summary="Structured play advised"),
+        referrals.IntegratedReviewWindowOpened(announced_on=D0),
         referrals.IntegratedReviewScheduled(review_id=U[5], scheduled_for=D0, with_organisation_id="org-hv-1"),
         referrals.IntegratedReviewCompleted(
             review_id=U[5], completed_on=D0,
