@@ -12,26 +12,17 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.vocabulary import Agency, Category, Purpose
+from services.common.text import StorableText
 from services.common.web import CurrentPrincipal
 from services.consent import domain, handlers
 
 router = APIRouter(tags=["consent"])
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL refuses NUL in text and UTF-8 cannot encode lone surrogates: refuse them
-    # here with a 422 rather than fail in the database with a 500.
-    for ch in value:
-        code = ord(ch)
-        if code == 0 or 0xD800 <= code <= 0xDFFF or (code < 32 and ch not in "\t\n\r"):
-            raise ValueError("contains a control character or an invalid code point")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
+Text = StorableText
 
 
 class _Body(BaseModel):
