@@ -21,8 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.catalogue import topic_of
 from schemas.envelope import EnvelopeBase
+from services.common.errors import Invalid
 
 TABLE_NAME = "outbox"
+# Kafka's default message.max.bytes is about 1 MiB; a row the broker will always refuse would
+# block the relay behind it for good, so such an event is refused before it is written.
+MAX_EVENT_BYTES = 512 * 1024
 log = structlog.get_logger(__name__)
 
 
@@ -57,6 +61,10 @@ def add_to_outbox(session: Session, table: Table, envelope: EnvelopeBase, *, top
     """Queue `envelope` for publishing when (and only if) `session`'s transaction commits.
 
     `topic` overrides the contract's topic (tests publish to fresh topics)."""
+    payload = envelope.to_json_bytes()
+    if len(payload) > MAX_EVENT_BYTES:
+        raise Invalid(f"too large to share: the event would be {len(payload)} bytes, at most {MAX_EVENT_BYTES}",
+                      field="body")
     headers = {"type": envelope.type, "correlationid": envelope.correlationid}
     session.execute(
         insert(table).values(
@@ -64,7 +72,7 @@ def add_to_outbox(session: Session, table: Table, envelope: EnvelopeBase, *, top
             event_type=envelope.type,
             topic=topic or topic_of(envelope.type).name,
             message_key=envelope.key,
-            payload=envelope.to_json_bytes(),
+            payload=payload,
             headers=json.dumps(headers),
             created_at=datetime.now(timezone.utc),
         )
@@ -100,10 +108,22 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
         self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def notify(self) -> None:
-        """Tell the relay a row was just committed, so it publishes without waiting to poll."""
-        self._wakeup.set()
+        """Tell the relay a row was just committed, so it publishes without waiting to poll.
+        Safe from any thread (request handlers commit in worker threads)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wakeup.set()
+        else:
+            loop.call_soon_threadsafe(self._wakeup.set)
 
     def _fetch_unsent(self) -> list:
         t = self._table
@@ -170,6 +190,7 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; stand by while another replica relays."""
+        self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             leadership = await asyncio.to_thread(self._try_leadership)
             if leadership is None:

@@ -25,6 +25,7 @@ from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import make_producer, send_to_deadletter
 from services.common.kafka_admin import wait_for_broker
 from services.common.outbox import OutboxRelay
+from services.common.tasks import supervise
 from services.common.web import create_app
 from services.timeline import api, store
 from services.timeline.api import Clock, utc_now
@@ -98,7 +99,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
         timeline.producer, timeline.relay = producer, relay
         stop = asyncio.Event()
         relay_task = (
-            asyncio.create_task(relay.run(stop), name="timeline-outbox-relay") if settings.run_relay else None
+            asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop), name="timeline-outbox-relay") if settings.run_relay else None
         )
         try:
             async with faust_lifespan(faust_app)(app):

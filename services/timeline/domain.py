@@ -22,14 +22,21 @@ from services.consent.decision import ConsentState, Entry, Viewer, decide
 
 SUMMARY_MAX_CHARS = 240
 
-# The consent events that fold into ConsentState (services.consent.decision) and also appear
-# on the timeline as `consent` entries, so the family and the team see when sharing changed.
+# The consent events that fold into ConsentState (services.consent.decision).
 CONSENT_STATE_TYPES: frozenset[str] = frozenset(
     cls.TYPE for cls in (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired, c.SafeguardingAccessGranted)
 )
+# Those that also appear on the timeline as `consent` entries, so the family and the team see
+# when sharing changed. A safeguarding (break-glass) grant is NOT an entry: it is shared
+# without consent, its justification may concern someone at home, and the information-sharing
+# advice (HM Government, 2024) says to tell the family only "when safe" — a person's judgement,
+# not a timeline's. It stays on tac.consent.v1 and in the consent service's audited list.
+CONSENT_ENTRY_TYPES: frozenset[str] = frozenset(
+    cls.TYPE for cls in (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired)
+)
 # Every fact about a child's case on tac.referrals.v1 is an entry.
 REFERRAL_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in r.EVENTS)
-TIMELINE_TYPES: frozenset[str] = REFERRAL_TYPES | CONSENT_STATE_TYPES
+TIMELINE_TYPES: frozenset[str] = REFERRAL_TYPES | CONSENT_ENTRY_TYPES
 CONSENT_TOPIC_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in c.EVENTS)
 
 
@@ -143,6 +150,7 @@ _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     r.TeamMemberLeft: lambda d: f"{d.organisation_id} left the team" + (f": {_clip(d.reason)}" if d.reason else ""),
     r.SLTReportShared: lambda d: f"Speech and language therapy report shared: {_clip(d.assessment_summary)}",
     r.EPAdviceShared: lambda d: f"Educational psychology advice shared: {_clip(d.summary)}",
+    r.IntegratedReviewWindowOpened: lambda d: "Nearing 24 months: time to plan the integrated review at two",
     r.IntegratedReviewScheduled: lambda d: f"Integrated review at two scheduled for {d.scheduled_for.isoformat()}",
     r.IntegratedReviewCompleted: lambda d: "Integrated review completed: "
     + "; ".join(f"{_words(area)} {_words(outcome)}" for area, outcome in sorted(d.outcomes.items())),
@@ -165,8 +173,6 @@ _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     f"to {_list([*d.recipients.organisation_ids, *d.recipients.agencies])} until {d.expires_at.date().isoformat()}",
     c.ConsentWithdrawn: lambda d: f"Consent {d.consent_id} withdrawn",
     c.ConsentExpired: lambda d: f"Consent {d.consent_id} expired",
-    c.SafeguardingAccessGranted: lambda d: f"Safeguarding access granted to {d.organisation_id} until "
-    f"{d.expires_at.isoformat(timespec='minutes')}",
 }
 
 
@@ -270,12 +276,12 @@ class Cursor:
             padded = text + "=" * (-len(text) % 4)
             when, event_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
             occurred_at = datetime.fromisoformat(when)
-            cursor = cls(occurred_at, UUID(event_id))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            if occurred_at.tzinfo is None:
+                raise ValueError("naive time")
+            # In UTC here, so a time near datetime's limits fails now (422), not in the query (500).
+            return cls(occurred_at.astimezone(timezone.utc), UUID(event_id))
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
             raise ValueError("not a cursor returned by this API (use next_before from a previous page)") from None
-        if occurred_at.tzinfo is None:
-            raise ValueError("not a cursor returned by this API (use next_before from a previous page)")
-        return cursor
 
     @classmethod
     def after(cls, entry: StoredEntry) -> "Cursor":

@@ -152,3 +152,24 @@ async def test_two_relays_on_one_postgresql_database_publish_each_row_once(postg
         engine.dispose()
     ids = [json.loads(r.value)["id"] for r in await read_all(kafka_bootstrap, topic, expected=len(envelopes))]
     assert sorted(ids) == sorted(str(e.id) for e in envelopes)  # every row, none twice
+
+
+def test_an_event_too_large_for_the_broker_is_refused_before_it_can_block_the_relay(store):
+    from schemas.catalogue import make_envelope
+    from schemas.events.referrals import SLTReportShared
+    from services.common.errors import Invalid
+    from services.common.outbox import MAX_EVENT_BYTES
+
+    from .support import SETTING
+
+    huge = make_envelope(
+        SLTReportShared(report_id=uuid4(), assessment_summary="s", programme="p",
+                        recommendations=tuple("x" * 3000 for _ in range(MAX_EVENT_BYTES // 3000 + 1))),
+        subject=uuid4(), actor=SETTING, source="/tac/tests",
+    )
+    with pytest.raises(Invalid) as refused:
+        with store.begin() as session:
+            add_to_outbox(session, outbox, huge)
+    assert refused.value.field == "body"
+    with store() as session:
+        assert session.scalar(select(func.count()).select_from(outbox)) == 0

@@ -47,13 +47,20 @@ def test_every_timeline_event_type_reads_as_its_own_short_sentence(cls):
     assert len(text) <= SUMMARY_MAX_CHARS and "\n" not in text
 
 
-def test_every_referral_event_and_the_four_consent_state_events_are_timeline_entries_and_nothing_else():
+def test_every_referral_event_and_the_three_consent_events_are_timeline_entries_and_nothing_else():
     assert TIMELINE_TYPES == {cls.TYPE for cls in TIMELINE_EVENT_CLASSES}
     assert CONSENT_STATE_TYPES == {
         c.ConsentGranted.TYPE, c.ConsentWithdrawn.TYPE, c.ConsentExpired.TYPE, c.SafeguardingAccessGranted.TYPE
     }
+    assert c.SafeguardingAccessGranted.TYPE not in TIMELINE_TYPES
     assert c.ConsentExpiryReminderDue.TYPE not in TIMELINE_TYPES
     assert audit.TimelineViewed.TYPE not in TIMELINE_TYPES
+
+
+def test_a_safeguarding_grant_and_its_justification_never_become_an_entry_the_family_could_read():
+    grant = envelope(safeguarding_payload(organisation=HV_ORG), uuid4())
+    with pytest.raises(ValueError, match="not a timeline entry"):
+        entry_from_envelope(grant)
 
 
 def test_a_consent_expiry_reminder_cannot_be_made_into_an_entry():
@@ -233,3 +240,11 @@ def test_a_cursor_points_just_past_the_entry_it_was_made_from():
 def test_every_consent_state_event_type_comes_from_the_consent_topic():
     assert all(misrouted_reason(Source.CONSENT, t) is None for t in CONSENT_STATE_TYPES)
     assert all(misrouted_reason(Source.REFERRALS, t) is not None for t in CONSENT_STATE_TYPES)
+
+
+def test_a_cursor_whose_time_cannot_be_put_in_utc_is_refused_as_a_bad_cursor():
+    import base64
+
+    raw = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+05:00|{uuid4()}".encode()).decode().rstrip("=")
+    with pytest.raises(ValueError, match="not a cursor"):
+        Cursor.decode(raw)

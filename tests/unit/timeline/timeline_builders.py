@@ -44,6 +44,7 @@ def sample(cls: type[Event]) -> Event:
         r.TeamMemberLeft: r.TeamMemberLeft(organisation_id=SLT_ORG, reason="discharged"),
         r.SLTReportShared: r.SLTReportShared(report_id=uuid4(), assessment_summary=_T, programme="Daily play"),
         r.EPAdviceShared: r.EPAdviceShared(advice_id=uuid4(), summary=_T),
+        r.IntegratedReviewWindowOpened: r.IntegratedReviewWindowOpened(announced_on=_D),
         r.IntegratedReviewScheduled: r.IntegratedReviewScheduled(review_id=uuid4(), scheduled_for=_D),
         r.IntegratedReviewCompleted: r.IntegratedReviewCompleted(
             review_id=uuid4(), completed_on=_D, outcomes={"communication_and_language": "emerging"}),
@@ -122,6 +123,4 @@ def concern(child: UUID, actor: Actor = SETTING, *, time: datetime | None = None
     return envelope(sample(r.ConcernRaised), child, actor, time=time)
 
 
-TIMELINE_EVENT_CLASSES: tuple[type[Event], ...] = r.EVENTS + (
-    c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired, c.SafeguardingAccessGranted,
-)
+TIMELINE_EVENT_CLASSES: tuple[type[Event], ...] = r.EVENTS + (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired)
