@@ -18,7 +18,8 @@ from datetime import date
 
 from rich.console import Console
 
-from demo.cast import CAST, DANA
+from demo.bus import notifications_mark, notifications_sent_since
+from demo.cast import CAST
 from demo.client import Api, StoryError
 from demo.report import observe, print_report, wait_for_timeline
 from demo.scenario import play
@@ -42,10 +43,11 @@ def up(exit_after: bool) -> int:
             if person.organisation_id:
                 api.call(person, "PUT", "notifications", "/subscriptions/me", json={})
         console.print("playing the story of SCENARIO.md through the services' HTTP APIs…")
+        mark = notifications_mark(stack.kafka_bootstrap)
         story = play(api, date.today())
         wait_for_timeline(api, story)
-        _wait_for_notifications(api)
-        observed = observe(api, story)
+        sent = notifications_sent_since(stack.kafka_bootstrap, mark, {str(e.event_id) for e in story.entries})
+        observed = observe(api, story, sent)
         print_report(story, observed, urls, console)
     except (StoryError, TimeoutError, RuntimeError) as exc:
         console.print(f"[bold red]demo failed:[/bold red] {exc}")
@@ -64,16 +66,6 @@ def up(exit_after: bool) -> int:
         pass
     stack.stop()
     return 0
-
-
-def _wait_for_notifications(api: Api, timeout_s: float = 30.0) -> None:
-    """Notifications arrive asynchronously; wait until Dana's inbox stops growing."""
-    deadline, last, stable = time.monotonic() + timeout_s, -1, 0
-    while time.monotonic() < deadline and stable < 3:
-        count = len(api.call(DANA, "GET", "notifications", "/inbox", params={"limit": 200})["items"])
-        stable = stable + 1 if count == last and count > 0 else 0
-        last = count
-        time.sleep(1.0)
 
 
 def down() -> int:

@@ -28,3 +28,21 @@ def expected_basis(person: Person, entry: Entry, story: Story) -> str | None:
         if named and entry.category in categories:
             return f"consent:{story.consents[label]}"
     return None
+
+
+# Until step 11, the health visitors' consent C1c also covered `slt` (and then C1d replaced it).
+CONSENT_BEFORE_WITHDRAWAL = {"C1c": ({"health_visiting"}, set(), {"concern", "health", "progress", "slt"})}
+WITHDRAWAL_LABEL = "consent C1c withdrawn"
+
+
+def may_be_notified(person: Person, entry: Entry, story: Story) -> bool:
+    """Notifications go out when the entry is new: what counts is the consent in force then.
+    An entry made before the withdrawal may have been sent under C1c; after it, not."""
+    if expected_basis(person, entry, story) is not None:
+        return True
+    labels = [e.label for e in story.entries]
+    if labels.index(entry.label) > labels.index(WITHDRAWAL_LABEL):
+        return False
+    agencies, organisations, categories = CONSENT_BEFORE_WITHDRAWAL["C1c"]
+    named = str(person.agency) in agencies or person.organisation_id in organisations
+    return named and entry.category in categories

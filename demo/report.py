@@ -12,7 +12,7 @@ from rich.table import Table
 
 from demo.cast import ADA, CAST, DANA, GRACE, LEE, MARIA, Person
 from demo.client import Api
-from demo.expectations import expected_basis
+from demo.expectations import expected_basis, may_be_notified
 from demo.scenario import Story
 
 
@@ -22,11 +22,12 @@ class Observed:
     inbox: dict[str, list[dict]] = field(default_factory=dict)
     caseloads: dict[str, dict] = field(default_factory=dict)
     access_log: list[dict] = field(default_factory=list)
+    notifications_sent: list[dict] = field(default_factory=list)  # NotificationSent, from the bus
     problems: list[str] = field(default_factory=list)
 
 
-def observe(api: Api, story: Story) -> Observed:
-    observed = Observed()
+def observe(api: Api, story: Story, notifications_sent: list[dict]) -> Observed:
+    observed = Observed(notifications_sent=notifications_sent)
     cid = story.child_id
     for person in CAST:
         timeline = api.call(person, "GET", "timeline", f"/children/{cid}/timeline", params={"limit": 1000})
@@ -43,7 +44,8 @@ def observe(api: Api, story: Story) -> Observed:
 
 def check(story: Story, observed: Observed) -> list[str]:
     """Every entry × every person: visible exactly when the story's consents allow, on the
-    right basis; and nobody's inbox holds an entry they may not see."""
+    right basis; and nobody was sent a notification about an entry they could not see then,
+    nor about their own organisation's entry."""
     problems = []
     for person in CAST:
         seen = observed.seen[person.key]
@@ -51,11 +53,14 @@ def check(story: Story, observed: Observed) -> list[str]:
             want, got = expected_basis(person, entry, story), seen.get(entry.event_id)
             if want != got:
                 problems.append(f"{person.name} / {entry.label}: expected {want or 'hidden'}, got {got or 'hidden'}")
-        story_ids = {e.event_id for e in story.entries}
-        for item in observed.inbox[person.key]:
-            about = UUID(item["about_event_id"])
-            if about in story_ids and about not in seen:
-                problems.append(f"{person.name} was notified of an entry they may not see: {item['about']}")
+    by_key = {p.key: p for p in CAST}
+    by_id = {str(e.event_id): e for e in story.entries}
+    for sent in observed.notifications_sent:
+        person, entry = by_key.get(sent["data"]["recipient_id"]), by_id[sent["data"]["about_event_id"]]
+        if person is None or not may_be_notified(person, entry, story):
+            problems.append(f"{sent['data']['recipient_id']} was notified of an entry they may not see: {entry.label}")
+        elif entry.author.organisation_id is not None and entry.author.organisation_id == person.organisation_id:
+            problems.append(f"{person.name} was notified of their own organisation's entry: {entry.label}")
     return problems
 
 
@@ -112,15 +117,16 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
     _print_caseload(console, "Grace's integrated reviews", observed.caseloads["grace"])
     _print_ehc_clock(console, observed.caseloads["maria"], story.today)
 
-    inbox = Table(title="Notification inboxes", header_style="bold")
+    inbox = Table(title="Notifications", header_style="bold")
     inbox.add_column("person")
-    inbox.add_column("items", justify="right")
-    inbox.add_column("about entries they may not see", justify="right")
+    inbox.add_column("inbox items now", justify="right")
+    inbox.add_column("sent (NotificationSent on the bus)", justify="right")
+    inbox.add_column("sent about an entry they could not see", justify="right")
     for person in CAST:
-        items = observed.inbox[person.key]
-        seen = observed.seen[person.key]
-        bad = sum(1 for i in items if UUID(i["about_event_id"]) not in seen)
-        inbox.add_row(person.name, str(len(items)), str(bad))
+        sent = [s for s in observed.notifications_sent if s["data"]["recipient_id"] == person.key]
+        by_id = {str(e.event_id): e for e in story.entries}
+        bad = sum(1 for s in sent if not may_be_notified(person, by_id[s["data"]["about_event_id"]], story))
+        inbox.add_row(person.name, str(len(observed.inbox[person.key])), str(len(sent)), str(bad))
     console.print(inbox)
 
     log = Table(title="Ada's access log: who looked at Amara's timeline", header_style="bold")

@@ -77,14 +77,22 @@ need_python() {
   [[ -x $PYTHON ]] || die "$PYTHON not found: run 'make install' (scripts/install.sh) first"
 }
 
-need_java() {
-  command -v java >/dev/null 2>&1 \
-    || die "java not found: install it with 'apt-get install -y openjdk-17-jre-headless'"
+# `make demo` and `make test` install what they need: as root with apt-get, a missing Java or
+# Maven is installed from Debian's packages; otherwise a one-line error names the package.
+apt_install_or_die() { # apt_install_or_die COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "$1 not found: installing Debian's $2"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; } \
+      >"$LOCAL_DIR/apt.log" 2>&1 || die "installing $2 failed (log: ${LOCAL_DIR#"$ROOT"/}/apt.log)"
+    command -v "$1" >/dev/null 2>&1 && return 0
+  fi
+  die "$1 not found: install it with 'apt-get install -y $2'"
 }
 
-need_mvn() {
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: install it with 'apt-get install -y maven'"
-}
+need_java() { apt_install_or_die java openjdk-17-jre-headless; }
+
+need_mvn() { apt_install_or_die mvn maven; }
 
 # Writes .local/kafka/classpath.txt from the pom; skipped while the pom is unchanged and every
 # jar it names is still in the Maven repository.

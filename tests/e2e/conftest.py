@@ -3,21 +3,18 @@ of SCENARIO.md played once through their HTTP APIs; the tests then check what ca
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from demo.bus import notifications_mark, notifications_sent_since
 from demo.cast import CAST
 from demo.client import Api
 from demo.report import Observed, observe, wait_for_timeline
 from demo.scenario import Story, play
 from demo.stack import ServiceProcess, Stack
-from schemas.topics import NOTIFICATIONS
 
 PORTS = {"referrals": 18001, "consent": 18002, "timeline": 18003, "notifications": 18004}
 
@@ -27,35 +24,10 @@ class StoryRun:
     story: Story
     observed: Observed
     api: Api
-    notifications_sent: list[dict]
 
-
-async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        parts = [TopicPartition(topic, p) for p in consumer._client.cluster.partitions_for_topic(topic) or ()]
-        return await consumer.end_offsets(parts)
-    finally:
-        await consumer.stop()
-
-
-async def _read_since(bootstrap: str, offsets: dict[TopicPartition, int], idle_s: float = 3.0) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    values = []
-    try:
-        consumer.assign(list(offsets))
-        for tp, offset in offsets.items():
-            consumer.seek(tp, offset)
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000))
-            if not batch:
-                return values
-            values += [r.value for records in batch.values() for r in records]
-    finally:
-        await consumer.stop()
+    @property
+    def notifications_sent(self) -> list[dict]:
+        return self.observed.notifications_sent
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +38,7 @@ def story_run(kafka_bootstrap, tmp_path_factory) -> StoryRun:
         services=tuple(ServiceProcess(name, port) for name, port in PORTS.items()),
         group_prefix=f"e2e-{uuid.uuid4().hex[:8]}",
     )
-    before = asyncio.run(_end_offsets(kafka_bootstrap, NOTIFICATIONS.name))
+    mark = notifications_mark(kafka_bootstrap)
     stack.start()
     try:
         stack.wait_until_ready()
@@ -76,16 +48,8 @@ def story_run(kafka_bootstrap, tmp_path_factory) -> StoryRun:
                 api.call(person, "PUT", "notifications", "/subscriptions/me", json={})
         story = play(api, date.today())
         wait_for_timeline(api, story)
-        sent = _wait_for_notifications(kafka_bootstrap, before, story)
-        observed = observe(api, story)
-        yield StoryRun(story, observed, api, sent)
+        sent = notifications_sent_since(kafka_bootstrap, mark, {str(e.event_id) for e in story.entries})
+        observed = observe(api, story, sent)
+        yield StoryRun(story, observed, api)
     finally:
         stack.stop()
-
-
-def _wait_for_notifications(bootstrap: str, before, story: Story) -> list[dict]:
-    """NotificationSent events about this story's entries, once the stream has gone quiet."""
-    ids = {str(e.event_id) for e in story.entries}
-    events = [json.loads(v) for v in asyncio.run(_read_since(bootstrap, before, idle_s=5.0))]
-    return [e for e in events if e.get("type") == "tac.notifications.notification_sent.v1"
-            and e["data"].get("about_event_id") in ids]

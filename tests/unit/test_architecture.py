@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "services"
 
-DOMAIN_FILE_NAMES = {"domain.py", "decision.py", "clock.py", "state_machine.py"}
+DOMAIN_FILE_NAMES = {"domain.py", "decision.py", "clock.py", "state_machine.py", "caseload.py"}
 INFRASTRUCTURE = {"aiokafka", "faust", "sqlalchemy", "fastapi", "starlette", "structlog", "alembic", "httpx"}
 PUBLISHED = {"services.common", "services.consent.decision"}
 
