@@ -124,7 +124,8 @@ def play(api: Api, today: date) -> Story:
     grant("C2", PRIYA, {"agencies": ["la_sen_team", "ep_service"]}, ALL_CATEGORIES, ["assessment"])
     story.ehc_received_on = today - timedelta(weeks=5, days=2)
     ehc = api.call(PRIYA, "POST", "referrals", f"/children/{cid}/ehc-requests", json={
-        "la_organisation_id": MARIA.organisation_id, "received_on": story.ehc_received_on.isoformat()})
+        "la_organisation_id": MARIA.organisation_id, "received_on": story.ehc_received_on.isoformat()},
+        retry_on=(409,))  # until the referrals service has consumed consent C2
     story.ehc_request_id = UUID(str(ehc["request_id"]))
     story.add("EHC assessment requested", ehc, PRIYA, "ehc")
 

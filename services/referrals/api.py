@@ -2,7 +2,9 @@
 
 Thin: each route builds a command, calls one handler and returns what it says; domain errors
 become 403 / 404 / 409 / 422 in services.common.web. Every command produces exactly one event
-on tac.referrals.v1 (through the outbox, after commit).
+on tac.referrals.v1 (through the outbox, after commit) — registering a child already nearing 24
+months also announces IntegratedReviewWindowOpened (services.referrals.review_window). A read
+the caller may not make answers 404, like an unknown id (services.referrals.reads).
 
 | method | path | who (services.referrals.domain) | event |
 |---|---|---|---|
@@ -10,7 +12,7 @@ on tac.referrals.v1 (through the outbox, after commit).
 | GET | /children/{child_id} | the child's setting, a parent of the child | - |
 | POST | /children/{child_id}/concerns | the child's setting | ConcernRaised |
 | POST | /children/{child_id}/referrals | the child's setting (needs consent for the receiver) | ReferralMade |
-| GET | /referrals/{referral_id} | referrer or receiver | - |
+| GET | /referrals/{referral_id} | referrer, or receiver under consent | - |
 | POST | /referrals/{referral_id}/accept | receiver | ReferralAccepted |
 | POST | /referrals/{referral_id}/decline | receiver | ReferralDeclined |
 | POST | /referrals/{referral_id}/withdraw | referrer | ReferralWithdrawn |
@@ -30,7 +32,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Request
 
 from services.common.web import CurrentPrincipal
-from services.referrals import commands as c, handlers as h
+from services.referrals import commands as c, handlers as h, reads
 from services.referrals.unit_of_work import Deps
 
 
@@ -51,7 +53,7 @@ def register_child(cmd: c.RegisterChild, principal: CurrentPrincipal, deps: Deps
 
 @router.get("/children/{child_id}")
 def read_child(child_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.read_child(deps, principal, child_id)
+    return reads.read_child(deps, principal, child_id)
 
 
 @router.post("/children/{child_id}/concerns", status_code=201)
@@ -66,7 +68,7 @@ def make_referral(child_id: UUID, cmd: c.MakeReferral, principal: CurrentPrincip
 
 @router.get("/referrals/{referral_id}")
 def read_referral(referral_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.read_referral(deps, principal, referral_id)
+    return reads.read_referral(deps, principal, referral_id)
 
 
 @router.post("/referrals/{referral_id}/accept")

@@ -3,20 +3,20 @@ caseloads. Thin, like services.referrals.api.
 
 | method | path | who | event |
 |---|---|---|---|
-| POST | /children/{child_id}/integrated-reviews | health_visiting or the setting | IntegratedReviewScheduled |
+| POST | /children/{child_id}/integrated-reviews | health_visiting (under consent) or the setting; a partner needs consent | IntegratedReviewScheduled |
 | POST | /integrated-reviews/{review_id}/complete | the setting, or the scheduler / invitee | IntegratedReviewCompleted |
-| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child | EHCAssessmentRequested |
-| GET | /ehc-requests/{request_id} | the LA, the setting, a parent | - |
+| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | EHCAssessmentRequested |
+| GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent | - |
 | POST | /ehc-requests/{request_id}/start | the LA asked | EHCAssessmentStarted |
 | POST | /ehc-requests/{request_id}/decline | the LA asked | EHCAssessmentDeclined |
-| POST | /ehc-requests/{request_id}/advice-requests | the LA asked | EHCAdviceRequested |
+| POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | EHCAdviceRequested |
 | POST | /ehc-advice/{advice_id}/submit | the organisation asked | EHCAdviceSubmitted |
 | POST | /ehc-requests/{request_id}/draft-plan | the LA asked | EHCDraftPlanIssued |
 | POST | /ehc-requests/{request_id}/final-plan | the LA asked | EHCPlanFinalised |
 | POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned |
 | POST | /children/{child_id}/transition/complete | the setting or the school | TransitionToSchoolCompleted |
-| GET | /caseload | any practitioner, for their organisation | - |
-| GET | /caseload/integrated-reviews | health_visiting | - |
+| GET | /caseload | any practitioner, for their organisation, under consent | - |
+| GET | /caseload/integrated-reviews | health_visiting, under consent | - |
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from services.common.web import CurrentPrincipal
-from services.referrals import commands as c, handlers_casework as h, queries
+from services.referrals import commands as c, handlers_casework as h, queries, reads
 from services.referrals.api import DepsDep
 
 router = APIRouter(tags=["reviews, EHC, transition, caseloads"])
@@ -50,7 +50,7 @@ def request_ehc(child_id: UUID, cmd: c.RequestEHCAssessment, principal: CurrentP
 
 @router.get("/ehc-requests/{request_id}")
 def read_ehc(request_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.read_ehc(deps, principal, request_id)
+    return reads.read_ehc(deps, principal, request_id)
 
 
 @router.post("/ehc-requests/{request_id}/start")
@@ -107,5 +107,10 @@ def caseload(
 
 
 @router.get("/caseload/integrated-reviews")
-def integrated_review_list(principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return queries.review_watch(deps, principal)
+def integrated_review_list(
+    principal: CurrentPrincipal,
+    deps: DepsDep,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    return queries.review_watch(deps, principal, limit=limit, offset=offset)

@@ -1,8 +1,9 @@
 """Composition of the referrals service: the only place real adapters are built.
 
 `build_app(settings)` returns the FastAPI app; its lifespan runs the migrations, then starts
-the Kafka producer, the outbox relay (publishing to tac.referrals.v1) and the consumer of
-tac.consent.v1 that keeps this service's consent copy, and stops them in reverse order."""
+the Kafka producer, the outbox relay (publishing to tac.referrals.v1), the consumer of
+tac.consent.v1 that keeps this service's consent copy and the task announcing integrated
+review windows, each supervised, and stops them in reverse order."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from services.common.web import create_app
 from services.referrals import api, api_casework, store
 from services.referrals.config import ReferralsSettings
 from services.referrals.consent_copy import ConsentCopy
+from services.referrals.review_window import ReviewWindowTask
 from services.referrals.unit_of_work import Deps, system_clock
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
@@ -31,7 +33,9 @@ MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
     engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
     sessions = make_session_factory(engine)
-    deps = Deps(sessions=sessions, clock=clock, targets=settings.targets(), referrals_topic=settings.referrals_topic)
+    deps = Deps(sessions=sessions, clock=clock, targets=settings.targets(), referrals_topic=settings.referrals_topic,
+                # Without the consumer nothing will arrive to catch up with: refuse at once.
+                consent_catch_up_s=settings.consent_catch_up_s if settings.run_consent_consumer else 0.0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,6 +65,10 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
                 await consumer.start()
                 app.state.consent_consumer = consumer
                 tasks.append(asyncio.create_task(supervise("consent_consumer", lambda: consumer.run(stop), stop)))
+            if settings.run_review_window_task:
+                review_window = ReviewWindowTask(deps, interval_s=settings.review_window_interval_s)
+                app.state.review_window = review_window
+                tasks.append(asyncio.create_task(supervise("review_window", lambda: review_window.run(stop), stop)))
             yield
         finally:
             stop.set()

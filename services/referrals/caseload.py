@@ -173,11 +173,12 @@ _PHASE_ORDER = {clock.ReviewPhase.OVERDUE: 0, clock.ReviewPhase.HCP_OVERDUE: 1, 
 
 
 def review_watch(children: Sequence[ReviewWatchInput], today: date) -> list[ReviewWatchItem]:
-    """Children from 23 months (approaching) until they are 36 months old, and after that only
-    while the review is still not done and the child has not started school."""
+    """Children from 23 months (approaching: clock.REVIEW_APPROACHING_MONTHS) until they are 36
+    months old, and after that only while the review is still not done and the child has not
+    started school. Who may see which child is decided before (services.referrals.queries)."""
     out = []
     for c in children:
-        if today < clock.age_reached(c.date_of_birth, 23):
+        if today < clock.age_reached(c.date_of_birth, clock.REVIEW_APPROACHING_MONTHS):
             continue
         phase = clock.integrated_review_phase(c.date_of_birth, today, c.completed_on is not None)
         if today >= clock.age_reached(c.date_of_birth, 36) and (c.completed_on is not None or today >= clock.reception_start(c.date_of_birth)):

@@ -137,7 +137,10 @@ def school_dates(date_of_birth: date) -> tuple[DueDate, ...]:
 
 
 def child_due_dates(date_of_birth: date) -> tuple[DueDate, ...]:
-    """Every date derived from the date of birth, in date order (ChildRegistered.due_dates)."""
+    """Every date derived from the date of birth, in date order. Shown to the child's setting
+    and parents (GET /children/{id}) and NEVER put on the bus: any of them gives the date of
+    birth away (ChildRegistered carries none; IntegratedReviewWindowOpened is announced on the
+    day instead)."""
     return tuple(sorted(integrated_review_dates(date_of_birth) + school_dates(date_of_birth), key=lambda d: d.due_on))
 
 
@@ -237,6 +240,11 @@ def status(due: DueDate, today: date, exceptions: Iterable[Reg10_4Exception] = (
 
 # --- integrated review phase (health visitor caseload) --------------------------------------
 
+# DESIGN §5: "remind the health visitor and the setting as the child nears 24 months". One
+# month ahead (REF_IR_REMINDER) is the moment the review list starts showing a child as
+# "approaching" and the day IntegratedReviewWindowOpened is announced: one threshold for both.
+REVIEW_APPROACHING_MONTHS = 23
+
 
 class ReviewPhase:
     NOT_YET = "not_yet"
@@ -259,3 +267,36 @@ def integrated_review_phase(date_of_birth: date, today: date, completed: bool) -
     if today < age_reached(date_of_birth, 36):
         return ReviewPhase.HCP_OVERDUE
     return ReviewPhase.OVERDUE
+
+
+def review_window_announced(date_of_birth: date, today: date) -> bool:
+    """Whether IntegratedReviewWindowOpened is owed for this child by `today`: from 23 months,
+    until the child has started school (after that the review is moot, and the review list no
+    longer shows the child either)."""
+    return age_reached(date_of_birth, REVIEW_APPROACHING_MONTHS) <= today < reception_start(date_of_birth)
+
+
+# --- date-of-birth bounds (so the store can filter children by age in SQL) ------------------
+
+
+def latest_birth_date_reaching(months: int, on: date) -> date:
+    """The latest date of birth of a child who is at least `months` months old on `on`:
+    `age_reached(dob, months) <= on` exactly when `dob <= latest_birth_date_reaching(months, on)`
+    (age_reached never decreases as the date of birth moves later)."""
+    index = on.year * 12 + on.month - 1 - months
+    year, month = divmod(index, 12)
+    guess = date(year, month + 1, min(on.day, calendar.monthrange(year, month + 1)[1]))
+    while age_reached(guess + timedelta(days=1), months) <= on:
+        guess += timedelta(days=1)
+    while age_reached(guess, months) > on:
+        guess -= timedelta(days=1)
+    return guess
+
+
+def latest_birth_date_at_school(today: date) -> date:
+    """The latest date of birth of a child whose reception place has started by `today`:
+    `reception_start(dob) <= today` exactly when `dob <= latest_birth_date_at_school(today)`."""
+    # The latest 1 September on or before today; children whose fourth birthday came before it
+    # started school then (School Admissions Code 2021 para 2.16).
+    september = date(today.year if today >= date(today.year, 9, 1) else today.year - 1, 9, 1)
+    return latest_birth_date_reaching(48, september - timedelta(days=1))

@@ -1,6 +1,13 @@
 """Commands the referrals API accepts: imperative names, strict about unknown fields and
 sizes, so bad input gets a 422 naming the field before any rule runs. Pure (pydantic only).
 
+Every free-text field is `StorableText` (PostgreSQL refuses NUL; SQLite would store it and
+put it on the bus) and has a maximum length; every list has a maximum number of items, and
+every item of a list of text a maximum length too. An event must stay far below the broker's
+message limit (~1 MB): one oversized event at the head of the outbox would stop the relay, and
+every event behind it, for good. The largest command (an SLT report: 2 x 4,000 + 50 x 1,000
+characters) makes an event of well under 256 KiB even if every character takes 4 bytes.
+
 Rules that need the store or today's date (a birth date in the future, a referral to a
 consent nobody gave) are checked by the handlers."""
 
@@ -8,13 +15,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.vocabulary import Agency, AreaOfNeed, PrimeArea, ProgressOutcome, Reg10_4Exception
+from services.common.text import StorableText
 
 _ORG = dict(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 _TEXT = dict(min_length=1, max_length=4000)
 _NAME = dict(min_length=1, max_length=100)
+MAX_ITEMS = 50
+MAX_ITEM_CHARS = 1000
+
+# One recommendation: a sentence or a short paragraph, never a whole report.
+Recommendation = Annotated[StorableText, Field(min_length=1, max_length=MAX_ITEM_CHARS)]
 
 
 class Command(BaseModel):
@@ -22,16 +37,16 @@ class Command(BaseModel):
 
 
 class RegisterChild(Command):
-    given_name: str = Field(**_NAME)
-    family_name: str = Field(**_NAME)
+    given_name: StorableText = Field(**_NAME)
+    family_name: StorableText = Field(**_NAME)
     date_of_birth: date
     setting_organisation_id: str | None = Field(default=None, description="defaults to the caller's organisation", **_ORG)
 
 
 class RaiseConcern(Command):
     areas_of_need: list[AreaOfNeed] = Field(min_length=1, max_length=4)
-    summary: str = Field(**_TEXT)
-    evidence: str | None = Field(default=None, max_length=4000)
+    summary: StorableText = Field(**_TEXT)
+    evidence: StorableText | None = Field(default=None, max_length=4000)
 
     @field_validator("areas_of_need")
     @classmethod
@@ -44,7 +59,7 @@ class RaiseConcern(Command):
 class MakeReferral(Command):
     to_organisation_id: str = Field(**_ORG)
     to_agency: Agency
-    reason: str = Field(**_TEXT)
+    reason: StorableText = Field(**_TEXT)
 
     @field_validator("to_agency")
     @classmethod
@@ -55,21 +70,21 @@ class MakeReferral(Command):
 
 
 class DeclineReferral(Command):
-    reason: str = Field(**_TEXT)
+    reason: StorableText = Field(**_TEXT)
 
 
 class WithdrawReferral(Command):
-    reason: str = Field(**_TEXT)
+    reason: StorableText = Field(**_TEXT)
 
 
 class CloseReferral(Command):
-    outcome: str = Field(**_TEXT)
+    outcome: StorableText = Field(**_TEXT)
 
 
 class JoinTeam(Command):
     organisation_id: str = Field(**_ORG)
     agency: Agency
-    role: str = Field(min_length=1, max_length=64)
+    role: StorableText = Field(min_length=1, max_length=64)
 
     @field_validator("agency")
     @classmethod
@@ -80,23 +95,25 @@ class JoinTeam(Command):
 
 
 class LeaveTeam(Command):
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: StorableText | None = Field(default=None, max_length=4000)
 
 
 class ShareSLTReport(Command):
-    assessment_summary: str = Field(**_TEXT)
-    programme: str = Field(**_TEXT)
-    recommendations: list[str] = Field(default_factory=list, max_length=50)
+    assessment_summary: StorableText = Field(**_TEXT)
+    programme: StorableText = Field(**_TEXT)
+    recommendations: list[Recommendation] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class ShareEPAdvice(Command):
-    summary: str = Field(**_TEXT)
-    recommendations: list[str] = Field(default_factory=list, max_length=50)
+    summary: StorableText = Field(**_TEXT)
+    recommendations: list[Recommendation] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class ScheduleIntegratedReview(Command):
     scheduled_for: date
     with_organisation_id: str | None = Field(default=None, **_ORG)
+    with_agency: Agency | None = Field(
+        default=None, description="what the partner organisation is; needed unless it is the child's own setting")
 
 
 class CompleteIntegratedReview(Command):
@@ -114,7 +131,7 @@ class StartEHCAssessment(Command):
 
 
 class DeclineEHCAssessment(Command):
-    reason: str = Field(**_TEXT)
+    reason: StorableText = Field(**_TEXT)
     decided_on: date | None = None
 
 
@@ -125,7 +142,7 @@ class RequestEHCAdvice(Command):
 
 
 class SubmitEHCAdvice(Command):
-    summary: str = Field(**_TEXT)
+    summary: StorableText = Field(**_TEXT)
     submitted_on: date | None = None
 
 
@@ -142,7 +159,7 @@ class FinalisePlan(Command):
 class PlanTransition(Command):
     school_organisation_id: str = Field(**_ORG)
     starts_on: date
-    plan_summary: str = Field(**_TEXT)
+    plan_summary: StorableText = Field(**_TEXT)
 
 
 class CompleteTransition(Command):
@@ -150,6 +167,6 @@ class CompleteTransition(Command):
 
 
 class OfferFamilySupport(Command):
-    summary: str = Field(**_TEXT)
+    summary: StorableText = Field(**_TEXT)
 
 

@@ -4,6 +4,10 @@
     TAC_REFERRALS_HOST / _PORT      where `python -m services.referrals` listens (127.0.0.1:8001)
     TAC_REFERRALS_WAITING_TARGETS   JSON object, agency -> days, e.g. {"slt_service": 90}
                                     (overrides the defaults in services.referrals.clock)
+    TAC_REFERRALS_REVIEW_WINDOW_INTERVAL_S  how often to look for children nearing 24 months
+                                    (IntegratedReviewWindowOpened), default 3600
+    TAC_REFERRALS_CONSENT_CATCH_UP_S  how long a write needing a consent waits for the consent
+                                    copy to catch up before a 409, default 2 (0: no wait)
     plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*, ...).
 """
 
@@ -33,6 +37,9 @@ class ReferralsSettings(BaseServiceSettings):
     deadletter_topic: str = topics.DEADLETTER.name
     run_consent_consumer: bool = True
     run_outbox_relay: bool = True
+    run_review_window_task: bool = True
+    review_window_interval_s: float = Field(default=3600.0, gt=0, le=86_400)
+    consent_catch_up_s: float = Field(default=2.0, ge=0, le=30)
 
     @field_validator("waiting_targets")
     @classmethod

@@ -23,18 +23,23 @@ Rules (403 otherwise):
 | submit EHC advice | the organisation asked |
 | offer family support | a `childrens_centre` organisation |
 | read a child's details | the child's setting, or a parent token for that child |
-| read a referral | the referring or the receiving organisation |
+| read a referral | the referring organisation, or the receiving organisation as the agency it was referred to as |
 
 * "involved": a current team member (joined, not left) or the receiving organisation of an
   accepted referral that is still open. Reports are only shared by those working with the
-  child; any health visiting service may schedule a review because health visitors work by
-  area, which this service does not know (the review event is still only shown to others
-  under the family's consent).
+  child. Any health visiting service may ASK to schedule a review, because health visitors work
+  by area, which this service does not know; the handler then requires the family's consent
+  to share `health` with it (services.referrals.access).
+
+Team membership is a working arrangement, not a permission to see: an organisation may add
+itself to a child's team (it must know the child's id), but that shows it nothing — every read
+of this service, like the timeline, is decided by consent (services.referrals.access), and a
+write that names another organisation needs a consent covering it.
 
 A parent token (agency `parent`) acts only for the children in its `children` claim and only
 for the EHC request (Children and Families Act 2014 s.36(1): a parent may ask the LA for an
 assessment). Anything a practitioner's organisation did not author is shown to other
-organisations only under consent; that is the timeline's job, not this module's.
+organisations only under consent: services.referrals.access decides that, at read time.
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ def require_referrer(caller: Caller, referral: ReferralRecord) -> None:
 def require_may_read_referral(caller: Caller, referral: ReferralRecord) -> None:
     if not (
         _is_practitioner_of(caller, referral.from_organisation_id)
-        or _is_practitioner_of(caller, referral.to_organisation_id)
+        or (_is_practitioner_of(caller, referral.to_organisation_id) and str(caller.agency) == str(referral.to_agency))
     ):
         _deny("only the referring or the receiving organisation may read the referral")
 

@@ -1,8 +1,10 @@
 """Command handlers for children, concerns, referrals and the team around the child.
 
-Each handler: load, check who may (services.referrals.domain), check the transition
-(services.referrals.state_machine), write the state and exactly one event in one transaction.
-Domain refusals become services.common.errors (403 / 404 / 409 / 422) here, so routes stay thin.
+Each handler: load, check who may (services.referrals.domain), check the consent a write
+naming another organisation needs (services.referrals.consent_checks), check the transition
+(services.referrals.state_machine), write the state and its event in one transaction. Domain
+refusals become services.common.errors (403 / 404 / 409 / 422) here, so routes stay thin.
+Reads live in services.referrals.reads and services.referrals.queries.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from uuid import UUID, uuid4
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, Category
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
-from services.consent.decision import Entry, Viewer, decide
-from services.referrals import clock, commands as c, domain, store
+from services.referrals import clock, commands as c, domain, review_window, store
+from services.referrals.consent_checks import catching_up, require_agency, require_consent
 from services.referrals.domain import ChildRecord, NotPermitted, ReferralRecord
 from services.referrals.state_machine import REFERRAL, IllegalTransition, Machine, ReferralAction, ReferralState
 from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
@@ -74,26 +76,14 @@ def register_child(deps: Deps, caller, cmd: c.RegisterChild) -> dict:
         child_id = uuid4()
         store.add_child(uow.session, child_id=child_id, given_name=cmd.given_name, family_name=cmd.family_name,
                         date_of_birth=cmd.date_of_birth, setting_organisation_id=setting, now=uow.now)
-        event_id = uow.emit(caller, child_id, ev.ChildRegistered(
-            setting_organisation_id=setting, due_dates=clock.child_due_dates(cmd.date_of_birth)))
+        # No date derived from the date of birth goes on the bus: any of them would give it away
+        # (DESIGN §2). The setting and parents read them from GET /children/{id}.
+        event_id = uow.emit(caller, child_id, ev.ChildRegistered(setting_organisation_id=setting, due_dates=()))
+        # A child registered already nearing 24 months is announced at once, not at the next
+        # pass of the review window task (services.referrals.review_window).
+        if clock.review_window_announced(cmd.date_of_birth, uow.today):
+            review_window.announce(uow, child_id, setting)
     return {"child_id": child_id, "event_id": event_id}
-
-
-def read_child(deps: Deps, caller, child_id: UUID) -> dict:
-    with deps.sessions() as session:
-        row = store.get_child_row(session, child_id)
-        if row is None:
-            raise NotFound(f"no child {child_id}")
-        child = store.get_child(session, child_id)
-        allow(domain.require_may_read_child, caller, child)
-        team = session.execute(store.team_members.select().where(store.team_members.c.child_id == str(child_id))).mappings().all()
-    return {
-        "child_id": child_id, "given_name": row["given_name"], "family_name": row["family_name"],
-        "date_of_birth": row["date_of_birth"], "setting_organisation_id": row["setting_organisation_id"],
-        "due_dates": [d.model_dump() for d in clock.child_due_dates(row["date_of_birth"])],
-        "team": [{"organisation_id": t["organisation_id"], "agency": t["agency"], "role": t["role"]}
-                 for t in team if t["left_at"] is None],
-    }
 
 
 def raise_concern(deps: Deps, caller, child_id: UUID, cmd: c.RaiseConcern) -> dict:
@@ -113,22 +103,20 @@ def raise_concern(deps: Deps, caller, child_id: UUID, cmd: c.RaiseConcern) -> di
 
 
 def make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> dict:
+    return catching_up(deps, lambda: _make_referral(deps, caller, child_id, cmd))
+
+
+def _make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, child_id)
         allow(domain.require_setting, caller, child, "make a referral")
         if cmd.to_organisation_id == caller.organisation_id:
             raise Invalid("to_organisation_id: an organisation does not refer a child to itself", field="to_organisation_id")
+        require_agency(uow, caller, cmd.to_organisation_id, cmd.to_agency, "to_agency")
         # DESIGN §3: the referral itself is shared with the receiver, so at this moment an
         # active consent must name the receiver (or its agency) for the `referral` category.
+        consent_id = require_consent(uow, child_id, cmd.to_organisation_id, cmd.to_agency, Category.REFERRAL)
         event_id = uuid4()
-        decision = decide(
-            Viewer(practitioner_id="referral-recipient", organisation_id=cmd.to_organisation_id, agency=cmd.to_agency),
-            Entry(event_id=event_id, child_id=child_id, author_organisation_id=None, category=Category.REFERRAL),
-            uow.now, store.consent_state_for(uow.session, child_id),
-        )
-        if not (decision.permitted and decision.basis and decision.basis.startswith("consent:")):
-            raise Conflict(f"no active consent covers {cmd.to_organisation_id}/{cmd.to_agency} for referral")
-        consent_id = UUID(decision.basis.split(":", 1)[1])
         referral_id = uuid4()
         store.add_referral(uow.session, referral_id=referral_id, child_id=child_id,
                            from_organisation_id=caller.organisation_id, from_agency=str(caller.agency),
@@ -180,20 +168,6 @@ def close_referral(deps: Deps, caller, referral_id: UUID, cmd: c.CloseReferral) 
     return _move_referral(deps, caller, referral_id, ReferralAction.CLOSE,
                           lambda r: (domain.require_receiver, caller, r, "close"),
                           ev.ReferralClosed(referral_id=referral_id, outcome=cmd.outcome), cmd.outcome)
-
-
-def read_referral(deps: Deps, caller, referral_id: UUID) -> dict:
-    with deps.sessions() as session:
-        row = store.get_referral_row(session, referral_id)
-        referral = store.get_referral(session, referral_id)
-        if row is None or referral is None:
-            raise NotFound(f"no referral {referral_id}")
-        allow(domain.require_may_read_referral, caller, referral)
-    waiting = clock.days_waiting(row["made_on"], deps.today())
-    target = deps.targets.due(row["to_agency"], row["made_on"])
-    return {**{k: row[k] for k in ("referral_id", "child_id", "from_organisation_id", "from_agency", "to_organisation_id",
-                                    "to_agency", "reason", "consent_id", "state", "made_on", "note")},
-            "days_waiting": waiting, "target": target.model_dump()}
 
 
 # --- team around the child --------------------------------------------------------------------

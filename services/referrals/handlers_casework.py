@@ -1,6 +1,7 @@
 """Command handlers for the integrated review, the EHC needs assessment and the transition to
 school (DESIGN §2, §5). Same shape as services.referrals.handlers: load, check who may, check
-the transition, write state and exactly one event in one transaction."""
+the consent of any organisation the command names (services.referrals.access), check the
+transition, write state and exactly one event in one transaction."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from schemas.events import referrals as ev
-from schemas.vocabulary import Agency
+from schemas.vocabulary import Agency, Category
 from services.common.errors import Conflict, Invalid, NotFound
 from services.referrals import clock, commands as c, domain, store
+from services.referrals.consent_checks import catching_up, require_agency, require_consent, require_may_see
 from services.referrals.handlers import advance, allow, load_child, moved, not_in_future
 from services.referrals.state_machine import (
     EHC_ASSESSMENT, INTEGRATED_REVIEW, OPEN_EHC_STATES, TRANSITION, EHCAction, EHCState, ReviewAction, ReviewState,
@@ -22,15 +24,52 @@ from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
 def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
+    return catching_up(deps, lambda: _schedule_review(deps, caller, child_id, cmd))
+
+
+def _review_partner(uow: UnitOfWork, caller, child: domain.ChildRecord, cmd: c.ScheduleIntegratedReview) -> str | None:
+    """The agency of the organisation the review is scheduled with, once it may be named."""
+    partner = cmd.with_organisation_id
+    if partner is None:
+        if cmd.with_agency is not None:
+            raise Invalid("with_agency: name with_organisation_id too, or leave both out", field="with_agency")
+        return None
+    if partner == caller.organisation_id:
+        raise Invalid("with_organisation_id: a review is scheduled with another organisation", field="with_organisation_id")
+    if partner == child.setting_organisation_id:
+        # The child's own setting: it made the child's record and does the EYFS progress check
+        # at two that the integrated review combines with the HCP review (EYFS statutory
+        # framework, section 2), so naming it tells it nothing about the child it does not hold.
+        # What it may read of the review is still decided by consent, at read time.
+        if cmd.with_agency not in (None, Agency.SETTING):
+            raise Invalid(f"with_agency: {partner} is the child's setting", field="with_agency")
+        return str(Agency.SETTING)
+    if cmd.with_agency is None:
+        raise Invalid("with_agency: say what with_organisation_id is (its agency)", field="with_agency")
+    if cmd.with_agency is Agency.PARENT:
+        raise Invalid("with_agency: a review is scheduled with an organisation", field="with_agency")
+    require_agency(uow, caller, partner, cmd.with_agency, "with_agency")
+    require_consent(uow, child.child_id, partner, cmd.with_agency, Category.HEALTH)
+    return str(cmd.with_agency)
+
+
+def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, child_id)
         allow(domain.require_review_scheduler, caller, child)
         if cmd.scheduled_for < uow.today:
             raise Invalid("scheduled_for must not be in the past", field="scheduled_for")
+        if caller.organisation_id != child.setting_organisation_id:
+            # A health visiting service works by area, which TAC does not know: what lets it
+            # record a review of this child is the family's consent to share `health` with it
+            # (or a safeguarding grant), as for the review list (services.referrals.queries).
+            require_may_see(uow, caller, child_id, child.setting_organisation_id, Category.HEALTH)
+        with_agency = _review_partner(uow, caller, child, cmd)
         review_id = uuid4()
         store.add_review(uow.session, review_id=review_id, child_id=child_id, state=str(ReviewState.SCHEDULED),
                          recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
-                         scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id)
+                         scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id,
+                         with_agency=with_agency)
         event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
             review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
     return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED}
@@ -56,15 +95,26 @@ def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegrat
 
 
 def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
+    return catching_up(deps, lambda: _request_ehc(deps, caller, child_id, cmd))
+
+
+def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, child_id)
         requested_by = allow(domain.require_ehc_requester, caller, child)
         if store.open_ehc_for_child(uow.session, child_id, OPEN_EHC_STATES) is not None:
             raise Conflict("an EHC needs assessment request is already open for this child")
         requested_on = not_in_future(cmd.received_on or uow.today, uow.today, "received_on")
+        # Children and Families Act 2014 s.36(1): the request goes to the local authority, whose
+        # SEN team runs the assessment; it learns who the child is, so the family's consent must
+        # cover it for `ehc` — also when a parent asks (the parent records that consent in the
+        # consent service; the LA's caseload shows the request under it).
+        require_agency(uow, caller, cmd.la_organisation_id, Agency.LA_SEN_TEAM, "la_organisation_id")
+        require_consent(uow, child_id, cmd.la_organisation_id, Agency.LA_SEN_TEAM, Category.EHC)
         request_id = uuid4()
         store.add_ehc(uow.session, request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
-                      requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[])
+                      requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[],
+                      requested_by_organisation_id=caller.organisation_id if requested_by == "setting" else None)
         event_id = uow.emit(caller, child_id, ev.EHCAssessmentRequested(
             request_id=request_id, requested_on=requested_on, requested_by=requested_by,
             la_organisation_id=cmd.la_organisation_id, due_dates=clock.ehc_due_dates(requested_on)))
@@ -111,12 +161,20 @@ def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessmen
 
 
 def request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvice) -> dict:
+    return catching_up(deps, lambda: _request_advice(deps, caller, request_id, cmd))
+
+
+def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvice) -> dict:
     with unit_of_work(deps) as uow:
         row = _load_ehc(uow, caller, request_id, "request EHC advice")
         advance(EHC_ASSESSMENT, row["state"], EHCAction.REQUEST_ADVICE)
         if cmd.from_agency == Agency.PARENT:
             raise Invalid("from_agency: advice is asked of an organisation", field="from_agency")
         asked_on = _decision_day(cmd.requested_on, uow, row, "requested_on")
+        # SEND Regulations 2014 reg. 6(1): the LA seeks advice from those it names; the request
+        # shares the child with them, so consent must cover them for `ehc`.
+        require_agency(uow, caller, cmd.from_organisation_id, cmd.from_agency, "from_agency")
+        require_consent(uow, UUID(row["child_id"]), cmd.from_organisation_id, cmd.from_agency, Category.EHC)
         due = clock.ehc_advice_due(asked_on)
         advice_id = uuid4()
         store.add_advice(uow.session, advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
@@ -181,35 +239,6 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
     late = finalised_on > final_due.due_on
     return {"request_id": request_id, "event_id": event_id, "state": new_state, "final_plan_due": final_due.model_dump(),
             "late": late, "excused_by": [str(e) for e in exceptions] if late else []}
-
-
-def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
-    with deps.sessions() as session:
-        row = store.get_ehc(session, request_id)
-        if row is None:
-            raise NotFound(f"no EHC needs assessment request {request_id}")
-        child = store.get_child(session, UUID(row["child_id"]))
-        la = str(caller.agency) == Agency.LA_SEN_TEAM and caller.organisation_id == row["la_organisation_id"]
-        if not la:
-            allow(domain.require_may_read_child, caller, child)
-        advice = session.execute(store.ehc_advice.select().where(store.ehc_advice.c.request_id == str(request_id))).mappings().all()
-    today = deps.today()
-    # Reg. 10(4) exceptions are shown beside the dates they may excuse; they never clear a flag.
-    exceptions = row["exceptions"] or []
-    dues = []
-    for due in clock.ehc_due_dates(row["requested_on"]):
-        st = clock.status(due, today, exceptions)
-        met = {clock.EHC_DECISION: row["decided_on"], clock.EHC_FINAL_PLAN: row["finalised_on"]}.get(due.kind)
-        dues.append({**due.model_dump(), "met_on": met, "overdue": st.overdue and met is None,
-                     "excused_by": [str(e) for e in st.excused_by]})
-    return {"request_id": request_id, "child_id": row["child_id"], "la_organisation_id": row["la_organisation_id"],
-            "state": row["state"], "requested_on": row["requested_on"], "requested_by": row["requested_by"],
-            "decided_on": row["decided_on"], "draft_issued_on": row["draft_issued_on"],
-            "comments_due_on": row["comments_due_on"], "finalised_on": row["finalised_on"], "exceptions": exceptions,
-            "due_dates": dues,
-            "advice": [{"advice_id": a["advice_id"], "from_organisation_id": a["from_organisation_id"],
-                        "requested_on": a["requested_on"], "due_on": a["due_on"], "submitted_on": a["submitted_on"]}
-                       for a in advice]}
 
 
 # --- transition to school ---------------------------------------------------------------------

@@ -1,18 +1,22 @@
 """Caseload reads (DESIGN §4): the store's open work for one organisation, handed to the pure
-services.referrals.caseload module, which decides what is due, overdue and in what order."""
+services.referrals.caseload module, which decides what is due, overdue and in what order.
+
+Every item is shown only when the consent decision permits it at read time, for the caller's
+organisation and agency (services.referrals.access: the item's category, its author); what is
+not permitted is dropped before counting and paging. Work is also only the caller's when it was
+given to the caller's organisation AS the agency the caller's token says it is: a referral to
+an area SENCO team is not an SLT's caseload because an organisation id was mistyped.
+"""
 
 from __future__ import annotations
 
-
-from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import and_, or_, select
 
 from schemas.vocabulary import Agency, Category
 from services.common.errors import Forbidden, Invalid
-from services.consent.decision import Entry, Viewer, decide
-from services.referrals import caseload as cl, store
+from services.referrals import access, caseload as cl, clock, store
 from services.referrals.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReviewState
 from services.referrals.unit_of_work import Deps
 
@@ -28,34 +32,46 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
         raise Forbidden("caseloads belong to organisations; a parent has none")
     if kind is not None and kind not in cl.KINDS:
         raise Invalid(f"kind must be one of {', '.join(cl.KINDS)}", field="kind")
-    org = caller.organisation_id
-    today = deps.today()
+    org, agency = caller.organisation_id, str(caller.agency)
+    now = deps.now()
+    today = now.date()
     ch, r, a, e, ir = store.children, store.referrals, store.ehc_advice, store.ehc_requests, store.integrated_reviews
-    items: list[cl.CaseloadItem] = []
+    # (child, author of the record, its category, the item): decided once the consent states are read.
+    found: list[tuple[str, str | None, Category, cl.CaseloadItem]] = []
     with deps.sessions() as session:
         if kind in (None, "referral"):
             rows = session.execute(select(r, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == r.c.child_id)
-                                   .where(and_(r.c.to_organisation_id == org, r.c.state.in_(sorted(OPEN_REFERRAL_STATES))))).mappings()
-            items += [cl.referral_item(cl.OpenReferral(UUID(x["referral_id"]), UUID(x["child_id"]), _name(x), x["state"],
-                                                       x["made_on"], x["to_agency"]), today, deps.targets) for x in rows]
+                                   .where(and_(r.c.to_organisation_id == org, r.c.to_agency == agency,
+                                               r.c.state.in_(sorted(OPEN_REFERRAL_STATES))))).mappings()
+            found += [(x["child_id"], x["from_organisation_id"], Category.REFERRAL,
+                       cl.referral_item(cl.OpenReferral(UUID(x["referral_id"]), UUID(x["child_id"]), _name(x), x["state"],
+                                                        x["made_on"], x["to_agency"]), today, deps.targets)) for x in rows]
         if kind in (None, "advice"):
-            rows = session.execute(select(a, ch.c.given_name, ch.c.family_name)
+            rows = session.execute(select(a, e.c.la_organisation_id, ch.c.given_name, ch.c.family_name)
                                    .join(ch, ch.c.child_id == a.c.child_id).join(e, e.c.request_id == a.c.request_id)
-                                   .where(and_(a.c.from_organisation_id == org, a.c.submitted_on.is_(None),
-                                               e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
-            items += [cl.advice_item(cl.OpenAdviceRequest(UUID(x["advice_id"]), UUID(x["request_id"]), UUID(x["child_id"]),
-                                                          _name(x), x["requested_on"], x["due_on"]), today) for x in rows]
-        if kind in (None, "ehc"):
+                                   .where(and_(a.c.from_organisation_id == org, a.c.from_agency == agency,
+                                               a.c.submitted_on.is_(None), e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
+            found += [(x["child_id"], x["la_organisation_id"], Category.EHC,
+                       cl.advice_item(cl.OpenAdviceRequest(UUID(x["advice_id"]), UUID(x["request_id"]), UUID(x["child_id"]),
+                                                           _name(x), x["requested_on"], x["due_on"]), today)) for x in rows]
+        if kind in (None, "ehc") and agency == Agency.LA_SEN_TEAM:
             rows = session.execute(select(e, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == e.c.child_id)
                                    .where(and_(e.c.la_organisation_id == org, e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
-            items += [cl.ehc_item(cl.OpenAssessment(UUID(x["request_id"]), UUID(x["child_id"]), _name(x), x["state"],
-                                                    x["requested_on"], tuple(x["exceptions"] or ())), today) for x in rows]
+            found += [(x["child_id"], x["requested_by_organisation_id"], Category.EHC,
+                       cl.ehc_item(cl.OpenAssessment(UUID(x["request_id"]), UUID(x["child_id"]), _name(x), x["state"],
+                                                     x["requested_on"], tuple(x["exceptions"] or ())), today)) for x in rows]
         if kind in (None, "integrated_review"):
+            partner = and_(ir.c.with_organisation_id == org, or_(ir.c.with_agency.is_(None), ir.c.with_agency == agency))
             rows = session.execute(select(ir, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == ir.c.child_id)
                                    .where(and_(ir.c.state == str(ReviewState.SCHEDULED),
-                                               or_(ir.c.scheduled_by_organisation_id == org, ir.c.with_organisation_id == org)))).mappings()
-            items += [cl.review_item(cl.OpenReview(UUID(x["review_id"]), UUID(x["child_id"]), _name(x), x["recorded_on"],
-                                                   x["scheduled_for"]), today) for x in rows]
+                                               or_(ir.c.scheduled_by_organisation_id == org, partner)))).mappings()
+            found += [(x["child_id"], x["scheduled_by_organisation_id"], Category.HEALTH,
+                       cl.review_item(cl.OpenReview(UUID(x["review_id"]), UUID(x["child_id"]), _name(x), x["recorded_on"],
+                                                    x["scheduled_for"]), today)) for x in rows]
+        states = store.consent_state_for_children(session, sorted({child for child, *_ in found}))
+    viewer = access.viewer_of(caller)
+    items = [item for child, author, category, item in found
+             if access.may_see(viewer, UUID(child), author, category, now, states[child])]
     page = cl.page(items, kind=kind, overdue_only=overdue_only, limit=limit, offset=offset)
     return {"organisation_id": org, "today": today, "total": page.total, "limit": page.limit, "offset": page.offset,
             "items": [_item_json(i) for i in page.items]}
@@ -68,49 +84,36 @@ def _item_json(i: cl.CaseloadItem) -> dict:
             "days_overdue": i.days_overdue, "excused_by": [str(x) for x in i.excused_by]}
 
 
-def review_watch(deps: Deps, caller) -> dict:
-    """Children a health visiting service should see for the integrated review: those it works
-    with (team, a referral to it, a review scheduled by or with it) and those whose family has
-    consented to share `health` information with it or with health visiting; nobody else."""
+def review_watch(deps: Deps, caller, *, limit: int = 50, offset: int = 0) -> dict:
+    """Children a health visiting service should see for the integrated review: from 23 months
+    until the review is done past 36 months, or the child starts school — and of those, only
+    the children whose family lets it see `health` (a consent naming it or health visiting, or
+    a safeguarding grant), decided per child now. Joining a child's team, being referred to,
+    or having scheduled a review grants nothing here: only consent does (DESIGN §3).
+
+    The store narrows by date of birth and to children some consent event names the service
+    or its agency in; the decision then runs per child, and the pure module orders the list."""
     if str(caller.agency) != Agency.HEALTH_VISITING or not caller.organisation_id:
         raise Forbidden("only a health visiting service has an integrated review list")
     org = caller.organisation_id
     now = deps.now()
     today = now.date()
-    ch, ir = store.children, store.integrated_reviews
-    # Only children young enough to be before school (the pure module narrows it further).
-    oldest = today - timedelta(days=6 * 366)
+    viewer = access.viewer_of(caller)
     with deps.sessions() as session:
-        kids = {x["child_id"]: x for x in session.execute(select(ch).where(ch.c.date_of_birth > oldest)).mappings()}
-        ids = list(kids)
-        involved: set[str] = set()
-        if ids:
-            involved |= set(session.execute(select(store.team_members.c.child_id).where(and_(
-                store.team_members.c.organisation_id == org, store.team_members.c.left_at.is_(None)))).scalars())
-            involved |= set(session.execute(select(store.referrals.c.child_id).where(and_(
-                store.referrals.c.to_organisation_id == org, store.referrals.c.state.in_(sorted(OPEN_REFERRAL_STATES))))).scalars())
-            involved |= set(session.execute(select(ir.c.child_id).where(
-                or_(ir.c.scheduled_by_organisation_id == org, ir.c.with_organisation_id == org))).scalars())
-        others = [c for c in ids if c not in involved]
-        states = store.consent_state_for_children(session, others)
-        viewer = Viewer(practitioner_id=caller.practitioner_id, organisation_id=org, agency=Agency.HEALTH_VISITING)
-        consented = {c for c, st in states.items() if st.consent_ids_for(UUID(c)) and decide(
-            viewer, Entry(event_id=UUID(int=0), child_id=UUID(c), author_organisation_id=None, category=Category.HEALTH),
-            now, st).permitted}
-        visible = involved | consented
-        reviews: dict[str, dict] = {}
-        for x in session.execute(select(ir).where(ir.c.child_id.in_(sorted(visible)))).mappings() if visible else []:
-            current = reviews.get(x["child_id"])
-            if current is None or (x["completed_on"] is not None and current["completed_on"] is None):
-                reviews[x["child_id"]] = x
-    inputs = [cl.ReviewWatchInput(UUID(c), _name(kids[c]), kids[c]["date_of_birth"],
-                                  (reviews.get(c) or {}).get("completed_on"), (reviews.get(c) or {}).get("scheduled_for"))
-              for c in visible if c in kids]
+        rows = store.review_list_candidates(
+            session, born_on_or_before=clock.latest_birth_date_reaching(clock.REVIEW_APPROACHING_MONTHS, today),
+            born_after=clock.latest_birth_date_at_school(today), organisation_id=org, agency=str(Agency.HEALTH_VISITING))
+        states = store.consent_state_for_children(session, [x["child_id"] for x in rows])
+        # The list is made of the child's record (its dates come from the date of birth the
+        # setting recorded), so its author is the setting: never the health visitor's "own".
+        shown = [x for x in rows if access.may_see(viewer, UUID(x["child_id"]), x["setting_organisation_id"],
+                                                   Category.HEALTH, now, states[x["child_id"]])]
+        reviews = store.review_state_for_children(session, [x["child_id"] for x in shown])
+    inputs = [cl.ReviewWatchInput(UUID(x["child_id"]), _name(x), x["date_of_birth"], *reviews.get(x["child_id"], (None, None)))
+              for x in shown]
     items = cl.review_watch(inputs, today)
-    return {"organisation_id": org, "today": today, "total": len(items), "items": [
+    return {"organisation_id": org, "today": today, "total": len(items), "limit": limit, "offset": offset, "items": [
         {"child_id": i.child_id, "child_name": i.child_name, "phase": i.phase, "age_months": i.age_months,
          "window_opens": i.window_opens, "hcp_due": i.hcp_due.model_dump(), "eyfs_due": i.eyfs_due.model_dump(),
          "scheduled_for": i.scheduled_for, "completed_on": i.completed_on, "done": i.done, "overdue": i.overdue}
-        for i in items]}
-
-
+        for i in items[offset: offset + limit]]}

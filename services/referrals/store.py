@@ -11,7 +11,8 @@ from datetime import date, datetime, timezone
 from uuid import UUID
 
 from sqlalchemy import (
-    JSON, Column, Date, DateTime, ForeignKey, Index, MetaData, String, Table, Text, and_, insert, select, update,
+    JSON, Column, Date, DateTime, ForeignKey, Index, MetaData, String, Table, Text, and_, exists, func, insert, or_,
+    select, union, update,
 )
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ children = Table(
     Column("child_id", ID(), primary_key=True),
     Column("given_name", String(100), nullable=False),
     Column("family_name", String(100), nullable=False),
-    Column("date_of_birth", Date, nullable=False),
+    Column("date_of_birth", Date, nullable=False, index=True),
     Column("setting_organisation_id", ORG(), nullable=False, index=True),
     Column("registered_at", TS(), nullable=False),
 )
@@ -75,6 +76,7 @@ team_members = Table(
     Column("joined_at", TS(), nullable=False),
     Column("left_at", TS()),
 )
+Index("ix_team_members_organisation_id", team_members.c.organisation_id)
 
 integrated_reviews = Table(
     "integrated_reviews", metadata,
@@ -86,6 +88,7 @@ integrated_reviews = Table(
     Column("scheduled_by_organisation_id", ORG(), nullable=False, index=True),
     Column("with_organisation_id", ORG(), index=True),
     Column("completed_on", Date),
+    Column("with_agency", String(32)),  # what the partner was named as (None: the child's setting)
 )
 
 ehc_requests = Table(
@@ -101,6 +104,9 @@ ehc_requests = Table(
     Column("comments_due_on", Date),
     Column("finalised_on", Date),
     Column("exceptions", JSON, nullable=False),
+    # The organisation that recorded the request (None when a parent made it): its author for
+    # the consent decision (services.referrals.access).
+    Column("requested_by_organisation_id", ORG()),
 )
 
 ehc_advice = Table(
@@ -134,6 +140,21 @@ consent_events = Table(
     Column("received_at", TS(), nullable=False),
 )
 Index("ix_consent_events_child", consent_events.c.child_id)
+
+# Announcements the service made about a child on its own (IntegratedReviewWindowOpened), one
+# row per (child, notice), written in the same transaction as the event's outbox row: the key
+# makes the announcement exactly once, across restarts and replicas.
+child_notices = Table(
+    "child_notices", metadata,
+    Column("child_id", ID(), ForeignKey("children.child_id"), primary_key=True),
+    Column("notice", String(64), primary_key=True),
+    Column("event_id", ID(), nullable=False),
+    Column("emitted_at", TS(), nullable=False),
+)
+
+# How many ids go into one IN (...) list: far below every driver's parameter limit
+# (PostgreSQL 65,535; SQLite 32,766).
+CHUNK = 500
 
 
 def utcnow() -> datetime:
@@ -227,6 +248,24 @@ def leave_team(session: Session, *, child_id: UUID, organisation_id: str, now: d
     )).values(left_at=now))
 
 
+def known_agencies(session: Session, organisation_id: str) -> set[str]:
+    """Every agency this store has recorded `organisation_id` as: a team member, a referrer or
+    receiver, an organisation asked for EHC advice, a local authority, a setting."""
+    org = organisation_id
+    found = session.execute(union(
+        select(team_members.c.agency).where(team_members.c.organisation_id == org),
+        select(referrals.c.to_agency).where(referrals.c.to_organisation_id == org),
+        select(referrals.c.from_agency).where(referrals.c.from_organisation_id == org),
+        select(ehc_advice.c.from_agency).where(ehc_advice.c.from_organisation_id == org),
+    )).scalars()
+    agencies = set(found)
+    if session.execute(select(exists().where(ehc_requests.c.la_organisation_id == org))).scalar():
+        agencies.add("la_sen_team")
+    if session.execute(select(exists().where(children.c.setting_organisation_id == org))).scalar():
+        agencies.add("setting")
+    return agencies
+
+
 def involved_organisations(session: Session, child_id: UUID) -> set[str]:
     """Current team members, and receivers of accepted referrals still open."""
     members = session.execute(select(team_members.c.organisation_id).where(and_(
@@ -318,12 +357,68 @@ def consent_state_for(session: Session, child_id: UUID) -> ConsentState:
 
 
 def consent_state_for_children(session: Session, child_ids: list[str]) -> dict[str, ConsentState]:
+    """Consent state per child, read CHUNK children at a time (no IN list grows with the store)."""
     found: dict[str, list] = {c: [] for c in child_ids}
-    if child_ids:
+    for start in range(0, len(child_ids), CHUNK):
         rows = session.execute(select(consent_events.c.child_id, consent_events.c.envelope)
-                               .where(consent_events.c.child_id.in_(child_ids)))
+                               .where(consent_events.c.child_id.in_(child_ids[start:start + CHUNK])))
         for child_id, raw in rows:
             found[child_id].append(parse_event(raw))
     return {c: ConsentState.from_events(envs) for c, envs in found.items()}
+
+
+def _mentions(organisation_id: str, agency: str):
+    """Consent events whose JSON names the organisation or the agency: a grant or a safeguarding
+    grant that could permit it. A necessary condition only (a withdrawn consent still matches);
+    the consent decision, run on every row, decides."""
+    text = consent_events.c.envelope
+    return or_(text.contains(f'"{organisation_id}"', autoescape=True), text.contains(f'"{agency}"', autoescape=True))
+
+
+def review_list_candidates(session: Session, *, born_on_or_before: date, born_after: date, organisation_id: str,
+                           agency: str) -> list:
+    """Children old enough for the integrated review list and not yet at school (bounds on the
+    date of birth, computed by services.referrals.clock), of whom some consent event names the
+    health visiting organisation or its agency — the only children it could be permitted to see
+    (it never authored a child's record). In date-of-birth order."""
+    named = exists().where(and_(consent_events.c.child_id == children.c.child_id, _mentions(organisation_id, agency)))
+    return list(session.execute(
+        select(children.c.child_id, children.c.given_name, children.c.family_name, children.c.date_of_birth,
+               children.c.setting_organisation_id)
+        .where(and_(children.c.date_of_birth <= born_on_or_before, children.c.date_of_birth > born_after, named))
+        .order_by(children.c.date_of_birth, children.c.child_id)
+    ).mappings())
+
+
+def review_state_for_children(session: Session, child_ids: list[str]) -> dict[str, tuple[date | None, date | None]]:
+    """Per child: (the latest completion date, the date of the latest review scheduled)."""
+    out: dict[str, tuple[date | None, date | None]] = {}
+    ir = integrated_reviews
+    for start in range(0, len(child_ids), CHUNK):
+        rows = session.execute(select(ir.c.child_id, func.max(ir.c.completed_on), func.max(ir.c.scheduled_for))
+                               .where(ir.c.child_id.in_(child_ids[start:start + CHUNK])).group_by(ir.c.child_id))
+        for child_id, completed_on, scheduled_for in rows:
+            out[child_id] = (completed_on, scheduled_for)
+    return out
+
+
+# --- announcements ----------------------------------------------------------------------------
+
+
+def children_owing_notice(session: Session, notice: str, *, born_on_or_before: date, born_after: date,
+                          limit: int) -> list[tuple[UUID, str]]:
+    """(child, setting) of children in the date-of-birth range with no `notice` row yet."""
+    done = exists().where(and_(child_notices.c.child_id == children.c.child_id, child_notices.c.notice == notice))
+    rows = session.execute(
+        select(children.c.child_id, children.c.setting_organisation_id)
+        .where(and_(children.c.date_of_birth <= born_on_or_before, children.c.date_of_birth > born_after, ~done))
+        .order_by(children.c.date_of_birth, children.c.child_id).limit(limit)
+    ).all()
+    return [(UUID(child_id), setting) for child_id, setting in rows]
+
+
+def record_notice(session: Session, *, child_id: UUID, notice: str, event_id: UUID, now: datetime) -> None:
+    """Fails with IntegrityError (at flush) when the notice was recorded already."""
+    session.execute(insert(child_notices).values(child_id=_s(child_id), notice=notice, event_id=_s(event_id), emitted_at=now))
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.catalogue import make_envelope
-from schemas.envelope import Event
+from schemas.envelope import Actor, Event
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 from services.referrals import store
@@ -34,6 +34,9 @@ class Deps:
     targets: WaitingTargets = field(default_factory=WaitingTargets)
     referrals_topic: str | None = None  # None: the contract's topic
     on_commit: Callable[[], None] = lambda: None
+    # How long a write that needs a consent waits for this service's copy of tac.consent.v1 to
+    # catch up before refusing (0: refuse at once). See services.referrals.consent_checks.
+    consent_catch_up_s: float = 0.0
 
     def now(self) -> datetime:
         return self.clock().astimezone(timezone.utc)
@@ -52,8 +55,11 @@ class UnitOfWork:
         self.emitted: list[UUID] = []
 
     def emit(self, caller, child_id: UUID, payload: Event, *, event_id: UUID | None = None) -> UUID:
+        """Queue one event in this transaction's outbox; `caller` is a Principal, or the Actor
+        of something the service does on its own (an announcement)."""
+        actor = caller if isinstance(caller, Actor) else caller.as_actor()
         envelope = make_envelope(
-            payload, subject=child_id, actor=caller.as_actor(), source=SOURCE,
+            payload, subject=child_id, actor=actor, source=SOURCE,
             correlationid=get_correlation_id(), event_id=event_id, time=self.now,
         )
         add_to_outbox(self.session, store.outbox, envelope, topic=self.deps.referrals_topic)

@@ -16,6 +16,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from sqlalchemy import select
+
 from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor, EnvelopeBase
 from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients
@@ -24,6 +26,7 @@ from schemas.vocabulary import Agency, Category, Purpose
 from services.common.auth import dev_private_key_pem, issue_token
 from services.referrals.bootstrap import build_app
 from services.referrals.config import ReferralsSettings
+from services.referrals import store
 from services.referrals.consent_copy import ConsentCopy
 
 # The people of DESIGN §1, each acting for one organisation.
@@ -35,6 +38,9 @@ PEOPLE = {
     "slt": ("slt-eve", "nhs-slt-east", Agency.SLT_SERVICE, "slt"),
     "ep": ("ep-fay", "ep-service-city", Agency.EP_SERVICE, "educational_psychologist"),
     "hv": ("hv-gus", "hv-team-west", Agency.HEALTH_VISITING, "health_visitor"),
+    "hv_east": ("hv-zoe", "hv-team-east", Agency.HEALTH_VISITING, "health_visitor"),
+    # The SLT's organisation id in a token that says another agency (a misissued or mistyped token).
+    "slt_as_ep": ("slt-eve", "nhs-slt-east", Agency.EP_SERVICE, "educational_psychologist"),
     "family": ("fw-hal", "family-hub-central", Agency.CHILDRENS_CENTRE, "family_worker"),
     "la": ("case-ivy", "la-sen-team", Agency.LA_SEN_TEAM, "sen_caseworker"),
     "school": ("teacher-jo", "oak-primary", Agency.SCHOOL, "reception_teacher"),
@@ -97,11 +103,24 @@ class Service:
         ConsentCopy(self.app.state.deps.sessions).apply(consent_envelope(child_id, ConsentWithdrawn(
             consent_id=consent_id, withdrawn_at=self.clock.now, recorded_on_behalf=False)))
 
+    def outbox(self, child_id: UUID | None = None, *, kind: str | None = None) -> list[EnvelopeBase]:
+        """The events this service has queued (in order), optionally about one child, of one kind
+        (e.g. "integrated_review_window_opened")."""
+        return outbox_events(self.app, child_id, kind=kind)
+
     async def register(self, who: str = "setting", **body) -> UUID:
         body = {"given_name": "Alfie", "family_name": "Example", "date_of_birth": "2023-03-15", **body}
         r = await self.client.post("/children", json=body, headers=auth(who))
         assert r.status_code == 201, r.text
         return UUID(r.json()["child_id"])
+
+
+def outbox_events(app, child_id: UUID | None = None, *, kind: str | None = None) -> list[EnvelopeBase]:
+    with app.state.deps.sessions() as session:
+        payloads = session.execute(select(store.outbox.c.payload).order_by(store.outbox.c.id)).scalars().all()
+    events = [parse_event(p) for p in payloads]
+    return [e for e in events if (child_id is None or e.subject == child_id)
+            and (kind is None or e.type == f"tac.referrals.{kind}.v1")]
 
 
 def consent_envelope(child_id: UUID, data) -> EnvelopeBase:

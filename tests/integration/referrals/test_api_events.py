@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 import httpx
@@ -15,7 +15,7 @@ from schemas.deadletter import DeadLetterRecord
 from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.kafka import make_producer, send_envelope
-from services.referrals import store
+from services.referrals import clock, store
 from tests.integration.referrals.conftest import TopicReader, auth, consent_envelope, start_service
 
 
@@ -29,8 +29,8 @@ async def _ok(response, status=(200, 201)) -> dict:
 
 async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emit_none(live_service, referrals_topic):
     s, post = live_service, live_service.client.post
-    child = await s.register(date_of_birth="2023-03-15")
-    expected = ["child_registered"]
+    child = await s.register(date_of_birth="2023-03-15")  # 26 months: the review window is announced at once
+    expected = ["child_registered", "integrated_review_window_opened"]
 
     await _ok(await post(f"/children/{child}/concerns", headers=auth("setting"), json={
         "areas_of_need": ["communication_and_interaction"], "summary": "Few words at 26 months", "evidence": "WellComm"}))
@@ -70,6 +70,7 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     await _ok(await post(f"/children/{child}/team/ep-service-city/leave", headers=auth("ep"), json={"reason": "Work done"}))
     expected += ["team_member_joined", "slt_report_shared", "team_member_joined", "ep_advice_shared", "team_member_left"]
 
+    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
     review = await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={
         "scheduled_for": "2025-06-10", "with_organisation_id": "sunflowers-nursery"}))
     await _ok(await post(f"/integrated-reviews/{review['review_id']}/complete", headers=auth("setting"), json={
@@ -77,6 +78,7 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
                                                   "physical_development": "expected"}}))
     expected += ["integrated_review_scheduled", "integrated_review_completed"]
 
+    s.grant_consent(child, agencies=[Agency.LA_SEN_TEAM, Agency.EP_SERVICE], categories=[Category.EHC])
     ehc = await _ok(await post(f"/children/{child}/ehc-requests", headers=auth("parent", children=[child]),
                                json={"la_organisation_id": "la-sen-team"}))
     await _ok(await post(f"/ehc-requests/{ehc['request_id']}/start", headers=auth("la")))
@@ -100,7 +102,8 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     expected += ["transition_to_school_planned", "transition_to_school_completed", "family_support_offered"]
 
     # A second child whose EHC request is declined.
-    other = await s.register(given_name="Bea")
+    other = await s.register(given_name="Bea")  # 4½ and at school by now (2027-09-03): no review window
+    s.grant_consent(other, organisations=["la-sen-team"], categories=[Category.EHC])
     declined = await _ok(await post(f"/children/{other}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": "la-sen-team"}))
     await _ok(await post(f"/ehc-requests/{declined['request_id']}/decline", headers=auth("la"), json={"reason": "Needs met at SEN support"}))
 
@@ -111,9 +114,15 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
         f"{T}child_registered.v1", f"{T}ehc_assessment_requested.v1", f"{T}ehc_assessment_declined.v1"]
     assert len({e.id for e in events}) == len(events)
 
-    registered = mine[0]
+    registered, announced = mine[0], mine[1]
     assert registered.data.setting_organisation_id == "sunflowers-nursery"
-    assert {d.kind for d in registered.data.due_dates} >= {"hcp_two_year_review", "reception_place_from"}
+    # No date derived from the date of birth travels: the window is announced on the day instead.
+    assert registered.data.due_dates == ()
+    assert announced.data.announced_on.isoformat() == "2025-06-02" and announced.category == "health"
+    assert announced.actor.organisation_id == "sunflowers-nursery" and announced.actor.role == "system"
+    derived = [d.due_on.isoformat().encode() for d in clock.child_due_dates(date(2023, 3, 15))]
+    for e in (registered, announced):
+        assert not [d for d in derived if d in e.to_json_bytes()], e.type
     assert next(e for e in mine if e.type.endswith("referral_made.v1")).data.consent_id == consent
     requested = next(e for e in mine if e.type.endswith("ehc_assessment_requested.v1"))
     assert requested.actor.agency == Agency.PARENT and requested.data.requested_by == "parent"
@@ -132,7 +141,7 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
 
 async def test_an_event_is_published_only_once_its_transaction_has_committed(live_service, referrals_topic):
     s = live_service
-    child = await s.register()
+    child = await s.register(date_of_birth="2024-12-01")  # too young for any announcement
     # A command that fails inside its transaction (the child's setting raises a concern about an
     # unknown child) leaves no outbox row, and nothing is published for it.
     r = await s.client.post(f"/children/{uuid.uuid4()}/concerns", headers=auth("setting"),

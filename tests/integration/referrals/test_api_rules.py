@@ -1,6 +1,7 @@
 """Who may do what, and what bad input gets: 401 without a valid token, 403 for the wrong
-organisation, 404 for unknown ids, 409 naming the current state, 422 naming the field, and
-never a 500. Runs on SQLite and PostgreSQL; no broker needed (the outbox is not relayed)."""
+organisation (404 on a read, like an unknown id), 404 for unknown ids, 409 naming the current
+state or the missing consent, 422 naming the field, and never a 500. Runs on SQLite and
+PostgreSQL; no broker needed (the outbox is not relayed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from schemas.vocabulary import Agency
+from schemas.vocabulary import Agency, Category
 from services.common.auth import dev_private_key_pem, issue_token
 from tests.integration.referrals.conftest import auth
 
@@ -38,6 +39,8 @@ async def scenario(service) -> Scenario:
     s, post = service, service.client.post
     child = await s.register()
     s.grant_consent(child, agencies=[Agency.AREA_SENCO, Agency.SLT_SERVICE])
+    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING, Agency.LA_SEN_TEAM, Agency.EP_SERVICE],
+                    categories=[Category.HEALTH, Category.EHC])
     referral = await _json(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}))
     accepted = await _json(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
@@ -121,7 +124,8 @@ async def test_only_the_organisations_the_rules_name_may_act(service, scenario):
     ]
     for who, method, path, body in refused:
         r = await c.request(method, path, headers=auth(who), json=body)
-        expected = 409 if path.endswith("final-plan") else 403
+        # A read the caller may not make is a 404, as for an id that does not exist.
+        expected = 409 if path.endswith("final-plan") else 404 if method == "GET" and "/caseload" not in path else 403
         assert r.status_code == expected, (who, method, path, r.text)
         assert r.json()["detail"]
     # ...and the organisations named may.
@@ -135,7 +139,7 @@ async def test_a_parent_token_acts_only_for_its_own_children(service, scenario):
     other = await service.register(given_name="Other")
     mine = auth("parent", children=[scenario.child])
     assert (await service.client.get(f"/children/{scenario.child}", headers=mine)).status_code == 200
-    assert (await service.client.get(f"/children/{other}", headers=mine)).status_code == 403
+    assert (await service.client.get(f"/children/{other}", headers=mine)).status_code == 404
     r = await service.client.post(f"/children/{other}/ehc-requests", headers=mine, json={"la_organisation_id": "la-sen-team"})
     assert r.status_code == 403
     r = await service.client.post(f"/children/{scenario.child}/concerns", headers=mine,

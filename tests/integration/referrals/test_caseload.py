@@ -84,6 +84,7 @@ async def test_the_la_and_the_ep_see_ehc_work_against_the_statutory_dates(servic
     s, post = service, service.client.post
     s.clock.now = _at(date(2025, 1, 6))
     child = await s.register()
+    s.grant_consent(child, agencies=[Agency.LA_SEN_TEAM, Agency.EP_SERVICE], categories=[Category.EHC], days=400)
     ehc = (await post(f"/children/{child}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": "la-sen-team"})).json()
     s.clock.now = _at(date(2025, 2, 10))
     await post(f"/ehc-requests/{ehc['request_id']}/start", headers=auth("la"))
@@ -105,7 +106,7 @@ async def test_the_la_and_the_ep_see_ehc_work_against_the_statutory_dates(servic
     assert decision["due_on"] == "2025-02-17" and decision["met_on"] == "2025-02-10" and decision["overdue"] is False
 
 
-async def test_a_health_visitor_sees_only_children_she_works_with_or_may_see_near_the_review_window(service):
+async def test_a_health_visitor_sees_only_children_whose_family_lets_her_see_health_near_the_review_window(service):
     s, post = service, service.client.post
     s.clock.now = _at(TODAY)
     approaching = await s.register(given_name="Approaching", date_of_birth="2023-06-20")  # 23 months on 20 May 2025
@@ -116,6 +117,7 @@ async def test_a_health_visitor_sees_only_children_she_works_with_or_may_see_nea
     other_agency = await s.register(given_name="Elsewhere", date_of_birth="2023-02-01")
     for child in (approaching, overdue, too_young):
         s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
+    s.grant_consent(inside, organisations=["hv-team-west"], categories=[Category.HEALTH])
     s.grant_consent(other_agency, agencies=[Agency.SLT_SERVICE], categories=[Category.HEALTH])
     s.grant_consent(unconsented, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH], days=10)
     s.clock.now = _at(TODAY - timedelta(days=1))

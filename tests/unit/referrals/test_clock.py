@@ -150,7 +150,7 @@ def test_the_school_dates_cite_the_admissions_code_and_the_code_of_practice():
     assert "para 5.47" in dates[clock.TRANSITION_PLANNING_STARTS].reference
 
 
-def test_a_registered_child_carries_every_date_derived_from_birth_in_date_order():
+def test_the_childs_own_calendar_holds_every_date_derived_from_birth_in_date_order():
     dues = clock.child_due_dates(D(2023, 6, 10))
     assert [d.kind for d in dues] == [
         clock.INTEGRATED_REVIEW_REMINDER, clock.INTEGRATED_REVIEW_WINDOW_OPENS, clock.HCP_REVIEW,
@@ -249,3 +249,31 @@ def test_days_waiting_are_whole_days_and_never_negative():
     assert clock.days_waiting(D(2024, 2, 28), D(2024, 3, 1)) == 2
     assert clock.days_waiting(D(2025, 1, 1), D(2025, 1, 1)) == 0
     assert clock.days_waiting(D(2025, 1, 2), D(2025, 1, 1)) == 0
+
+
+# --- date-of-birth bounds (the store filters children by age in SQL) -------------------------
+
+DAYS = [D(2025, 1, 1), D(2025, 2, 28), D(2025, 3, 1), D(2025, 3, 31), D(2024, 2, 29), D(2024, 3, 1),
+        D(2025, 6, 2), D(2025, 8, 31), D(2025, 9, 1), D(2025, 12, 31)]
+
+
+@pytest.mark.parametrize("on", DAYS, ids=str)
+@pytest.mark.parametrize("months", [0, 1, 23, 24, 30, 36, 48])
+def test_the_latest_birth_date_of_a_child_of_an_age_bounds_exactly_the_children_that_old(on, months):
+    latest = clock.latest_birth_date_reaching(months, on)
+    for offset in range(-70, 70):
+        born = latest + timedelta(days=offset)
+        assert (born <= latest) == (clock.age_reached(born, months) <= on), born
+
+
+@pytest.mark.parametrize("today", DAYS, ids=str)
+def test_the_latest_birth_date_of_a_child_at_school_bounds_exactly_the_children_at_school(today):
+    latest = clock.latest_birth_date_at_school(today)
+    for offset in range(-400, 400):
+        born = latest + timedelta(days=offset)
+        assert (born <= latest) == (clock.reception_start(born) <= today), born
+
+
+def test_children_born_up_to_31_august_2021_are_at_school_from_september_2025():
+    assert clock.latest_birth_date_at_school(D(2025, 9, 1)) == D(2021, 8, 31)
+    assert clock.latest_birth_date_at_school(D(2025, 8, 31)) == D(2020, 8, 31)

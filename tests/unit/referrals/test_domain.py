@@ -66,6 +66,8 @@ def test_the_receiver_accepts_and_closes_and_the_referrer_withdraws():
     assert not allowed(domain.require_referrer, SLT, REFERRAL)
     assert allowed(domain.require_may_read_referral, SLT, REFERRAL)
     assert not allowed(domain.require_may_read_referral, OTHER_SLT, REFERRAL)
+    # The receiving organisation reads it as the agency it was referred to as, not as another.
+    assert not allowed(domain.require_may_read_referral, Caller("slt-east", Agency.EP_SERVICE), REFERRAL)
 
 
 def test_a_team_changes_by_the_organisation_itself_or_the_setting():

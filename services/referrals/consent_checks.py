@@ -1,0 +1,72 @@
+"""The checks of a write that names another organisation (services.referrals.access, "Writes"):
+an active consent must cover the organisation named, for the category of what it is being
+given, and the agency it is named as must not contradict what this service knows it to be.
+
+This service's consent state is its own copy of tac.consent.v1, so it trails the consent
+service by the time the event takes to arrive: a consent recorded a moment ago may not be here
+yet. A write refused only for a missing consent is tried again, each time in a new
+transaction, for up to `Deps.consent_catch_up_s` (0: refuse at once) before the 409 is given.
+Every attempt takes the decision afresh on the consent state of that moment, so waiting never
+lets through anything that state does not permit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from schemas.vocabulary import Agency, Category
+from services.common.errors import Conflict, Invalid
+from services.referrals import access, store
+from services.referrals.unit_of_work import Deps, UnitOfWork
+
+_POLL_S = 0.1
+
+
+T = TypeVar("T")
+
+
+class MissingConsent(Conflict):
+    """No active consent covers the organisation named (HTTP 409)."""
+
+
+def catching_up(deps: Deps, attempt: Callable[[], T]) -> T:
+    """Run `attempt` (one whole unit of work); while it fails only for a missing consent, run it
+    again until the catch-up time is over, then let the 409 through."""
+    deadline = time.monotonic() + deps.consent_catch_up_s
+    while True:
+        try:
+            return attempt()
+        except MissingConsent:
+            if time.monotonic() + _POLL_S > deadline:
+                raise
+        time.sleep(_POLL_S)
+
+
+def require_consent(uow: UnitOfWork, child_id: UUID, organisation_id: str, agency: Agency | str, category: Category) -> UUID:
+    """The consent that covers the named organisation now (409 naming what is missing)."""
+    consent_id = access.consent_covering(access.named(organisation_id, agency), child_id, category, uow.now,
+                                         store.consent_state_for(uow.session, child_id))
+    if consent_id is None:
+        raise MissingConsent(access.missing_consent(organisation_id, agency, category))
+    return consent_id
+
+
+def require_may_see(uow: UnitOfWork, caller, child_id: UUID, author_organisation_id: str | None, category: Category) -> None:
+    """The caller itself must be permitted to see `category` about the child (409 otherwise):
+    for work it records about a child whose record someone else made."""
+    state = store.consent_state_for(uow.session, child_id)
+    if not access.may_see(access.viewer_of(caller), child_id, author_organisation_id, category, uow.now, state):
+        raise MissingConsent(access.missing_consent(caller.organisation_id, caller.agency, category))
+
+
+def require_agency(uow: UnitOfWork, caller, organisation_id: str, agency: Agency | str, field: str) -> None:
+    """422 naming `field` when the organisation named cannot be that agency: the caller's own
+    organisation is what the caller's token says; any other, what this store has seen it as."""
+    if organisation_id == caller.organisation_id and str(agency) != str(caller.agency):
+        raise Invalid(f"{field}: your organisation is a {caller.agency}, not a {agency}", field=field)
+    problem = access.agency_conflict(organisation_id, agency, store.known_agencies(uow.session, organisation_id))
+    if problem:
+        raise Invalid(f"{field}: {problem}", field=field)

@@ -1,0 +1,124 @@
+"""What the referrals service shows to whom (services.referrals.access): the consent decision
+applied to its reads and to the writes that name another organisation. Pure: no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from uuid import UUID, uuid4
+
+import pytest
+
+from schemas.catalogue import make_envelope
+from schemas.envelope import Actor
+from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients, SafeguardingAccessGranted
+from schemas.vocabulary import Agency, Category, Purpose
+from services.consent.decision import ConsentState
+from services.referrals import access, clock
+
+NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
+CHILD = uuid4()
+RECORDER = Actor(practitioner_id="senco-amy", organisation_id="sunflowers", agency=Agency.SETTING, role="senco")
+
+
+@dataclass(frozen=True)
+class Caller:
+    organisation_id: str | None
+    agency: Agency
+    practitioner_id: str = "p1"
+    children: frozenset[UUID] = field(default_factory=frozenset)
+
+
+HV = Caller("hv-west", Agency.HEALTH_VISITING)
+OTHER_HV = Caller("hv-east", Agency.HEALTH_VISITING)
+SLT = Caller("slt-east", Agency.SLT_SERVICE)
+
+
+def _grant(*, organisations=(), agencies=(), categories=(Category.HEALTH,), child=CHILD):
+    consent_id = uuid4()
+    return consent_id, make_envelope(ConsentGranted(
+        consent_id=consent_id, given_by=ConsentGiver(person_id="kim", relationship="mother", has_parental_responsibility=True),
+        recorded_on_behalf=True, recipients=Recipients(organisation_ids=tuple(organisations), agencies=tuple(agencies)),
+        categories=tuple(categories), purposes=(Purpose.COORDINATION,), valid_from=NOW - timedelta(days=1),
+        expires_at=NOW + timedelta(days=300)), subject=child, actor=RECORDER, source="/tac/consent")
+
+
+def _state(*envelopes) -> ConsentState:
+    return ConsentState.from_events(envelopes)
+
+
+def test_an_organisation_sees_its_own_record_and_another_only_under_consent_for_that_category():
+    hv = access.viewer_of(HV)
+    assert access.may_see(hv, CHILD, "hv-west", Category.HEALTH, NOW, _state())  # own
+    assert not access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state())
+    consent, granted = _grant(agencies=[Agency.HEALTH_VISITING])
+    assert access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted))
+    assert not access.may_see(hv, CHILD, "sunflowers", Category.EHC, NOW, _state(granted))
+    assert not access.may_see(hv, uuid4(), "sunflowers", Category.HEALTH, NOW, _state(granted))  # another child
+    withdrawn = make_envelope(ConsentWithdrawn(consent_id=consent, withdrawn_at=NOW, recorded_on_behalf=False),
+                              subject=CHILD, actor=RECORDER, source="/tac/consent")
+    assert not access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted, withdrawn))
+
+
+def test_a_consent_naming_one_organisation_does_not_cover_another_of_the_same_agency():
+    _, granted = _grant(organisations=["hv-west"])
+    assert access.may_see(access.viewer_of(HV), CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted))
+    assert not access.may_see(access.viewer_of(OTHER_HV), CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted))
+
+
+def test_the_viewer_is_what_the_token_says_not_what_a_record_says():
+    parent = access.viewer_of(Caller(None, Agency.PARENT, children=frozenset({CHILD})))
+    assert parent.is_parent and access.may_see(parent, CHILD, "anyone", Category.EHC, NOW, _state())
+    stranger = access.viewer_of(Caller(None, Agency.PARENT, children=frozenset({uuid4()})))
+    assert not access.may_see(stranger, CHILD, "anyone", Category.EHC, NOW, _state())
+    _, granted = _grant(agencies=[Agency.HEALTH_VISITING])
+    # The SLT's token says slt_service: a consent for health visiting does not cover it.
+    assert not access.may_see(access.viewer_of(SLT), CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted))
+
+
+def test_only_a_consent_lets_a_write_name_an_organisation_not_a_safeguarding_grant():
+    grant = make_envelope(SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id="hv-west", justification="Concern for the child's immediate safety",
+        granted_at=NOW - timedelta(hours=1), expires_at=NOW + timedelta(hours=23)),
+        subject=CHILD, actor=RECORDER, source="/tac/consent")
+    named = access.named("hv-west", Agency.HEALTH_VISITING)
+    assert access.may_see(named, CHILD, "sunflowers", Category.HEALTH, NOW, _state(grant))  # break-glass reading
+    assert access.consent_covering(named, CHILD, Category.HEALTH, NOW, _state(grant)) is None
+    consent, granted = _grant(agencies=[Agency.HEALTH_VISITING])
+    assert access.consent_covering(named, CHILD, Category.HEALTH, NOW, _state(grant, granted)) == consent
+    # Being the author of something never counts as consent to be named.
+    assert access.consent_covering(named, CHILD, Category.HEALTH, NOW, _state()) is None
+
+
+def test_a_missing_consent_is_named_in_words_a_practitioner_can_act_on():
+    assert access.missing_consent("la-sen", Agency.LA_SEN_TEAM, Category.EHC) == "no active consent covers la-sen/la_sen_team for ehc"
+
+
+@pytest.mark.parametrize(("known", "agency", "conflict"), [
+    (set(), Agency.LA_SEN_TEAM, False),  # never seen: nothing contradicts it
+    ({"la_sen_team"}, Agency.LA_SEN_TEAM, False),
+    ({"slt_service"}, Agency.LA_SEN_TEAM, True),
+    ({"slt_service", "la_sen_team"}, Agency.LA_SEN_TEAM, False),
+    ({"setting"}, Agency.EP_SERVICE, True),
+])
+def test_an_organisation_cannot_be_named_as_an_agency_this_service_knows_it_is_not(known, agency, conflict):
+    problem = access.agency_conflict("org-1", agency, known)
+    assert (problem is not None) is conflict
+    if conflict:
+        assert "org-1" in problem and agency.value in problem
+
+
+def test_the_review_window_is_announced_from_23_months_until_school():
+    born = date(2023, 7, 2)
+    assert not clock.review_window_announced(born, date(2025, 6, 1))
+    assert clock.review_window_announced(born, date(2025, 6, 2))  # 23 months today
+    assert clock.review_window_announced(born, date(2027, 8, 31))
+    assert not clock.review_window_announced(born, date(2027, 9, 1))  # reception from September 2027
+
+
+def test_the_access_rules_are_pure():
+    from pathlib import Path
+
+    from tests.unit.test_architecture import infrastructure_imports
+
+    assert infrastructure_imports(Path(access.__file__)) == []
