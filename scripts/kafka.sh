@@ -5,6 +5,7 @@
 #   scripts/kafka.sh up       start it (if needed), wait until it answers, create TAC's topics
 #   scripts/kafka.sh down     stop it (SIGTERM, then SIGKILL after 30 s)
 #   scripts/kafka.sh status   "up (pid N)" / "down" (exit 0 / 3)
+#   scripts/kafka.sh classpath   resolve the jars only (tests start a disposable second broker)
 #
 # The jars come from Maven Central through deploy/local/pom.xml (classpath cached in
 # .local/kafka/classpath.txt, rebuilt when the pom changes). Broker state, logs and pid live in
@@ -242,6 +243,12 @@ cmd_down() {
   say "stopped"
 }
 
+# The broker's classpath only (tests start a second, disposable broker from the same jars).
+cmd_classpath() {
+  ensure_classpath
+  echo "$CP_FILE"
+}
+
 cmd_status() {
   local pid
   if pid=$(broker_pid); then
@@ -263,8 +270,8 @@ cmd_status() {
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status) ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    up | down | status | classpath) ;;
+    *) echo "usage: $0 up|down|status|classpath" >&2; exit 2 ;;
   esac
   mkdir -p "$LOCAL_DIR"
   if [[ $cmd != status ]]; then

@@ -27,8 +27,8 @@ def _free_port() -> int:
 
 class DisposableBroker:
     def __init__(self, workdir: Path) -> None:
-        if not CLASSPATH_FILE.exists():
-            raise RuntimeError(f"{CLASSPATH_FILE} is missing: run `make kafka-up` first")
+        if not CLASSPATH_FILE.exists():  # the shared broker may have been started by another checkout
+            subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "classpath"], check=True, capture_output=True)
         self.workdir = workdir
         self.port, self.controller_port = _free_port(), _free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
