@@ -17,12 +17,17 @@ from typing import Annotated
 from urllib.parse import urlparse
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import jwt
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import Invalid, NotFound
+from services.common.text import storable
 from services.common.web import CurrentPrincipal
 from services.consent.decision import ConsentState
 from services.notifications import jobs, store
@@ -39,15 +44,22 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# services.common.text's check, after the length: a NUL (which PostgreSQL refuses) or another
+# control character is a 422 naming the field, never a database error (a 500).
+_Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(storable)]
+_Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(storable)]
+_Secret = Annotated[str, StringConstraints(min_length=16, max_length=256), AfterValidator(storable)]
+
+
 class SubscriptionIn(BaseModel):
     """Where to be told. No channel at all still subscribes to the in-app inbox."""
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, max_length=320, description="E-mail address for notifications")
-    webhook_url: str | None = Field(default=None, max_length=2000, description="http(s) URL that receives signed POSTs")
-    webhook_secret: str | None = Field(
-        default=None, min_length=16, max_length=256,
+    email: _Email | None = Field(default=None, description="E-mail address for notifications")
+    webhook_url: _Url | None = Field(default=None, description="http(s) URL that receives signed POSTs")
+    webhook_secret: _Secret | None = Field(
+        default=None,
         description="Shared secret for the HMAC-SHA256 signature; required with webhook_url. Never returned.",
     )
 
@@ -63,6 +75,9 @@ class SubscriptionIn(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if any(ch.isspace() for ch in value):
+            # urlparse silently drops tabs and newlines; what is stored must be what is sent to.
+            raise ValueError("must not contain whitespace")
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError("must be an http(s) URL")
@@ -85,6 +100,9 @@ class SubscriptionOut(BaseModel):
     agency: str
     role: str
     children: list[UUID]
+    children_valid_until: datetime | None = Field(
+        description="A parent's children are relied on until the subscribing token expires: after this, nothing is "
+                    "e-mailed, posted or reminded until they subscribe again (the inbox goes on)")
     email: str | None
     webhook_url: str | None
     webhook_secret_set: bool
@@ -117,7 +135,8 @@ def _out(sub: store.Subscription) -> SubscriptionOut:
     s = sub.subscriber
     return SubscriptionOut(
         person_id=s.person_id, organisation_id=s.organisation_id, agency=s.agency.value, role=s.role,
-        children=sorted(s.children, key=str), email=s.email, webhook_url=s.webhook_url,
+        children=sorted(s.children, key=str), children_valid_until=s.children_valid_until, email=s.email,
+        webhook_url=s.webhook_url,
         webhook_secret_set=bool(sub.webhook_secret), channels=[c.value for c in s.channels()],
         updated_at=sub.updated_at,
     )
@@ -129,6 +148,26 @@ def _item(item: jobs.InboxItem) -> InboxItemOut:
         child_id=item.about.child_id, about=item.about.about, about_event_id=item.about.event_id,
         created_at=item.created_at, read_at=item.read_at,
     )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def token_expiry(principal: CurrentPrincipal,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> datetime:
+    """When the caller's token expires. `CurrentPrincipal` has just verified this same token
+    (signature, issuer, audience, expiry), so its `exp` claim is read without verifying again.
+    (Principal does not carry the expiry; if it comes to, read it from there.)"""
+    if credentials is None:  # cannot happen after CurrentPrincipal; kept so a change there fails safe
+        raise Invalid("a bearer token is required", field="authorization")
+    exp = jwt.decode(credentials.credentials, options={"verify_signature": False})["exp"]
+    try:
+        return datetime.fromtimestamp(int(exp), timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return datetime.max.replace(tzinfo=timezone.utc)  # far beyond any date the clock will reach
+
+
+TokenExpiry = Annotated[datetime, Depends(token_expiry)]
 
 
 def _reader(principal: Principal) -> Subscriber:
@@ -154,12 +193,13 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                  allow_http_webhooks: bool = True) -> APIRouter:
     router = APIRouter(tags=["notifications"])
 
-    def put(principal: Principal, body: SubscriptionIn) -> store.Subscription:
+    def put(principal: Principal, body: SubscriptionIn, expires: datetime) -> store.Subscription:
         if body.webhook_url and not allow_http_webhooks and urlparse(body.webhook_url).scheme != "https":
             raise Invalid("must be an https URL", field="webhook_url")
         subscriber = Subscriber(
             principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
             principal.children, body.email, body.webhook_url,
+            children_valid_until=expires if principal.is_parent else None,
         )
         with sessions.begin() as session:
             store.put_subscription(session, subscriber, body.webhook_secret, clock())
@@ -168,9 +208,12 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         return found
 
     @router.put("/subscriptions/me", response_model=SubscriptionOut)
-    async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal) -> SubscriptionOut:
-        """Subscribe (or change how) to be told about the children you may see."""
-        return _out(await asyncio.to_thread(put, principal, body))
+    async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal,
+                                  expires: TokenExpiry) -> SubscriptionOut:
+        """Subscribe (or change how) to be told about the children you may see. A parent's
+        children are taken from the token and relied on until it expires: subscribe again with
+        each new token to go on receiving e-mails, webhooks and reminders."""
+        return _out(await asyncio.to_thread(put, principal, body, expires))
 
     def get(principal: Principal) -> store.Subscription:
         with sessions() as session:
@@ -213,8 +256,12 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         """Your notifications, newest first, each still permitted under current consent."""
         if before is not None and before.tzinfo is None:
             raise Invalid("must include a timezone offset", field="before")
-        return await asyncio.to_thread(page, principal, unread_only, limit,
-                                       None if before is None else before.astimezone(timezone.utc))
+        try:
+            cursor = None if before is None else before.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            # 0001-01-01T00:00:00+05:00 is a valid timestamp that no UTC datetime can hold.
+            raise Invalid("is out of range", field="before") from None
+        return await asyncio.to_thread(page, principal, unread_only, limit, cursor)
 
     def read(principal: Principal, notification_id: UUID) -> InboxItemOut:
         now = clock()

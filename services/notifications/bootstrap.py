@@ -30,6 +30,7 @@ from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import make_producer, send_to_deadletter
 from services.common.kafka_admin import wait_for_broker
 from services.common.outbox import OutboxRelay
+from services.common.tasks import supervise
 from services.common.web import create_app
 from services.notifications import api, handlers, store
 from services.notifications.config import NotificationsSettings
@@ -60,7 +61,7 @@ def smtp_config(settings: NotificationsSettings) -> SmtpConfig | None:
 
 def outputs(settings: NotificationsSettings) -> handlers.Outputs:
     return handlers.Outputs(settings.timeline_public_url, settings.notifications_topic, settings.email_enabled,
-                            settings.reminder_late_grace_days)
+                            settings.reminder_late_grace_days, settings.external_hold_s)
 
 
 @dataclass
@@ -134,8 +135,13 @@ class Notifications:
             on_outbox=self.committed,
         )
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(self.relay.run(stop), name="notifications-outbox-relay"),
-                 asyncio.create_task(self.delivery.run(stop), name="notifications-delivery")]
+        relay, delivery = self.relay, self.delivery
+        # Supervised: a loop that died silently would stop publishing NotificationSent/Failed
+        # (or stop delivering) while /health still said all was well; it restarts with backoff.
+        tasks = [asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop),
+                                     name="notifications-outbox-relay"),
+                 asyncio.create_task(supervise("delivery_worker", lambda: delivery.run(stop), stop),
+                                     name="notifications-delivery")]
         try:
             async with faust_app_running(self.faust_app):
                 yield self

@@ -61,6 +61,10 @@ class NotificationsSettings(BaseServiceSettings):
     delivery_poll_s: float = Field(default=0.5, gt=0, le=60)
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
     delivery_lease_s: float = Field(default=120.0, gt=0, le=3600)
+    # How long a new e-mail or webhook waits before its first attempt, so that a consent
+    # withdrawal consumed from the consent topic just after the entry (the two topics are not
+    # ordered with each other) withholds it. The decision is taken again at the attempt anyway.
+    external_hold_s: float = Field(default=5.0, ge=0, le=3600)
 
     # Reminders: how often due reminders are looked for, and how late a reminder may still go.
     reminder_interval_s: float = Field(default=60.0, gt=0, le=86_400)

@@ -146,8 +146,9 @@ class DeliveryWorker:
             return jobs.lease(session, job.job_id, now, now + self._lease)
 
     def _target(self, job: Job) -> _Target:
-        """Where to send now, or why not: the subscription as it is now, and the consent
-        decision on the current state."""
+        """Where to send now, or why not: the subscription as it is now, a parent's children as
+        vouched for now, and the consent decision on the current state."""
+        now = self._clock()
         with self._sessions() as session:
             subscription = store.get_subscription(session, job.person_id, job.scope)
             if subscription is None:
@@ -156,7 +157,10 @@ class DeliveryWorker:
             address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
             if not address:
                 return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
-            decision = may_see(subscriber, job.about, self._clock(), store.consent_state(session, job.about.child_id))
+            if not subscriber.children_vouched_at(now):
+                return _Target(None, None, "the parent's children were named by a token that has expired; "
+                                           "nothing is pushed until they subscribe again")
+            decision = may_see(subscriber, job.about, now, store.consent_state(session, job.about.child_id))
             if not decision.permitted:
                 return _Target(None, None, f"no longer permitted: {decision.reason}")
             return _Target(address, subscription.webhook_secret)

@@ -13,7 +13,7 @@ them in worker threads so the event loop never waits on the database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,9 @@ from services.notifications.domain.messages import Message, entry_message, remin
 from services.notifications.domain.recipients import (
     NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients, team_change,
 )
-from services.notifications.domain.reminders import Reminder, cancellations, due_now, reminder_audience, reminders_for
+from services.notifications.domain.reminders import (
+    Reminder, cancellations, due_now, reminded, reminder_audience, reminders_for,
+)
 from services.notifications.store import Source
 
 SOURCE = "/tac/notifications"
@@ -48,6 +50,8 @@ class Outputs:
     notifications_topic: str
     email_enabled: bool
     late_grace_days: int = 1
+    # E-mails and webhooks wait this long before their first attempt (see `_notify`).
+    external_hold_s: float = 0.0
 
 
 def england_today(now: datetime) -> date:
@@ -75,25 +79,24 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
         return 0
     about = About.from_envelope(envelope)
     audience = Audience.for_entry(envelope, store.team_of(session, child))
-    return _notify_all(session, about, audience, entry_message(about, out.public_url), source, out, now)
-
-
-def _notify_all(session: Session, about: About, audience: Audience, message: Message, source: Source, out: Outputs,
-                now: datetime, *, once_key: Reminder | None = None) -> int:
-    state = store.consent_state(session, about.child_id)
-    candidates = store.subscribers_for(session, about.child_id, audience)
-    told = 0
-    for addressed in recipients(about, audience, candidates, now=now, state=state):
-        if once_key is not None and not store.claim_send_key(session, once_key.send_key(addressed.subscriber), now):
-            continue
+    state = store.consent_state(session, child)
+    candidates = store.subscribers_for(session, child, audience)
+    told = recipients(about, audience, candidates, now=now, state=state)
+    message = entry_message(about, out.public_url)
+    for addressed in told:
         _notify(session, addressed, about, message, source, out, now)
-        told += 1
-    return told
+    return len(told)
 
 
 def _notify(session: Session, addressed: Addressed, about: About, message: Message, source: Source, out: Outputs,
             now: datetime) -> None:
-    """The inbox item (delivered on commit, so reported sent now) and one job per other channel."""
+    """The inbox item (delivered on commit, so reported sent now) and one job per other channel.
+
+    The jobs wait `external_hold_s` before their first attempt. Consent facts and case facts
+    travel on different topics, so a withdrawal made just before an entry can be consumed
+    just after it; the delivery worker decides again on the consent state at the attempt, and
+    the hold gives a withdrawal already on its way the time to arrive first. The inbox needs
+    no hold: it is decided again at every read."""
     subscriber = addressed.subscriber
     notification_id = uuid4()
     jobs.add_inbox_item(session, notification_id, subscriber, about, message, now)
@@ -101,12 +104,18 @@ def _notify(session: Session, addressed: Addressed, about: About, message: Messa
         notification_id, subscriber.person_id, subscriber.organisation_id, NotificationChannel.INBOX, about, source,
         now), topic=out.notifications_topic)
     body = webhook_body(notification_id, message, now)
-    for channel, target in _external_channels(subscriber, out):
+    first_attempt_at = now + timedelta(seconds=out.external_hold_s)
+    for channel, target in _external_channels(subscriber, out, now):
         jobs.add_job(session, notification_id=notification_id, channel=channel, subscriber=subscriber, target=target,
-                     about=about, message=message, body=body, source=source, now=now)
+                     about=about, message=message, body=body, source=source, now=now,
+                     first_attempt_at=first_attempt_at)
 
 
-def _external_channels(subscriber: Subscriber, out: Outputs) -> list[tuple[NotificationChannel, str]]:
+def _external_channels(subscriber: Subscriber, out: Outputs, now: datetime) -> list[tuple[NotificationChannel, str]]:
+    if not subscriber.children_vouched_at(now):
+        # A parent whose subscribing token has expired: their inbox (checked against their
+        # current token at every read) still gets the item; nothing leaves the service.
+        return []
     found = []
     if subscriber.email and out.email_enabled:
         found.append((NotificationChannel.EMAIL, subscriber.email))
@@ -146,9 +155,18 @@ def send_due_reminders(sessions: sessionmaker[Session], out: Outputs, now: datet
 
 def _send_reminder(session: Session, reminder: Reminder, source: Source, out: Outputs, now: datetime,
                    today: date) -> int:
-    audience = reminder_audience(store.team_of(session, reminder.child_id), reminder)
+    team = store.team_of(session, reminder.child_id)
+    about = reminder.about()
+    candidates = store.subscribers_for(session, reminder.child_id, reminder_audience(team, reminder))
+    state = store.consent_state(session, reminder.child_id)
     message = reminder_message(reminder, today, out.public_url)
-    return _notify_all(session, reminder.about(), audience, message, source, out, now, once_key=reminder)
+    told = 0
+    for addressed in reminded(reminder, team, candidates, now=now, state=state):
+        # Claimed under a unique key first: a replay, a restart or a second worker sends none again.
+        if store.claim_send_key(session, reminder.send_key(addressed.subscriber), now):
+            _notify(session, addressed, about, message, source, out, now)
+            told += 1
+    return told
 
 
 # --- the envelopes reporting on a notification ---------------------------------------------------

@@ -118,12 +118,13 @@ class Job:
 
 
 def add_job(session: Session, *, notification_id: UUID, channel: NotificationChannel, subscriber: Subscriber,
-            target: str, about: About, message: Message, body: bytes, source: Source, now: datetime) -> UUID:
+            target: str, about: About, message: Message, body: bytes, source: Source, now: datetime,
+            first_attempt_at: datetime | None = None) -> UUID:
     job_id = uuid4()
     session.execute(insert(delivery_jobs).values(
         job_id=str(job_id), notification_id=str(notification_id), channel=str(channel),
         person_id=subscriber.person_id, scope=subscriber.scope, target=target, body=body, status=PENDING,
-        attempts=0, next_attempt_at=now, leased_until=None, last_error=None, created_at=now,
+        attempts=0, next_attempt_at=first_attempt_at or now, leased_until=None, last_error=None, created_at=now,
         **_about_columns(about, message), **source.columns()))
     return job_id
 

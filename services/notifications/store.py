@@ -65,9 +65,13 @@ subscriptions = Table(
     Column("webhook_url", String(2000), nullable=True),
     Column("webhook_secret", String(256), nullable=True),
     Column("updated_at", TS, nullable=False),
+    # A parent's children (parent_children) are vouched for until the subscribing token's expiry.
+    Column("children_valid_until", TS, nullable=True),
 )
 
-# A parent's children, as their token said when they subscribed: who may hear about whom.
+# A parent's children, as their token said when they subscribed: who may hear about whom (and,
+# once `subscriptions.children_valid_until` has passed, whose inbox items are still written but
+# to whom nothing more is pushed).
 parent_children = Table(
     "parent_children", metadata,
     Column("person_id", PERSON, primary_key=True),
@@ -242,7 +246,9 @@ def put_subscription(session: Session, subscriber: Subscriber, webhook_secret: s
     session.execute(insert(subscriptions).values(
         person_id=subscriber.person_id, scope=subscriber.scope, organisation_id=subscriber.organisation_id,
         agency=str(subscriber.agency), role=subscriber.role, email=subscriber.email,
-        webhook_url=subscriber.webhook_url, webhook_secret=webhook_secret, updated_at=now))
+        webhook_url=subscriber.webhook_url, webhook_secret=webhook_secret, updated_at=now,
+        children_valid_until=(None if not subscriber.is_parent or subscriber.children_valid_until is None
+                              else utc(subscriber.children_valid_until))))
     if subscriber.is_parent:
         for child in sorted(subscriber.children, key=str):
             session.execute(insert(parent_children).values(person_id=subscriber.person_id, child_id=str(child)))
@@ -294,8 +300,9 @@ def _children_of(session: Session, person_ids: Sequence[str]) -> dict[str, froze
 
 
 def _subscriber(row: Any, children: frozenset[UUID] = frozenset()) -> Subscriber:
+    valid_until = None if row.children_valid_until is None else utc(row.children_valid_until)
     return Subscriber(row.person_id, row.organisation_id, Agency(row.agency), row.role, children,
-                      row.email, row.webhook_url)
+                      row.email, row.webhook_url, valid_until)
 
 
 # --- reminders -----------------------------------------------------------------------------------

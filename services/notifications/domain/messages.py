@@ -95,11 +95,11 @@ def entry_message(about: About, public_url: str) -> Message:
 # clock.py); an unknown kind is still announced, in generic words.
 REMINDER_TITLES: dict[str, str] = {
     "integrated_review_reminder": "The integrated review window opens next month: time to arrange it",
-    "integrated_review_window_opens": "The integrated review window opens",
+    "integrated_review_window_opens": "The integrated review window is opening",
     "hcp_two_year_review": "The Healthy Child Programme 2-2½ year review is due",
     "eyfs_progress_check_at_two": "The EYFS progress check at two is due",
     "transition_planning_starts": "Transition-to-school planning starts",
-    "reception_place_from": "A reception place is available from this date",
+    "reception_place_from": "A reception place becomes available",
     "ehc_decision_to_assess": "The decision whether to carry out an EHC needs assessment is due",
     "ehc_notice_if_no_plan": "If no EHC plan will be issued, the parent must be told by this date",
     "ehc_final_plan": "The final EHC plan is due",
@@ -109,6 +109,23 @@ REMINDER_TITLES: dict[str, str] = {
     "consent_expiry": "Consent to share information expires",
     "consent_expiry_reminder": "Consent to share information expires soon",
     "referral_waiting_target": "The referral waiting-time target is reached",
+}
+
+
+# Kinds whose date is the child's age in disguise: the date of birth plus so many months (the
+# integrated review window, the health and EYFS reviews at two) or the school year it falls in
+# (transition planning, the reception place). Older ChildRegistered events carried such dates;
+# IntegratedReviewWindowOpened arrives on the day instead, and its day is an age too. A message
+# about one says what is due and why but never when: a date there would let whoever reads the
+# e-mail or receives the webhook work out the child's date of birth, which DESIGN §2 keeps off
+# the bus and out of every service but referrals.
+AGE_DERIVED_KINDS: frozenset[str] = frozenset({
+    "integrated_review_reminder", "integrated_review_window_opens", "hcp_two_year_review",
+    "eyfs_progress_check_at_two", "transition_planning_starts", "reception_place_from",
+})
+
+AGE_WHEN: dict[str, str] = {
+    "integrated_review_window_opens": "nearing 24 months, so it is time to plan the integrated review at two",
 }
 
 
@@ -130,15 +147,19 @@ def _when(due_on: date, today: date) -> str:
 def reminder_message(reminder: "Reminder", today: date, public_url: str) -> Message:
     link = timeline_link(public_url, reminder.child_id, reminder.about_event_id)
     title = reminder_title(reminder.kind)
-    when = _when(reminder.due_on, today)
+    if reminder.kind in AGE_DERIVED_KINDS:
+        # Not even "in 7 days": today plus seven is a date too.
+        when, extra = AGE_WHEN.get(reminder.kind, "the date is on the child's record in TAC"), {}
+    else:
+        when = f"{_when(reminder.due_on, today)}, on {reminder.due_on.isoformat()}"
+        extra = {"due_on": reminder.due_on.isoformat()}
     text = (
         f"Reminder: {title}.\n\n"
-        f"Child {reminder.child_id}: {when}, on {reminder.due_on.isoformat()}.\n"
+        f"Child {reminder.child_id}: {when}.\n"
         f"Why: {reminder.reference}\n"
         f"Open the timeline in TAC: {link}"
     )
-    return Message(title, text, link, reminder.child_id, reminder.kind, reminder.about_event_id,
-                   extra={"due_on": reminder.due_on.isoformat()})
+    return Message(title, text, link, reminder.child_id, reminder.kind, reminder.about_event_id, extra=extra)
 
 
 def webhook_body(notification_id: UUID, message: Message, created_at: datetime) -> bytes:

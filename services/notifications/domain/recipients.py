@@ -15,7 +15,7 @@ What they are told is in `messages`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -59,7 +59,8 @@ PARENT_SCOPE = "parent"
 class Subscriber:
     """A person who asked to be told: a practitioner acting for one organisation, or a parent
     (no organisation; `children` are those they hold parental responsibility for, as their
-    token said when they subscribed)."""
+    token said when they subscribed, and `children_valid_until` is that token's expiry: the
+    list is vouched for until then and no longer)."""
 
     person_id: str
     organisation_id: str | None
@@ -68,6 +69,7 @@ class Subscriber:
     children: frozenset[UUID] = frozenset()
     email: str | None = None
     webhook_url: str | None = None
+    children_valid_until: datetime | None = None
 
     @property
     def is_parent(self) -> bool:
@@ -86,6 +88,29 @@ class Subscriber:
 
     def viewer(self) -> Viewer:
         return Viewer(self.person_id, self.organisation_id, self.agency, self.children)
+
+    def children_vouched_at(self, now: datetime) -> bool:
+        """Whether the children this subscription names may still be relied on at `now`.
+
+        Parental responsibility can end: a court may end an acquired one (Children Act 1989
+        s. 4(2A)), an adoption order ends the birth parents' (Adoption and Children Act 2002
+        s. 46). Only the identity provider knows, and it says so in each token it issues; the
+        copy stored at subscription time is as good as that token and no better. So a
+        parent's list holds until the token that gave it expires, and after that nothing is
+        *pushed* to the parent (e-mail, webhook, reminders) until they subscribe again with a
+        current token. The in-app inbox needs no stored list: every read is checked against
+        the reader's current token. A practitioner names no children: their access is the
+        consent decision's alone."""
+        if not self.is_parent:
+            return True
+        return self.children_valid_until is not None and now < self.children_valid_until
+
+    def as_of(self, now: datetime) -> "Subscriber":
+        """The subscriber as a push at `now` may treat them: a parent whose list is no longer
+        vouched for holds no child (DESIGN §3 rule 1 then permits nothing)."""
+        if self.children_vouched_at(now) or not self.children:
+            return self
+        return replace(self, children=frozenset())
 
     def channels(self) -> tuple[NotificationChannel, ...]:
         """The in-app inbox always; e-mail and webhook when the person registered them."""
@@ -132,9 +157,10 @@ def may_see(subscriber: Subscriber, about: About, now: datetime, state: ConsentS
     return decide(subscriber.viewer(), about.entry(), now, state)
 
 
-# Events that are not new entries to announce: the consent service's reminder trigger is a
-# reminder (see reminders.py), not news.
-NOT_ANNOUNCED: frozenset[str] = frozenset({c.ConsentExpiryReminderDue.TYPE})
+# Events that are not new entries to announce: they are told as reminders (see reminders.py),
+# once per person: the consent service's expiry trigger, and the integrated review window
+# opening (which also reaches the organisation that announced it).
+NOT_ANNOUNCED: frozenset[str] = frozenset({c.ConsentExpiryReminderDue.TYPE, r.IntegratedReviewWindowOpened.TYPE})
 
 # Break-glass access is not pushed to the family: HM Government's information-sharing advice
 # (2024) says to tell the family that information was shared without consent *when it is safe

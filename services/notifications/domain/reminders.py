@@ -1,9 +1,12 @@
 """Reminders of what is due (DESIGN §5): which dates an event sets, when each reminder is sent,
 and which later event makes a reminder moot.
 
-Pure. Dates arrive in events (the referrals service computes them from the child's date of
-birth, which this service never sees); each becomes reminder rows keyed by
-(kind, child, reference, days before). A row is sent once: the key, extended by the recipient,
+Pure. Dates arrive in events, never derived from the child's date of birth (which this
+service never sees): statutory EHC dates count from the request, review dates are chosen by
+people, consent dates are the consent's own. The one age-based moment, the integrated review
+window as the child nears 24 months, arrives as an event on the day
+(IntegratedReviewWindowOpened) rather than as a date ahead of it. Each date becomes reminder
+rows keyed by (kind, child, reference, days before). A row is sent once: the key, extended by the recipient,
 is stored under a unique constraint in the same transaction as the send job, so neither a
 restart nor a replay of the topic sends it again.
 """
@@ -19,7 +22,8 @@ from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Category
-from services.notifications.domain.recipients import About, Audience, Subscriber
+from services.consent.decision import ConsentState
+from services.notifications.domain.recipients import About, Addressed, Audience, Subscriber, recipients
 
 # Reminder kinds this service derives itself. Kinds carried in `DueDate`s (ChildRegistered,
 # EHCAssessmentRequested) are the referrals service's and are kept as they come.
@@ -27,6 +31,10 @@ EHC_ADVICE = "ehc_advice"
 EHC_DRAFT_PLAN_COMMENTS = "ehc_draft_plan_comments"
 INTEGRATED_REVIEW = "integrated_review"
 CONSENT_EXPIRY = "consent_expiry"
+# The integrated review window opening (IntegratedReviewWindowOpened). The same kind name the
+# referrals service once put in ChildRegistered.due_dates, with the month-ahead kind below.
+INTEGRATED_REVIEW_WINDOW = "integrated_review_window_opens"
+INTEGRATED_REVIEW_MONTH_AHEAD = "integrated_review_reminder"
 
 # A week before, and on the day (the issue's schedule for statutory and review dates).
 DEFAULT_OFFSETS: tuple[int, ...] = (7, 0)
@@ -37,9 +45,18 @@ REF_EHC_ADVICE = "SEND Regulations 2014 reg. 8(1): advice within 6 weeks of bein
 REF_DRAFT_COMMENTS = "SEND Regulations 2014 reg. 13(1): at least 15 days for the parent to comment on the draft plan"
 REF_INTEGRATED_REVIEW = "EYFS progress check at two combined with the Healthy Child Programme 2-2½ year review"
 REF_CONSENT = "Consent is reviewed yearly: the team and family are reminded 30 days before it expires (DESIGN §5)"
+REF_INTEGRATED_REVIEW_WINDOW = (
+    "EYFS statutory framework, progress check at age two (between 24 and 36 months), combined where possible "
+    "with the Healthy Child Programme 2-2½ year review: the health visitor and the setting plan it as the child "
+    "nears 24 months")
 
 # The ref under which a child's own dates (from ChildRegistered) are kept: there is one set.
 CHILD_REF = "child"
+# The ref of the announced window: one per child, apart from any dated window reminder an older
+# ChildRegistered set under CHILD_REF (which the announcement cancels).
+WINDOW_REF = "window"
+# Sent on the day it is announced: there is no "a week before" of a moment only known on the day.
+ON_THE_DAY: tuple[int, ...] = (0,)
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,16 @@ def reminder_audience(team: Iterable[str], reminder: Reminder) -> Audience:
     return Audience(frozenset(team) | author, author_is_told=True)
 
 
+def reminded(reminder: Reminder, team: Iterable[str], subscribers: Iterable[Subscriber], *, now: datetime,
+             state: ConsentState) -> list[Addressed]:
+    """Who is reminded: whom `reminder_audience` considers and the consent decision permits for
+    the reminder's category — a parent only while the token that named their children is
+    still valid (`Subscriber.as_of`). A reminder is pushed, on every channel at once, and its
+    words (what is due, and why) are more than an inbox line re-checked at each read."""
+    return recipients(reminder.about(), reminder_audience(team, reminder), [s.as_of(now) for s in subscribers],
+                      now=now, state=state)
+
+
 def _category_of_due_kind(kind: str, default: str) -> str:
     k = kind.lower()
     if k.startswith("ehc"):
@@ -119,6 +146,9 @@ def reminders_for(envelope: EnvelopeBase) -> tuple[Reminder, ...]:
     elif isinstance(data, r.EHCDraftPlanIssued):
         dated.append((EHC_DRAFT_PLAN_COMMENTS, str(data.request_id), data.comments_due_on, Category.EHC,
                       REF_DRAFT_COMMENTS, DEFAULT_OFFSETS))
+    elif isinstance(data, r.IntegratedReviewWindowOpened):
+        dated.append((INTEGRATED_REVIEW_WINDOW, WINDOW_REF, data.announced_on, Category.HEALTH,
+                      REF_INTEGRATED_REVIEW_WINDOW, ON_THE_DAY))
     elif isinstance(data, r.IntegratedReviewScheduled):
         dated.append((INTEGRATED_REVIEW, str(data.review_id), data.scheduled_for, Category.HEALTH,
                       REF_INTEGRATED_REVIEW, DEFAULT_OFFSETS))
@@ -156,6 +186,10 @@ def cancellations(envelope: EnvelopeBase) -> tuple[Cancellation, ...]:
         return (Cancellation(child, str(data.advice_id), frozenset({EHC_ADVICE})),)
     if isinstance(data, r.IntegratedReviewCompleted):
         return (Cancellation(child, str(data.review_id), frozenset({INTEGRATED_REVIEW})),)
+    if isinstance(data, r.IntegratedReviewWindowOpened):
+        # The window has opened: a dated reminder of it that an older ChildRegistered set is
+        # moot (and would tell everyone twice).
+        return (Cancellation(child, CHILD_REF, frozenset({INTEGRATED_REVIEW_WINDOW, INTEGRATED_REVIEW_MONTH_AHEAD})),)
     if isinstance(data, (r.EHCAssessmentDeclined, r.EHCPlanFinalised)):
         # The assessment is over: none of its dates is still to be met.
         return (Cancellation(child, str(data.request_id), None),)

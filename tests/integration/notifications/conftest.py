@@ -192,6 +192,7 @@ def notification_settings(kafka_bootstrap: str, database_url: str, topics: Topic
         max_attempts=3,
         delivery_poll_s=0.05,
         reminder_interval_s=0.3,
+        external_hold_s=0,  # the tests of the hold set it themselves
     )
     values.update(extra)
     return NotificationsSettings(**values)

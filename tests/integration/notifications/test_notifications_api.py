@@ -3,7 +3,8 @@ the inbox with read-time consent checks, and clear 4xx answers naming the field.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from schemas.envelope import Actor
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category
+from services.common.auth import dev_private_key_pem, issue_token
 from services.common.db import run_migrations
 from services.common.web import create_app
 from services.notifications import api, handlers, store
@@ -108,7 +110,8 @@ async def test_a_practitioner_subscribes_for_their_organisation_and_never_sees_t
     assert put.status_code == got.status_code == 200
     assert got.json() | {"updated_at": None} == {
         "person_id": "erin", "organisation_id": "county-ep", "agency": "ep_service", "role": "ep", "children": [],
-        "email": "erin@example.test", "webhook_url": "https://hooks.example.test/ep", "webhook_secret_set": True,
+        "children_valid_until": None, "email": "erin@example.test", "webhook_url": "https://hooks.example.test/ep",
+        "webhook_secret_set": True,
         "channels": ["inbox", "email", "webhook"], "updated_at": None}
     assert "s" * 24 not in got.text
 
@@ -120,6 +123,39 @@ async def test_a_parent_subscription_covers_the_children_their_token_names(clien
 
     assert response.status_code == 200
     assert (response.json()["organisation_id"], response.json()["children"]) == (None, [str(child)])
+
+
+async def test_a_parent_subscription_keeps_the_expiry_of_the_token_that_named_the_children(client, service):
+    child, issued = uuid4(), datetime.now(timezone.utc).replace(microsecond=0)
+    token = issue_token(dev_private_key_pem(), practitioner=PARENT.practitioner_id, organisation=None,
+                        agency=Agency.PARENT, role="parent", children=[child], ttl_s=900, now=issued,
+                        issuer=service.settings.jwt_issuer, audience=service.settings.jwt_audience)
+
+    put = await client.put("/subscriptions/me", json={"email": "mum@example.test"},
+                           headers={"Authorization": f"Bearer {token}"})
+    got = await client.get("/subscriptions/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert put.status_code == got.status_code == 200
+    assert datetime.fromisoformat(got.json()["children_valid_until"]) == issued + timedelta(seconds=900)
+    with service.sessions() as session:
+        stored = store.get_subscription(session, PARENT.practitioner_id, "parent").subscriber
+    assert stored.children_valid_until == issued + timedelta(seconds=900)
+
+
+async def test_a_parent_subscribing_again_with_a_new_token_refreshes_the_children_and_their_expiry(client, service):
+    kept, ended = uuid4(), uuid4()
+    await client.put("/subscriptions/me", json={}, headers=auth(service, PARENT, [kept, ended]))
+    first = (await client.get("/subscriptions/me", headers=auth(service, PARENT, [kept]))).json()
+
+    later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=5)
+    token = issue_token(dev_private_key_pem(), practitioner=PARENT.practitioner_id, organisation=None,
+                        agency=Agency.PARENT, role="parent", children=[kept], ttl_s=3600, now=later,
+                        issuer=service.settings.jwt_issuer, audience=service.settings.jwt_audience)
+    again = (await client.put("/subscriptions/me", json={}, headers={"Authorization": f"Bearer {token}"})).json()
+
+    assert set(first["children"]) == {str(kept), str(ended)}
+    assert again["children"] == [str(kept)]
+    assert datetime.fromisoformat(again["children_valid_until"]) == later + timedelta(seconds=3600)
 
 
 async def test_unsubscribing_removes_the_subscription(client, service):
@@ -172,10 +208,44 @@ async def test_an_item_the_reader_may_no_longer_see_is_hidden_at_read_time(clien
 
 async def test_bad_inbox_parameters_get_422_naming_the_parameter(client, service):
     for params, name in (({"limit": 0}, "limit"), ({"before": "yesterday"}, "before"),
-                         ({"before": "2026-01-01T00:00:00"}, "before")):
+                         ({"before": "2026-01-01T00:00:00"}, "before"),
+                         # valid timestamps that no UTC datetime can hold
+                         ({"before": "0001-01-01T00:00:00+05:00"}, "before"),
+                         ({"before": "9999-12-31T23:59:59-05:00"}, "before")):
         response = await client.get("/inbox", params=params, headers=auth(service, EP))
         assert response.status_code == 422 and name in response.text, params
     assert (await client.post("/inbox/not-a-uuid/read", headers=auth(service, EP))).status_code == 422
+
+
+async def test_the_earliest_and_latest_inbox_cursors_utc_can_hold_are_answered(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child, _ = child_with_ep_consent(service)
+    apply(service, concern(child))
+
+    for before, expected in (("0001-01-01T00:00:00+00:00", 0), ("9999-12-31T23:59:59+00:00", 1)):
+        response = await client.get("/inbox", params={"before": before}, headers=auth(service, EP))
+        assert response.status_code == 200, (before, response.text)
+        assert len(response.json()["items"]) == expected, before
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"email": "erin\x00@example.test"}, "email"),
+    ({"email": "erin@example.test\x00"}, "email"),
+    ({"webhook_url": "https://hooks.example.test/\x00", "webhook_secret": "s" * 20}, "webhook_url"),
+    ({"webhook_url": "https://hooks.example.test/a\nb", "webhook_secret": "s" * 20}, "webhook_url"),
+    ({"webhook_url": "https://hooks.example.test/x", "webhook_secret": "s" * 20 + "\x00"}, "webhook_secret"),
+    ({"webhook_url": "https://hooks.example.test/x", "webhook_secret": "s" * 20 + "\ud800"}, "webhook_secret"),
+])
+async def test_a_nul_or_control_character_in_a_subscription_gets_422_naming_the_field_and_stores_nothing(
+    client, service, body, field
+):
+    raw = json.dumps(body)  # ASCII with \u escapes, as a client sends a lone surrogate
+    response = await client.put("/subscriptions/me", content=raw,
+                                headers={**auth(service, EP), "Content-Type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    assert field in {str(part) for e in response.json()["detail"] for part in e["loc"]}
+    assert (await client.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
 
 
 async def test_outside_development_an_http_webhook_is_refused(service):

@@ -29,7 +29,9 @@ from tests.unit.notifications.builders import envelope
 
 REPO = Path(__file__).resolve().parents[3]
 SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency=Agency.SETTING, role="senco")
-EVENTS = 150
+# Enough that the kill (looked for every 10 ms) lands mid-stream even when the first process
+# runs fast: SQLite on an idle machine applies well over a hundred events in 100 ms.
+EVENTS = 250
 
 
 def service_env(settings: NotificationsSettings) -> dict[str, str]:
@@ -52,12 +54,12 @@ def start(settings: NotificationsSettings, log: Path) -> subprocess.Popen:
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-async def wait_for(condition, *, timeout_s: float, what: str) -> None:
+async def wait_for(condition, *, timeout_s: float, what: str, poll_s: float = 0.1) -> None:
     deadline = time.monotonic() + timeout_s
     while not await asyncio.to_thread(condition):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(poll_s)
 
 
 async def test_a_service_killed_mid_stream_and_restarted_notifies_each_event_exactly_once(
@@ -90,7 +92,7 @@ async def test_a_service_killed_mid_stream_and_restarted_notifies_each_event_exa
         for event in events:
             await producer.send(notification_topics.referrals, event.to_json_bytes(), key=event.key)
         await producer.flush()
-        await wait_for(lambda: processed() >= 20, timeout_s=60, what="the first events")
+        await wait_for(lambda: processed() >= 20, timeout_s=60, what="the first events", poll_s=0.01)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         assert processed() < len(events), "killed too late to prove anything"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import httpx
@@ -22,11 +23,10 @@ from services.notifications import handlers, jobs, store
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.delivery import DeliveryWorker
-from services.notifications.domain.recipients import Subscriber
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.domain.signing import verify_signature
 from tests.unit.notifications.builders import (
-    EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, practitioner,
+    EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
 )
 
 SECRET = "ep-webhook-secret-0123456789"
@@ -57,21 +57,25 @@ class Parked:
         self.records.append((job, reason))
 
 
+def make_worker(sessions, smtp_port: int, client: httpx.AsyncClient, parked: Parked, clock=now) -> DeliveryWorker:
+    return DeliveryWorker(
+        sessions,
+        email=EmailChannel(SmtpConfig(host="127.0.0.1", port=smtp_port, timeout_s=5)),
+        webhook=WebhookChannel(client, timeout_s=1, clock=clock),
+        policy=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, max_attempts=3),
+        notifications_topic="nt-notifications",
+        dead_letter=parked,
+        clock=clock,
+        poll_s=0.02,
+    )
+
+
 @pytest.fixture
 async def worker(sessions, smtp_server):
     controller, _ = smtp_server
     parked = Parked()
     async with httpx.AsyncClient() as client:
-        yield DeliveryWorker(
-            sessions,
-            email=EmailChannel(SmtpConfig(host="127.0.0.1", port=controller.port, timeout_s=5)),
-            webhook=WebhookChannel(client, timeout_s=1, clock=now),
-            policy=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, max_attempts=3),
-            notifications_topic="nt-notifications",
-            dead_letter=parked,
-            clock=now,
-            poll_s=0.02,
-        ), parked
+        yield make_worker(sessions, controller.port, client, parked), parked
 
 
 def setup_child(sessions, *subscribers, consent_orgs=(EP,), secret=SECRET):
@@ -87,18 +91,18 @@ def setup_child(sessions, *subscribers, consent_orgs=(EP,), secret=SECRET):
     return child, grant
 
 
-def apply(sessions, *events):
+def apply(sessions, *events, out=OUT):
     for event in events:
         with sessions.begin() as session:
             handlers.handle_event(session, event, store.Source("nt-referrals", 0, 7, event.actor, event.correlationid),
-                                  OUT, now())
+                                  out, now())
 
 
-def raise_concern(sessions, child):
+def raise_concern(sessions, child, out=OUT):
     data = r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.SENSORY_AND_OR_PHYSICAL,),
                            summary="Noise in the hall upsets Ada", evidence="Seen by Mr Jones")
     event = envelope(data, child, by=actor(SETTING, "senco-1"), at=now())
-    apply(sessions, event)
+    apply(sessions, event, out=out)
     return event
 
 
@@ -156,8 +160,7 @@ async def test_a_failing_webhook_is_retried_then_reported_failed_and_parked_whil
 ):
     delivery, parked = worker
     failing = lambda child: practitioner(EP, "ep-1", webhook_url=webhook_receiver.url("/fail"))  # noqa: E731
-    mum = lambda child: Subscriber("parent-1", None, Agency.PARENT, "parent", frozenset({child}),  # noqa: E731
-                                   webhook_url=webhook_receiver.url("/mum"))
+    mum = lambda child: parent("parent-1", child, webhook_url=webhook_receiver.url("/mum"))  # noqa: E731
     child, _ = setup_child(sessions, failing, mum)
     event = raise_concern(sessions, child)
 
@@ -222,3 +225,57 @@ async def test_a_job_for_someone_who_unsubscribed_is_withheld(sessions, worker, 
 
     assert sink.to("ep@example.test") == []
     assert statuses(sessions) == {"ep-1:email": "withheld"}
+
+
+async def test_an_email_waits_out_the_hold_so_a_withdrawal_consumed_just_after_the_entry_withholds_it(
+    sessions, smtp_server
+):
+    controller, sink = smtp_server
+    child, grant = setup_child(sessions, practitioner(EP, "ep-1", email="ep@example.test"))
+    raise_concern(sessions, child, out=replace(OUT, external_hold_s=60))
+    parked = Parked()
+    async with httpx.AsyncClient() as client:
+        at_once = make_worker(sessions, controller.port, client, parked)
+        after_the_hold = make_worker(sessions, controller.port, client, parked,
+                                     clock=lambda: now() + timedelta(seconds=61))
+
+        assert await at_once.run_once() == 0, "nothing may leave before the hold is over"
+        # The withdrawal was given first, but came on the consent topic after the entry.
+        apply(sessions, consent_withdrawn(child, grant.data.consent_id))
+        await after_the_hold.run_once()
+
+    assert sink.to("ep@example.test") == []
+    assert statuses(sessions) == {"ep-1:email": "withheld"}
+
+
+async def test_a_parents_pending_email_and_webhook_are_withheld_once_the_token_naming_their_children_expired(
+    sessions, smtp_server, webhook_receiver
+):
+    controller, sink = smtp_server
+    expires = now() + timedelta(minutes=10)
+    mum = lambda child: parent("parent-1", child, valid_until=expires, email="mum@example.test",  # noqa: E731
+                               webhook_url=webhook_receiver.url("/mum"))
+    child, _ = setup_child(sessions, mum)
+    raise_concern(sessions, child)  # while the token was valid: the jobs are written
+    parked = Parked()
+    async with httpx.AsyncClient() as client:
+        later = make_worker(sessions, controller.port, client, parked, clock=lambda: expires + timedelta(seconds=1))
+        await later.run_once()
+
+    assert sink.to("mum@example.test") == [] and webhook_receiver.at("/mum") == []
+    assert statuses(sessions) == {"parent-1:email": "withheld", "parent-1:webhook": "withheld"}
+    with sessions() as session:
+        reasons = set(session.execute(select(store.delivery_jobs.c.last_error)).scalars())
+    assert all("token that has expired" in reason for reason in reasons)
+
+
+async def test_a_parents_email_goes_while_the_token_naming_their_children_is_valid(sessions, worker, smtp_server):
+    delivery, _ = worker
+    _, sink = smtp_server
+    child, _ = setup_child(sessions, lambda child: parent("parent-1", child, valid_until=now() + timedelta(minutes=10),
+                                                         email="mum@example.test"))
+    event = raise_concern(sessions, child)
+
+    await delivery.run_once()
+
+    assert len([m for m in sink.to("mum@example.test") if str(event.id) in m.text]) == 1

@@ -4,6 +4,7 @@ receiver, NotificationSent/Failed and dead letters out — the store on SQLite a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -213,3 +214,47 @@ async def test_poison_and_misrouted_messages_are_dead_lettered_and_the_stream_go
         assert len(reasons) == 2
         assert reasons[0].startswith("event type tac.consent.consent_granted.v1 belongs on tac.consent.v1")
         assert reasons[1].startswith("malformed JSON")
+
+
+async def test_the_integrated_review_window_opening_is_mailed_once_to_each_permitted_person_without_a_date(
+    start_service, smtp_server
+):
+    _, sink = smtp_server
+    child = uuid4()
+    today = handlers.england_today(now())
+    async with start_service() as running:
+        for who, address in ((SETTING, "priya@"), (HV, "hana@"), (SLT, "sam@")):
+            await running.subscribe(who, email=f"{address}example.test")
+        await running.subscribe(PARENT, children=[child], email="mum@example.test")
+        await running.publish(envelope(r.ChildRegistered(setting_organisation_id=SETTING.organisation_id), child,
+                                       by=SETTING, at=now()),
+                              joined(child, HV), joined(child, SLT), grant(child, HV, categories=(Category.HEALTH,)))
+        await running.until_processed(4)
+        opened = envelope(r.IntegratedReviewWindowOpened(announced_on=today), child, by=SETTING, at=now())
+        await running.publish(opened, opened)  # delivered twice
+
+        told = ("priya@example.test", "hana@example.test", "mum@example.test")
+
+        def about_opened(address):
+            return [m for m in sink.to(address) if str(opened.id) in m.text]
+        await running.until(lambda: all(about_opened(a) for a in told), what="the window reminders by e-mail")
+        ticks = running.service.reminder_ticks
+        await running.until(lambda: running.service.reminder_ticks >= ticks + 3, what="three more reminder ticks")
+        await running.service.delivery.run_once()
+
+        assert {a: len(about_opened(a)) for a in (*told, "sam@example.test")} == {
+            "priya@example.test": 1, "hana@example.test": 1, "mum@example.test": 1, "sam@example.test": 0}
+        for address in told:
+            [mail] = about_opened(address)
+            assert " ".join(mail.message["Subject"].split()) == "TAC: The integrated review window is opening"
+            assert today.isoformat() not in mail.text and "24 months" in mail.text
+
+
+async def test_the_outbox_relay_and_the_delivery_worker_run_under_supervise(start_service):
+    # Neither loop can be made to crash from outside (each already catches what it expects), so
+    # this checks the composition: both run inside services.common.tasks.supervise.
+    async with start_service():
+        tasks = {t.get_name(): t for t in asyncio.all_tasks()}
+        for name in ("notifications-outbox-relay", "notifications-delivery"):
+            assert tasks[name].get_coro().__qualname__ == "supervise", name
+            assert not tasks[name].done(), name

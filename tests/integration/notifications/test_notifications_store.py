@@ -21,7 +21,7 @@ from schemas.vocabulary import Agency, AreaOfNeed, Category
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.notifications import handlers, jobs, store
 from services.notifications.bootstrap import MIGRATIONS
-from services.notifications.domain.recipients import Subscriber
+from services.notifications.domain.recipients import Audience, Subscriber
 from services.notifications.domain.reminders import INTEGRATED_REVIEW
 from tests.unit.notifications.builders import (
     EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
@@ -261,12 +261,127 @@ def test_dates_from_registration_are_reminded_to_the_setting_that_registered_the
     setting = practitioner(SETTING)
     subscribe(sessions, setting)
     today = handlers.england_today(NOW)
-    due = DueDate(kind="integrated_review_window_opens", due_on=today + timedelta(days=7), reference="EYFS")
+    due = DueDate(kind="setting_review", due_on=today + timedelta(days=7), reference="The setting's own plan")
     apply(sessions, envelope(r.ChildRegistered(setting_organisation_id=SETTING, due_dates=(due,)), child, at=NOW))
 
     assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
     [item] = inbox_of(sessions, setting)
-    assert item.title == "The integrated review window opens" and "in 7 days" in item.text
+    assert item.title == "Setting review is due"
+    assert f"in 7 days, on {(today + timedelta(days=7)).isoformat()}" in item.text
+
+
+def test_an_age_derived_date_from_an_older_registration_is_reminded_without_its_date(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING, email="senco@example.test")
+    subscribe(sessions, setting)
+    today = handlers.england_today(NOW)
+    due_on = today + timedelta(days=7)
+    due = DueDate(kind="integrated_review_window_opens", due_on=due_on, reference="EYFS")
+    apply(sessions, envelope(r.ChildRegistered(setting_organisation_id=SETTING, due_dates=(due,)), child, at=NOW))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
+    [item] = inbox_of(sessions, setting)
+    with sessions() as session:
+        [job] = jobs.jobs_for(session, item.notification_id)
+    for text in (item.text, job.text, job.body.decode()):
+        assert due_on.isoformat() not in text and "in 7 days" not in text
+
+
+# --- the integrated review window, announced on the day ---------------------------------------------
+
+HV = "org-hv"
+
+
+def window_opened(child, on: date, by=None):
+    return envelope(r.IntegratedReviewWindowOpened(announced_on=on), child, by=by or actor(SETTING, "senco-1"), at=NOW)
+
+
+def test_the_integrated_review_window_opening_reminds_each_permitted_person_once_and_is_not_announced_besides(
+    sessions,
+):
+    child = uuid4()
+    today = handlers.england_today(NOW)
+    setting, hv, slt = practitioner(SETTING, "senco-1"), practitioner(HV, "hv-1"), practitioner(SLT, "slt-1")
+    mum = parent("parent-1", child, email="mum@example.test")
+    subscribe(sessions, setting, hv, slt, mum)
+    apply(sessions, *team(child, HV, SLT),
+          consent_granted(child, orgs=(HV,), categories=(Category.HEALTH,)),
+          consent_granted(child, orgs=(SLT,), categories=(Category.SLT,)))
+    seen_before = {p.person_id: len(inbox_of(sessions, p)) for p in (setting, hv, slt, mum)}
+
+    assert apply(sessions, window_opened(child, today)) == [0]
+    assert {p.person_id: len(inbox_of(sessions, p)) for p in (setting, hv, slt, mum)} == seen_before
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 3
+    apply(sessions, window_opened(child, today))  # announced again (a re-run of the referrals job)
+    assert handlers.send_due_reminders(sessions, OUT, NOW + timedelta(minutes=1)) == 0
+
+    def windows(p):
+        return [i for i in inbox_of(sessions, p) if i.about.about == "integrated_review_window_opens"]
+    assert {p.person_id: len(windows(p)) for p in (setting, hv, slt, mum)} == {
+        "senco-1": 1, "hv-1": 1, "slt-1": 0, "parent-1": 1}
+    [mums] = windows(mum)
+    with sessions() as session:
+        [job] = jobs.jobs_for(session, mums.notification_id)
+    assert job.channel.value == "email" and today.isoformat() not in job.text
+    assert "due_on" not in json.loads(job.body)
+
+
+def test_a_window_opening_announced_long_ago_is_not_reminded_on_a_replay(sessions):
+    child = uuid4()
+    setting = practitioner(SETTING, "senco-1")
+    subscribe(sessions, setting)
+    apply(sessions, *team(child), window_opened(child, handlers.england_today(NOW) - timedelta(days=30)))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 0
+
+
+# --- a parent's children are vouched for until their subscribing token expires --------------------
+
+
+def test_after_a_parents_token_expired_new_entries_reach_their_inbox_but_nothing_is_emailed_or_posted(sessions):
+    child = uuid4()
+    current = parent("parent-1", child, valid_until=NOW + timedelta(hours=1), email="one@example.test",
+                     webhook_url="https://hooks.example.test/one")
+    lapsed = parent("parent-2", child, valid_until=NOW - timedelta(seconds=1), email="two@example.test",
+                    webhook_url="https://hooks.example.test/two")
+    subscribe(sessions, current, lapsed)
+    raised = concern(child)
+    apply(sessions, *team(child), raised)
+
+    def jobs_of(p):
+        [item] = [i for i in inbox_of(sessions, p) if i.about.event_id == raised.id]
+        with sessions() as session:
+            return sorted(j.channel.value for j in jobs.jobs_for(session, item.notification_id))
+    assert jobs_of(current) == ["email", "webhook"]
+    assert jobs_of(lapsed) == []
+
+
+def test_reminders_reach_a_parent_only_while_their_subscribing_token_is_valid(sessions):
+    child = uuid4()
+    current = parent("parent-1", child, valid_until=NOW + timedelta(hours=1))
+    lapsed = parent("parent-2", child, valid_until=NOW - timedelta(seconds=1))
+    unknown = parent("parent-3", child, valid_until=None)  # subscribed before the expiry was kept
+    subscribe(sessions, current, lapsed, unknown)
+    apply(sessions, *team(child), _review(child, handlers.england_today(NOW)))
+
+    assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
+    reminded = {p.person_id for p in (current, lapsed, unknown)
+                if any(i.about.about == INTEGRATED_REVIEW for i in inbox_of(sessions, p))}
+    assert reminded == {"parent-1"}
+
+
+def test_a_parent_subscription_keeps_the_expiry_of_the_token_that_named_the_children(sessions):
+    child = uuid4()
+    until = NOW + timedelta(minutes=42)
+    subscribe(sessions, parent("parent-1", child, valid_until=until), practitioner(EP, "ep-1"))
+
+    with sessions() as session:
+        mum = store.get_subscription(session, "parent-1", "parent").subscriber
+        ep = store.get_subscription(session, "ep-1", EP).subscriber
+        [candidate] = [s for s in store.subscribers_for(session, child, Audience(frozenset())) if s.is_parent]
+    assert (mum.children, mum.children_valid_until, candidate.children_valid_until) == ({child}, until, until)
+    assert ep.children_valid_until is None
 
 
 def test_a_leased_job_cannot_be_taken_again_until_the_lease_runs_out(sessions):

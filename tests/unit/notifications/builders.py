@@ -39,8 +39,16 @@ def practitioner(org: str, person: str | None = None, *, role: str = "practition
                       email=email, webhook_url=webhook_url)
 
 
-def parent(person: str, *children: UUID) -> Subscriber:
-    return Subscriber(person, None, Agency.PARENT, "parent", frozenset(children))
+# A token still valid whenever a test runs (the integration tests use the real clock).
+EXPIRED = NOW - timedelta(days=1)
+FAR_FUTURE = NOW + timedelta(days=3650)
+
+
+def parent(person: str, *children: UUID, valid_until: datetime | None = FAR_FUTURE,
+           email: str | None = None, webhook_url: str | None = None) -> Subscriber:
+    """A parent whose subscribing token (naming `children`) expires at `valid_until`."""
+    return Subscriber(person, None, Agency.PARENT, "parent", frozenset(children), email=email,
+                      webhook_url=webhook_url, children_valid_until=valid_until)
 
 
 def consent_granted(child: UUID, *, orgs: tuple[str, ...] = (), agencies: tuple[Agency, ...] = (),

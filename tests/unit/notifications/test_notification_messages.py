@@ -4,14 +4,15 @@ payload, never a name (DESIGN §3, §4)."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from uuid import uuid4
 
 from schemas.catalogue import EVENT_TYPES
 from schemas.events import referrals as r
+from schemas.events.referrals import DueDate
 from schemas.vocabulary import AUDIT, AreaOfNeed
 from services.notifications.domain.messages import (
-    ENTRY_TITLES, entry_message, reminder_message, timeline_link, webhook_body,
+    AGE_DERIVED_KINDS, ENTRY_TITLES, entry_message, reminder_message, timeline_link, webhook_body,
 )
 from services.notifications.domain.recipients import About, NOT_ANNOUNCED
 from services.notifications.domain.reminders import reminders_for
@@ -76,3 +77,48 @@ def test_a_webhook_body_is_json_with_the_same_words_and_no_more():
         "link": message.link,
         "created_at": NOW.isoformat(),
     }
+
+
+def _dates_in(text: str, *days: date) -> list[str]:
+    spellings = [f(d) for d in days for f in (date.isoformat, lambda x: x.strftime("%d/%m/%Y"),
+                                              lambda x: x.strftime("%-d %B %Y"))]
+    return [s for s in spellings if s in text]
+
+
+def test_the_integrated_review_window_reminder_says_what_and_why_but_no_date_in_the_mail_or_the_webhook():
+    announced = date(2026, 3, 2)
+    [reminder] = reminders_for(envelope(r.IntegratedReviewWindowOpened(announced_on=announced), CHILD))
+    notification_id = uuid4()
+
+    message = reminder_message(reminder, announced, URL)
+    # Sent a day late (an outage): only the sending time may show, as on any message.
+    body = webhook_body(notification_id, message, NOW + timedelta(days=1)).decode()
+
+    assert message.title.startswith("The integrated review window is opening")
+    assert "24 months" in message.text and "progress check at age two" in message.text
+    assert _dates_in(message.text + message.subject, announced) == []
+    assert "due_on" not in json.loads(body) and _dates_in(body, announced) == []
+
+
+def test_a_reminder_of_an_age_derived_date_from_an_older_registration_never_says_when_not_even_in_days():
+    due_on, today = date(2026, 9, 1), date(2026, 8, 25)
+    dates = tuple(DueDate(kind=k, due_on=due_on, reference="EYFS / HCP / Admissions Code") for k in AGE_DERIVED_KINDS)
+    registered = envelope(r.ChildRegistered(setting_organisation_id="org-setting", due_dates=dates), CHILD)
+
+    for reminder in reminders_for(registered):
+        message = reminder_message(reminder, today, URL)
+        body = webhook_body(uuid4(), message, NOW).decode()  # NOW is neither `today` nor `due_on`
+        assert _dates_in(message.text + body, due_on, today) == [], reminder.kind
+        assert "in 7 days" not in message.text and "today" not in message.text, reminder.kind
+        assert "due_on" not in json.loads(body), reminder.kind
+
+
+def test_an_ehc_reminder_gives_its_date_in_the_mail_and_the_webhook_as_it_counts_from_the_request():
+    data = r.EHCAdviceRequested(request_id=uuid4(), advice_id=uuid4(), from_organisation_id="org-ep",
+                                from_agency="ep_service", requested_on=date(2026, 2, 1), due_on=date(2026, 3, 15))
+    on_the_day = next(x for x in reminders_for(envelope(data, CHILD)) if x.offset_days == 0)
+
+    message = reminder_message(on_the_day, date(2026, 3, 15), URL)
+
+    assert "today, on 2026-03-15" in message.text
+    assert json.loads(webhook_body(uuid4(), message, NOW))["due_on"] == "2026-03-15"

@@ -3,7 +3,7 @@ nobody else (DESIGN §3, §4)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from hypothesis import given, settings
@@ -185,3 +185,34 @@ def test_no_one_is_ever_told_of_an_entry_the_decision_would_not_show_them_or_out
         else:
             assert sub.organisation_id in team
             assert sub.organisation_id != entry.author_organisation_id
+
+
+# --- a parent's children are vouched for by the token that named them, until it expires ---------
+
+
+def test_a_parents_children_are_relied_on_until_the_token_that_named_them_expires_and_not_a_moment_longer():
+    mum = parent("parent-1", CHILD, valid_until=NOW + timedelta(minutes=5))
+
+    assert mum.children_vouched_at(NOW)
+    assert mum.children_vouched_at(NOW + timedelta(minutes=4, seconds=59))
+    assert not mum.children_vouched_at(NOW + timedelta(minutes=5))
+    assert mum.as_of(NOW) == mum
+    assert mum.as_of(NOW + timedelta(minutes=5)).children == frozenset()
+
+
+def test_a_parent_subscribed_without_a_known_token_expiry_is_relied_on_for_nothing():
+    assert not parent("parent-1", CHILD, valid_until=None).children_vouched_at(NOW)
+
+
+def test_a_practitioners_access_never_depends_on_a_token_expiry():
+    ep = practitioner(EP)
+
+    assert ep.children_vouched_at(datetime.max.replace(tzinfo=NOW.tzinfo))
+    assert ep.as_of(NOW) == ep
+
+
+def test_a_parent_whose_children_are_no_longer_vouched_for_is_told_nothing_as_of_now():
+    mum = parent("parent-1", CHILD, valid_until=NOW - timedelta(seconds=1))
+
+    assert told(concern(), [mum.as_of(NOW)], ConsentState()) == set()
+    assert told(concern(), [mum], ConsentState()) == {"parent/parent-1"}, "the stored list itself is unchanged"

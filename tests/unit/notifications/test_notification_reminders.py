@@ -14,10 +14,13 @@ from schemas.vocabulary import Agency, Category, PrimeArea, ProgressOutcome
 from services.consent.decision import ConsentState
 from services.notifications.domain.recipients import recipients
 from services.notifications.domain.reminders import (
-    CONSENT_EXPIRY, EHC_ADVICE, INTEGRATED_REVIEW, cancellations, cancels, due_now, reminder_audience, reminders_for,
+    CHILD_REF, CONSENT_EXPIRY, EHC_ADVICE, INTEGRATED_REVIEW, INTEGRATED_REVIEW_WINDOW, cancellations, cancels,
+    due_now, reminded, reminder_audience, reminders_for,
 )
 
-from .builders import EP, NOW, SETTING, actor, consent_granted, consent_withdrawn, envelope, practitioner
+from .builders import (
+    EP, NOW, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
+)
 
 CHILD = uuid4()
 
@@ -155,3 +158,62 @@ def test_a_reminder_reaches_the_organisation_that_set_the_date_even_outside_the_
 
     assert {(a.subscriber.address, a.basis.split(":")[0]) for a in found} == {
         ("org-la/caseworker-1", "own"), (f"{EP}/ep-1", "consent")}
+
+
+# --- the integrated review window, announced on the day (no date of birth on the bus) -------------
+
+HV = "org-hv"
+
+
+def window_opened(announced_on=date(2026, 3, 2), by=None):
+    return envelope(r.IntegratedReviewWindowOpened(announced_on=announced_on), CHILD, by=by or actor(SETTING))
+
+
+def test_the_integrated_review_window_opening_is_one_health_reminder_on_the_day_it_is_announced():
+    [reminder] = reminders_for(window_opened(date(2026, 3, 2)))
+
+    assert (reminder.kind, reminder.category, reminder.send_on, reminder.offset_days) == (
+        INTEGRATED_REVIEW_WINDOW, "health", date(2026, 3, 2), 0)
+    assert due_now([reminder], date(2026, 3, 2)).send == (reminder,)
+
+
+def test_a_second_announcement_of_the_window_is_the_same_reminder_so_nobody_hears_twice():
+    first, again = reminders_for(window_opened()), reminders_for(window_opened())
+
+    assert [x.key for x in first] == [x.key for x in again]
+
+
+def test_the_announced_window_cancels_a_dated_window_reminder_from_an_older_registration_but_not_itself():
+    legacy = DueDate(kind=INTEGRATED_REVIEW_WINDOW, due_on=date(2026, 3, 9), reference="EYFS")
+    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING, due_dates=(legacy,)), CHILD)
+    opened = window_opened()
+    [cancellation] = cancellations(opened)
+
+    assert all(cancels(cancellation, x) for x in reminders_for(registered))
+    assert not any(cancels(cancellation, x) for x in reminders_for(opened))
+    assert {x.ref for x in reminders_for(registered)} == {CHILD_REF}
+
+
+def test_the_window_reminder_goes_to_team_members_permitted_for_health_the_announcing_setting_and_the_parent():
+    [reminder] = reminders_for(window_opened(by=actor(SETTING)))
+    hv, slt, setting = practitioner(HV, "hv-1"), practitioner(SLT, "slt-1"), practitioner(SETTING, "senco-1")
+    state = ConsentState.from_events([
+        consent_granted(CHILD, orgs=(HV,), categories=(Category.HEALTH,)),
+        consent_granted(CHILD, orgs=(SLT,), categories=(Category.SLT, Category.REFERRAL)),
+    ])
+
+    found = reminded(reminder, [SETTING, HV, SLT], [hv, slt, setting, parent("parent-1", CHILD)], now=NOW,
+                     state=state)
+
+    assert {(a.subscriber.address, a.basis.split(":")[0]) for a in found} == {
+        (f"{HV}/hv-1", "consent"), (f"{SETTING}/senco-1", "own"), ("parent/parent-1", "parent")}
+
+
+def test_a_reminder_reaches_a_parent_only_while_the_token_that_named_their_children_is_valid():
+    [reminder] = reminders_for(window_opened())
+    current = parent("parent-1", CHILD, valid_until=NOW + timedelta(seconds=1))
+    lapsed = parent("parent-2", CHILD, valid_until=NOW)
+
+    found = reminded(reminder, [SETTING], [current, lapsed], now=NOW, state=ConsentState())
+
+    assert [a.subscriber.address for a in found] == ["parent/parent-1"]

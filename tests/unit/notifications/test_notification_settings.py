@@ -47,3 +47,10 @@ def test_smtp_settings_come_from_the_service_prefix(monkeypatch):
 def test_inconsistent_settings_are_refused_at_start(values):
     with pytest.raises(ValidationError):
         settings(**values)
+
+
+def test_e_mails_and_webhooks_are_held_a_few_seconds_by_default_and_never_a_negative_time():
+    assert settings().external_hold_s == 5.0
+    assert settings(external_hold_s=0).external_hold_s == 0
+    with pytest.raises(ValidationError, match="external_hold_s"):
+        settings(external_hold_s=-1)
