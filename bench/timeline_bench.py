@@ -313,7 +313,7 @@ async def faust_only(bootstrap: str, topics: dict[str, str], expected: int, work
     from faust.contrib.asgi import faust_app_running
 
     from services.timeline.config import TimelineSettings
-    from services.timeline.worker import make_faust_app
+    from services.timeline.worker import build_faust_app
 
     settings = TimelineSettings(
         environment="test", kafka_bootstrap_servers=bootstrap, database_url="sqlite://",
@@ -322,7 +322,7 @@ async def faust_only(bootstrap: str, topics: dict[str, str], expected: int, work
         datadir=workdir / "faust-only",
     )
     counter = _CountingIngestor()
-    app = make_faust_app(settings, counter)  # type: ignore[arg-type]
+    app = build_faust_app(settings, counter)  # type: ignore[arg-type]
     async with faust_app_running(app):
         while not counter.seen:
             await asyncio.sleep(0.005)

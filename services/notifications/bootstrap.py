@@ -38,7 +38,7 @@ from services.notifications.channels import EmailChannel, SmtpConfig, WebhookCha
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.jobs import Job
-from services.notifications.worker import Incoming, Intake, make_faust_app
+from services.notifications.worker import Incoming, Intake, build_faust_app
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 Clock = Callable[[], datetime]
@@ -186,7 +186,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
         attempts=settings.handler_attempts,
         on_committed=lambda: service.committed(),
     )
-    faust_app = make_faust_app(settings, intake, remind, logging_config=logging_config)
+    faust_app = build_faust_app(settings, intake, remind, logging_config=logging_config)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -25,6 +25,7 @@ from schemas.catalogue import InvalidEvent, parse_event
 from schemas.envelope import EnvelopeBase
 from schemas.topics import Topic
 from services.notifications import handlers, metrics, store
+from services.common.streams import make_faust_app
 from services.notifications.config import NotificationsSettings
 
 log = logging.getLogger(__name__)
@@ -144,11 +145,7 @@ class Intake:
                 delay = min(delay * 2, self._max_backoff_s)
 
 
-def broker_urls(bootstrap: str) -> list[str]:
-    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
-
-
-def make_faust_app(
+def build_faust_app(
     settings: NotificationsSettings,
     intake: Callable[[Incoming], Awaitable[None]],
     remind: Callable[[], Awaitable[None]],
@@ -156,23 +153,12 @@ def make_faust_app(
     logging_config: Any = None,
 ) -> faust.App:
     """Builds (but does not start or connect) the Faust app."""
-    app = faust.App(
-        settings.consumer_group,
-        broker=broker_urls(settings.kafka_bootstrap_servers),
-        datadir=str(settings.datadir),
-        key_serializer="raw",
-        value_serializer="raw",
-        web_enabled=False,
-        autodiscover=False,
-        # Topics are provisioned (auto creation is off on the broker): Faust declares none,
-        # not even its leader topic. The reminder timer runs on every worker; the unique
-        # idempotency keys make that safe.
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=settings.commit_interval_s,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+    app = make_faust_app(
+        group=settings.consumer_group,
+        bootstrap=settings.kafka_bootstrap_servers,
+        datadir=settings.datadir,
+        commit_interval_s=settings.commit_interval_s,
+        session_timeout_s=settings.session_timeout_s,
         logging_config=logging_config,
     )
     source = app.topic(settings.referrals_topic, settings.consent_topic, key_serializer="raw", value_serializer="raw")

@@ -31,7 +31,7 @@ from services.timeline import api, store
 from services.timeline.api import Clock, utc_now
 from services.timeline.config import TimelineSettings
 from services.timeline.handlers import BatchIngestor, Incoming
-from services.timeline.worker import make_faust_app
+from services.timeline.worker import build_faust_app
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
@@ -80,7 +80,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
         await timeline.dead_letter(message, reason)
 
     ingestor = BatchIngestor(timeline_store, dead_letter, is_transient=store.is_transient)
-    faust_app = make_faust_app(settings, ingestor)
+    faust_app = build_faust_app(settings, ingestor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

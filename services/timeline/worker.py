@@ -25,6 +25,7 @@ from typing import Any
 import faust
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.common.streams import make_faust_app
 from services.timeline.config import TimelineSettings
 from services.timeline.domain import Source
 from services.timeline.handlers import BatchIngestor, Incoming
@@ -36,28 +37,14 @@ BATCH_SECONDS = Histogram("tac_timeline_batch_seconds", "Time to store (or park)
 LAG = Gauge("tac_timeline_consumer_lag", "Messages behind the partition's end after the last batch", ["topic", "partition"])
 
 
-def broker_urls(bootstrap: str) -> list[str]:
-    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
-
-
-def make_faust_app(settings: TimelineSettings, ingestor: BatchIngestor) -> faust.App:
+def build_faust_app(settings: TimelineSettings, ingestor: BatchIngestor) -> faust.App:
     """Builds (but does not start or connect) the Faust app."""
-    app = faust.App(
-        settings.consumer_group,
-        broker=broker_urls(settings.kafka_bootstrap_servers),
-        datadir=str(settings.datadir),
-        key_serializer="raw",
-        value_serializer="raw",
-        web_enabled=False,
-        autodiscover=False,
-        # Our topics are provisioned (auto creation is off on the broker); Faust creates none,
-        # not even its assignor leader topic.
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=settings.commit_interval_s,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+    app = make_faust_app(
+        group=settings.consumer_group,
+        bootstrap=settings.kafka_bootstrap_servers,
+        datadir=settings.datadir,
+        commit_interval_s=settings.commit_interval_s,
+        session_timeout_s=settings.session_timeout_s,
     )
     source = app.topic(settings.referrals_topic, settings.consent_topic, key_serializer="raw", value_serializer="raw")
     sources = {settings.referrals_topic: Source.REFERRALS, settings.consent_topic: Source.CONSENT}
