@@ -27,3 +27,12 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio
             except asyncio.TimeoutError:
                 pass
             backoff = min(backoff * 2, 10.0)
+
+
+async def stop_all(stop: asyncio.Event, tasks: list[asyncio.Task], timeout_s: float = 10.0) -> None:
+    """Ask the loops to finish (`stop`), give them `timeout_s`, then cancel what is left."""
+    stop.set()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()

@@ -21,7 +21,7 @@ from schemas.envelope import EnvelopeBase
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
-from services.common.tasks import supervise
+from services.common.tasks import stop_all, supervise
 from services.common.web import create_app
 from services.consent import api, handlers, store
 from services.consent.config import ConsentSettings
@@ -52,9 +52,7 @@ def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = syst
         try:
             if settings.run_outbox_relay:
                 relay = OutboxRelay(sessions, store.outbox, producer)
-                loop = asyncio.get_running_loop()
-                # Handlers commit in worker threads; wake the relay on the loop's own thread.
-                deps.on_commit = lambda: loop.call_soon_threadsafe(relay.notify)
+                deps.on_commit = relay.notify  # safe from the worker threads handlers commit in
                 app.state.relay = relay
                 tasks.append(asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop)))
             if settings.run_children_consumer:
@@ -72,12 +70,8 @@ def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = syst
                 tasks.append(asyncio.create_task(supervise("consent_expiry", lambda: expiry.run(stop), stop)))
             yield
         finally:
-            stop.set()
             deps.on_commit = lambda: None
-            if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=10)
-                for task in pending:
-                    task.cancel()
+            await stop_all(stop, tasks)
             if consumer is not None:
                 await consumer.stop()
             if producer is not None:
