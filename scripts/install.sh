@@ -59,10 +59,40 @@ if [[ ! -x $VENV/bin/uv ]] || [[ $("$VENV/bin/uv" --version 2>/dev/null | awk '{
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
 
+# The web service's front-end assets (services/web): `npm ci` from its package-lock.json while
+# node_modules is missing or the lock changed (stamp like .venv's), then the stylesheet compiled
+# from GOV.UK Frontend's Sass into services/web/build/ (git-ignored) when it is missing or its
+# sources changed. Nothing is fetched by the running service.
+WEB=$ROOT/services/web
+install_web_assets() {
+  [[ -f $WEB/package-lock.json ]] || return 0
+  command -v npm >/dev/null 2>&1 \
+    || die "npm not found (needed for services/web's GOV.UK Frontend): apt-get install -y nodejs npm"
+  local npm_stamp=$WEB/node_modules/.lock-stamp npm_want npm_have=""
+  npm_want=$(cat "$WEB/package-lock.json" "$WEB/package.json" | sha256sum | cut -d' ' -f1)
+  [[ -f $npm_stamp ]] && npm_have=$(<"$npm_stamp")
+  if [[ ! -d $WEB/node_modules || $npm_want != "$npm_have" ]]; then
+    say "npm ci (services/web)"
+    npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$npm_want" >"$npm_stamp"
+  fi
+  local css=$WEB/build/tac.css css_stamp=$WEB/build/.css-stamp css_want css_have=""
+  css_want=$(cat "$npm_stamp" "$WEB"/assets/scss/*.scss | sha256sum | cut -d' ' -f1)
+  [[ -f $css_stamp ]] && css_have=$(<"$css_stamp")
+  if [[ ! -f $css || $css_want != "$css_have" ]]; then
+    say "compiling services/web/build/tac.css"
+    mkdir -p "$WEB/build"
+    (cd "$WEB" && node_modules/.bin/sass --no-source-map --style=compressed --load-path=node_modules \
+      --quiet-deps assets/scss/tac.scss build/tac.css)
+    echo "$css_want" >"$css_stamp"
+  fi
+}
+
 want=$(cat "$LOCK" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
 have=""
 [[ -f $STAMP ]] && have=$(<"$STAMP")
 if [[ $want == "$have" ]]; then
+  install_web_assets
   say ".venv up to date with requirements.lock ($((SECONDS - t0)) s)"
   exit 0
 fi
@@ -74,4 +104,5 @@ say "syncing .venv with requirements.lock"
 say "installing the project (editable)"
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e . --no-deps
 echo "$want" >"$STAMP"
+install_web_assets
 say "done ($((SECONDS - t0)) s)"
