@@ -4,6 +4,7 @@
 #   make lock              re-resolve requirements.lock from pyproject.toml
 #   make kafka-up          local single-node Kafka 3.9 (KRaft) + TAC topics; kafka-down, kafka-status
 #   make pg-up             local PostgreSQL with role tac / database tac_test; pg-down
+#   make idp-up            local Keycloak at 127.0.0.1:8380, realm tac (deploy/keycloak/README.md); idp-down, idp-status
 #   make test              everything: install, kafka-up, pg-up, then unit + integration + e2e
 #   make test-unit | test-integration | test-e2e
 #   make schemas | demo | down | bench
@@ -24,7 +25,7 @@ export TAC_TEST_POSTGRES_URL ?= postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_
 
 TEST_LEVELS := tests/unit tests/integration tests/e2e
 
-.PHONY: help install lock kafka-up kafka-down kafka-status pg-up pg-down schemas \
+.PHONY: help install lock kafka-up kafka-down kafka-status pg-up pg-down idp-up idp-down idp-status schemas \
 	test test-unit test-integration test-e2e demo down bench
 
 help:
@@ -51,6 +52,15 @@ pg-up:
 
 pg-down:
 	@scripts/pg.sh down
+
+idp-up:
+	@scripts/idp.sh up
+
+idp-down:
+	@scripts/idp.sh down
+
+idp-status:
+	@scripts/idp.sh status || true
 
 schemas: install
 	$(PY) -m schemas.export
