@@ -2,7 +2,9 @@
 
 A token carries the practitioner (`sub`), their organisation (`org`, absent for a parent),
 the organisation kind (`agency`), their `role`, and for a parent the `children` they hold
-parental responsibility for. Issuer, audience, expiry, issue time and subject are required
+parental responsibility for. An OIDC provider whose `sub` is its own user id (Keycloak: a
+UUID) names TAC's practitioner id in a `practitioner_id` claim instead, which then wins over
+`sub`; any other claim the provider adds (`azp`, `scope`, `name`, ...) is ignored. Issuer, audience, expiry, issue time and subject are required
 and checked; only asymmetric algorithms from an explicit allow-list are accepted, so neither
 `alg: none` nor an HMAC token "signed" with the public key can pass.
 
@@ -47,6 +49,8 @@ MAX_TOKEN_LENGTH = 8192
 
 # Claim names in the token, by Principal field, for error messages.
 _CLAIM_OF_FIELD = {"practitioner_id": "sub", "organisation_id": "org", "agency": "agency", "role": "role", "children": "children"}
+# The claim naming TAC's practitioner id when the provider's `sub` is its own user id.
+PRACTITIONER_ID_CLAIM = "practitioner_id"
 
 
 class AuthError(Exception):
@@ -226,24 +230,30 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     children = claims.get("children", [])
     if not isinstance(children, list):
         raise AuthError("token claim 'children' must be a list of child ids")
-    fields = {"practitioner_id": claims["sub"], "organisation_id": claims.get("org"),
+    practitioner, practitioner_claim = claims.get(PRACTITIONER_ID_CLAIM), PRACTITIONER_ID_CLAIM
+    if practitioner is None:
+        practitioner, practitioner_claim = claims["sub"], "sub"
+    elif not isinstance(practitioner, str):
+        raise AuthError(f"token claim {PRACTITIONER_ID_CLAIM!r} must be a string")
+    fields = {"practitioner_id": practitioner, "organisation_id": claims.get("org"),
               "agency": claims.get("agency"), "role": claims.get("role"), "children": children}
     try:
         # An absent (or null) claim is reported as missing, not as a wrong value.
         return Principal(**{name: value for name, value in fields.items() if value is not None})
     except ValidationError as e:
-        raise AuthError(f"token claims are invalid: {_describe_claim_errors(e)}") from None
+        raise AuthError(f"token claims are invalid: {_describe_claim_errors(e, practitioner_claim)}") from None
 
 
-def _describe_claim_errors(error: ValidationError) -> str:
+def _describe_claim_errors(error: ValidationError, practitioner_claim: str = "sub") -> str:
     # Never echo claim values: only which claim is wrong and why.
+    claim_of_field = {**_CLAIM_OF_FIELD, "practitioner_id": practitioner_claim}
     parts = []
     for err in error.errors(include_url=False, include_input=False):
         loc = err["loc"]
         if not loc:
             parts.append(err["msg"].removeprefix("Value error, "))
             continue
-        claim = _CLAIM_OF_FIELD.get(str(loc[0]), str(loc[0]))
+        claim = claim_of_field.get(str(loc[0]), str(loc[0]))
         parts.append(f"{claim!r} is missing" if err["type"] == "missing" else f"{claim!r}: {err['msg']}")
     return "; ".join(parts)
 

@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import jwt
 import pytest
@@ -207,3 +207,94 @@ def test_a_jwks_verifier_is_built_without_fetching_anything():
     verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url="https://idp.invalid/jwks")
 
     assert verifier.algorithms == ("RS256",)
+
+
+# ------------------------------------------------- tokens as Keycloak issues them (realm tac)
+
+KEYCLOAK_ISSUER = "http://127.0.0.1:8380/realms/tac"
+
+
+def keycloak_claims(**tac_claims) -> dict:
+    """An access token's claims as Keycloak 26 writes them for client tac-web
+    (deploy/keycloak/tac-realm.json): its own user UUID as `sub`, TAC's id in `practitioner_id`,
+    and the claims Keycloak adds on its own."""
+    now = int(time.time())
+    return {
+        "exp": now + 900, "iat": now, "auth_time": now, "jti": f"onrtac:{uuid4()}", "iss": KEYCLOAK_ISSUER,
+        "aud": ["tac", "account"], "sub": str(uuid4()), "typ": "Bearer", "azp": "tac-web", "sid": str(uuid4()),
+        "acr": "1", "allowed-origins": [], "realm_access": {"roles": ["default-roles-tac"]},
+        "scope": "openid profile email", "email_verified": True, "name": "Dana Hughes",
+        "preferred_username": "dana-hughes", "given_name": "Dana", "family_name": "Hughes",
+        "email": "dana.hughes@northbridge-inclusion.example", "org_name": "Northbridge Early Years Inclusion",
+        **tac_claims,
+    }
+
+
+DANA_CLAIMS = {"practitioner_id": "dana-hughes", "org": "northbridge-inclusion", "agency": "area_senco",
+               "role": "area_senco"}
+
+
+@pytest.fixture(scope="module")
+def keycloak_verifier() -> TokenVerifier:
+    return TokenVerifier(issuer=KEYCLOAK_ISSUER, audience=AUDIENCE, public_key_pem=dev_public_key_pem())
+
+
+def keycloak_token(claims: dict) -> str:
+    return jwt.encode(claims, dev_private_key_pem(), algorithm="RS256", headers={"typ": "JWT", "kid": "kc-key-1"})
+
+
+def test_a_keycloak_token_names_the_practitioner_by_its_practitioner_id_claim_not_keycloaks_sub(keycloak_verifier):
+    principal = keycloak_verifier.verify(keycloak_token(keycloak_claims(**DANA_CLAIMS)))
+
+    assert principal == Principal(practitioner_id="dana-hughes", organisation_id="northbridge-inclusion",
+                                  agency=Agency.AREA_SENCO, role="area_senco")
+
+
+def test_a_keycloak_parent_token_carries_children_as_a_json_array(keycloak_verifier):
+    children = [str(uuid4()), str(uuid4())]
+    claims = keycloak_claims(practitioner_id="ada-okoro", agency="parent", role="parent", children=children)
+
+    principal = keycloak_verifier.verify(keycloak_token(claims))
+
+    assert principal.is_parent and principal.practitioner_id == "ada-okoro"
+    assert principal.children == frozenset(UUID(c) for c in children)
+
+
+def test_a_keycloak_parent_whose_children_attribute_is_empty_has_no_children(keycloak_verifier):
+    # Keycloak leaves an empty multivalued attribute out of the token altogether.
+    claims = keycloak_claims(practitioner_id="ada-okoro", agency="parent", role="parent")
+
+    assert keycloak_verifier.verify(keycloak_token(claims)).children == frozenset()
+
+
+def test_without_a_practitioner_id_claim_the_sub_is_the_practitioner(keycloak_verifier):
+    claims = keycloak_claims(**{k: v for k, v in DANA_CLAIMS.items() if k != "practitioner_id"})
+
+    assert keycloak_verifier.verify(keycloak_token(claims)).practitioner_id == claims["sub"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(["dana", "hughes"], "'practitioner_id' must be a string"),
+                                                 ("", "'practitioner_id'")])
+def test_a_bad_practitioner_id_claim_is_rejected_naming_that_claim(keycloak_verifier, value, expected):
+    reason = rejection(keycloak_verifier, keycloak_token(keycloak_claims(**{**DANA_CLAIMS, "practitioner_id": value})))
+
+    assert expected in reason and "'sub'" not in reason
+
+
+def test_a_keycloak_token_without_the_tac_audience_is_rejected(keycloak_verifier):
+    claims = {**keycloak_claims(**DANA_CLAIMS), "aud": "account"}
+
+    assert rejection(keycloak_verifier, keycloak_token(claims)) == "token audience is not accepted"
+
+
+def test_a_keycloak_token_is_verified_with_the_key_from_the_jwks_it_names_by_kid(monkeypatch):
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(serialization.load_pem_public_key(dev_public_key_pem()), as_dict=True)
+    other = jwt.algorithms.RSAAlgorithm.to_jwk(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(), as_dict=True)
+    jwks = {"keys": [{**other, "kid": "kc-enc", "use": "sig", "alg": "RS256"},
+                     {**public, "kid": "kc-key-1", "use": "sig", "alg": "RS256"}]}
+    verifier = TokenVerifier(issuer=KEYCLOAK_ISSUER, audience=AUDIENCE,
+                             jwks_url=f"{KEYCLOAK_ISSUER}/protocol/openid-connect/certs")
+    monkeypatch.setattr(verifier._jwks, "fetch_data", lambda: jwks)
+
+    assert verifier.verify(keycloak_token(keycloak_claims(**DANA_CLAIMS))).practitioner_id == "dana-hughes"
