@@ -1,0 +1,116 @@
+"""Errors as pages (UI.md): what went wrong said in words, with the right status, never a
+stack trace. Registered on the app by bootstrap; views just raise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.web.api_clients.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ServiceUnavailable
+from services.web.session import sign_out
+
+log = structlog.get_logger(__name__)
+
+SIGN_IN_PATH = "/sign-in"
+
+
+class PageNotFound(Exception):
+    """This person has no page here (including: a parent on a practitioner's page, and back)."""
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in person: to the sign-in page."""
+
+
+class CsrfRefused(Exception):
+    """A form came without this session's CSRF token."""
+
+
+def _render(templates: Jinja2Templates, request: Request, name: str, status: int, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"person": None, **context}, status_code=status)
+
+
+def register_error_pages(app: FastAPI, templates: Jinja2Templates) -> None:
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _render(templates, request, "errors/not_found.html", 404)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return await not_found(request, exc)
+        if exc.status_code == 405:
+            return _render(templates, request, "errors/not_found.html", 405)
+        return _render(templates, request, "errors/problem.html", exc.status_code if exc.status_code >= 400 else 500)
+
+    async def not_signed_in(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+
+    async def token_refused(request: Request, exc: Exception) -> Response:
+        # The API no longer accepts the token (it expired): the person signs in again.
+        sign_out(request.session)
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+
+    async def conflict(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Conflict)
+        return _render(templates, request, "errors/conflict.html", 409, message=exc.message)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Forbidden)
+        return _render(templates, request, "errors/forbidden.html", 403, message=exc.message)
+
+    async def csrf(request: Request, exc: Exception) -> Response:
+        log.warning("csrf_refused", method=request.method)
+        return _render(templates, request, "errors/csrf.html", 403)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        return _render(templates, request, "errors/problem.html", 503)
+
+    app.add_exception_handler(PageNotFound, not_found)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(NotAuthenticated, token_refused)
+    app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(CsrfRefused, csrf)
+    app.add_exception_handler(ServiceUnavailable, unavailable)
+
+
+Scope = MutableMapping[str, Any]
+
+
+class ProblemPageMiddleware:
+    """Anything unexpected becomes the "Sorry, there is a problem" page (500), logged with its
+    type and route only; never a stack trace to the person."""
+
+    def __init__(self, app: Callable[..., Any], templates: Jinja2Templates) -> None:
+        self.app = app
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Scope) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "<unmatched>")
+            log.error("unhandled_error", error=type(exc).__name__, route=route, exc_info=exc)
+            if started:
+                raise
+            html = self.templates.get_template("errors/problem.html").render(person=None, request=None)
+            await HTMLResponse(html, status_code=500)(scope, receive, send)

@@ -1,0 +1,103 @@
+"""The request dependencies pages are written with (explicit, never globals):
+
+    @router.get("/")
+    async def your_work(page: PractitionerPage) -> Response:
+        caseload = await page.apis.referrals.caseload()
+        return await page.render("home/your_work.html", caseload=caseload)
+
+`SignedInPage` any signed-in person; `PractitionerPage` practitioners only and `ParentPage`
+parents only (anyone else gets "Page not found"); `AnyonePage` for pages with nobody signed in.
+`page.apis` are the four API clients calling as the signed-in person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from services.web.api_clients import Apis, ApiError
+from services.web.config import WebSettings
+from services.web.pages import CsrfRefused, NotSignedIn, PageNotFound
+from services.web.session import SignedInPerson, csrf_matches, csrf_token, signed_in_person
+
+log = structlog.get_logger(__name__)
+
+CSRF_FIELD = "csrf_token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class Page:
+    request: Request
+    templates: Jinja2Templates
+    settings: WebSettings
+    person: SignedInPerson | None
+    apis: Apis | None
+
+    async def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """The template with what every page's layout needs: the person, the CSRF token, the
+        unread count for the header (left out, not failed, when notifications is down)."""
+        unread = None
+        if self.person is not None and self.apis is not None and "unread_count" not in context:
+            try:
+                unread = await self.apis.notifications.unread_count()
+            except ApiError as e:
+                log.info("unread_count_unavailable", error=type(e).__name__)
+        base = {"person": self.person, "csrf_token": csrf_token(self.request.session),
+                "development": self.settings.development, "unread_count": unread}
+        return self.templates.TemplateResponse(self.request, template, {**base, **context},
+                                               status_code=status_code)
+
+
+def _page(request: Request, person: SignedInPerson | None) -> Page:
+    state = request.app.state
+    apis = state.apis.as_person(person.access_token) if person is not None else None
+    return Page(request=request, templates=state.templates, settings=state.settings, person=person, apis=apis)
+
+
+def anyone_page(request: Request) -> Page:
+    return _page(request, signed_in_person(request.session))
+
+
+def signed_in_page(request: Request) -> Page:
+    person = signed_in_person(request.session)
+    if person is None:
+        raise NotSignedIn()
+    return _page(request, person)
+
+
+def practitioner_page(page: Annotated[Page, Depends(signed_in_page)]) -> Page:
+    if page.person is None or page.person.is_parent:
+        raise PageNotFound()
+    return page
+
+
+def parent_page(page: Annotated[Page, Depends(signed_in_page)]) -> Page:
+    if page.person is None or not page.person.is_parent:
+        raise PageNotFound()
+    return page
+
+
+AnyonePage = Annotated[Page, Depends(anyone_page)]
+SignedInPage = Annotated[Page, Depends(signed_in_page)]
+PractitionerPage = Annotated[Page, Depends(practitioner_page)]
+ParentPage = Annotated[Page, Depends(parent_page)]
+
+
+async def csrf_protect(request: Request) -> None:
+    """On every router bootstrap includes: any request that is not GET/HEAD/OPTIONS must carry
+    this session's token in the form field `csrf_token` (constant-time comparison)."""
+    if request.method in _SAFE_METHODS:
+        return
+    submitted = None
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()  # cached on the request: the route reads the same form
+        submitted = form.get(CSRF_FIELD)
+    if not csrf_matches(request.session, submitted):
+        raise CsrfRefused()

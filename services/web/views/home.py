@@ -1,0 +1,32 @@
+"""Home pages: "Your work" for practitioners (their organisation's caseload, overdue first:
+DESIGN §4, UI.md), and a parent's starting page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from services.web.views.deps import ParentPage, PractitionerPage
+
+router = APIRouter()
+
+KIND_NAMES = {
+    "referral": "Referral",
+    "advice": "EHC advice request",
+    "ehc": "EHC needs assessment",
+    "integrated_review": "Integrated review",
+}
+
+
+@router.get("/")
+async def your_work(page: PractitionerPage) -> Response:
+    assert page.apis is not None
+    caseload = await page.apis.referrals.caseload()
+    items = sorted(caseload.get("items") or (), key=lambda i: not i.get("overdue"))  # the API's order, overdue first
+    return await page.render("home/your_work.html", items=items, total=caseload.get("total", len(items)),
+                             kind_names=KIND_NAMES)
+
+
+@router.get("/your-child")
+async def parent_home(page: ParentPage) -> Response:
+    return await page.render("home/parent.html")
