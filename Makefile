@@ -5,7 +5,7 @@
 #   make kafka-up          local single-node Kafka 3.9 (KRaft) + TAC topics; kafka-down, kafka-status
 #   make pg-up             local PostgreSQL with role tac / database tac_test; pg-down
 #   make idp-up            local Keycloak at 127.0.0.1:8380, realm tac (deploy/keycloak/README.md); idp-down, idp-status
-#   make test              everything: install, kafka-up, pg-up, then unit + integration + e2e
+#   make test              everything: install, kafka-up, pg-up, idp-up, then unit + integration + e2e
 #   make test-unit | test-integration | test-e2e
 #   make schemas | demo | down | bench
 
@@ -80,15 +80,15 @@ endef
 test-unit: install
 	$(call pytest_level,tests/unit)
 
-test-integration: install kafka-up pg-up
+test-integration: install kafka-up pg-up idp-up
 	$(call pytest_level,tests/integration)
 
-test-e2e: install kafka-up pg-up
+test-e2e: install kafka-up pg-up idp-up
 	$(call pytest_level,tests/e2e)
 
 # One pytest run over every level that exists: empty levels just add nothing, but a run that
 # collects no test at all fails (exit 5), as it must for CI.
-test: install kafka-up pg-up
+test: install kafka-up pg-up idp-up
 	@levels="$(strip $(wildcard $(TEST_LEVELS)))"; \
 	if [ -z "$$levels" ]; then echo "make test: no test folders ($(TEST_LEVELS))" >&2; exit 1; fi; \
 	echo "$(PYTEST) $$levels -q"; \
