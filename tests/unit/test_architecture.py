@@ -225,3 +225,17 @@ def test_a_domain_package_counts_as_domain_code(tmp_path):
     assert is_domain_module(SERVICES / "referrals" / "state_machine.py")
     assert not is_domain_module(SERVICES / "referrals" / "store.py")
     assert not is_domain_module(SERVICES / "referrals" / "domain_events_relay.py")
+
+
+# --- the web interface -----------------------------------------------------------------------------
+
+WEB_MODULES = [p for p in SERVICE_MODULES if _owning_service(p) == "web"]
+
+
+@pytest.mark.parametrize("path", WEB_MODULES, ids=_id)
+def test_the_web_interface_imports_no_service_but_the_shared_library(path: Path):
+    # It asks the APIs (DESIGN §4): not even the published consent decision, so no rule about
+    # who sees what is ever applied in the web.
+    crossing = sorted({f"line {i.line}: {i.module}" for i in imports_of(path)
+                       if i.module.startswith("services.") and not i.module.startswith(("services.common", "services.web"))})
+    assert not crossing, f"{_id(path)} reaches into another service: {crossing}"
