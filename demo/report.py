@@ -149,7 +149,10 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
 
     console.rule("Where to go next")
     for name, url in urls.items():
-        console.print(f"  {name:<14} {url}/docs")
+        if name == "web":
+            console.print(f"  {name:<14} {url}  (sign in as anyone of the cast)")
+        else:
+            console.print(f"  {name:<14} {url}/docs")
     console.print("  tokens:        .venv/bin/tac token --practitioner dana-hughes --organisation northbridge-inclusion "
                   "--agency area_senco --role area_senco")
     console.print("  stop it all:   make down")

@@ -1,4 +1,4 @@
-"""Runs the four services as child processes on this machine, with their logs in a folder,
+"""Runs the four services and the web interface as child processes on this machine, with their logs in a folder,
 and stops them again (`make down`). The broker is started separately by `make kafka-up`."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ SERVICES = (
     ServiceProcess("consent", 8002),
     ServiceProcess("timeline", 8003),
     ServiceProcess("notifications", 8004),
+    ServiceProcess("web", 8000),  # the web interface, over the four APIs above
 )
 
 
@@ -76,6 +77,8 @@ class Stack:
                 "TAC_NOTIFICATIONS_CONSUMER_GROUP": f"{self.group_prefix}-notifications",
             }
         )
+        # The web interface calls the APIs of this stack (TAC_WEB_REFERRALS_URL, ...).
+        env.update({f"TAC_WEB_{s.name.upper()}_URL": s.url for s in self.services if s.name != "web"})
         env.update(self.extra_env)
         return env
 
