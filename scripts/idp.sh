@@ -163,7 +163,7 @@ start_idp() {
     </dev/null >>"$OUT_FILE" 2>&1 9>&- &
   local pid=$!
   echo "$pid" >"$PID_FILE"
-  say "started Keycloak (pid $pid), log in ${OUT_FILE#"$ROOT"/}; the first start builds (~20 s) then starts (~40 s)"
+  say "started Keycloak (pid $pid), log in ${OUT_FILE#"$ROOT"/}; ready in ~40 s the first time (build + import), ~10-20 s later"
 }
 
 wait_ready() { # wait_ready PID DEADLINE
