@@ -10,8 +10,9 @@
                                           refused in any other environment
     TAC_WEB_IDLE_TIMEOUT_MINUTES          a session unused this long is ended (30)
     TAC_WEB_SESSION_MAX_AGE_HOURS         the cookie's lifetime, however busy (8)
-    TAC_WEB_OIDC_ISSUER                   the identity provider (production: required, https)
-    TAC_WEB_OIDC_CLIENT_ID / _SECRET      this service's client at the provider (production)
+    TAC_WEB_OIDC_ISSUER                   the identity provider (required outside development;
+                                          https in production)
+    TAC_WEB_OIDC_CLIENT_ID / _SECRET      this service's client at the provider (idem)
     TAC_WEB_PUBLIC_URL                    https://... the address people use, for the OIDC
                                           redirect URI behind a proxy (optional)
     TAC_WEB_DEV_PARENT_CHILDREN           development: comma-separated child ids the dev
@@ -92,11 +93,12 @@ class WebSettings(BaseServiceSettings):
             return self
         if self.session_secret == DEV_SESSION_SECRET:
             raise ValueError("TAC_WEB_SESSION_SECRET is the development default: set a long random secret")
+        # Outside development the only sign-in is the identity provider's.
+        missing = [f"TAC_WEB_{n.upper()}" for n in ("oidc_issuer", "oidc_client_id", "oidc_client_secret")
+                   if not getattr(self, n)]
+        if missing:
+            raise ValueError(f"sign-in needs an identity provider: set {', '.join(missing)}")
         if self.environment == "production":
-            missing = [f"TAC_WEB_{n.upper()}" for n in ("oidc_issuer", "oidc_client_id", "oidc_client_secret")
-                       if not getattr(self, n)]
-            if missing:
-                raise ValueError(f"sign-in needs an identity provider: set {', '.join(missing)}")
             if urlparse(self.oidc_issuer or "").scheme != "https":
                 raise ValueError("TAC_WEB_OIDC_ISSUER must be an https URL in production")
         return self

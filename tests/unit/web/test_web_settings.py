@@ -16,9 +16,13 @@ def test_the_development_session_secret_is_refused_outside_development():
         WebSettings(environment="test")
 
 
-def test_production_needs_an_identity_provider():
+def test_outside_development_an_identity_provider_is_needed():
+    with pytest.raises(ValidationError, match="TAC_WEB_OIDC_ISSUER"):
+        WebSettings(environment="test", session_secret="x" * 40)
     with pytest.raises(ValidationError, match="TAC_WEB_OIDC_CLIENT_ID"):
         WebSettings(**{**PRODUCTION, "oidc_client_id": None}, session_secret="x" * 40)
+    with pytest.raises(ValidationError, match="https"):
+        WebSettings(**{**PRODUCTION, "oidc_issuer": "http://idp.example"}, session_secret="x" * 40)
     assert WebSettings(**PRODUCTION, session_secret="x" * 40).oidc_issuer == "https://idp.example"
 
 
