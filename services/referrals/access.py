@@ -74,13 +74,10 @@ def consent_covering(viewer: Viewer, child_id: UUID, category: Category | str, n
                      state: ConsentState) -> UUID | None:
     """The id of the active consent that lets the named organisation see `category` about the
     child now, or None. Only a consent counts: not authorship, not a safeguarding grant."""
-    # Rule 3 (safeguarding) comes before rule 4 (consent) in decide(), so a grant would hide a
-    # consent that covers too: ask about the consents alone.
-    consents_only = ConsentState(grants=state.grants, withdrawn=state.withdrawn, expired=state.expired)
-    d = decision(viewer, child_id, None, category, now, consents_only)
-    if d.permitted and d.basis and d.basis.startswith("consent:"):
-        return UUID(d.basis.split(":", 1)[1])
-    return None
+    # The organisation named is usually not on the team yet (the request is what brings it in),
+    # and a safeguarding grant is not a basis for sharing onwards: ask about consents alone.
+    return state.covering_consent(viewer, Entry(event_id=_ANY_ENTRY, child_id=child_id, author_organisation_id=None,
+                                                category=str(category)), now)
 
 
 def missing_consent(organisation_id: str, agency: Agency | str, category: Category | str) -> str:
