@@ -19,6 +19,7 @@ Environment variables (shared by every service, so one value serves them all):
 ``TAC_JWT_PUBLIC_KEY_PEM_PATH``  PEM public key file; default the committed dev key
 ``TAC_JWT_JWKS_URL``           OIDC provider JWKS endpoint (production); excludes the PEM path
 ``TAC_LOG_LEVEL``              ``DEBUG`` / ``INFO`` (default) / ``WARNING`` / ``ERROR``
+``TAC_DIRECTORY_PATH``         organisation directory YAML; default ``reference/organisations.yaml``
 ``<PREFIX>DATABASE_URL``       per service, e.g. ``TAC_CONSENT_DATABASE_URL``
 =============================  ===========================================================
 
@@ -41,6 +42,7 @@ from pydantic import AliasChoices, AliasPath, Field, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.auth import DEV_PUBLIC_KEY_PATH
+from services.common.directory import DEFAULT_DIRECTORY_PATH, ENV_DIRECTORY_PATH
 
 DEFAULT_JWT_ISSUER = "tac-dev"
 DEFAULT_JWT_AUDIENCE = "tac"
@@ -107,6 +109,11 @@ class BaseServiceSettings(BaseSettings):
         default="INFO",
         validation_alias=AliasChoices(ENV_LOG_LEVEL),
         description="TAC_LOG_LEVEL: DEBUG | INFO | WARNING | ERROR | CRITICAL.",
+    )
+    directory_path: Path = Field(
+        default=DEFAULT_DIRECTORY_PATH,
+        validation_alias=AliasChoices(ENV_DIRECTORY_PATH),
+        description="TAC_DIRECTORY_PATH: the organisation directory (services.common.directory), a YAML file.",
     )
 
     @field_validator("log_level", mode="before")
