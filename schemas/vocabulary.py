@@ -60,6 +60,12 @@ class TeamLeaveRoute(StrEnum):
     REMOVED_BY_PARENT = "removed_by_parent"
 
 
+# The role claim of a designated safeguarding lead (Working Together to Safeguard Children
+# 2023; EYFS statutory framework 3.7: every setting has a lead practitioner for safeguarding).
+# Only a DSL may open safeguarding (break-glass) access for their organisation.
+DSL_ROLE = "designated_safeguarding_lead"
+
+
 class Purpose(StrEnum):
     REFERRAL = "referral"
     ASSESSMENT = "assessment"
