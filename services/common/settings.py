@@ -12,7 +12,7 @@ Each service subclasses `BaseServiceSettings` with its own prefix and a SQLite d
 Environment variables (shared by every service, so one value serves them all):
 
 =============================  ===========================================================
-``TAC_ENVIRONMENT``            ``development`` (default), ``test`` or ``production``
+``TAC_ENVIRONMENT``            ``production`` (default), ``test`` or ``development``
 ``KAFKA_BOOTSTRAP_SERVERS``    broker list, default ``127.0.0.1:9092``
 ``TAC_JWT_ISSUER``             expected ``iss``, default ``tac-dev``
 ``TAC_JWT_AUDIENCE``           expected ``aud``, default ``tac``
@@ -26,6 +26,11 @@ Environment variables (shared by every service, so one value serves them all):
 A shared setting may also be given per service (``TAC_CONSENT_LOG_LEVEL``); it is read only
 when the shared name is unset. Fields can be passed by name in tests:
 ``ConsentSettings(environment="test", database_url="sqlite://")``.
+
+A missing ``TAC_ENVIRONMENT`` means production: a forgotten setting fails safe (the dev key is
+refused, TLS is required), so whatever runs services for development — ``make demo``
+(demo/stack.py), the test suite (tests/conftest.py), deploy/compose.yaml — sets
+``TAC_ENVIRONMENT=development`` explicitly.
 
 Production refuses the development key pair (which is public) and a configuration with no
 key at all, naming the variable to fix.
@@ -73,7 +78,7 @@ class BaseServiceSettings(BaseSettings):
     )
 
     environment: Environment = Field(
-        default="development",
+        default="production",  # fail safe: development must be asked for
         validation_alias=AliasChoices(ENV_ENVIRONMENT),
         description="TAC_ENVIRONMENT: development | test | production.",
     )
