@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.common.auth import dev_private_key_pem, issue_token
-from schemas.vocabulary import Agency
+from schemas.vocabulary import DSL_ROLE, Agency
 
 
 @dataclass(frozen=True)
@@ -50,5 +50,13 @@ JO = Person("jo-patel", "Jo Patel (family worker)", "Elm Street Family Hub", "el
 HALL = Person("ms-hall", "Ms Hall (reception teacher)", "Oak Lane Primary", "oak-lane-primary", Agency.SCHOOL,
               "reception_teacher", "Oak Lane")
 ADA = Person("ada-okoro", "Ada Okoro (mother)", None, None, Agency.PARENT, "parent")
+# The nursery's designated safeguarding lead: the only person at Sunflower who may open
+# safeguarding (break-glass) access, and the one told when another organisation does.
+HANNAH = Person("hannah-price", "Hannah Price (designated safeguarding lead)", "Sunflower Nursery", "sunflower-nursery",
+                Agency.SETTING, DSL_ROLE, "Sunflower")
+# Step 13: an area SENCO in another local authority, of the kind of agency consent C1a names,
+# with no relationship to Amara.
+KIT = Person("kit-ward", "Kit Ward (area SENCO, Westshire)", "Westshire Early Years Inclusion", "westshire-inclusion",
+             Agency.AREA_SENCO, "area_senco", "Westshire")
 
-CAST: tuple[Person, ...] = (PRIYA, TOM, DANA, SAM, GRACE, LEE, MARIA, JO, HALL, ADA)
+CAST: tuple[Person, ...] = (PRIYA, TOM, HANNAH, DANA, SAM, GRACE, LEE, MARIA, JO, HALL, KIT, ADA)

@@ -48,5 +48,15 @@ class Api:
                 continue
             raise StoryError(f"{person.name}: {method} {service}{path} -> {response.status_code} {response.text[:500]}")
 
+    def raw(self, person: Person, method: str, service: str, path: str, *, json: dict | None = None) -> tuple[int, object]:
+        """One request whose answer is returned whatever its status: (status, decoded body)."""
+        headers = {"Authorization": f"Bearer {person.token(children=self.children)}"}
+        response = self._http.request(method, self.urls[service] + path, json=json, headers=headers)
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return response.status_code, body
+
     def close(self) -> None:
         self._http.close()

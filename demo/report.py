@@ -86,7 +86,8 @@ def _cell(basis: str | None, story: Story) -> str:
     if basis.startswith("consent:"):
         labels = {str(v): k for k, v in story.consents.items()}
         return f"[green]{labels.get(basis.split(':', 1)[1], 'consent')}[/green]"
-    return {"own": "[cyan]own[/cyan]", "parent": "[magenta]parent[/magenta]"}.get(basis, basis)
+    return {"own": "[cyan]own[/cyan]", "own_request": "[blue]own_request[/blue]",
+            "parent": "[magenta]parent[/magenta]"}.get(basis, basis)
 
 
 def _short(person: Person) -> str:
@@ -103,8 +104,12 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
     for entry in story.entries:
         grid.add_row(entry.label, *(_cell(observed.seen[p.key].get(entry.event_id), story) for p in CAST))
     console.print(grid)
-    console.print("own = the viewer's organisation wrote it · parent = parental responsibility · "
-                  "C1a… = the consent that permits it · [dim]·[/dim] = not shown")
+    console.print("own = the viewer's organisation wrote it · own_request = it answers the viewer's organisation's "
+                  "request · parent = parental responsibility · C1a… = the consent that permits it (the viewer's "
+                  "organisation being on the team) · [dim]·[/dim] = not shown")
+    console.rule("Step 13: Kit Ward (Westshire Early Years Inclusion) has no relationship with Amara")
+    for line in story.stranger_refusals:
+        console.print(f"  {line}")
     consents = Table(title="Consents", header_style="bold")
     consents.add_column("label")
     consents.add_column("consent id")

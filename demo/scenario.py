@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
-from demo.cast import ADA, DANA, GRACE, HALL, JO, LEE, MARIA, PRIYA, SAM, Person
-from demo.client import Api
+import time
+
+from demo.cast import ADA, CAST, DANA, GRACE, HALL, JO, KIT, LEE, MARIA, PRIYA, SAM, Person
+from demo.client import Api, StoryError
 
 ALL_CATEGORIES = ["concern", "referral", "progress", "health", "slt", "ep", "ehc", "transition", "family_support", "consent"]
 
@@ -25,6 +27,7 @@ class Entry:
     event_id: UUID
     author: Person
     category: str
+    joined_organisation_id: str | None = None  # for a "joined the team" entry: who joined
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Story:
     ehc_request_id: UUID | None = None
     ehc_received_on: date | None = None
     advice_id: UUID | None = None
+    stranger_refusals: list[str] = field(default_factory=list)  # step 13, one line per attempt
 
     def add(self, label: str, response: dict, author: Person, category: str) -> None:
         self.entries.append(Entry(label, UUID(str(response["event_id"])), author, category))
@@ -57,7 +61,7 @@ def play(api: Api, today: date) -> Story:
     story = Story(today=today)
     dob = months_before(today, 26)
 
-    # 1. Sunflower Nursery registers Amara.
+    # 1. Sunflower Nursery registers Amara: the setting is on her team from then on.
     child = api.call(PRIYA, "POST", "referrals", "/children", json={
         "given_name": "Amara", "family_name": "Okoro", "date_of_birth": dob.isoformat()})
     story.child_id = cid = UUID(str(child["child_id"]))
@@ -81,6 +85,9 @@ def play(api: Api, today: date) -> Story:
           ["referral", "coordination"])
     grant("C1c", PRIYA, {"agencies": ["health_visiting"]}, ["concern", "health", "progress", "slt"],
           ["referral", "coordination"])
+    # The nursery itself may see what the others share back.
+    grant("C1s", PRIYA, {"organisation_ids": ["sunflower-nursery"]}, ["referral", "slt", "health", "progress"],
+          ["referral", "coordination"])
 
     # 3. Priya raises a concern.
     story.add("concern raised", api.call(PRIYA, "POST", "referrals", f"/children/{cid}/concerns", json={
@@ -97,14 +104,21 @@ def play(api: Api, today: date) -> Story:
         story.referrals[label] = UUID(str(response["referral_id"]))
         story.add(f"referral to {label}", response, PRIYA, "referral")
 
-    # 5. Dana accepts; Sam accepts. Both join the team around Amara.
+    # 5. Dana accepts; Sam accepts: accepting puts their organisations on the team around Amara.
+    #    Priya sees both answers: they answer her requests.
     for person, label in ((DANA, "area SENCO"), (SAM, "SLT")):
         story.add(f"{label} referral accepted", api.call(
             person, "POST", "referrals", f"/referrals/{story.referrals[label]}/accept"), person, "referral")
-        story.add(f"{person.team} joined the team", join(api, person, cid), person, "referral")
+        joined(api, story, person)
 
-    # 6. Grace joins, schedules the integrated review with the nursery, then completes it.
-    story.add(f"{GRACE.team} joined the team", join(api, GRACE, cid), GRACE, "referral")
+    # 6. Priya invites Northbridge Health Visiting; Grace accepts, schedules the integrated review
+    #    with the nursery, then completes it.
+    invitation = api.call(PRIYA, "POST", "referrals", f"/children/{cid}/invitations", json={
+        "organisation_id": GRACE.organisation_id,
+        "message": "Would you join Amara's team for the integrated review at two?"})
+    story.add("health visiting invited", invitation, PRIYA, "referral")
+    api.call(GRACE, "POST", "referrals", f"/invitations/{invitation['invitation_id']}/accept")
+    joined(api, story, GRACE)
     review = api.call(GRACE, "POST", "referrals", f"/children/{cid}/integrated-reviews", json={
         "scheduled_for": today.isoformat(), "with_organisation_id": PRIYA.organisation_id})
     story.add("integrated review scheduled", review, GRACE, "health")
@@ -120,7 +134,8 @@ def play(api: Api, today: date) -> Story:
         "programme": "Daily shared-book and modelling programme for nursery and home, reviewed in 8 weeks.",
         "recommendations": ["Model two-word phrases", "Reduce questions, increase comments"]}), SAM, "slt")
 
-    # 8. Ada agrees to an EHC needs assessment: a second consent, then the request.
+    # 8. Ada agrees to an EHC needs assessment: a second consent, then the request, which puts
+    #    the SEN team on the team (a statutory request the LA must answer, reg. 5).
     grant("C2", PRIYA, {"agencies": ["la_sen_team", "ep_service"]}, ALL_CATEGORIES, ["assessment"])
     story.ehc_received_on = today - timedelta(weeks=5, days=2)
     ehc = api.call(PRIYA, "POST", "referrals", f"/children/{cid}/ehc-requests", json={
@@ -128,9 +143,9 @@ def play(api: Api, today: date) -> Story:
         retry_on=(409,))  # until the referrals service has consumed consent C2
     story.ehc_request_id = UUID(str(ehc["request_id"]))
     story.add("EHC assessment requested", ehc, PRIYA, "ehc")
+    joined(api, story, MARIA)
 
-    # 9. Maria decides to assess in week 5 and asks Dr Chen for advice.
-    story.add(f"{MARIA.team} joined the team", join(api, MARIA, cid), MARIA, "referral")
+    # 9. Maria decides to assess in week 5 and asks Dr Chen for advice (the EP service joins).
     decided_on = story.ehc_received_on + timedelta(weeks=5)
     story.add("EHC assessment started", api.call(MARIA, "POST", "referrals",
         f"/ehc-requests/{story.ehc_request_id}/start", json={"decided_on": decided_on.isoformat()}), MARIA, "ehc")
@@ -138,10 +153,12 @@ def play(api: Api, today: date) -> Story:
         "from_organisation_id": LEE.organisation_id, "from_agency": "ep_service", "requested_on": decided_on.isoformat()})
     story.advice_id = UUID(str(advice["advice_id"]))
     story.add("EP advice requested", advice, MARIA, "ehc")
-    story.add(f"{LEE.team} joined the team", join(api, LEE, cid), LEE, "referral")
+    joined(api, story, LEE)
 
-    # 10. Jo at the family hub offers family support. No consent names the family hub.
-    story.add(f"{JO.team} joined the team", join(api, JO, cid), JO, "referral")
+    # 10. Ada adds Elm Street Family Hub to the team; Jo offers family support. No consent
+    #     names the family hub.
+    api.call(ADA, "POST", "referrals", f"/children/{cid}/team", json={"organisation_id": JO.organisation_id})
+    joined(api, story, JO)
     story.add("family support offered", api.call(JO, "POST", "referrals", f"/children/{cid}/family-support", json={
         "summary": "Stay-and-play sessions and a parenting group offered to the family."}), JO, "family_support")
 
@@ -150,15 +167,76 @@ def play(api: Api, today: date) -> Story:
     story.add("consent C1c withdrawn", withdrawal, ADA, "consent")
     grant("C1d", PRIYA, {"agencies": ["health_visiting"]}, ["concern", "health", "progress"], ["referral", "coordination"])
 
-    # 12. Priya plans transition to Oak Lane Primary for the September after the 4th birthday.
+    # 12. Priya plans transition to Oak Lane Primary for the September after the 4th birthday,
+    #     which puts the school on the team.
     september = date(dob.year + 4 + (1 if (dob.month, dob.day) >= (9, 1) else 0), 9, 1)
     story.add("transition to school planned", api.call(PRIYA, "POST", "referrals", f"/children/{cid}/transition", json={
         "school_organisation_id": HALL.organisation_id, "starts_on": september.isoformat(),
         "plan_summary": "Visits in the summer term; SLT programme handed over; staggered start."}), PRIYA, "transition")
-    story.add(f"{HALL.team} joined the team", join(api, HALL, cid), HALL, "referral")
+    joined(api, story, HALL)
+
+    # 13. Kit Ward of Westshire — an area SENCO team, the kind C1a names, with no link to Amara —
+    #     tries to join, to read and to post. Each answer must be the one a made-up child gets.
+    story.stranger_refusals = stranger_attempts(api, cid)
     return story
 
 
-def join(api: Api, person: Person, child_id: UUID) -> dict:
-    return api.call(person, "POST", "referrals", f"/children/{child_id}/team", json={
-        "organisation_id": person.organisation_id, "agency": str(person.agency), "role": person.role})
+def joined(api: Api, story: Story, person: Person, timeout_s: float = 30.0) -> None:
+    """Add to the story the TeamMemberJoined that put `person`'s organisation on the team (the
+    request or acceptance that caused it published it), read from the parent's timeline."""
+    deadline = time.monotonic() + timeout_s
+    by_key = {p.key: p for p in CAST}
+    while True:
+        timeline = api.call(ADA, "GET", "timeline", f"/children/{story.child_id}/timeline", params={"limit": 1000})
+        for entry in timeline["entries"]:
+            if entry["type"] == "tac.referrals.team_member_joined.v1" and \
+                    entry["data"]["organisation_id"] == person.organisation_id:
+                author = by_key[entry["author"]["practitioner_id"]]
+                story.entries.append(Entry(f"{person.team} joined the team", UUID(entry["event_id"]), author, "referral",
+                                           joined_organisation_id=person.organisation_id))
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{person.organisation} never joined the team around the child")
+        time.sleep(0.2)
+
+
+# Step 13's attempts: (what Kit tries, service, method, path template, body).
+STRANGER_ATTEMPTS = (
+    ("add Westshire to the team", "referrals", "POST", "/children/{cid}/team", {"organisation_id": KIT.organisation_id}),
+    ("read the child's record", "referrals", "GET", "/children/{cid}", None),
+    ("read the team", "referrals", "GET", "/children/{cid}/team", None),
+    ("post advice", "referrals", "POST", "/children/{cid}/ep-advice", {"summary": "Advice from Westshire."}),
+    ("raise a concern", "referrals", "POST", "/children/{cid}/concerns", {
+        "areas_of_need": ["communication_and_interaction"], "summary": "Westshire's concern."}),
+    ("list consents", "consent", "GET", "/children/{cid}/consents", None),
+)
+
+
+def stranger_attempts(api: Api, cid: UUID) -> list[str]:
+    """Kit's attempts on Amara and on a made-up child: each must be refused with the same
+    answer, so nothing tells Kit that Amara exists. Returns one line per attempt."""
+    made_up = UUID(int=cid.int ^ 0xFFFF)
+    lines = []
+    for what, service, method, template, body in STRANGER_ATTEMPTS:
+        answers = [api.raw(KIT, method, service, template.format(cid=c), json=body) for c in (cid, made_up)]
+        (real_status, real_body), (fake_status, fake_body) = answers
+        same = real_status == fake_status and _shape(real_body) == _shape(fake_body)
+        refused = real_status in (403, 404)
+        lines.append(f"Kit tries to {what}: {real_status} ({'refused' if refused else 'ALLOWED'}; "
+                     f"{'the same answer as for a made-up child' if same else 'DIFFERS from a made-up child'})")
+        if not (refused and same):
+            raise StoryError(lines[-1])
+    timeline = api.call(KIT, "GET", "timeline", f"/children/{cid}/timeline", params={"limit": 1000})
+    lines.append(f"Kit reads the timeline: {len(timeline['entries'])} entries")
+    if timeline["entries"]:
+        raise StoryError(lines[-1])
+    return lines
+
+
+def _shape(body):
+    """A body's shape: keys and value types, not values (a 404's detail names the id asked for)."""
+    if isinstance(body, dict):
+        return {k: _shape(v) for k, v in body.items() if k != "detail"} | ({"detail": type(body["detail"]).__name__} if "detail" in body else {})
+    if isinstance(body, list):
+        return [_shape(v) for v in body[:1]]
+    return type(body).__name__

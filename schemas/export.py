@@ -36,7 +36,7 @@ ASYNCAPI_FILE = "asyncapi.yaml"
 
 # Version of the published contract document. Bump it when the catalogue changes (a breaking
 # change to an event is a new `vN` type, never an edit in place: DESIGN §2).
-CONTRACTS_VERSION = "1.0.0"
+CONTRACTS_VERSION = "1.1.0"
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID_PREFIX = "urn:tac:jsonschema:"

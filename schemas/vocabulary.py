@@ -39,6 +39,33 @@ class Agency(StrEnum):
     PARENT = "parent"
 
 
+class TeamJoinRoute(StrEnum):
+    """How an organisation came onto a child's team (DESIGN §3: by relationship, never by
+    self-assertion). The first five are requests addressed to the organisation."""
+
+    REFERRAL_ACCEPTED = "referral_accepted"  # it accepted a referral made to it
+    EHC_REQUEST = "ehc_request"  # the LA named in an EHC needs assessment request
+    ADVICE_REQUEST = "advice_request"  # asked for EHC advice (SEND Regulations 2014 reg. 6(1))
+    REVIEW_PARTNER = "review_partner"  # partner of an integrated review
+    TRANSITION_PLAN = "transition_plan"  # the school named in a transition plan
+    INVITATION = "invitation"  # invited by the setting or a team member, and accepted
+    PARENT = "parent"  # added by a parent
+
+
+class TeamLeaveRoute(StrEnum):
+    """How an organisation left a child's team."""
+
+    LEFT = "left"  # the organisation itself left
+    REMOVED_BY_SETTING = "removed_by_setting"
+    REMOVED_BY_PARENT = "removed_by_parent"
+
+
+# The role claim of a designated safeguarding lead (Working Together to Safeguard Children
+# 2023; EYFS statutory framework 3.7: every setting has a lead practitioner for safeguarding).
+# Only a DSL may open safeguarding (break-glass) access for their organisation.
+DSL_ROLE = "designated_safeguarding_lead"
+
+
 class Purpose(StrEnum):
     REFERRAL = "referral"
     ASSESSMENT = "assessment"

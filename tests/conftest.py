@@ -13,6 +13,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+# TAC_ENVIRONMENT defaults to production (fail safe); the tests run the services for
+# development (the dev key pair, plain http), so they say so, whatever the shell has.
+os.environ["TAC_ENVIRONMENT"] = "development"
+
 KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("TAC_TEST_POSTGRES_URL", "postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_test")
 

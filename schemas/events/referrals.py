@@ -10,11 +10,16 @@ from pydantic import Field, model_validator
 
 from schemas import topics
 from schemas.envelope import Contract, Event
-from schemas.vocabulary import Agency, AreaOfNeed, Category, PrimeArea, ProgressOutcome, Reg10_4Exception
+from schemas.vocabulary import (Agency, AreaOfNeed, Category, PrimeArea, ProgressOutcome, Reg10_4Exception, TeamJoinRoute,
+                                TeamLeaveRoute)
 
 OrgId = str
 _ORG = dict(min_length=1, max_length=128)
 _TEXT = dict(min_length=1, max_length=4000)
+# Rule 3 of the consent decision (DESIGN §3, `own_request`): an answer to a request lets the
+# organisation that made the request see it, so every answer names that organisation.
+_REQUESTER = dict(min_length=1, max_length=128,
+                  description="The organisation whose request this answers (the decision's rule 3, own_request)")
 
 
 class DueDate(Contract):
@@ -74,12 +79,14 @@ class ReferralAccepted(_Referrals):
     TYPE: ClassVar = "tac.referrals.referral_accepted.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     referral_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
 
 
 class ReferralDeclined(_Referrals):
     TYPE: ClassVar = "tac.referrals.referral_declined.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     referral_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     reason: str = Field(**_TEXT)
 
 
@@ -87,6 +94,7 @@ class ReferralWithdrawn(_Referrals):
     TYPE: ClassVar = "tac.referrals.referral_withdrawn.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     referral_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     reason: str = Field(**_TEXT)
 
 
@@ -94,22 +102,67 @@ class ReferralClosed(_Referrals):
     TYPE: ClassVar = "tac.referrals.referral_closed.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     referral_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     outcome: str = Field(**_TEXT)
 
 
 class TeamMemberJoined(_Referrals):
+    """The organisation is on the child's team from the envelope's `time` (DESIGN §3): the
+    relationship that lets consent reach it (the decision's rule 5)."""
+
     TYPE: ClassVar = "tac.referrals.team_member_joined.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     organisation_id: OrgId = Field(**_ORG)
     agency: Agency
-    role: str = Field(min_length=1, max_length=64)
+    role: str = Field(min_length=1, max_length=64, description="The role the organisation plays for the child")
+    joined_through: TeamJoinRoute
+    invitation_id: UUID | None = Field(default=None, description="Set when joined_through is invitation")
+    request_id: UUID | None = Field(default=None, description="The referral, EHC request, advice request, review or "
+                                                               "transition plan that brought it in, when one did")
+
+
+class InvitationSent(_Referrals):
+    """The child's setting or a team member invited an organisation to the team; it joins only
+    when it accepts (TeamMemberJoined, joined_through=invitation) before `expires_on`."""
+
+    TYPE: ClassVar = "tac.referrals.invitation_sent.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    invitation_id: UUID
+    organisation_id: OrgId = Field(**_ORG)
+    agency: Agency
+    expires_on: date
+    message: str | None = Field(default=None, max_length=4000)
+
+
+class InvitationDeclined(_Referrals):
+    TYPE: ClassVar = "tac.referrals.invitation_declined.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    invitation_id: UUID
+    organisation_id: OrgId = Field(**_ORG)
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
+    reason: str | None = Field(default=None, max_length=4000)
 
 
 class TeamMemberLeft(_Referrals):
+    """The organisation is off the child's team from the envelope's `time`: its consent-based
+    access ends (its own records stay its own). The actor says who removed it."""
+
     TYPE: ClassVar = "tac.referrals.team_member_left.v1"
     CATEGORY: ClassVar = Category.REFERRAL
     organisation_id: OrgId = Field(**_ORG)
+    ended_by: TeamLeaveRoute
     reason: str | None = Field(default=None, max_length=4000)
+
+
+class KeyPersonNamed(_Referrals):
+    """The setting named the child's key person (EYFS statutory framework 3.27: every child is
+    assigned a key person) and a buddy for when the key person is away. Practitioner ids only:
+    names stay in the referrals service's store."""
+
+    TYPE: ClassVar = "tac.referrals.key_person_named.v1"
+    CATEGORY: ClassVar = Category.REFERRAL
+    key_person_id: str = Field(min_length=1, max_length=128)
+    buddy_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class SLTReportShared(_Referrals):
@@ -163,6 +216,8 @@ class EHCAssessmentStarted(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_assessment_started.v1"
     CATEGORY: ClassVar = Category.EHC
     request_id: UUID
+    requested_by_organisation_id: OrgId | None = Field(
+        default=None, max_length=128, description="The organisation that made the request (none when a parent did)")
     decided_on: date
 
 
@@ -170,6 +225,8 @@ class EHCAssessmentDeclined(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_assessment_declined.v1"
     CATEGORY: ClassVar = Category.EHC
     request_id: UUID
+    requested_by_organisation_id: OrgId | None = Field(
+        default=None, max_length=128, description="The organisation that made the request (none when a parent did)")
     decided_on: date
     reason: str = Field(**_TEXT)
 
@@ -190,6 +247,7 @@ class EHCAdviceSubmitted(_Referrals):
     CATEGORY: ClassVar = Category.EHC
     request_id: UUID
     advice_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     submitted_on: date
     summary: str = Field(**_TEXT)
 
@@ -241,7 +299,8 @@ class FamilySupportOffered(_Referrals):
 
 EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ConcernRaised, ReferralMade, ReferralAccepted, ReferralDeclined,
-    ReferralWithdrawn, ReferralClosed, TeamMemberJoined, TeamMemberLeft, SLTReportShared,
+    ReferralWithdrawn, ReferralClosed, TeamMemberJoined, TeamMemberLeft, InvitationSent, InvitationDeclined,
+    KeyPersonNamed, SLTReportShared,
     EPAdviceShared, IntegratedReviewWindowOpened, IntegratedReviewScheduled, IntegratedReviewCompleted,
     EHCAssessmentRequested,
     EHCAssessmentStarted, EHCAssessmentDeclined, EHCAdviceRequested, EHCAdviceSubmitted,

@@ -12,19 +12,25 @@ Each service subclasses `BaseServiceSettings` with its own prefix and a SQLite d
 Environment variables (shared by every service, so one value serves them all):
 
 =============================  ===========================================================
-``TAC_ENVIRONMENT``            ``development`` (default), ``test`` or ``production``
+``TAC_ENVIRONMENT``            ``production`` (default), ``test`` or ``development``
 ``KAFKA_BOOTSTRAP_SERVERS``    broker list, default ``127.0.0.1:9092``
 ``TAC_JWT_ISSUER``             expected ``iss``, default ``tac-dev``
 ``TAC_JWT_AUDIENCE``           expected ``aud``, default ``tac``
 ``TAC_JWT_PUBLIC_KEY_PEM_PATH``  PEM public key file; default the committed dev key
 ``TAC_JWT_JWKS_URL``           OIDC provider JWKS endpoint (production); excludes the PEM path
 ``TAC_LOG_LEVEL``              ``DEBUG`` / ``INFO`` (default) / ``WARNING`` / ``ERROR``
+``TAC_DIRECTORY_PATH``         organisation directory YAML; default ``reference/organisations.yaml``
 ``<PREFIX>DATABASE_URL``       per service, e.g. ``TAC_CONSENT_DATABASE_URL``
 =============================  ===========================================================
 
 A shared setting may also be given per service (``TAC_CONSENT_LOG_LEVEL``); it is read only
 when the shared name is unset. Fields can be passed by name in tests:
 ``ConsentSettings(environment="test", database_url="sqlite://")``.
+
+A missing ``TAC_ENVIRONMENT`` means production: a forgotten setting fails safe (the dev key is
+refused, TLS is required), so whatever runs services for development — ``make demo``
+(demo/stack.py), the test suite (tests/conftest.py), deploy/compose.yaml — sets
+``TAC_ENVIRONMENT=development`` explicitly.
 
 Production refuses the development key pair (which is public) and a configuration with no
 key at all, naming the variable to fix.
@@ -41,6 +47,7 @@ from pydantic import AliasChoices, AliasPath, Field, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.auth import DEV_PUBLIC_KEY_PATH
+from services.common.directory import DEFAULT_DIRECTORY_PATH, ENV_DIRECTORY_PATH
 
 DEFAULT_JWT_ISSUER = "tac-dev"
 DEFAULT_JWT_AUDIENCE = "tac"
@@ -71,7 +78,7 @@ class BaseServiceSettings(BaseSettings):
     )
 
     environment: Environment = Field(
-        default="development",
+        default="production",  # fail safe: development must be asked for
         validation_alias=AliasChoices(ENV_ENVIRONMENT),
         description="TAC_ENVIRONMENT: development | test | production.",
     )
@@ -107,6 +114,11 @@ class BaseServiceSettings(BaseSettings):
         default="INFO",
         validation_alias=AliasChoices(ENV_LOG_LEVEL),
         description="TAC_LOG_LEVEL: DEBUG | INFO | WARNING | ERROR | CRITICAL.",
+    )
+    directory_path: Path = Field(
+        default=DEFAULT_DIRECTORY_PATH,
+        validation_alias=AliasChoices(ENV_DIRECTORY_PATH),
+        description="TAC_DIRECTORY_PATH: the organisation directory (services.common.directory), a YAML file.",
     )
 
     @field_validator("log_level", mode="before")

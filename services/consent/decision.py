@@ -8,11 +8,14 @@ framework, and does no I/O.
 Two things live here:
 
 * ``ConsentState`` — an immutable fold of the consent events on ``tac.consent.v1``
-  (ConsentGranted, ConsentWithdrawn, ConsentExpired, SafeguardingAccessGranted). Every other
-  service keeps its own copy by folding the topic. The fold is a union of sets, so it is
+  (ConsentGranted, ConsentWithdrawn, ConsentExpired, SafeguardingAccessGranted) and of the
+  team events on ``tac.referrals.v1`` (ChildRegistered puts the child's setting on the team,
+  TeamMemberJoined, TeamMemberLeft): ``FOLDED_TYPES``. Every service that enforces the
+  decision keeps its own copy by folding those events. The fold is a union of sets, so it is
   idempotent (a redelivered event changes nothing) and insensitive to arrival order (a
-  withdrawal that overtakes its grant still withdraws it: fail safe).
-* ``decide(viewer, entry, now, state)`` — rules 1–5 of DESIGN §3, checked at read time on the
+  withdrawal that overtakes its grant still withdraws it: fail safe; team membership at a
+  moment is read from the latest join or leave at or before it, by event time).
+* ``decide(viewer, entry, now, state)`` — rules 1–6 of DESIGN §3, checked at read time on the
   current state, returning a ``Decision`` that carries the basis of a permit or the reason for
   a denial. HM Government's information-sharing advice (2024) asks practitioners to record why
   they did or did not share; the basis and reason are that record.
@@ -29,11 +32,15 @@ from uuid import UUID
 
 from schemas.envelope import Event
 from schemas.events.consent import ConsentExpired, ConsentGranted, ConsentWithdrawn, SafeguardingAccessGranted
+from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
 from schemas.vocabulary import Agency, Category
 
 __all__ = [
     "BASIS_OWN",
+    "BASIS_OWN_REQUEST",
     "BASIS_PARENT",
+    "FOLDED_TYPES",
+    "NOT_ON_TEAM",
     "NO_ACTIVE_CONSENT",
     "NOT_PARENT_OF_CHILD",
     "UNKNOWN_CATEGORY",
@@ -42,12 +49,14 @@ __all__ = [
     "Decision",
     "Entry",
     "SafeguardingGrant",
+    "TeamChange",
     "Viewer",
     "decide",
 ]
 
 BASIS_PARENT = "parent"
 BASIS_OWN = "own"
+BASIS_OWN_REQUEST = "own_request"
 _SAFEGUARDING = "safeguarding"
 _CONSENT = "consent"
 
@@ -55,6 +64,14 @@ _CONSENT = "consent"
 UNKNOWN_CATEGORY = "unknown_category"
 NOT_PARENT_OF_CHILD = "not_parent_of_child"
 NO_ACTIVE_CONSENT = "no_active_consent"
+NOT_ON_TEAM = "not_on_team"
+
+# Every event type the state folds; a service enforcing the decision keeps these (and only
+# these need keeping) in its copy of the state.
+FOLDED_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in (
+    ConsentGranted, ConsentWithdrawn, ConsentExpired, SafeguardingAccessGranted,
+    ChildRegistered, TeamMemberJoined, TeamMemberLeft,
+))
 
 # Only the data categories a parent can consent to (DESIGN §3) can ever be shown. Anything
 # else — a typo, a category from a newer contract version, `audit` — is denied to everyone,
@@ -104,12 +121,15 @@ class Viewer:
 @dataclass(frozen=True)
 class Entry:
     """A timeline entry: one event about one child. ``author_organisation_id`` is None when a
-    parent wrote it; ``category`` is the envelope's category string as received."""
+    parent wrote it; ``category`` is the envelope's category string as received;
+    ``answers_request_of`` is the organisation whose request the entry answers (the acceptance,
+    decline, withdrawal or closure of its referral, advice it asked for), if any."""
 
     event_id: UUID
     child_id: UUID
     author_organisation_id: str | None
     category: str
+    answers_request_of: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "event_id", _uuid(self.event_id))
@@ -119,11 +139,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class Decision:
-    """``permitted`` with its ``basis`` ("parent", "own", "safeguarding:<grant id>",
+    """``permitted`` with its ``basis`` ("parent", "own", "own_request", "safeguarding:<grant id>",
     "consent:<consent id>"), or a denial (``basis`` None).
 
     ``reason`` is always ``"<code>: <words>"``: for a permit the code is the basis kind, for a
-    denial one of ``unknown_category``, ``not_parent_of_child``, ``no_active_consent``.
+    denial one of ``unknown_category``, ``not_parent_of_child``, ``not_on_team``,
+    ``no_active_consent``.
     """
 
     permitted: bool
@@ -169,6 +190,24 @@ class ConsentRecord:
 
     def covers(self, viewer: Viewer, entry: Entry) -> bool:
         return self.child_id == entry.child_id and self.names(viewer) and entry.category in self.categories
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """One organisation joining (``joined``) or leaving a child's team at ``at`` (the event's
+    time). The child's registration by its setting counts as the setting joining."""
+
+    event_id: UUID
+    child_id: UUID
+    organisation_id: str
+    joined: bool
+    at: datetime
+
+    @property
+    def order(self) -> tuple[datetime, bool, UUID]:
+        # Latest change wins; on a tie in time a leave wins over a join (fail safe), then the
+        # event id decides so every copy reaches the same answer whatever the arrival order.
+        return (self.at, not self.joined, self.event_id)
 
 
 @dataclass(frozen=True)
@@ -225,10 +264,12 @@ class ConsentState:
     withdrawn: frozenset[UUID] = frozenset()
     expired: frozenset[UUID] = frozenset()
     safeguarding: frozenset[SafeguardingGrant] = frozenset()
+    team: frozenset[TeamChange] = frozenset()
     _consents_by_id: Mapping[UUID, frozenset[ConsentRecord]] = field(init=False, repr=False, compare=False)
     _consents_by_child: Mapping[UUID, frozenset[UUID]] = field(init=False, repr=False, compare=False)
     _grants_by_id: Mapping[UUID, frozenset[SafeguardingGrant]] = field(init=False, repr=False, compare=False)
     _grants_by_child: Mapping[UUID, frozenset[UUID]] = field(init=False, repr=False, compare=False)
+    _team_by_member: Mapping[tuple[UUID, str], tuple[TeamChange, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         consents_by_id, consents_by_child = _index(self.grants, "consent_id")
@@ -237,6 +278,11 @@ class ConsentState:
         object.__setattr__(self, "_consents_by_child", consents_by_child)
         object.__setattr__(self, "_grants_by_id", grants_by_id)
         object.__setattr__(self, "_grants_by_child", grants_by_child)
+        by_member: dict[tuple[UUID, str], list[TeamChange]] = {}
+        for change in self.team:
+            by_member.setdefault((change.child_id, change.organisation_id), []).append(change)
+        object.__setattr__(self, "_team_by_member", MappingProxyType(
+            {k: tuple(sorted(v, key=lambda c: c.order)) for k, v in by_member.items()}))
 
     # -- folding -------------------------------------------------------------------------
 
@@ -247,25 +293,19 @@ class ConsentState:
     @classmethod
     def from_events(cls, envelopes: Iterable[Any]) -> "ConsentState":
         """Fold envelopes (in any order, duplicates allowed) into a state in one pass."""
-        grants: set[ConsentRecord] = set()
-        withdrawn: set[UUID] = set()
-        expired: set[UUID] = set()
-        safeguarding: set[SafeguardingGrant] = set()
+        parts: tuple[set[Any], ...] = (set(), set(), set(), set(), set())
         for envelope in envelopes:
-            g, w, e, s = _contribution(envelope)
-            grants |= g
-            withdrawn |= w
-            expired |= e
-            safeguarding |= s
-        return cls(frozenset(grants), frozenset(withdrawn), frozenset(expired), frozenset(safeguarding))
+            for acc, more in zip(parts, _contribution(envelope)):
+                acc |= more
+        return cls(*(frozenset(p) for p in parts))
 
     def _with(self, grants: Iterable[ConsentRecord], withdrawn: Iterable[UUID], expired: Iterable[UUID],
-              safeguarding: Iterable[SafeguardingGrant]) -> "ConsentState":
-        new = (self.grants | frozenset(grants), self.withdrawn | frozenset(withdrawn),
-               self.expired | frozenset(expired), self.safeguarding | frozenset(safeguarding))
-        if new == (self.grants, self.withdrawn, self.expired, self.safeguarding):
+              safeguarding: Iterable[SafeguardingGrant], team: Iterable[TeamChange]) -> "ConsentState":
+        old = (self.grants, self.withdrawn, self.expired, self.safeguarding, self.team)
+        new = tuple(o | frozenset(n) for o, n in zip(old, (grants, withdrawn, expired, safeguarding, team)))
+        if new == old:
             return self
-        return replace(self, grants=new[0], withdrawn=new[1], expired=new[2], safeguarding=new[3])
+        return replace(self, grants=new[0], withdrawn=new[1], expired=new[2], safeguarding=new[3], team=new[4])
 
     # -- queries -------------------------------------------------------------------------
 
@@ -289,6 +329,25 @@ class ConsentState:
         return (bool(versions) and consent_id not in self.withdrawn and consent_id not in self.expired
                 and all(v.in_period(now) for v in versions))
 
+    def is_team_member(self, child_id: UUID, organisation_id: str | None, now: datetime) -> bool:
+        """On the child's team at ``now``: its latest join or leave at or before ``now`` is a
+        join (DESIGN §3: the team is the legitimate relationship)."""
+        _require_aware("now", now)
+        if organisation_id is None:
+            return False
+        latest = None
+        for change in self._team_by_member.get((_uuid(child_id), organisation_id), ()):
+            if change.at > now:
+                break
+            latest = change
+        return latest is not None and latest.joined
+
+    def team_members(self, child_id: UUID, now: datetime) -> frozenset[str]:
+        """Every organisation on the child's team at ``now``."""
+        child_id = _uuid(child_id)
+        return frozenset(org for (child, org) in self._team_by_member
+                         if child == child_id and self.is_team_member(child_id, org, now))
+
     def safeguarding_ids_for(self, child_id: UUID) -> frozenset[UUID]:
         return self._grants_by_child.get(_uuid(child_id), frozenset())
 
@@ -296,6 +355,13 @@ class ConsentState:
         return self._grants_by_id.get(_uuid(grant_id), frozenset())
 
     # -- used by decide ------------------------------------------------------------------
+
+    def covering_consent(self, viewer: Viewer, entry: Entry, now: datetime) -> UUID | None:
+        """The active consent that names the viewer's organisation or agency for the entry's
+        category (lowest id when several), team membership aside: what a request addressed
+        to an organisation not yet on the team needs before it may name it."""
+        consents = self._permitting_consents(viewer, entry, now)
+        return min(consents) if consents else None
 
     def _permitting_consents(self, viewer: Viewer, entry: Entry, now: datetime) -> list[UUID]:
         return [cid for cid in self.consent_ids_for(entry.child_id)
@@ -306,20 +372,38 @@ class ConsentState:
                 if all(g.covers(viewer, entry, now) for g in self.safeguarding_versions(gid))]
 
 
-def _contribution(envelope: Any) -> tuple[set[ConsentRecord], set[UUID], set[UUID], set[SafeguardingGrant]]:
+_Contribution = tuple[set[ConsentRecord], set[UUID], set[UUID], set[SafeguardingGrant], set[TeamChange]]
+
+
+def _contribution(envelope: Any) -> _Contribution:
     if isinstance(envelope, Event):
         # A bare payload has no subject (child): folding it would silently lose the fact.
         raise TypeError(f"fold envelopes, not bare {type(envelope).__name__} payloads: the child is the envelope's subject")
     data = getattr(envelope, "data", None)
+    none: _Contribution = (set(), set(), set(), set(), set())
     if isinstance(data, ConsentGranted):
-        return {ConsentRecord.from_event(envelope.subject, data)}, set(), set(), set()
+        return {ConsentRecord.from_event(envelope.subject, data)}, set(), set(), set(), set()
     if isinstance(data, ConsentWithdrawn):
-        return set(), {data.consent_id}, set(), set()
+        return set(), {data.consent_id}, set(), set(), set()
     if isinstance(data, ConsentExpired):
-        return set(), set(), {data.consent_id}, set()
+        return set(), set(), {data.consent_id}, set(), set()
     if isinstance(data, SafeguardingAccessGranted):
-        return set(), set(), set(), {SafeguardingGrant.from_event(envelope.subject, data)}
-    return set(), set(), set(), set()
+        return set(), set(), set(), {SafeguardingGrant.from_event(envelope.subject, data)}, set()
+    team_change = _team_change(envelope, data)
+    return (set(), set(), set(), set(), {team_change}) if team_change else none
+
+
+def _team_change(envelope: Any, data: Any) -> TeamChange | None:
+    if isinstance(data, ChildRegistered):
+        organisation_id, joined = data.setting_organisation_id, True
+    elif isinstance(data, TeamMemberJoined):
+        organisation_id, joined = data.organisation_id, True
+    elif isinstance(data, TeamMemberLeft):
+        organisation_id, joined = data.organisation_id, False
+    else:
+        return None
+    return TeamChange(event_id=_uuid(envelope.id), child_id=_uuid(envelope.subject), organisation_id=organisation_id,
+                      joined=joined, at=envelope.time)
 
 
 def _permit(basis: str, words: str) -> Decision:
@@ -331,7 +415,8 @@ def _deny(code: str, words: str) -> Decision:
 
 
 def decide(viewer: Viewer, entry: Entry, now: datetime, state: ConsentState) -> Decision:
-    """DESIGN §3 rules, first match wins: parent > own > safeguarding > consent > deny.
+    """DESIGN §3 rules, first match wins: parent > own > own request > safeguarding >
+    team and consent > deny.
 
     When several safeguarding grants (or, failing those, several consents) permit, the basis
     is the one with the lowest id (UUID order), so every service names the same basis for the
@@ -354,19 +439,28 @@ def decide(viewer: Viewer, entry: Entry, now: datetime, state: ConsentState) -> 
     if entry.author_organisation_id is not None and entry.author_organisation_id == viewer.organisation_id:
         return _permit(BASIS_OWN, f"authored by the viewer's organisation {viewer.organisation_id}")
 
-    # Rule 3: break-glass safeguarding access, unexpired, for this child and organisation.
+    # Rule 3: an answer to a request the organisation made (its referral accepted, declined,
+    # withdrawn or closed; the advice it asked for) is part of its own work.
+    if entry.answers_request_of is not None and entry.answers_request_of == viewer.organisation_id:
+        return _permit(BASIS_OWN_REQUEST, f"answers a request made by the viewer's organisation {viewer.organisation_id}")
+
+    # Rule 4: break-glass safeguarding access, unexpired, for this child and organisation.
     grants = state._permitting_grants(viewer, entry, now)
     if grants:
         grant_id = min(grants)
         return _permit(f"{_SAFEGUARDING}:{grant_id}", f"safeguarding access {grant_id} for organisation {viewer.organisation_id}")
 
-    # Rule 4: an active consent naming the organisation or its agency, covering the category.
+    # Rule 5: on the child's team now, and an active consent naming the organisation or its
+    # agency covers the category. Consent says who may see; the team says who does work with
+    # the child — an agency-kind consent never reaches an organisation outside the team.
     consents = state._permitting_consents(viewer, entry, now)
     if consents:
+        if not state.is_team_member(entry.child_id, viewer.organisation_id, now):
+            return _deny(NOT_ON_TEAM, f"organisation {viewer.organisation_id} is not on this child's team")
         consent_id = min(consents)
         return _permit(f"{_CONSENT}:{consent_id}", f"consent {consent_id} covers {category}")
 
-    # Rule 5: deny by default.
+    # Rule 6: deny by default.
     return _deny(NO_ACTIVE_CONSENT, _why_no_consent(viewer, entry, now, state))
 
 

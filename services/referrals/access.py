@@ -24,20 +24,27 @@ read that is not permitted answers 404, exactly as for an id that does not exist
 answer does not confirm that the record exists (a 403 would). Withdrawal or expiry takes
 effect on the next read: nothing is cached per viewer.
 
+Reads of a request by the organisation it is addressed to, before it has answered (a referral
+waiting for the receiver): `may_see_request` — the consent that let the request name it.
+
 Writes. A command that NAMES another organisation as the one to receive, run or contribute to
 a piece of work (a referral's receiver, an integrated review's partner, the local authority of
 an EHC request, the organisation asked for EHC advice) discloses the child to it, so at that
 moment an active consent must cover that organisation or its agency for the work's category
-(rule 4; a safeguarding grant is break-glass access for reading, not a basis for referring).
+(rule 5 without the team — the request is what brings it onto the team; a safeguarding grant
+is break-glass access for reading, not a basis for referring). The organisation itself is
+checked against the organisation directory (`named_organisation`): unknown, or not the kind of
+agency the request says, is a 422 naming the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 from schemas.vocabulary import Agency, Category
+from services.common.directory import Directory, Organisation
+from services.common.errors import Invalid
 from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
 
 # An entry id is part of decide()'s signature but not of its rules; items here have no single
@@ -74,13 +81,10 @@ def consent_covering(viewer: Viewer, child_id: UUID, category: Category | str, n
                      state: ConsentState) -> UUID | None:
     """The id of the active consent that lets the named organisation see `category` about the
     child now, or None. Only a consent counts: not authorship, not a safeguarding grant."""
-    # Rule 3 (safeguarding) comes before rule 4 (consent) in decide(), so a grant would hide a
-    # consent that covers too: ask about the consents alone.
-    consents_only = ConsentState(grants=state.grants, withdrawn=state.withdrawn, expired=state.expired)
-    d = decision(viewer, child_id, None, category, now, consents_only)
-    if d.permitted and d.basis and d.basis.startswith("consent:"):
-        return UUID(d.basis.split(":", 1)[1])
-    return None
+    # The organisation named is usually not on the team yet (the request is what brings it in),
+    # and a safeguarding grant is not a basis for sharing onwards: ask about consents alone.
+    return state.covering_consent(viewer, Entry(event_id=_ANY_ENTRY, child_id=child_id, author_organisation_id=None,
+                                                category=str(category)), now)
 
 
 def missing_consent(organisation_id: str, agency: Agency | str, category: Category | str) -> str:
@@ -88,11 +92,25 @@ def missing_consent(organisation_id: str, agency: Agency | str, category: Catego
     return f"no active consent covers {organisation_id}/{Agency(str(agency)).value} for {Category(str(category)).value}"
 
 
-def agency_conflict(organisation_id: str, agency: Agency | str, known: Iterable[str]) -> str | None:
-    """Why `organisation_id` cannot be named as a `agency`, or None. TAC has no register of
-    organisations; what this service has recorded about an organisation (the agency it acted
-    as, or was referred to, joined or was asked as) is the best evidence it has of what it is."""
-    seen = sorted(set(map(str, known)))
-    if seen and str(agency) not in seen:
-        return f"organisation {organisation_id} is known here as {', '.join(seen)}, not {Agency(str(agency)).value}"
-    return None
+def named_organisation(directory: Directory, organisation_id: str, agency: Agency | str | None, *, id_field: str,
+                       agency_field: str | None = None) -> Organisation:
+    """The organisation a request names, from the organisation directory: an id the directory
+    does not hold is a 422 naming `id_field`; one of another kind of agency than the request
+    says, a 422 naming `agency_field` (or `id_field` when the request names no agency field)."""
+    org = directory.get(organisation_id)
+    if org is None:
+        raise Invalid(f"{id_field}: {organisation_id!r} is not an organisation in the directory", field=id_field)
+    if agency is not None and org.agency.value != str(agency):
+        field = agency_field or id_field
+        raise Invalid(f"{field}: {org.name} is a {org.agency.value}, not a {Agency(str(agency)).value}", field=field)
+    return org
+
+
+def may_see_request(viewer: Viewer, child_id: UUID, author_organisation_id: str | None, category: Category | str,
+                    now: datetime, state: ConsentState) -> bool:
+    """A request addressed to the viewer's organisation and still waiting for its answer (a
+    referral not yet accepted): the organisation is not on the team until it answers, so what
+    lets it read the request is the consent that let the request name it (rule 5 without the
+    team); once it has accepted, it is on the team and `may_see` decides as for everything else."""
+    return (may_see(viewer, child_id, author_organisation_id, category, now, state)
+            or consent_covering(viewer, child_id, category, now, state) is not None)

@@ -1,6 +1,7 @@
 """Composition of the referrals service: the only place real adapters are built.
 
-`build_app(settings)` returns the FastAPI app; its lifespan runs the migrations, then starts
+`build_app(settings)` loads the organisation directory (settings.directory_path) and returns
+the FastAPI app; its lifespan runs the migrations, then starts
 the Kafka producer, the outbox relay (publishing to tac.referrals.v1), the consumer of
 tac.consent.v1 that keeps this service's consent copy and the task announcing integrated
 review windows, each supervised, and stops them in reverse order."""
@@ -21,7 +22,8 @@ from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
 from services.common.tasks import stop_all, supervise
 from services.common.web import create_app
-from services.referrals import api, api_casework, store
+from services.common.directory import Directory
+from services.referrals import api, api_casework, api_team, store
 from services.referrals.config import ReferralsSettings
 from services.referrals.consent_copy import ConsentCopy
 from services.referrals.review_window import ReviewWindowTask
@@ -33,7 +35,10 @@ MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
     engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
     sessions = make_session_factory(engine)
+    # The organisation directory is configuration: a missing or malformed file fails at start.
+    directory = Directory.load(settings.directory_path)
     deps = Deps(sessions=sessions, clock=clock, targets=settings.targets(), referrals_topic=settings.referrals_topic,
+                directory=directory, invitation_expiry_days=settings.invitation_expiry_days,
                 # Without the consumer nothing will arrive to catch up with: refuse at once.
                 consent_catch_up_s=settings.consent_catch_up_s if settings.run_consent_consumer else 0.0)
 
@@ -78,7 +83,7 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
             engine.dispose()
 
     app = create_app(title="TAC referrals", service="referrals", settings=settings,
-                     routers=[api.router, api_casework.router], lifespan=lifespan)
+                     routers=[api.router, api_team.router, api_casework.router], lifespan=lifespan)
     app.state.deps = deps
 
     def ready() -> bool:

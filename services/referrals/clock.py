@@ -123,6 +123,19 @@ def reception_start(date_of_birth: date) -> date:
     return date(year, 9, 1)
 
 
+REF_CASEWORK_END = ("Education Act 1996 s.8 (compulsory school age from the term after the fifth birthday) and "
+                    "School Admissions Code 2021 para 2.17 (entry may be deferred until then): TAC's casework ends "
+                    "by the 1 September following the fifth birthday")
+
+
+def casework_ends(date_of_birth: date) -> date:
+    """The last day a date of a child's early-years casework may fall on: the 1 September
+    following the fifth birthday, by which every child has started school (REF_CASEWORK_END)."""
+    fifth = age_reached(date_of_birth, 60)
+    year = fifth.year if fifth.month < 9 else fifth.year + 1
+    return date(year, 9, 1)
+
+
 def transition_planning_start(date_of_birth: date) -> date:
     # The spring term begins in January; we take 1 January of the reception year, which also
     # leaves time before the national closing date for primary applications (15 January).

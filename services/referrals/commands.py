@@ -17,12 +17,13 @@ from datetime import date
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.vocabulary import Agency, AreaOfNeed, PrimeArea, ProgressOutcome, Reg10_4Exception
 from services.common.text import StorableText
 
 _ORG = dict(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+_PERSON = dict(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")  # a practitioner id
 _TEXT = dict(min_length=1, max_length=4000)
 _NAME = dict(min_length=1, max_length=100)
 MAX_ITEMS = 50
@@ -81,17 +82,38 @@ class CloseReferral(Command):
     outcome: StorableText = Field(**_TEXT)
 
 
-class JoinTeam(Command):
-    organisation_id: str = Field(**_ORG)
-    agency: Agency
-    role: StorableText = Field(min_length=1, max_length=64)
+class AddTeamMember(Command):
+    """A parent adds an organisation to the child's team; what it is comes from the directory."""
 
-    @field_validator("agency")
-    @classmethod
-    def _not_parent(cls, value: Agency) -> Agency:
-        if value is Agency.PARENT:
-            raise ValueError("the team around the child is made of organisations; parents are not members")
-        return value
+    organisation_id: str = Field(**_ORG)
+
+
+class InviteToTeam(Command):
+    organisation_id: str = Field(**_ORG)
+    message: StorableText | None = Field(default=None, max_length=4000)
+
+
+class DeclineInvitation(Command):
+    reason: StorableText | None = Field(default=None, max_length=4000)
+
+
+class RemoveTeamMember(Command):
+    reason: StorableText = Field(**_TEXT)
+
+
+class NameKeyPerson(Command):
+    """EYFS statutory framework 3.27: the child's key person, and a buddy for when they are away."""
+
+    key_person_id: str = Field(**_PERSON)
+    key_person_name: StorableText = Field(**_NAME)
+    buddy_id: str | None = Field(default=None, **_PERSON)
+    buddy_name: StorableText | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _buddy_named_with_id(self) -> "NameKeyPerson":
+        if (self.buddy_name is None) != (self.buddy_id is None):
+            raise ValueError("buddy_id and buddy_name: give both, or neither")
+        return self
 
 
 class LeaveTeam(Command):

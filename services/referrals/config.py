@@ -8,7 +8,9 @@
                                     (IntegratedReviewWindowOpened), default 3600
     TAC_REFERRALS_CONSENT_CATCH_UP_S  how long a write needing a consent waits for the consent
                                     copy to catch up before a 409, default 2 (0: no wait)
-    plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*, ...).
+    TAC_REFERRALS_INVITATION_EXPIRY_DAYS  days an invitation to a child's team may be accepted, default 14
+    plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*,
+                                    TAC_DIRECTORY_PATH, ...).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ReferralsSettings(BaseServiceSettings):
     run_review_window_task: bool = True
     review_window_interval_s: float = Field(default=3600.0, gt=0, le=86_400)
     consent_catch_up_s: float = Field(default=2.0, ge=0, le=30)
+    invitation_expiry_days: int = Field(default=14, ge=1, le=365)
 
     @field_validator("waiting_targets")
     @classmethod

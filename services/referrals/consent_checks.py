@@ -1,6 +1,6 @@
 """The checks of a write that names another organisation (services.referrals.access, "Writes"):
 an active consent must cover the organisation named, for the category of what it is being
-given, and the agency it is named as must not contradict what this service knows it to be.
+given, and it must be in the organisation directory as the agency it is named as.
 
 This service's consent state is its own copy of tac.consent.v1, so it trails the consent
 service by the time the event takes to arrive: a consent recorded a moment ago may not be here
@@ -18,7 +18,8 @@ from typing import TypeVar
 from uuid import UUID
 
 from schemas.vocabulary import Agency, Category
-from services.common.errors import Conflict, Invalid
+from services.common.directory import Organisation
+from services.common.errors import Conflict
 from services.referrals import access, store
 from services.referrals.unit_of_work import Deps, UnitOfWork
 
@@ -62,11 +63,8 @@ def require_may_see(uow: UnitOfWork, caller, child_id: UUID, author_organisation
         raise MissingConsent(access.missing_consent(caller.organisation_id, caller.agency, category))
 
 
-def require_agency(uow: UnitOfWork, caller, organisation_id: str, agency: Agency | str, field: str) -> None:
-    """422 naming `field` when the organisation named cannot be that agency: the caller's own
-    organisation is what the caller's token says; any other, what this store has seen it as."""
-    if organisation_id == caller.organisation_id and str(agency) != str(caller.agency):
-        raise Invalid(f"{field}: your organisation is a {caller.agency}, not a {agency}", field=field)
-    problem = access.agency_conflict(organisation_id, agency, store.known_agencies(uow.session, organisation_id))
-    if problem:
-        raise Invalid(f"{field}: {problem}", field=field)
+def require_named(uow: UnitOfWork, organisation_id: str, agency: Agency | str | None, id_field: str,
+                  agency_field: str | None = None) -> Organisation:
+    """The organisation a request names, as the directory knows it (422 naming the field)."""
+    return access.named_organisation(uow.deps.directory, organisation_id, agency, id_field=id_field,
+                                     agency_field=agency_field)

@@ -1,7 +1,9 @@
-"""This service's own copy of consent state, from `tac.consent.v1` (DESIGN §4: services share
-nothing but events). Each consent event is stored per child under its event id, claimed in the
-same transaction (services.common.idempotency), so a redelivery or a replay is a no-op; the
-ConsentState fold is rebuilt from the stored events when a referral is made."""
+"""This service's own copy of the decision's state (DESIGN §4: services share nothing but
+events). It keeps exactly what the decision folds (services.consent.decision.FOLDED_TYPES):
+the consent events of `tac.consent.v1`, stored here per child under their event id, claimed in
+the same transaction (services.common.idempotency), so a redelivery or a replay is a no-op; and
+the team events this service emits itself, stored by services.referrals.unit_of_work in the
+transaction of the write. The ConsentState fold is rebuilt from the stored events per read."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ import asyncio
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.envelope import EnvelopeBase
-from schemas.events.consent import ConsentExpired, ConsentGranted, ConsentWithdrawn, SafeguardingAccessGranted
 from services.common.idempotency import claim_event
+from services.consent.decision import FOLDED_TYPES
 from services.referrals import store
 
 # What ConsentState folds; anything else on the topic is acknowledged (claimed) and not kept.
-KEPT_TYPES = frozenset(cls.TYPE for cls in (ConsentGranted, ConsentWithdrawn, ConsentExpired, SafeguardingAccessGranted))
+KEPT_TYPES = FOLDED_TYPES
 
 
 class ConsentCopy:

@@ -5,6 +5,11 @@ The caller is anything with `practitioner_id`, `organisation_id` (None for a par
 `services.common.auth.Principal`. A practitioner acts for exactly one organisation at a time
 (DESIGN §1), so every rule below is about the caller's ORGANISATION, never the person.
 
+Before any of these rules, the caller must know the child (services.referrals.team): the
+child's setting, a team member, a parent of the child, or the addressee of a request still
+waiting for its answer. Anyone else gets the 404 of an unknown id. The rules below then
+refuse a member what its organisation may not do (403: it knows the child exists).
+
 Rules (403 otherwise):
 
 | command | who |
@@ -14,7 +19,12 @@ Rules (403 otherwise):
 | accept / decline a referral | the organisation it was made to (and of the agency it was made to) |
 | withdraw a referral | the referrer's organisation |
 | close a referral | the receiving organisation |
-| team member joined / left | the organisation joining or leaving itself, or the child's setting |
+| add an organisation to the team | a parent of the child (TeamMemberJoined, joined_through=parent) |
+| invite an organisation to the team | the child's setting or a team member (a practitioner) |
+| accept / decline an invitation | the organisation invited (and of the agency invited) |
+| remove an organisation from the team | a parent of the child, or the child's setting (never the setting itself) |
+| leave the team | the organisation itself (never the child's setting) |
+| name the key person | the child's setting |
 | share an SLT report | an `slt_service` organisation that is involved with the child* |
 | share EP advice | an `ep_service` organisation that is involved with the child* |
 | schedule / complete an integrated review | a `health_visiting` organisation or the child's setting; completion also the organisation it was scheduled with |
@@ -22,7 +32,7 @@ Rules (403 otherwise):
 | start / decline an assessment, request advice, issue the draft, finalise the plan | the `la_sen_team` organisation the request was made to |
 | submit EHC advice | the organisation asked |
 | offer family support | a `childrens_centre` organisation |
-| read a child's details | the child's setting, or a parent token for that child |
+| read a child's details (name, date of birth, key person) | the child's setting, or a parent token for that child |
 | read a referral | the referring organisation, or the receiving organisation as the agency it was referred to as |
 
 * "involved": a current team member (joined, not left) or the receiving organisation of an
@@ -31,10 +41,12 @@ Rules (403 otherwise):
   by area, which this service does not know; the handler then requires the family's consent
   to share `health` with it (services.referrals.access).
 
-Team membership is a working arrangement, not a permission to see: an organisation may add
-itself to a child's team (it must know the child's id), but that shows it nothing — every read
-of this service, like the timeline, is decided by consent (services.referrals.access), and a
-write that names another organisation needs a consent covering it.
+Team membership is the legitimate relationship, never self-asserted (DESIGN §3): an
+organisation joins when a request addressed to it is made or answered, when it accepts an
+invitation, or when a parent adds it (services/referrals/README.md). Membership lets it write
+and lets consent reach it; what it then reads is still decided by consent at read time
+(services.referrals.access), and a write that names another organisation needs a consent
+covering it.
 
 A parent token (agency `parent`) acts only for the children in its `children` claim and only
 for the EHC request (Children and Families Act 2014 s.36(1): a parent may ask the LA for an
@@ -128,9 +140,29 @@ def require_may_read_referral(caller: Caller, referral: ReferralRecord) -> None:
         _deny("only the referring or the receiving organisation may read the referral")
 
 
-def require_team_change(caller: Caller, child: ChildRecord, organisation_id: str) -> None:
-    if not (_is_practitioner_of(caller, organisation_id) or _is_practitioner_of(caller, child.setting_organisation_id)):
-        _deny("only the organisation itself or the child's setting may change its team membership")
+def require_parent_of(caller: Caller, child: ChildRecord, doing: str) -> None:
+    if not is_parent_of(caller, child.child_id):
+        _deny(f"only a parent of the child may {doing}")
+
+
+def require_remover(caller: Caller, child: ChildRecord) -> str:
+    """Returns how the member is removed, for TeamMemberLeft.ended_by."""
+    if is_parent_of(caller, child.child_id):
+        return "removed_by_parent"
+    if _is_practitioner_of(caller, child.setting_organisation_id):
+        return "removed_by_setting"
+    _deny("only a parent of the child or the child's setting may remove an organisation from the team")
+    raise AssertionError("unreachable")
+
+
+def require_leaver(caller: Caller, organisation_id: str) -> None:
+    if not _is_practitioner_of(caller, organisation_id):
+        _deny("only the organisation itself may leave the team; a parent or the setting removes it")
+
+
+def require_invitee(caller: Caller, organisation_id: str, agency: str) -> None:
+    if not _is_practitioner_of(caller, organisation_id) or str(caller.agency) != str(agency):
+        _deny("only the organisation invited may answer the invitation")
 
 
 def require_involved_agency(caller: Caller, agency: Agency, involved: Collection[str], doing: str) -> None:

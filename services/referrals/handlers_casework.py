@@ -1,7 +1,17 @@
 """Command handlers for the integrated review, the EHC needs assessment and the transition to
-school (DESIGN §2, §5). Same shape as services.referrals.handlers: load, check who may, check
-the consent of any organisation the command names (services.referrals.access), check the
-transition, write state and exactly one event in one transaction."""
+school (DESIGN §2, §5). Same shape as services.referrals.handlers: load the child (404 to
+anyone who may not know of it), check who may, check the organisation the command names
+against the directory and the consent it needs (services.referrals.access), check the
+transition and the dates (within the child's early years), write state and events in one
+transaction.
+
+A request addressed to an organisation puts it on the child's team WHEN THE REQUEST IS MADE,
+in the same transaction (TeamMemberJoined, once: not again when already a member): the local
+authority named in an EHC needs assessment request (ehc_request), the organisation asked for
+EHC advice (advice_request), the partner of an integrated review (review_partner) and the
+school named in a transition plan (transition_plan). Why: services/referrals/README.md.
+Answers name the organisation whose request they answer: EHCAdviceSubmitted the local
+authority that asked, EHCAssessmentStarted / Declined the organisation that requested it."""
 
 from __future__ import annotations
 
@@ -9,11 +19,12 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from schemas.events import referrals as ev
-from schemas.vocabulary import Agency, Category
+from schemas.vocabulary import Agency, Category, TeamJoinRoute
+from services.common.directory import Organisation
 from services.common.errors import Conflict, Invalid, NotFound
-from services.referrals import clock, commands as c, domain, store
-from services.referrals.consent_checks import catching_up, require_agency, require_consent, require_may_see
-from services.referrals.handlers import advance, allow, load_child, moved, not_in_future
+from services.referrals import clock, commands as c, domain, store, team
+from services.referrals.consent_checks import catching_up, require_consent, require_may_see, require_named
+from services.referrals.handlers import advance, allow, load_child, moved, not_in_future, within_early_years
 from services.referrals.state_machine import (
     EHC_ASSESSMENT, INTEGRATED_REVIEW, OPEN_EHC_STATES, TRANSITION, EHCAction, EHCState, ReviewAction, ReviewState,
     TransitionAction, TransitionState,
@@ -27,13 +38,15 @@ def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegrate
     return catching_up(deps, lambda: _schedule_review(deps, caller, child_id, cmd))
 
 
-def _review_partner(uow: UnitOfWork, caller, child: domain.ChildRecord, cmd: c.ScheduleIntegratedReview) -> str | None:
-    """The agency of the organisation the review is scheduled with, once it may be named."""
+def _review_partner(uow: UnitOfWork, caller, child: domain.ChildRecord,
+                    cmd: c.ScheduleIntegratedReview) -> tuple[str | None, Organisation | None]:
+    """The agency of the organisation the review is scheduled with, once it may be named, and
+    the organisation from the directory when it is not the child's own setting."""
     partner = cmd.with_organisation_id
     if partner is None:
         if cmd.with_agency is not None:
             raise Invalid("with_agency: name with_organisation_id too, or leave both out", field="with_agency")
-        return None
+        return None, None
     if partner == caller.organisation_id:
         raise Invalid("with_organisation_id: a review is scheduled with another organisation", field="with_organisation_id")
     if partner == child.setting_organisation_id:
@@ -43,28 +56,29 @@ def _review_partner(uow: UnitOfWork, caller, child: domain.ChildRecord, cmd: c.S
         # What it may read of the review is still decided by consent, at read time.
         if cmd.with_agency not in (None, Agency.SETTING):
             raise Invalid(f"with_agency: {partner} is the child's setting", field="with_agency")
-        return str(Agency.SETTING)
+        return str(Agency.SETTING), None
     if cmd.with_agency is None:
         raise Invalid("with_agency: say what with_organisation_id is (its agency)", field="with_agency")
     if cmd.with_agency is Agency.PARENT:
         raise Invalid("with_agency: a review is scheduled with an organisation", field="with_agency")
-    require_agency(uow, caller, partner, cmd.with_agency, "with_agency")
+    organisation = require_named(uow, partner, cmd.with_agency, "with_organisation_id", "with_agency")
     require_consent(uow, child.child_id, partner, cmd.with_agency, Category.HEALTH)
-    return str(cmd.with_agency)
+    return str(cmd.with_agency), organisation
 
 
 def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
     with unit_of_work(deps) as uow:
-        child = load_child(uow, child_id)
+        child = load_child(uow, caller, child_id)
         allow(domain.require_review_scheduler, caller, child)
         if cmd.scheduled_for < uow.today:
             raise Invalid("scheduled_for must not be in the past", field="scheduled_for")
+        within_early_years(cmd.scheduled_for, child, "scheduled_for")
         if caller.organisation_id != child.setting_organisation_id:
             # A health visiting service works by area, which TAC does not know: what lets it
             # record a review of this child is the family's consent to share `health` with it
             # (or a safeguarding grant), as for the review list (services.referrals.queries).
             require_may_see(uow, caller, child_id, child.setting_organisation_id, Category.HEALTH)
-        with_agency = _review_partner(uow, caller, child, cmd)
+        with_agency, partner = _review_partner(uow, caller, child, cmd)
         review_id = uuid4()
         store.add_review(uow.session, review_id=review_id, child_id=child_id, state=str(ReviewState.SCHEDULED),
                          recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
@@ -72,18 +86,24 @@ def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegrat
                          with_agency=with_agency)
         event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
             review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
-    return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED}
+        if partner is not None:
+            team.join(uow, caller, child, partner, role=partner.agency.value, through=TeamJoinRoute.REVIEW_PARTNER,
+                      request_id=review_id)
+    return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED,
+            "with_organisation_id": cmd.with_organisation_id,
+            "with_organisation_name": uow.deps.directory.name_of(cmd.with_organisation_id)}
 
 
 def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegratedReview) -> dict:
     with unit_of_work(deps) as uow:
+        missing = NotFound(f"no integrated review {review_id}")
         review = store.get_review(uow.session, review_id)
         if review is None:
-            raise NotFound(f"no integrated review {review_id}")
-        child = load_child(uow, UUID(review["child_id"]))
+            raise missing
+        child = load_child(uow, caller, UUID(review["child_id"]), missing=missing)
         allow(domain.require_review_completer, caller, child, review["scheduled_by_organisation_id"], review["with_organisation_id"])
         new_state = advance(INTEGRATED_REVIEW, review["state"], ReviewAction.COMPLETE)
-        not_in_future(cmd.completed_on, uow.today, "completed_on")
+        within_early_years(not_in_future(cmd.completed_on, uow.today, "completed_on"), child, "completed_on")
         moved(store.move(uow.session, store.integrated_reviews, "review_id", review_id, expected_state=review["state"],
                          state=new_state, completed_on=cmd.completed_on), "the integrated review")
         event_id = uow.emit(caller, child.child_id, ev.IntegratedReviewCompleted(
@@ -100,16 +120,17 @@ def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment)
 
 def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
     with unit_of_work(deps) as uow:
-        child = load_child(uow, child_id)
+        child = load_child(uow, caller, child_id)
         requested_by = allow(domain.require_ehc_requester, caller, child)
         if store.open_ehc_for_child(uow.session, child_id, OPEN_EHC_STATES) is not None:
             raise Conflict("an EHC needs assessment request is already open for this child")
-        requested_on = not_in_future(cmd.received_on or uow.today, uow.today, "received_on")
+        requested_on = within_early_years(not_in_future(cmd.received_on or uow.today, uow.today, "received_on"), child,
+                                          "received_on")
         # Children and Families Act 2014 s.36(1): the request goes to the local authority, whose
         # SEN team runs the assessment; it learns who the child is, so the family's consent must
         # cover it for `ehc` — also when a parent asks (the parent records that consent in the
         # consent service; the LA's caseload shows the request under it).
-        require_agency(uow, caller, cmd.la_organisation_id, Agency.LA_SEN_TEAM, "la_organisation_id")
+        la = require_named(uow, cmd.la_organisation_id, Agency.LA_SEN_TEAM, "la_organisation_id")
         require_consent(uow, child_id, cmd.la_organisation_id, Agency.LA_SEN_TEAM, Category.EHC)
         request_id = uuid4()
         store.add_ehc(uow.session, request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
@@ -118,14 +139,20 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
         event_id = uow.emit(caller, child_id, ev.EHCAssessmentRequested(
             request_id=request_id, requested_on=requested_on, requested_by=requested_by,
             la_organisation_id=cmd.la_organisation_id, due_dates=clock.ehc_due_dates(requested_on)))
+        # SEND Regulations 2014 reg. 5: the LA must answer within 6 weeks: it works with the
+        # child from the moment the request is made.
+        team.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
     return {"request_id": request_id, "event_id": event_id, "state": EHCState.REQUESTED,
+            "la_organisation_id": la.id, "la_organisation_name": la.name,
             "due_dates": [d.model_dump() for d in clock.ehc_due_dates(requested_on)]}
 
 
 def _load_ehc(uow: UnitOfWork, caller, request_id: UUID, doing: str):
+    missing = NotFound(f"no EHC needs assessment request {request_id}")
     row = store.get_ehc(uow.session, request_id)
     if row is None:
-        raise NotFound(f"no EHC needs assessment request {request_id}")
+        raise missing
+    load_child(uow, caller, UUID(row["child_id"]), missing=missing)
     allow(domain.require_la, caller, row["la_organisation_id"], doing)
     return row
 
@@ -144,7 +171,8 @@ def start_ehc(deps: Deps, caller, request_id: UUID, cmd: c.StartEHCAssessment) -
         decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
         moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
                          state=new_state, decided_on=decided_on), "the EHC request")
-        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(request_id=request_id, decided_on=decided_on))
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(
+            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=decided_on))
     return {"request_id": request_id, "event_id": event_id, "state": new_state}
 
 
@@ -156,7 +184,8 @@ def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessmen
         moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
                          state=new_state, decided_on=decided_on), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentDeclined(
-            request_id=request_id, decided_on=decided_on, reason=cmd.reason))
+            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"],
+            decided_on=decided_on, reason=cmd.reason))
     return {"request_id": request_id, "event_id": event_id, "state": new_state}
 
 
@@ -173,7 +202,7 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
         asked_on = _decision_day(cmd.requested_on, uow, row, "requested_on")
         # SEND Regulations 2014 reg. 6(1): the LA seeks advice from those it names; the request
         # shares the child with them, so consent must cover them for `ehc`.
-        require_agency(uow, caller, cmd.from_organisation_id, cmd.from_agency, "from_agency")
+        asked = require_named(uow, cmd.from_organisation_id, cmd.from_agency, "from_organisation_id", "from_agency")
         require_consent(uow, UUID(row["child_id"]), cmd.from_organisation_id, cmd.from_agency, Category.EHC)
         due = clock.ehc_advice_due(asked_on)
         advice_id = uuid4()
@@ -183,14 +212,20 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAdviceRequested(
             request_id=request_id, advice_id=advice_id, from_organisation_id=cmd.from_organisation_id,
             from_agency=cmd.from_agency, requested_on=asked_on, due_on=due.due_on))
-    return {"advice_id": advice_id, "request_id": request_id, "event_id": event_id, "due": due.model_dump()}
+        # SEND Regulations 2014 reg. 8: the advice must be given within 6 weeks of being asked.
+        team.join(uow, caller, store.get_child(uow.session, UUID(row["child_id"])), asked, role=asked.agency.value,
+                  through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
+    return {"advice_id": advice_id, "request_id": request_id, "event_id": event_id, "due": due.model_dump(),
+            "from_organisation_id": asked.id, "from_organisation_name": asked.name}
 
 
 def submit_advice(deps: Deps, caller, advice_id: UUID, cmd: c.SubmitEHCAdvice) -> dict:
     with unit_of_work(deps) as uow:
+        missing = NotFound(f"no EHC advice request {advice_id}")
         advice = store.get_advice(uow.session, advice_id)
         if advice is None:
-            raise NotFound(f"no EHC advice request {advice_id}")
+            raise missing
+        load_child(uow, caller, UUID(advice["child_id"]), missing=missing)
         allow(domain.require_asked, caller, advice["from_organisation_id"])
         if advice["submitted_on"] is not None:
             raise Conflict(f"this advice was already submitted on {advice['submitted_on']}")
@@ -202,7 +237,8 @@ def submit_advice(deps: Deps, caller, advice_id: UUID, cmd: c.SubmitEHCAdvice) -
             raise Invalid("submitted_on must not be before the advice was asked for", field="submitted_on")
         moved(store.mark_advice_submitted(uow.session, advice_id, submitted_on), "the advice request")
         event_id = uow.emit(caller, UUID(advice["child_id"]), ev.EHCAdviceSubmitted(
-            request_id=UUID(advice["request_id"]), advice_id=advice_id, submitted_on=submitted_on, summary=cmd.summary))
+            request_id=UUID(advice["request_id"]), advice_id=advice_id, requested_by_organisation_id=row["la_organisation_id"],
+            submitted_on=submitted_on, summary=cmd.summary))
     return {"advice_id": advice_id, "event_id": event_id, "submitted_on": submitted_on}
 
 
@@ -246,32 +282,37 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
 
 def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
     with unit_of_work(deps) as uow:
-        child = load_child(uow, child_id)
+        child = load_child(uow, caller, child_id)
         allow(domain.require_setting, caller, child, "plan the transition to school")
         existing = store.get_transition(uow.session, child_id)
         if existing is not None and existing["state"] == TransitionState.COMPLETED:
             raise Conflict("transition to school is completed; cannot plan it again")
         if cmd.starts_on < uow.today:
             raise Invalid("starts_on must not be in the past", field="starts_on")
+        within_early_years(cmd.starts_on, child, "starts_on")
+        school = require_named(uow, cmd.school_organisation_id, Agency.SCHOOL, "school_organisation_id")
         store.plan_transition(uow.session, child_id=child_id, school_organisation_id=cmd.school_organisation_id,
                               starts_on=cmd.starts_on)
         event_id = uow.emit(caller, child_id, ev.TransitionToSchoolPlanned(
             school_organisation_id=cmd.school_organisation_id, starts_on=cmd.starts_on, plan_summary=cmd.plan_summary))
+        team.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)
     reception = clock.reception_start(child.date_of_birth)
     return {"child_id": child_id, "event_id": event_id, "state": TransitionState.PLANNED,
+            "school_organisation_id": school.id, "school_organisation_name": school.name,
             "reception_place_from": reception}
 
 
 def complete_transition(deps: Deps, caller, child_id: UUID, cmd: c.CompleteTransition) -> dict:
     with unit_of_work(deps) as uow:
-        child = load_child(uow, child_id)
+        child = load_child(uow, caller, child_id)
         plan = store.get_transition(uow.session, child_id)
         if plan is None:
             allow(domain.require_setting, caller, child, "complete the transition to school")
             raise Conflict("no transition to school has been planned for this child")
         allow(domain.require_transition_completer, caller, child, plan["school_organisation_id"])
         new_state = advance(TRANSITION, plan["state"], TransitionAction.COMPLETE)
-        completed_on = not_in_future(cmd.completed_on or uow.today, uow.today, "completed_on")
+        completed_on = within_early_years(not_in_future(cmd.completed_on or uow.today, uow.today, "completed_on"), child,
+                                          "completed_on")
         moved(store.move(uow.session, store.transitions, "child_id", child_id, expected_state=plan["state"],
                          state=new_state, completed_on=completed_on), "the transition")
         event_id = uow.emit(caller, child_id, ev.TransitionToSchoolCompleted(

@@ -1,7 +1,8 @@
 """Caseload reads (DESIGN §4): the store's open work for one organisation, handed to the pure
 services.referrals.caseload module, which decides what is due, overdue and in what order.
 
-Every item is shown only when the consent decision permits it at read time, for the caller's
+Every item is shown only when the consent decision permits it at read time (which needs the
+caller's organisation on the child's team: after its removal, only its own records stay), for the caller's
 organisation and agency (services.referrals.access: the item's category, its author); what is
 not permitted is dropped before counting and paging. Work is also only the caller's when it was
 given to the caller's organisation AS the agency the caller's token says it is: a referral to
@@ -17,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from schemas.vocabulary import Agency, Category
 from services.common.errors import Forbidden, Invalid
 from services.referrals import access, caseload as cl, clock, store
-from services.referrals.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReviewState
+from services.referrals.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReferralState, ReviewState
 from services.referrals.unit_of_work import Deps
 
 MAX_LIMIT = 200
@@ -36,8 +37,9 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
     now = deps.now()
     today = now.date()
     ch, r, a, e, ir = store.children, store.referrals, store.ehc_advice, store.ehc_requests, store.integrated_reviews
-    # (child, author of the record, its category, the item): decided once the consent states are read.
-    found: list[tuple[str, str | None, Category, cl.CaseloadItem]] = []
+    # (child, author of the record, its category, the item, addressed and waiting): decided once
+    # the consent states are read.
+    found: list[tuple[str, str | None, Category, cl.CaseloadItem, bool]] = []
     with deps.sessions() as session:
         if kind in (None, "referral"):
             rows = session.execute(select(r, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == r.c.child_id)
@@ -45,7 +47,8 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
                                                r.c.state.in_(sorted(OPEN_REFERRAL_STATES))))).mappings()
             found += [(x["child_id"], x["from_organisation_id"], Category.REFERRAL,
                        cl.referral_item(cl.OpenReferral(UUID(x["referral_id"]), UUID(x["child_id"]), _name(x), x["state"],
-                                                        x["made_on"], x["to_agency"]), today, deps.targets)) for x in rows]
+                                                        x["made_on"], x["to_agency"]), today, deps.targets),
+                       x["state"] == ReferralState.MADE) for x in rows]
         if kind in (None, "advice"):
             rows = session.execute(select(a, e.c.la_organisation_id, ch.c.given_name, ch.c.family_name)
                                    .join(ch, ch.c.child_id == a.c.child_id).join(e, e.c.request_id == a.c.request_id)
@@ -53,13 +56,14 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
                                                a.c.submitted_on.is_(None), e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
             found += [(x["child_id"], x["la_organisation_id"], Category.EHC,
                        cl.advice_item(cl.OpenAdviceRequest(UUID(x["advice_id"]), UUID(x["request_id"]), UUID(x["child_id"]),
-                                                           _name(x), x["requested_on"], x["due_on"]), today)) for x in rows]
+                                                           _name(x), x["requested_on"], x["due_on"]), today), False) for x in rows]
         if kind in (None, "ehc") and agency == Agency.LA_SEN_TEAM:
             rows = session.execute(select(e, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == e.c.child_id)
                                    .where(and_(e.c.la_organisation_id == org, e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
             found += [(x["child_id"], x["requested_by_organisation_id"], Category.EHC,
                        cl.ehc_item(cl.OpenAssessment(UUID(x["request_id"]), UUID(x["child_id"]), _name(x), x["state"],
-                                                     x["requested_on"], tuple(x["exceptions"] or ())), today)) for x in rows]
+                                                     x["requested_on"], tuple(x["exceptions"] or ())), today), False)
+                      for x in rows]
         if kind in (None, "integrated_review"):
             partner = and_(ir.c.with_organisation_id == org, or_(ir.c.with_agency.is_(None), ir.c.with_agency == agency))
             rows = session.execute(select(ir, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == ir.c.child_id)
@@ -67,11 +71,14 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
                                                or_(ir.c.scheduled_by_organisation_id == org, partner)))).mappings()
             found += [(x["child_id"], x["scheduled_by_organisation_id"], Category.HEALTH,
                        cl.review_item(cl.OpenReview(UUID(x["review_id"]), UUID(x["child_id"]), _name(x), x["recorded_on"],
-                                                    x["scheduled_for"]), today)) for x in rows]
+                                                    x["scheduled_for"]), today), False) for x in rows]
         states = store.consent_state_for_children(session, sorted({child for child, *_ in found}))
     viewer = access.viewer_of(caller)
-    items = [item for child, author, category, item in found
-             if access.may_see(viewer, UUID(child), author, category, now, states[child])]
+    # A referral waiting for the caller's answer is read under the consent that let it be made
+    # to the caller (it is not on the team until it accepts); everything else by the decision.
+    items = [item for child, author, category, item, waiting in found
+             if (access.may_see_request if waiting else access.may_see)(viewer, UUID(child), author, category, now,
+                                                                       states[child])]
     page = cl.page(items, kind=kind, overdue_only=overdue_only, limit=limit, offset=offset)
     return {"organisation_id": org, "today": today, "total": page.total, "limit": page.limit, "offset": page.offset,
             "items": [_item_json(i) for i in page.items]}

@@ -1,4 +1,12 @@
-"""Single reads: a child's details, a referral, an EHC needs assessment request.
+"""Single reads: a child's details, the child's team, a referral, an EHC needs assessment
+request; and two lists: "find a child" (the children whose team includes the caller's
+organisation) and the caller's pending invitations.
+
+Whoever may not know of the child (services.referrals.team: not its setting, not on its team,
+not a parent of it) gets the 404 of an unknown id from every read naming the child or a record
+of it. Personal details (name, date of birth, key person) are shown only to the child's setting
+and to a parent (DESIGN §2); another team member reads the child's id, its setting and its team.
+Every organisation a response names carries its display name from the directory.
 
 Who may ask is services.referrals.domain; what they then see is the consent decision at read
 time (services.referrals.access): the record itself must be permitted (its author sees it as
@@ -16,7 +24,7 @@ from uuid import UUID
 from schemas.vocabulary import Agency, Category
 from services.common.errors import NotFound
 from services.consent.decision import ConsentState, Viewer
-from services.referrals import access, clock, domain, store
+from services.referrals import access, clock, domain, store, team
 from services.referrals.domain import NotPermitted
 from services.referrals.state_machine import ReferralState
 from services.referrals.unit_of_work import Deps
@@ -33,20 +41,100 @@ def _permits(rule, *args) -> bool:
         return False
 
 
+def _details_visible(caller, child) -> bool:
+    return _permits(domain.require_may_read_child, caller, child)
+
+
+def _team_json(deps: Deps, rows) -> list[dict]:
+    name = deps.directory.name_of
+    return [{"organisation_id": t["organisation_id"], "organisation_name": name(t["organisation_id"]) or t["organisation_id"],
+             "agency": t["agency"], "role": t["role"], "since": t["joined_at"].date() if t["joined_at"] else None,
+             "joined_through": t["joined_through"], "invited_by_organisation_id": t["invited_by_organisation_id"],
+             "invited_by": name(t["invited_by_organisation_id"]) if t["invited_by_organisation_id"] else None}
+            for t in rows]
+
+
+def _setting_json(deps: Deps, row) -> dict:
+    setting = row["setting_organisation_id"]
+    return {"organisation_id": setting, "organisation_name": deps.directory.name_of(setting) or setting,
+            "agency": Agency.SETTING.value, "role": "setting", "since": row["registered_at"].date(),
+            "joined_through": "registered", "invited_by_organisation_id": None, "invited_by": None}
+
+
 def read_child(deps: Deps, caller, child_id: UUID) -> dict:
-    missing = NotFound(f"no child {child_id}")
+    """The setting and a parent: the child's details, key person and team. Another team member:
+    the child's id, its setting and its team, without personal details (`details_hidden`)."""
     with deps.sessions() as session:
+        child = team.known_child(session, caller, child_id, deps.now())
         row = store.get_child_row(session, child_id)
-        if row is None or not _permits(domain.require_may_read_child, caller, store.get_child(session, child_id)):
-            raise missing
-        team = session.execute(store.team_members.select().where(store.team_members.c.child_id == str(child_id))).mappings().all()
-    return {
-        "child_id": child_id, "given_name": row["given_name"], "family_name": row["family_name"],
-        "date_of_birth": row["date_of_birth"], "setting_organisation_id": row["setting_organisation_id"],
-        "due_dates": [d.model_dump() for d in clock.child_due_dates(row["date_of_birth"])],
-        "team": [{"organisation_id": t["organisation_id"], "agency": t["agency"], "role": t["role"]}
-                 for t in team if t["left_at"] is None],
-    }
+        members = store.current_team(session, child_id)
+    setting = row["setting_organisation_id"]
+    body = {"child_id": child_id, "setting_organisation_id": setting,
+            "setting_organisation_name": deps.directory.name_of(setting) or setting,
+            "team": [_setting_json(deps, row)] + _team_json(deps, [m for m in members if m["organisation_id"] != setting])}
+    if not _details_visible(caller, child):
+        return {**body, "details_hidden": True}
+    return {**body, "details_hidden": False, "given_name": row["given_name"], "family_name": row["family_name"],
+            "date_of_birth": row["date_of_birth"],
+            "age_months": clock.age_in_months(row["date_of_birth"], deps.today()),
+            "due_dates": [d.model_dump() for d in clock.child_due_dates(row["date_of_birth"])],
+            "key_person": {"id": row["key_person_id"], "name": row["key_person_name"]} if row["key_person_id"] else None,
+            "buddy": {"id": row["buddy_id"], "name": row["buddy_name"]} if row["buddy_id"] else None}
+
+
+def read_team(deps: Deps, caller, child_id: UUID) -> dict:
+    """GET /children/{id}/team: the setting, the team members and a parent of the child."""
+    with deps.sessions() as session:
+        team.known_child(session, caller, child_id, deps.now())
+        row = store.get_child_row(session, child_id)
+        members = store.current_team(session, child_id)
+    setting = row["setting_organisation_id"]
+    return {"child_id": child_id,
+            "members": [_setting_json(deps, row)] + _team_json(deps, [m for m in members if m["organisation_id"] != setting])}
+
+
+def find_children(deps: Deps, caller, *, name: str | None, limit: int, offset: int) -> dict:
+    """GET /children?name=: the children whose team includes the caller's organisation (its
+    setting's children included), or a parent's own children. Name and age are shown, and the
+    name is searched, only where the caller may see the child's details (the setting, a parent):
+    a team member that may not see a child's name cannot find the child by it either, or the
+    search would tell it the name."""
+    today = deps.today()
+    with deps.sessions() as session:
+        if str(caller.agency) == Agency.PARENT:
+            rows = store.children_by_id(session, sorted(str(c) for c in caller.children))
+        else:
+            rows = store.children_of_team(session, caller.organisation_id)
+    wanted = (name or "").strip().casefold()
+    items = []
+    for row in rows:
+        child = domain.ChildRecord(UUID(row["child_id"]), row["setting_organisation_id"], row["date_of_birth"])
+        visible = _details_visible(caller, child)
+        full = f"{row['given_name']} {row['family_name']}"
+        if wanted and not (visible and wanted in full.casefold()):
+            continue
+        setting = row["setting_organisation_id"]
+        item = {"child_id": child.child_id, "setting_organisation_id": setting,
+                "setting_organisation_name": deps.directory.name_of(setting) or setting, "details_hidden": not visible}
+        if visible:
+            item.update(given_name=row["given_name"], family_name=row["family_name"],
+                        age_months=clock.age_in_months(row["date_of_birth"], today))
+        items.append(item)
+    return {"total": len(items), "limit": limit, "offset": offset, "items": items[offset: offset + limit]}
+
+
+def pending_invitations(deps: Deps, caller) -> dict:
+    """GET /invitations: the caller organisation's invitations not yet answered or expired."""
+    if str(caller.agency) == Agency.PARENT or not caller.organisation_id:
+        return {"organisation_id": None, "items": []}
+    with deps.sessions() as session:
+        rows = store.pending_invitations_for(session, caller.organisation_id, str(caller.agency), deps.today())
+    name = deps.directory.name_of
+    return {"organisation_id": caller.organisation_id, "items": [
+        {"invitation_id": r["invitation_id"], "child_id": r["child_id"],
+         "invited_by_organisation_id": r["invited_by_organisation_id"],
+         "invited_by": name(r["invited_by_organisation_id"]) or r["invited_by_organisation_id"],
+         "message": r["message"], "sent_on": r["sent_on"], "expires_on": r["expires_on"]} for r in rows]}
 
 
 class _Sight:
@@ -59,16 +147,28 @@ class _Sight:
     def of(self, author_organisation_id: str | None, category: Category) -> bool:
         return access.may_see(self.viewer, self.child_id, author_organisation_id, category, self.now, self.state)
 
+    def request(self, author_organisation_id: str | None, category: Category) -> bool:
+        return access.may_see_request(self.viewer, self.child_id, author_organisation_id, category, self.now, self.state)
+
 
 def read_referral(deps: Deps, caller, referral_id: UUID) -> dict:
     missing = NotFound(f"no referral {referral_id}")
     with deps.sessions() as session:
         row = store.get_referral_row(session, referral_id)
         referral = store.get_referral(session, referral_id)
-        if row is None or referral is None or not _permits(domain.require_may_read_referral, caller, referral):
+        if row is None or referral is None:
+            raise missing
+        waiting = referral.state == ReferralState.MADE
+        team.known_child(session, caller, referral.child_id, deps.now(), missing=missing,
+                         addressees=(referral.to_organisation_id,) if waiting else ())
+        if not _permits(domain.require_may_read_referral, caller, referral):
             raise missing
         sight = _Sight(deps, caller, referral.child_id, store.consent_state_for(session, referral.child_id))
-    if not sight.of(referral.from_organisation_id, Category.REFERRAL):
+    # The receiver reads a referral waiting for its answer under the consent that let it be
+    # named; once it has answered, as everyone else (services.referrals.access).
+    addressed = waiting and caller.organisation_id == referral.to_organisation_id
+    if not (sight.request(referral.from_organisation_id, Category.REFERRAL) if addressed
+            else sight.of(referral.from_organisation_id, Category.REFERRAL)):
         raise missing
     body = {k: row[k] for k in ("referral_id", "child_id", "from_organisation_id", "from_agency", "to_organisation_id",
                                 "to_agency", "reason", "consent_id", "state", "made_on", "note")}
@@ -77,6 +177,9 @@ def read_referral(deps: Deps, caller, referral_id: UUID) -> dict:
         body.update(state=None, note=None)
         hidden = ["state", "note"]
     target = deps.targets.due(row["to_agency"], row["made_on"])
+    name = deps.directory.name_of
+    body.update(from_organisation_name=name(row["from_organisation_id"]) or row["from_organisation_id"],
+                to_organisation_name=name(row["to_organisation_id"]) or row["to_organisation_id"])
     return {**body, "days_waiting": clock.days_waiting(row["made_on"], deps.today()), "target": target.model_dump(),
             "hidden": hidden}
 
@@ -87,7 +190,7 @@ def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
         row = store.get_ehc(session, request_id)
         if row is None:
             raise missing
-        child = store.get_child(session, UUID(row["child_id"]))
+        child = team.known_child(session, caller, UUID(row["child_id"]), deps.now(), missing=missing)
         la = str(caller.agency) == Agency.LA_SEN_TEAM and caller.organisation_id == row["la_organisation_id"]
         if not la and not _permits(domain.require_may_read_child, caller, child):
             raise missing
@@ -107,12 +210,15 @@ def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
         dues.append({**due.model_dump(), "met_on": met if la_records else None,
                      "overdue": (st.overdue and met is None) if la_records else None,
                      "excused_by": [str(e) for e in st.excused_by]})
+    name = deps.directory.name_of
     body = {"request_id": request_id, "child_id": row["child_id"], "la_organisation_id": row["la_organisation_id"],
+            "la_organisation_name": name(row["la_organisation_id"]) or row["la_organisation_id"],
             "state": row["state"], "requested_on": row["requested_on"], "requested_by": row["requested_by"],
             "decided_on": row["decided_on"], "draft_issued_on": row["draft_issued_on"],
             "comments_due_on": row["comments_due_on"], "finalised_on": row["finalised_on"], "exceptions": exceptions,
             "due_dates": dues,
             "advice": [{"advice_id": a["advice_id"], "from_organisation_id": a["from_organisation_id"],
+                        "from_organisation_name": name(a["from_organisation_id"]) or a["from_organisation_id"],
                         "requested_on": a["requested_on"], "due_on": a["due_on"],
                         "submitted_on": a["submitted_on"] if sight.of(a["from_organisation_id"], Category.EHC) else None}
                        for a in advice] if la_records else [],

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     JSON, Column, Date, DateTime, ForeignKey, Index, MetaData, String, Table, Text, and_, exists, func, insert, or_,
-    select, union, update,
+    select, update,
 )
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,12 @@ children = Table(
     Column("date_of_birth", Date, nullable=False, index=True),
     Column("setting_organisation_id", ORG(), nullable=False, index=True),
     Column("registered_at", TS(), nullable=False),
+    # The child's key person and buddy (EYFS statutory framework 3.27), named by the setting:
+    # names stay here; KeyPersonNamed carries the ids only.
+    Column("key_person_id", String(128)),
+    Column("key_person_name", String(100)),
+    Column("buddy_id", String(128)),
+    Column("buddy_name", String(100)),
 )
 
 concerns = Table(
@@ -75,8 +81,28 @@ team_members = Table(
     Column("role", String(64), nullable=False),
     Column("joined_at", TS(), nullable=False),
     Column("left_at", TS()),
+    # How it joined (schemas.vocabulary.TeamJoinRoute), who invited it, and how it left.
+    Column("joined_through", String(32)),
+    Column("invited_by_organisation_id", ORG()),
+    Column("ended_by", String(32)),
 )
 Index("ix_team_members_organisation_id", team_members.c.organisation_id)
+
+# Invitations to a child's team (InvitationSent); answered once, by the organisation invited.
+invitations = Table(
+    "invitations", metadata,
+    Column("invitation_id", ID(), primary_key=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+    Column("organisation_id", ORG(), nullable=False, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("invited_by_organisation_id", ORG(), nullable=False),
+    Column("message", Text),
+    Column("sent_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, accepted, declined
+    Column("answered_at", TS()),
+    Column("reason", Text),
+)
 
 integrated_reviews = Table(
     "integrated_reviews", metadata,
@@ -130,7 +156,10 @@ transitions = Table(
     Column("completed_on", Date),
 )
 
-# This service's copy of tac.consent.v1, per child, folded into ConsentState when needed.
+# This service's copy of the decision's state (services.consent.decision.FOLDED_TYPES), per
+# child, folded into ConsentState when needed: the consent events of tac.consent.v1, and the
+# team events this service emits itself (ChildRegistered, TeamMemberJoined, TeamMemberLeft),
+# written in the transaction of the command that emits them.
 consent_events = Table(
     "consent_events", metadata,
     Column("event_id", ID(), primary_key=True),
@@ -232,38 +261,81 @@ def team_member(session: Session, child_id: UUID, organisation_id: str):
     ))).mappings().first()
 
 
-def join_team(session: Session, *, child_id: UUID, organisation_id: str, agency: str, role: str, now: datetime) -> None:
+def join_team(session: Session, *, child_id: UUID, organisation_id: str, agency: str, role: str, now: datetime,
+              joined_through: str, invited_by_organisation_id: str | None = None) -> None:
+    values = dict(agency=agency, role=role, joined_at=now, left_at=None, joined_through=joined_through,
+                  invited_by_organisation_id=invited_by_organisation_id, ended_by=None)
     if team_member(session, child_id, organisation_id) is None:
-        session.execute(insert(team_members).values(child_id=_s(child_id), organisation_id=organisation_id,
-                                                    agency=agency, role=role, joined_at=now, left_at=None))
+        session.execute(insert(team_members).values(child_id=_s(child_id), organisation_id=organisation_id, **values))
     else:
         session.execute(update(team_members).where(and_(
             team_members.c.child_id == _s(child_id), team_members.c.organisation_id == organisation_id,
-        )).values(agency=agency, role=role, joined_at=now, left_at=None))
+        )).values(**values))
 
 
-def leave_team(session: Session, *, child_id: UUID, organisation_id: str, now: datetime) -> None:
+def leave_team(session: Session, *, child_id: UUID, organisation_id: str, now: datetime, ended_by: str) -> None:
     session.execute(update(team_members).where(and_(
         team_members.c.child_id == _s(child_id), team_members.c.organisation_id == organisation_id,
-    )).values(left_at=now))
+    )).values(left_at=now, ended_by=ended_by))
 
 
-def known_agencies(session: Session, organisation_id: str) -> set[str]:
-    """Every agency this store has recorded `organisation_id` as: a team member, a referrer or
-    receiver, an organisation asked for EHC advice, a local authority, a setting."""
-    org = organisation_id
-    found = session.execute(union(
-        select(team_members.c.agency).where(team_members.c.organisation_id == org),
-        select(referrals.c.to_agency).where(referrals.c.to_organisation_id == org),
-        select(referrals.c.from_agency).where(referrals.c.from_organisation_id == org),
-        select(ehc_advice.c.from_agency).where(ehc_advice.c.from_organisation_id == org),
-    )).scalars()
-    agencies = set(found)
-    if session.execute(select(exists().where(ehc_requests.c.la_organisation_id == org))).scalar():
-        agencies.add("la_sen_team")
-    if session.execute(select(exists().where(children.c.setting_organisation_id == org))).scalar():
-        agencies.add("setting")
-    return agencies
+def current_team(session: Session, child_id: UUID) -> list:
+    return list(session.execute(select(team_members).where(and_(
+        team_members.c.child_id == _s(child_id), team_members.c.left_at.is_(None),
+    )).order_by(team_members.c.joined_at, team_members.c.organisation_id)).mappings())
+
+
+def children_of_team(session: Session, organisation_id: str) -> list:
+    """Every child whose current team includes the organisation, or whose setting it is, in
+    name order."""
+    member = exists().where(and_(team_members.c.child_id == children.c.child_id,
+                                 team_members.c.organisation_id == organisation_id, team_members.c.left_at.is_(None)))
+    return list(session.execute(select(children).where(or_(children.c.setting_organisation_id == organisation_id, member))
+                                .order_by(children.c.family_name, children.c.given_name, children.c.child_id)).mappings())
+
+
+def children_by_id(session: Session, child_ids: list[str]) -> list:
+    rows: list = []
+    for start in range(0, len(child_ids), CHUNK):
+        rows += session.execute(select(children).where(children.c.child_id.in_(child_ids[start:start + CHUNK]))).mappings()
+    return sorted(rows, key=lambda r: (r["family_name"], r["given_name"], r["child_id"]))
+
+
+def name_key_person(session: Session, child_id: UUID, **values) -> None:
+    session.execute(update(children).where(children.c.child_id == _s(child_id)).values(**values))
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def add_invitation(session: Session, **values) -> None:
+    values["invitation_id"], values["child_id"] = _s(values["invitation_id"]), _s(values["child_id"])
+    session.execute(insert(invitations).values(**values))
+
+
+def get_invitation(session: Session, invitation_id: UUID):
+    return session.execute(select(invitations).where(invitations.c.invitation_id == _s(invitation_id))).mappings().first()
+
+
+def pending_invitation(session: Session, child_id: UUID, organisation_id: str, today: date):
+    return session.execute(select(invitations).where(and_(
+        invitations.c.child_id == _s(child_id), invitations.c.organisation_id == organisation_id,
+        invitations.c.state == "pending", invitations.c.expires_on > today,
+    ))).mappings().first()
+
+
+def pending_invitations_for(session: Session, organisation_id: str, agency: str, today: date) -> list:
+    return list(session.execute(select(invitations).where(and_(
+        invitations.c.organisation_id == organisation_id, invitations.c.agency == agency,
+        invitations.c.state == "pending", invitations.c.expires_on > today,
+    )).order_by(invitations.c.sent_on, invitations.c.invitation_id)).mappings())
+
+
+def answer_invitation(session: Session, invitation_id: UUID, *, state: str, now: datetime, reason: str | None) -> bool:
+    result = session.execute(update(invitations).where(and_(
+        invitations.c.invitation_id == _s(invitation_id), invitations.c.state == "pending",
+    )).values(state=state, answered_at=now, reason=reason))
+    return result.rowcount == 1
 
 
 def involved_organisations(session: Session, child_id: UUID) -> set[str]:
@@ -343,6 +415,8 @@ def plan_transition(session: Session, *, child_id: UUID, school_organisation_id:
 
 
 def store_consent_event(session: Session, envelope) -> None:
+    """Keep one event of the decision's state (a consent event, or a team event this service
+    emitted) for the child it is about."""
     session.execute(insert(consent_events).values(
         event_id=_s(envelope.id), child_id=_s(envelope.subject), event_type=envelope.type,
         envelope=envelope.to_json_bytes().decode(), received_at=utcnow(),

@@ -1,5 +1,8 @@
 """One command, one transaction: state changes and the outbox rows of the events they cause
-are written together, and the relay is woken only after the commit (STYLE 6)."""
+are written together, and the relay is woken only after the commit (STYLE 6). An event the
+decision folds (ChildRegistered, TeamMemberJoined, TeamMemberLeft: FOLDED_TYPES) is also kept
+in this service's copy of the decision's state in that same transaction, so the next read sees
+the team as the write left it, without waiting for the event to come back from the broker."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, Event
 from services.common.logging import get_correlation_id
+from services.common.directory import Directory
 from services.common.outbox import add_to_outbox
+from services.consent.decision import FOLDED_TYPES
 from services.referrals import store
 from services.referrals.clock import WaitingTargets
 
@@ -37,6 +42,9 @@ class Deps:
     # How long a write that needs a consent waits for this service's copy of tac.consent.v1 to
     # catch up before refusing (0: refuse at once). See services.referrals.consent_checks.
     consent_catch_up_s: float = 0.0
+    # The organisation directory every organisation a request names is checked against.
+    directory: Directory = field(default_factory=Directory.load)
+    invitation_expiry_days: int = 14
 
     def now(self) -> datetime:
         return self.clock().astimezone(timezone.utc)
@@ -63,6 +71,8 @@ class UnitOfWork:
             correlationid=get_correlation_id(), event_id=event_id, time=self.now,
         )
         add_to_outbox(self.session, store.outbox, envelope, topic=self.deps.referrals_topic)
+        if envelope.type in FOLDED_TYPES:
+            store.store_consent_event(self.session, envelope)
         self.emitted.append(envelope.id)
         return envelope.id
 

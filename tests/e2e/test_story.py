@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from demo.cast import ADA, CAST, DANA, GRACE, HALL, JO, LEE, MARIA, SAM
+from demo.cast import ADA, CAST, DANA, GRACE, HALL, HANNAH, JO, KIT, LEE, MARIA, PRIYA, SAM, TOM
 from demo.expectations import expected_basis, may_be_notified
 
 
@@ -31,10 +31,30 @@ def test_a_withdrawal_takes_the_slt_report_away_from_the_health_visitor_and_from
 
 
 def test_organisations_no_consent_names_see_only_their_own_entries(story_run):
-    for person in (JO, HALL):
-        seen = story_run.observed.seen[person.key]
-        assert seen, f"{person.name} should see their own entries"
-        assert set(seen.values()) == {"own"}
+    assert set(story_run.observed.seen[JO.key].values()) == {"own"}  # Jo's family support offer
+    # The school joined through Priya's transition plan and has written nothing yet.
+    assert set(story_run.observed.seen[HALL.key].values()) <= {"own"}
+
+
+def test_the_setting_sees_the_answers_to_its_own_requests_as_own_request(story_run):
+    for label in ("area SENCO referral accepted", "SLT referral accepted", "EHC assessment started"):
+        event_id = _entry(story_run, label).event_id
+        for person in (PRIYA, TOM, HANNAH):
+            assert story_run.observed.seen[person.key][event_id] == "own_request", (person.name, label)
+
+
+def test_the_setting_sees_what_the_consent_naming_it_shares_back(story_run):
+    report = _entry(story_run, "SLT report shared")
+    assert story_run.observed.seen[PRIYA.key][report.event_id] == f"consent:{story_run.story.consents['C1s']}"
+
+
+def test_a_stranger_of_the_kind_a_consent_names_is_refused_everywhere_and_sees_nothing(story_run):
+    """Step 13: Kit's area SENCO team is of the kind consent C1a names, but not on Amara's team."""
+    assert story_run.observed.seen[KIT.key] == {}
+    lines = story_run.story.stranger_refusals
+    assert len(lines) >= 7
+    assert all("ALLOWED" not in line and "DIFFERS" not in line for line in lines), lines
+    assert not any(s["data"]["recipient_id"] == KIT.key for s in story_run.notifications_sent)
 
 
 def test_nobody_was_notified_of_an_entry_they_could_not_see_when_it_was_sent(story_run):
@@ -58,10 +78,12 @@ def _recipients(run, label) -> set[str]:
 def test_team_members_hear_of_new_entries_they_may_see_and_the_parent_hears_of_everything(story_run):
     # Step 3: only the setting (the author) is in the team yet; the parent is told.
     assert _recipients(story_run, "concern raised") == {ADA.key}
-    # Step 5: Dana has joined when Sam accepts; her consent covers `referral`.
-    assert _recipients(story_run, "SLT referral accepted") == {DANA.key, ADA.key}
-    # Step 7: the health visitor's consent still covers `slt`; Dana's does not.
-    assert _recipients(story_run, "SLT report shared") == {GRACE.key, ADA.key}
+    # Step 5: Dana has joined when Sam accepts; her consent covers `referral`. The nursery made
+    # the referral: the answer is its own request's.
+    assert _recipients(story_run, "SLT referral accepted") == {DANA.key, PRIYA.key, TOM.key, HANNAH.key, ADA.key}
+    # Step 7: the health visitor's consent still covers `slt`; Dana's does not; the nursery's
+    # consent C1s covers what is shared back.
+    assert _recipients(story_run, "SLT report shared") == {GRACE.key, PRIYA.key, TOM.key, HANNAH.key, ADA.key}
     # Step 10: the assessment consent C2 covers every category for the SEN team and the EP.
     assert _recipients(story_run, "family support offered") == {MARIA.key, LEE.key, ADA.key}
 

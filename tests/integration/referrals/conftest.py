@@ -9,6 +9,7 @@ import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -44,6 +45,8 @@ PEOPLE = {
     "family": ("fw-hal", "family-hub-central", Agency.CHILDRENS_CENTRE, "family_worker"),
     "la": ("case-ivy", "la-sen-team", Agency.LA_SEN_TEAM, "sen_caseworker"),
     "school": ("teacher-jo", "oak-primary", Agency.SCHOOL, "reception_teacher"),
+    # SCENARIO.md step 13: an area SENCO team of another authority, on no child's team.
+    "stranger": ("kit-ward", "westshire-inclusion", Agency.AREA_SENCO, "area_senco"),
 }
 
 
@@ -128,8 +131,12 @@ def consent_envelope(child_id: UUID, data) -> EnvelopeBase:
     return make_envelope(data, subject=child_id, actor=actor, source="/tac/consent")
 
 
+DIRECTORY = Path(__file__).resolve().parent / "organisations.yaml"
+
+
 def settings_for(database_url: str, bootstrap: str = "127.0.0.1:9092", **overrides) -> ReferralsSettings:
-    return ReferralsSettings(environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap, **overrides)
+    return ReferralsSettings(environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap,
+                             directory_path=DIRECTORY, **overrides)
 
 
 async def start_service(database_url: str, bootstrap: str, **overrides):

@@ -1,5 +1,6 @@
-"""Every command of the referrals API emits exactly one event of the right type, after commit,
-on the real broker; refused commands emit nothing; the consent copy follows tac.consent.v1."""
+"""Every command of the referrals API emits its event of the right type, after commit, on the
+real broker — and a command that brings an organisation onto the team, TeamMemberJoined too, in
+the same transaction; refused commands emit nothing; the consent copy follows tac.consent.v1."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def _ok(response, status=(200, 201)) -> dict:
     return response.json()
 
 
-async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emit_none(live_service, referrals_topic):
+async def test_each_command_emits_its_events_and_refusals_emit_none(live_service, referrals_topic):
     s, post = live_service, live_service.client.post
     child = await s.register(date_of_birth="2023-03-15")  # 26 months: the review window is announced at once
     expected = ["child_registered", "integrated_review_window_opened"]
@@ -45,9 +46,10 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     made = await _ok(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice on strategies"}))
     assert made["consent_id"] == str(consent)
-    await _ok(await post(f"/referrals/{made['referral_id']}/accept", headers=auth("area_senco")))
+    accepted = await _ok(await post(f"/referrals/{made['referral_id']}/accept", headers=auth("area_senco")))
+    assert accepted["team_event_id"]  # accepting puts the receiver on the team, in the same transaction
     await _ok(await post(f"/referrals/{made['referral_id']}/close", headers=auth("area_senco"), json={"outcome": "Strategies agreed"}))
-    expected += ["referral_made", "referral_accepted", "referral_closed"]
+    expected += ["referral_made", "referral_accepted", "team_member_joined", "referral_closed"]
     assert (await post(f"/referrals/{made['referral_id']}/accept", headers=auth("area_senco"))).status_code == 409
 
     slt_ref = await _ok(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
@@ -58,19 +60,29 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     await _ok(await post(f"/referrals/{ep_ref['referral_id']}/withdraw", headers=auth("setting"), json={"reason": "Moved"}))
     expected += ["referral_made", "referral_declined", "referral_made", "referral_withdrawn"]
 
-    # Refused: an SLT not in the team may not share a report (403).
+    # Refused: an SLT not on the team (it declined) may not share a report, nor add itself: to it
+    # the child does not exist (404).
     report = {"assessment_summary": "Delayed expressive language", "programme": "Daily word play", "recommendations": ["Makaton"]}
-    assert (await post(f"/children/{child}/slt-reports", headers=auth("slt"), json=report)).status_code == 403
-    await _ok(await post(f"/children/{child}/team", headers=auth("slt"), json={
-        "organisation_id": "nhs-slt-east", "agency": "slt_service", "role": "speech and language therapist"}))
+    assert (await post(f"/children/{child}/slt-reports", headers=auth("slt"), json=report)).status_code == 404
+    assert (await post(f"/children/{child}/team", headers=auth("slt"), json={"organisation_id": "nhs-slt-east"})).status_code == 404
+    # The parent adds it; the setting invites the EP service, which accepts, advises and leaves.
+    await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
+                         json={"organisation_id": "nhs-slt-east"}))
     await _ok(await post(f"/children/{child}/slt-reports", headers=auth("slt"), json=report))
-    await _ok(await post(f"/children/{child}/team", headers=auth("setting"), json={
-        "organisation_id": "ep-service-city", "agency": "ep_service", "role": "educational psychologist"}))
+    invited = await _ok(await post(f"/children/{child}/invitations", headers=auth("setting"), json={
+        "organisation_id": "ep-service-city", "message": "Please join the team around the child"}))
+    await _ok(await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("ep")))
     await _ok(await post(f"/children/{child}/ep-advice", headers=auth("ep"), json={"summary": "Visual timetable"}))
     await _ok(await post(f"/children/{child}/team/ep-service-city/leave", headers=auth("ep"), json={"reason": "Work done"}))
-    expected += ["team_member_joined", "slt_report_shared", "team_member_joined", "ep_advice_shared", "team_member_left"]
+    expected += ["team_member_joined", "slt_report_shared", "invitation_sent", "team_member_joined", "ep_advice_shared",
+                 "team_member_left"]
+    s.clock.now += timedelta(hours=1)
 
     s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
+    invited = await _ok(await post(f"/children/{child}/invitations", headers=auth("setting"), json={
+        "organisation_id": "hv-team-west"}))
+    await _ok(await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("hv")))
+    expected += ["invitation_sent", "team_member_joined"]
     review = await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={
         "scheduled_for": "2025-06-10", "with_organisation_id": "sunflowers-nursery"}))
     await _ok(await post(f"/integrated-reviews/{review['review_id']}/complete", headers=auth("setting"), json={
@@ -91,15 +103,18 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     s.clock.now += timedelta(days=20)
     await _ok(await post(f"/ehc-requests/{ehc['request_id']}/final-plan", headers=auth("la"), json={
         "exceptions": ["family_absent_4_weeks"]}))
-    expected += ["ehc_assessment_requested", "ehc_assessment_started", "ehc_advice_requested", "ehc_advice_submitted",
-                 "ehc_draft_plan_issued", "ehc_plan_finalised"]
+    expected += ["ehc_assessment_requested", "team_member_joined", "ehc_assessment_started", "ehc_advice_requested",
+                 "team_member_joined", "ehc_advice_submitted", "ehc_draft_plan_issued", "ehc_plan_finalised"]
 
     await _ok(await post(f"/children/{child}/transition", headers=auth("setting"), json={
         "school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "Visits in June"}))
     s.clock.set_date(2027, 9, 3)
     await _ok(await post(f"/children/{child}/transition/complete", headers=auth("school")))
+    await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
+                         json={"organisation_id": "family-hub-central"}))
     await _ok(await post(f"/children/{child}/family-support", headers=auth("family"), json={"summary": "Stay and play"}))
-    expected += ["transition_to_school_planned", "transition_to_school_completed", "family_support_offered"]
+    expected += ["transition_to_school_planned", "team_member_joined", "transition_to_school_completed",
+                 "team_member_joined", "family_support_offered"]
 
     # A second child whose EHC request is declined.
     other = await s.register(given_name="Bea")  # 4½ and at school by now (2027-09-03): no review window
@@ -107,11 +122,12 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     declined = await _ok(await post(f"/children/{other}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": "la-sen-team"}))
     await _ok(await post(f"/ehc-requests/{declined['request_id']}/decline", headers=auth("la"), json={"reason": "Needs met at SEN support"}))
 
-    events = await referrals_topic.read([child, other], at_least=len(expected) + 3)
+    events = await referrals_topic.read([child, other], at_least=len(expected) + 4)
     mine = [e for e in events if e.subject == child]
     assert [e.type for e in mine] == [f"{T}{name}.v1" for name in expected]
     assert [e.type for e in events if e.subject == other] == [
-        f"{T}child_registered.v1", f"{T}ehc_assessment_requested.v1", f"{T}ehc_assessment_declined.v1"]
+        f"{T}child_registered.v1", f"{T}ehc_assessment_requested.v1", f"{T}team_member_joined.v1",
+        f"{T}ehc_assessment_declined.v1"]
     assert len({e.id for e in events}) == len(events)
 
     registered, announced = mine[0], mine[1]
@@ -128,6 +144,20 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     assert requested.actor.agency == Agency.PARENT and requested.data.requested_by == "parent"
     assert [d.due_on.isoformat() for d in requested.data.due_dates] == ["2025-07-14", "2025-09-22", "2025-10-20"]
     assert next(e for e in mine if e.type.endswith("ehc_plan_finalised.v1")).data.exceptions == ("family_absent_4_weeks",)
+    # Answers name the organisation whose request they answer (DESIGN §3 rule 3).
+    answers = {e.type.split(".")[2]: e.data for e in mine}
+    for kind in ("referral_accepted", "referral_declined", "referral_withdrawn", "referral_closed"):
+        assert answers[kind].requested_by_organisation_id == "sunflowers-nursery", kind
+    assert answers["ehc_advice_submitted"].requested_by_organisation_id == "la-sen-team"
+    assert answers["ehc_assessment_started"].requested_by_organisation_id is None  # the parent asked
+    assert next(e for e in events if e.subject == other and e.type.endswith("ehc_assessment_declined.v1")
+                ).data.requested_by_organisation_id == "sunflowers-nursery"
+    joins = [(e.data.organisation_id, e.data.joined_through) for e in mine if e.type.endswith("team_member_joined.v1")]
+    assert joins == [("la-inclusion-north", "referral_accepted"), ("nhs-slt-east", "parent"), ("ep-service-city", "invitation"),
+                     ("hv-team-west", "invitation"), ("la-sen-team", "ehc_request"), ("ep-service-city", "advice_request"),
+                     ("oak-primary", "transition_plan"), ("family-hub-central", "parent")]
+    left = next(e for e in mine if e.type.endswith("team_member_left.v1"))
+    assert left.data.ended_by == "left"
     # Personal details never travel on the bus (DESIGN §2).
     for e in events:
         raw = e.to_json_bytes()
@@ -136,7 +166,7 @@ async def test_each_command_emits_exactly_one_event_of_its_type_and_refusals_emi
     with s.app.state.deps.sessions() as session:
         unsent = session.execute(select(func.count()).select_from(store.outbox).where(store.outbox.c.sent_at.is_(None))).scalar()
         total = session.execute(select(func.count()).select_from(store.outbox)).scalar()
-    assert unsent == 0 and total == len(expected) + 3
+    assert unsent == 0 and total == len(expected) + 4
 
 
 async def test_an_event_is_published_only_once_its_transaction_has_committed(live_service, referrals_topic):
@@ -191,7 +221,9 @@ async def test_the_consent_copy_follows_the_consent_topic_and_dead_letters_what_
 
                 def stored() -> int:
                     with app.state.deps.sessions() as session:
-                        return session.execute(select(func.count()).select_from(store.consent_events)).scalar()
+                        # The consent events (the team events this service emits are kept there too).
+                        return session.execute(select(func.count()).select_from(store.consent_events).where(
+                            store.consent_events.c.event_type.startswith("tac.consent."))).scalar()
 
                 await _wait_for(lambda: stored() == 1 and app.state.consent_consumer.dead_lettered == 1)
                 body = {"to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}

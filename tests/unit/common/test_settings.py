@@ -48,7 +48,19 @@ def exit_message(capsys, cls=ConsentLikeSettings) -> str:
     return capsys.readouterr().err
 
 
-def test_development_defaults_use_the_dev_key_and_local_kafka():
+def test_a_missing_environment_means_production_so_the_dev_key_is_refused(capsys):
+    with pytest.raises(ValidationError, match="TAC_JWT_PUBLIC_KEY_PEM_PATH is the development key pair"):
+        WithSqliteDefault()
+    assert "TAC_JWT_PUBLIC_KEY_PEM_PATH is the development key pair" in exit_message(capsys, WithSqliteDefault)
+
+
+def test_a_missing_environment_with_a_real_key_is_production(real_public_key):
+    assert WithSqliteDefault(jwt_public_key_pem_path=real_public_key).environment == "production"
+
+
+def test_development_defaults_use_the_dev_key_and_local_kafka(monkeypatch):
+    monkeypatch.setenv("TAC_ENVIRONMENT", "development")
+
     settings = WithSqliteDefault()
 
     assert settings.environment == "development"

@@ -23,7 +23,12 @@ VALID: dict[type[c.Command], dict] = {
     c.DeclineReferral: {"reason": "Refer via GP"},
     c.WithdrawReferral: {"reason": "Moved"},
     c.CloseReferral: {"outcome": "Discharged"},
-    c.JoinTeam: {"organisation_id": "slt-east", "agency": "slt_service", "role": "therapist"},
+    c.AddTeamMember: {"organisation_id": "elm-street-hub"},
+    c.InviteToTeam: {"organisation_id": "northbridge-hv", "message": "Please join the review"},
+    c.DeclineInvitation: {"reason": "Not our area"},
+    c.RemoveTeamMember: {"reason": "No longer involved"},
+    c.NameKeyPerson: {"key_person_id": "tom-reed", "key_person_name": "Tom Reed", "buddy_id": "priya-shah",
+                      "buddy_name": "Priya Shah"},
     c.LeaveTeam: {"reason": "Work done"},
     c.ShareSLTReport: {"assessment_summary": "Delay", "programme": "Word play", "recommendations": ["Makaton"]},
     c.ShareEPAdvice: {"summary": "Visual timetable", "recommendations": ["Now and next board"]},
@@ -64,7 +69,8 @@ def test_the_free_text_fields_found_are_the_ones_expected():
     # If a command gains a free-text field, it must be in VALID (and so in the test above).
     assert {f"{cmd.__name__}.{field}" for cmd, field in TEXT_FIELDS} >= {
         "RegisterChild.given_name", "RegisterChild.family_name", "RaiseConcern.summary", "RaiseConcern.evidence",
-        "MakeReferral.reason", "CloseReferral.outcome", "JoinTeam.role", "LeaveTeam.reason",
+        "MakeReferral.reason", "CloseReferral.outcome", "LeaveTeam.reason", "InviteToTeam.message",
+        "DeclineInvitation.reason", "RemoveTeamMember.reason", "NameKeyPerson.key_person_name", "NameKeyPerson.buddy_name",
         "ShareSLTReport.assessment_summary", "ShareSLTReport.programme", "PlanTransition.plan_summary",
         "SubmitEHCAdvice.summary", "OfferFamilySupport.summary", "DeclineEHCAssessment.reason"}
 

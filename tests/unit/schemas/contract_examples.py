@@ -18,6 +18,8 @@ from schemas.vocabulary import (
     ProgressOutcome,
     Purpose,
     Reg10_4Exception,
+    TeamJoinRoute,
+    TeamLeaveRoute,
 )
 
 CHILD = UUID("6f1c7b1e-2f0a-4a8e-9d61-0c6f5d2b9a10")
@@ -42,12 +44,32 @@ def _examples() -> list[Event]:
             referral_id=U[1], to_organisation_id="org-slt-1", to_agency=Agency.SLT_SERVICE,
             reason="Speech and language assessment", consent_id=U[2],
         ),
-        referrals.ReferralAccepted(referral_id=U[1]),
-        referrals.ReferralDeclined(referral_id=U[1], reason="Outside our catchment"),
-        referrals.ReferralWithdrawn(referral_id=U[1], reason="Family moved away"),
-        referrals.ReferralClosed(referral_id=U[1], outcome="Programme completed"),
-        referrals.TeamMemberJoined(organisation_id="org-slt-1", agency=Agency.SLT_SERVICE, role="slt"),
-        referrals.TeamMemberLeft(organisation_id="org-slt-1"),
+        referrals.ReferralAccepted(referral_id=U[1], requested_by_organisation_id="org-setting-1"),
+        referrals.ReferralDeclined(
+            referral_id=U[1], requested_by_organisation_id="org-setting-1", reason="Outside our catchment",
+        ),
+        referrals.ReferralWithdrawn(
+            referral_id=U[1], requested_by_organisation_id="org-setting-1", reason="Family moved away",
+        ),
+        referrals.ReferralClosed(
+            referral_id=U[1], requested_by_organisation_id="org-setting-1", outcome="Programme completed",
+        ),
+        referrals.TeamMemberJoined(
+            organisation_id="org-slt-1", agency=Agency.SLT_SERVICE, role="slt",
+            joined_through=TeamJoinRoute.REFERRAL_ACCEPTED, request_id=U[1],
+        ),
+        referrals.TeamMemberLeft(
+            organisation_id="org-slt-1", ended_by=TeamLeaveRoute.REMOVED_BY_PARENT, reason="Therapy finished",
+        ),
+        referrals.InvitationSent(
+            invitation_id=U[8], organisation_id="org-hv-1", agency=Agency.HEALTH_VISITING,
+            expires_on=D0 + timedelta(days=14), message="Please join Sam's team for the review at two.",
+        ),
+        referrals.InvitationDeclined(
+            invitation_id=U[8], organisation_id="org-hv-1", requested_by_organisation_id="org-setting-1",
+            reason="Not our area",
+        ),
+        referrals.KeyPersonNamed(key_person_id="practitioner-1", buddy_id="practitioner-2"),
         referrals.SLTReportShared(
             report_id=U[3], assessment_summary="Expressive language delay", programme="Weekly group",
             recommendations=("Use visual timetables",),
@@ -62,13 +84,18 @@ def _examples() -> list[Event]:
         referrals.EHCAssessmentRequested(
             request_id=U[6], requested_on=D0, requested_by="setting", la_organisation_id="org-la-1",
         ),
-        referrals.EHCAssessmentStarted(request_id=U[6], decided_on=D0 + timedelta(days=40)),
+        referrals.EHCAssessmentStarted(
+            request_id=U[6], requested_by_organisation_id="org-setting-1", decided_on=D0 + timedelta(days=40),
+        ),
         referrals.EHCAssessmentDeclined(request_id=U[6], decided_on=D0 + timedelta(days=40), reason="Needs met at SEN support"),
         referrals.EHCAdviceRequested(
             request_id=U[6], advice_id=U[7], from_organisation_id="org-ep-1", from_agency=Agency.EP_SERVICE,
             requested_on=D0, due_on=D0 + timedelta(weeks=6),
         ),
-        referrals.EHCAdviceSubmitted(request_id=U[6], advice_id=U[7], submitted_on=D0, summary="EP advice"),
+        referrals.EHCAdviceSubmitted(
+            request_id=U[6], advice_id=U[7], requested_by_organisation_id="org-la-1", submitted_on=D0,
+            summary="EP advice",
+        ),
         referrals.EHCDraftPlanIssued(request_id=U[6], issued_on=D0, comments_due_on=D0 + timedelta(days=15)),
         referrals.EHCPlanFinalised(
             request_id=U[6], finalised_on=D0, exceptions=(Reg10_4Exception.SETTING_CLOSED_4_WEEKS,),

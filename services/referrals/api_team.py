@@ -1,0 +1,70 @@
+"""HTTP routes for the team around the child and invitations to it. Thin, like
+services.referrals.api; to whoever may not know of the child, every route naming it (or an
+invitation to its team) answers the 404 of an unknown id (services.referrals.team).
+
+| method | path | who | event |
+|---|---|---|---|
+| GET | /children/{child_id}/team | the setting, team members, a parent of the child | - |
+| POST | /children/{child_id}/team | a parent of the child, adding an organisation: {organisation_id} | TeamMemberJoined (parent) |
+| POST | /children/{child_id}/invitations | the child's setting or a team member: {organisation_id, message?} | InvitationSent |
+| GET | /invitations | any practitioner: its organisation's pending invitations | - |
+| POST | /invitations/{invitation_id}/accept | the organisation invited, before expiry (409 after) | TeamMemberJoined (invitation) |
+| POST | /invitations/{invitation_id}/decline | the organisation invited: {reason?} | InvitationDeclined |
+| POST | /children/{child_id}/team/{organisation_id}/remove | a parent of the child or the setting: {reason} | TeamMemberLeft (removed_by_parent / removed_by_setting) |
+| POST | /children/{child_id}/team/{organisation_id}/leave | the organisation itself: {reason?} | TeamMemberLeft (left) |
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from services.common.web import CurrentPrincipal
+from services.referrals import commands as c, handlers_team as h, reads
+from services.referrals.api import DepsDep, OrgPath
+
+router = APIRouter(tags=["team around the child"])
+
+
+@router.get("/children/{child_id}/team")
+def read_team(child_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return reads.read_team(deps, principal, child_id)
+
+
+@router.post("/children/{child_id}/team", status_code=201)
+def add_team_member(child_id: UUID, cmd: c.AddTeamMember, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.add_member(deps, principal, child_id, cmd)
+
+
+@router.post("/children/{child_id}/invitations", status_code=201)
+def invite(child_id: UUID, cmd: c.InviteToTeam, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.invite(deps, principal, child_id, cmd)
+
+
+@router.get("/invitations")
+def pending_invitations(principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return reads.pending_invitations(deps, principal)
+
+
+@router.post("/invitations/{invitation_id}/accept")
+def accept_invitation(invitation_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.accept_invitation(deps, principal, invitation_id)
+
+
+@router.post("/invitations/{invitation_id}/decline")
+def decline_invitation(invitation_id: UUID, principal: CurrentPrincipal, deps: DepsDep,
+                       cmd: c.DeclineInvitation | None = None) -> dict:
+    return h.decline_invitation(deps, principal, invitation_id, cmd or c.DeclineInvitation())
+
+
+@router.post("/children/{child_id}/team/{organisation_id}/remove")
+def remove_team_member(child_id: UUID, organisation_id: OrgPath, cmd: c.RemoveTeamMember, principal: CurrentPrincipal,
+                       deps: DepsDep) -> dict:
+    return h.remove_member(deps, principal, child_id, organisation_id, cmd)
+
+
+@router.post("/children/{child_id}/team/{organisation_id}/leave")
+def leave_team(child_id: UUID, organisation_id: OrgPath, principal: CurrentPrincipal, deps: DepsDep,
+               cmd: c.LeaveTeam | None = None) -> dict:
+    return h.leave(deps, principal, child_id, organisation_id, cmd or c.LeaveTeam())

@@ -1,0 +1,127 @@
+"""Handlers of the team around the child (DESIGN §3; services.referrals.team): a parent adds an
+organisation, the setting or a team member invites one and it accepts or declines, a parent or
+the setting removes one, an organisation leaves. Nobody adds itself. Same shape as
+services.referrals.handlers: the caller must know the child (404 as for an unknown id), then
+the rules of services.referrals.domain (403), the directory (422), the state (409); state and
+event in one transaction, and the team events also into this service's copy of the decision's
+state (services.referrals.unit_of_work)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+from schemas.events import referrals as ev
+from schemas.vocabulary import Agency, TeamJoinRoute, TeamLeaveRoute
+from services.common.errors import Conflict, NotFound
+from services.referrals import commands as c, domain, store, team
+from services.referrals.consent_checks import require_named
+from services.referrals.handlers import allow, load_child, moved
+from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
+
+PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+
+
+def _member_or_conflict(uow: UnitOfWork, child, organisation_id: str) -> None:
+    if not team.is_member(store.consent_state_for(uow.session, child.child_id), child, organisation_id, uow.now):
+        raise Conflict(f"organisation {organisation_id} is not in the team around the child")
+
+
+def add_member(deps: Deps, caller, child_id: UUID, cmd: c.AddTeamMember) -> dict:
+    """A parent adds an organisation (TeamMemberJoined, joined_through=parent); what it is and
+    the role it is recorded with come from the directory, not from the request."""
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, caller, child_id)
+        allow(domain.require_parent_of, caller, child, "add an organisation to the team (the setting invites instead)")
+        organisation = require_named(uow, cmd.organisation_id, None, "organisation_id")
+        event_id = team.join(uow, caller, child, organisation, role=organisation.agency.value, through=TeamJoinRoute.PARENT)
+        if event_id is None:
+            raise Conflict(f"organisation {cmd.organisation_id} is already in the team around the child")
+    return {"child_id": child_id, "organisation_id": organisation.id, "organisation_name": organisation.name,
+            "agency": organisation.agency.value, "event_id": event_id}
+
+
+def invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, caller, child_id)
+        allow(domain.require_practitioner, caller, "invite an organisation (a parent adds it to the team directly)")
+        organisation = require_named(uow, cmd.organisation_id, None, "organisation_id")
+        if team.is_member(store.consent_state_for(uow.session, child_id), child, organisation.id, uow.now):
+            raise Conflict(f"organisation {organisation.id} is already in the team around the child")
+        if store.pending_invitation(uow.session, child_id, organisation.id, uow.today) is not None:
+            raise Conflict(f"organisation {organisation.id} has already been invited and has not answered yet")
+        invitation_id = uuid4()
+        expires_on = uow.today + timedelta(days=deps.invitation_expiry_days)
+        store.add_invitation(uow.session, invitation_id=invitation_id, child_id=child_id, organisation_id=organisation.id,
+                             agency=organisation.agency.value, invited_by_organisation_id=caller.organisation_id,
+                             message=cmd.message, sent_on=uow.today, expires_on=expires_on, state=PENDING)
+        event_id = uow.emit(caller, child_id, ev.InvitationSent(
+            invitation_id=invitation_id, organisation_id=organisation.id, agency=organisation.agency,
+            expires_on=expires_on, message=cmd.message))
+    return {"invitation_id": invitation_id, "event_id": event_id, "child_id": child_id,
+            "organisation_id": organisation.id, "organisation_name": organisation.name, "expires_on": expires_on}
+
+
+def _load_invitation(uow: UnitOfWork, caller, invitation_id: UUID):
+    """The invitation, for the organisation invited only: to anyone else it does not exist."""
+    row = store.get_invitation(uow.session, invitation_id)
+    missing = NotFound(f"no invitation {invitation_id}")
+    if row is None or str(caller.agency) == Agency.PARENT or caller.organisation_id != row["organisation_id"]:
+        raise missing
+    allow(domain.require_invitee, caller, row["organisation_id"], row["agency"])
+    if row["state"] != PENDING:
+        raise Conflict(f"this invitation was {row['state']} already")
+    if uow.today >= row["expires_on"]:
+        raise Conflict(f"this invitation expired on {row['expires_on']}; ask to be invited again")
+    return row
+
+
+def accept_invitation(deps: Deps, caller, invitation_id: UUID) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_invitation(uow, caller, invitation_id)
+        child = store.get_child(uow.session, UUID(row["child_id"]))
+        moved(store.answer_invitation(uow.session, invitation_id, state=ACCEPTED, now=uow.now, reason=None), "the invitation")
+        organisation = uow.deps.directory.get(row["organisation_id"])
+        if organisation is None:
+            raise Conflict(f"organisation {row['organisation_id']} is no longer in the directory")
+        event_id = team.join(uow, caller, child, organisation, role=team.role_of(caller), through=TeamJoinRoute.INVITATION,
+                             invitation_id=invitation_id, invited_by=row["invited_by_organisation_id"])
+    return {"invitation_id": invitation_id, "child_id": child.child_id, "state": ACCEPTED, "event_id": event_id}
+
+
+def decline_invitation(deps: Deps, caller, invitation_id: UUID, cmd: c.DeclineInvitation) -> dict:
+    with unit_of_work(deps) as uow:
+        row = _load_invitation(uow, caller, invitation_id)
+        moved(store.answer_invitation(uow.session, invitation_id, state=DECLINED, now=uow.now, reason=cmd.reason),
+              "the invitation")
+        event_id = uow.emit(caller, UUID(row["child_id"]), ev.InvitationDeclined(
+            invitation_id=invitation_id, organisation_id=row["organisation_id"],
+            requested_by_organisation_id=row["invited_by_organisation_id"], reason=cmd.reason))
+    return {"invitation_id": invitation_id, "state": DECLINED, "event_id": event_id}
+
+
+def remove_member(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd: c.RemoveTeamMember) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, caller, child_id)
+        ended_by = allow(domain.require_remover, caller, child)
+        if organisation_id == child.setting_organisation_id:
+            raise Conflict("the child's setting cannot be removed from the team: it holds the child's record")
+        _member_or_conflict(uow, child, organisation_id)
+        store.leave_team(uow.session, child_id=child_id, organisation_id=organisation_id, now=uow.now, ended_by=ended_by)
+        event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
+            organisation_id=organisation_id, ended_by=TeamLeaveRoute(ended_by), reason=cmd.reason))
+    return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": ended_by, "event_id": event_id}
+
+
+def leave(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd: c.LeaveTeam) -> dict:
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, caller, child_id)
+        allow(domain.require_leaver, caller, organisation_id)
+        if organisation_id == child.setting_organisation_id:
+            raise Conflict("the child's setting cannot leave the team: it holds the child's record")
+        _member_or_conflict(uow, child, organisation_id)
+        store.leave_team(uow.session, child_id=child_id, organisation_id=organisation_id, now=uow.now,
+                         ended_by=str(TeamLeaveRoute.LEFT))
+        event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
+            organisation_id=organisation_id, ended_by=TeamLeaveRoute.LEFT, reason=cmd.reason))
+    return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": TeamLeaveRoute.LEFT, "event_id": event_id}
