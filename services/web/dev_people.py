@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.vocabulary import Agency
+from schemas.vocabulary import DSL_ROLE, Agency
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class DevPerson:
 DEV_PEOPLE: tuple[DevPerson, ...] = (
     DevPerson("priya-shah", "Priya Shah", "SENCO", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "senco"),
     DevPerson("tom-reed", "Tom Reed", "key person", "Sunflower Nursery", "sunflower-nursery", Agency.SETTING, "key_person"),
+    DevPerson("hannah-price", "Hannah Price", "designated safeguarding lead", "Sunflower Nursery", "sunflower-nursery",
+              Agency.SETTING, DSL_ROLE),
     DevPerson("dana-hughes", "Dana Hughes", "area SENCO", "Northbridge Early Years Inclusion", "northbridge-inclusion",
               Agency.AREA_SENCO, "area_senco"),
     DevPerson("sam-okafor", "Sam Okafor", "speech and language therapist", "Riverside Speech and Language Therapy",
