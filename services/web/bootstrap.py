@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.common.auth import TokenVerifier
+from services.common.directory import Directory
 from services.common.logging import CorrelationIdMiddleware
 from services.web.api_clients import Apis
 from services.web.config import WebSettings
@@ -29,6 +30,7 @@ from services.web.security import IdleTimeoutMiddleware, SecurityHeadersMiddlewa
 from services.web.session import wall_clock
 from services.web.signin import DevSignIn, OidcSignIn, SignInProvider
 from services.web.templating import build_templates
+from services.web.words import install_words
 from services.web.views import ROUTERS
 from services.web.views.deps import csrf_protect
 
@@ -47,9 +49,14 @@ def build_app(
     apis: Apis | None = None,
     sign_in: SignInProvider | None = None,
     clock: Callable[[], float] = wall_clock,
+    directory: Directory | None = None,
 ) -> FastAPI:
     production = settings.environment == "production"
     templates = build_templates()
+    # The organisation directory (reference data, TAC_DIRECTORY_PATH): names, never ids. A
+    # missing or malformed file fails at start. Templates name organisations with `org_name`.
+    directory = directory if directory is not None else Directory.load(settings.directory_path)
+    install_words(templates, directory)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -74,6 +81,7 @@ def build_app(
     app.state.templates = templates
     app.state.apis = apis
     app.state.clock = clock
+    app.state.directory = directory
     if sign_in is None:
         sign_in = DevSignIn(settings) if settings.development else OidcSignIn(settings, TokenVerifier.from_settings(settings))
     app.state.sign_in = sign_in

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -71,6 +72,14 @@ def register_error_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     async def unavailable(request: Request, exc: Exception) -> Response:
         return _render(templates, request, "errors/problem.html", 503)
 
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        # A malformed id in the path (/children/made-up) is "Page not found", like an unknown one.
+        errors = getattr(exc, "errors", lambda: [])()
+        if any((e.get("loc") or ("",))[0] == "path" for e in errors):
+            return await not_found(request, exc)
+        return _render(templates, request, "errors/problem.html", 400)
+
+    app.add_exception_handler(RequestValidationError, bad_request)
     app.add_exception_handler(PageNotFound, not_found)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -2,5 +2,7 @@
 here; bootstrap includes every router with the CSRF check."""
 
 from services.web.views import auth, home, notifications
+from services.web.views import children, consent, referrals, team  # W2a
 
-ROUTERS = (auth.router, home.router, notifications.router)
+ROUTERS = (auth.router, home.router, notifications.router,
+           children.router, consent.router, referrals.router, team.router)  # W2a

@@ -23,8 +23,9 @@ async def your_work(page: PractitionerPage) -> Response:
     assert page.apis is not None
     caseload = await page.apis.referrals.caseload()
     items = sorted(caseload.get("items") or (), key=lambda i: not i.get("overdue"))  # the API's order, overdue first
+    invitations = (await page.apis.referrals.invitations()).get("items") or []  # W2a: invitations to answer
     return await page.render("home/your_work.html", items=items, total=caseload.get("total", len(items)),
-                             kind_names=KIND_NAMES)
+                             kind_names=KIND_NAMES, invitations=invitations)
 
 
 @router.get("/your-child")

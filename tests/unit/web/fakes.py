@@ -36,6 +36,10 @@ class FakeReferrals(_Fake):
         self._call("caseload", params)
         return {"items": list(self.items), "total": len(self.items), "limit": 50, "offset": 0}
 
+    async def invitations(self) -> dict[str, Any]:  # W2a: "Your work" lists them
+        self._call("invitations")
+        return {"organisation_id": None, "items": list(getattr(self, "pending_invitations", []))}
+
 
 class FakeConsent(_Fake):
     pass

@@ -1,0 +1,336 @@
+"""Children: find a child among those the caller's organisation works with, register a child
+(setting), the child page (UI.md: the centre — name and age where the viewer may see them, the
+key person, the team, the timeline the viewer may see with *why*, a category filter, and the
+actions the viewer's organisation may take), naming the key person, and raising a concern.
+
+Who may see what is the APIs' answer: a child the viewer may not know is the API's 404, shown
+as the same "Page not found" as a made-up id. Buttons follow what the APIs say (the child's
+setting vs. the viewer's organisation, the team); the APIs still decide on submit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query
+from fastapi.responses import RedirectResponse, Response
+
+from schemas.vocabulary import DSL_ROLE
+from services.web.api_clients import ApiError, ApiValidationError
+from services.web.dev_people import DEV_PEOPLE
+from services.web.forms import FormErrors
+from services.web.views.deps import Page, PractitionerPage
+from services.web.words import AREAS_OF_NEED, CATEGORIES, JOINED_THROUGH, Names, basis_words, describe, role_words
+
+router = APIRouter()
+
+TIMELINE_LIMIT = 1000  # the timeline API's largest page
+
+
+# -- helpers shared by this area's pages (consent, referrals, team import them) ---------------
+
+
+def names_for(page: Page) -> Names:
+    """Organisation names from the directory; in development, the fictional people of the
+    story by their practitioner id (the only people the web honestly knows by name)."""
+    people = {p.key: p.name for p in DEV_PEOPLE} if page.settings.development else {}
+    return Names(page.request.app.state.directory, people)
+
+
+def child_name(child: dict[str, Any]) -> str:
+    if child.get("details_hidden") or not child.get("given_name"):
+        return "Child"
+    return f"{child['given_name']} {child.get('family_name') or ''}".strip()
+
+
+def age_words(months: int | None) -> str:
+    if months is None:
+        return ""
+    if months < 36:
+        return f"{months} months old" if months != 1 else "1 month old"
+    years, rest = divmod(months, 12)
+    return f"{years} years" + (f", {rest} {'month' if rest == 1 else 'months'}" if rest else "") + " old"
+
+
+async def load_child(page: Page, child_id: UUID) -> dict[str, Any]:
+    """The child as the viewer may see it (404 -> "Page not found", raised by the client)."""
+    assert page.apis is not None
+    child = await page.apis.referrals.child(child_id)
+    child["display_name"] = child_name(child)
+    return child
+
+
+def is_setting_of(page: Page, child: dict[str, Any]) -> bool:
+    return bool(page.person and page.person.organisation_id
+                and page.person.organisation_id == child.get("setting_organisation_id"))
+
+
+def on_team(page: Page, child: dict[str, Any]) -> bool:
+    org = page.person.organisation_id if page.person else None
+    return bool(org) and any(m.get("organisation_id") == org for m in child.get("team") or ())
+
+
+# -- find a child -----------------------------------------------------------------------------
+
+
+@router.get("/children")
+async def find(page: PractitionerPage, name: Annotated[str, Query(max_length=100)] = "") -> Response:
+    assert page.apis is not None
+    found = await page.apis.referrals.find_children(name=name.strip() or None, limit=200)
+    items = []
+    for item in found.get("items") or ():
+        items.append({**item, "display_name": child_name(item), "age": age_words(item.get("age_months"))})
+    may_register = bool(page.person and page.person.agency == "setting")
+    return await page.render("children/find.html", items=items, total=found.get("total", len(items)),
+                             name=name, may_register=may_register)
+
+
+# -- register a child (setting) ---------------------------------------------------------------
+
+_REGISTER_FIELDS = {"given_name": "given-name", "family_name": "family-name", "date_of_birth": "dob-day",
+                    "setting_organisation_id": "given-name"}
+
+
+@router.get("/children/new")
+async def new_child(page: PractitionerPage) -> Response:
+    _settings_only(page)
+    return await page.render("children/new.html", values={}, errors=FormErrors())
+
+
+@router.post("/children/new")
+async def register(
+    page: PractitionerPage,
+    given_name: Annotated[str, Form()] = "",
+    family_name: Annotated[str, Form()] = "",
+    dob_day: Annotated[str, Form()] = "",
+    dob_month: Annotated[str, Form()] = "",
+    dob_year: Annotated[str, Form()] = "",
+) -> Response:
+    assert page.apis is not None
+    _settings_only(page)
+    values = {"given_name": given_name.strip(), "family_name": family_name.strip(),
+              "dob_day": dob_day.strip(), "dob_month": dob_month.strip(), "dob_year": dob_year.strip()}
+    errors = FormErrors()
+    if not values["given_name"]:
+        errors.add("given-name", "Enter the child’s first name")
+    if not values["family_name"]:
+        errors.add("family-name", "Enter the child’s last name")
+    dob = parse_date(values["dob_day"], values["dob_month"], values["dob_year"])
+    if dob is None:
+        errors.add("dob-day", "Enter the child’s date of birth, for example 27 3 2024"
+                   if any((values["dob_day"], values["dob_month"], values["dob_year"]))
+                   else "Enter the child’s date of birth")
+    if not errors:
+        assert dob is not None
+        try:
+            child = await page.apis.referrals.register_child({
+                "given_name": values["given_name"], "family_name": values["family_name"],
+                "date_of_birth": dob.isoformat()})
+            return RedirectResponse(f"/children/{child['child_id']}", status_code=303)
+        except ApiValidationError as e:
+            errors = FormErrors.from_api(e, fields=_REGISTER_FIELDS, messages={
+                "date_of_birth": "Date of birth must be in the past and the child under five"})
+    return await page.render("children/new.html", values=values, errors=errors, status_code=400)
+
+
+def parse_date(day: str, month: str, year: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day)) if len(year.strip()) == 4 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _settings_only(page: Page) -> None:
+    from services.web.pages import PageNotFound
+
+    if not page.person or page.person.agency != "setting":
+        raise PageNotFound()
+
+
+# -- the child page ---------------------------------------------------------------------------
+
+
+@router.get("/children/{child_id}")
+async def child_page(page: PractitionerPage, child_id: UUID,
+                     category: Annotated[list[str] | None, Query()] = None) -> Response:
+    assert page.apis is not None and page.person is not None
+    child = await load_child(page, child_id)
+    timeline = await page.apis.timeline.timeline(child_id, limit=TIMELINE_LIMIT)
+    entries = list(timeline.get("entries") or ())
+    chosen = [c for c in (category or ()) if c in CATEGORIES]
+    shown = [e for e in entries if not chosen or e.get("category") in chosen]
+    names = names_for(page)
+    consents, grants = await _bases(page, child_id, shown, is_setting_of(page, child))
+    today = date.today()
+    rows = [{"id": e.get("event_id"), "what": describe(e, names), "who": names.who(e.get("author") or {}),
+             "when": e.get("occurred_at"), "category": e.get("category"), "basis": e.get("basis"),
+             "why": basis_words(str(e.get("basis") or ""), consents, grants, today)} for e in shown]
+    team = [{**m, "role_text": role_words(m.get("role")),
+             "how": JOINED_THROUGH.get(str(m.get("joined_through")), str(m.get("joined_through") or "").replace("_", " "))}
+            for m in child.get("team") or ()]
+    pending = await _referrals_waiting(page, child_id)
+    return await page.render(
+        "children/child.html", child=child, team=team, entries=rows, total=len(entries),
+        categories=CATEGORIES, chosen=chosen, actions=_actions(page, child), pending=pending,
+        age=age_words(child.get("age_months")))
+
+
+async def _bases(page: Page, child_id: UUID, entries: list[dict], setting: bool) -> tuple[dict, dict]:
+    """Consent and safeguarding details for the "why you can see it" column: the consent list
+    is the setting's and parent's to read; others are told "a parent's consent"."""
+    assert page.apis is not None
+    consents: dict[str, dict] = {}
+    grants: dict[str, dict] = {}
+    bases = {str(e.get("basis") or "") for e in entries}
+    if setting and any(b.startswith("consent:") for b in bases):
+        try:
+            listed = await page.apis.consent.consents(child_id)
+            consents = {str(c["consent_id"]): c for c in listed.get("consents") or ()}
+        except ApiError:
+            pass
+    if any(b.startswith("safeguarding:") for b in bases):
+        try:
+            listed = await page.apis.consent.safeguarding_grants(child_id)
+            grants = {str(g["grant_id"]): g for g in listed.get("grants") or ()}
+        except ApiError:
+            pass
+    return consents, grants
+
+
+async def _referrals_waiting(page: Page, child_id: UUID) -> list[dict]:
+    """Referrals of this child waiting for the viewer's organisation's answer (its caseload)."""
+    assert page.apis is not None and page.person is not None
+    if page.person.agency == "setting":
+        return []
+    try:
+        caseload = await page.apis.referrals.caseload(kind="referral", limit=200)
+    except ApiError:
+        return []
+    return [i for i in caseload.get("items") or ()
+            if str(i.get("child_id")) == str(child_id) and i.get("state") == "made"]
+
+
+def _actions(page: Page, child: dict[str, Any]) -> list[dict[str, str]]:
+    assert page.person is not None
+    cid = child["child_id"]
+    agency = page.person.agency
+    actions: list[dict[str, str]] = []
+    if is_setting_of(page, child):
+        actions += [
+            {"text": "Raise a concern", "href": f"/children/{cid}/concerns/new"},
+            {"text": "Record a parent’s consent", "href": f"/children/{cid}/consents/new"},
+            {"text": "Refer to another service", "href": f"/children/{cid}/referrals/new"},
+            {"text": "Invite an organisation to the team", "href": f"/children/{cid}/invitations/new"},
+            {"text": "Name the key person", "href": f"/children/{cid}/key-person"},
+            {"text": "Schedule the integrated review", "href": f"/children/{cid}/integrated-reviews/new"},
+            {"text": "Plan the move to school", "href": f"/children/{cid}/transition/new"},
+            {"text": "Request an EHC needs assessment", "href": f"/children/{cid}/ehc-requests/new"},
+        ]
+    elif on_team(page, child):
+        by_agency = {
+            "slt_service": [{"text": "Share a speech and language therapy report", "href": f"/children/{cid}/slt-reports/new"}],
+            "ep_service": [{"text": "Share educational psychology advice", "href": f"/children/{cid}/ep-advice/new"}],
+            "health_visiting": [{"text": "Schedule the integrated review", "href": f"/children/{cid}/integrated-reviews/new"}],
+        }
+        actions += by_agency.get(agency, [])
+        actions.append({"text": "Invite an organisation to the team", "href": f"/children/{cid}/invitations/new"})
+    if page.person.role == DSL_ROLE:
+        actions.append({"text": "Safeguarding access", "href": f"/children/{cid}/safeguarding-access/new"})
+    return actions
+
+
+# -- key person -------------------------------------------------------------------------------
+
+
+def _setting_people(page: Page) -> list[dict[str, str]]:
+    """Practitioners of the viewer's setting the web knows by name (development: the cast)."""
+    org = page.person.organisation_id if page.person else None
+    if not page.settings.development:
+        return []
+    return [{"id": p.key, "name": p.name, "description": p.description} for p in DEV_PEOPLE if p.organisation_id == org]
+
+
+@router.get("/children/{child_id}/key-person")
+async def key_person_form(page: PractitionerPage, child_id: UUID) -> Response:
+    child = await load_child(page, child_id)
+    _require_setting(page, child)
+    values = {"key_person": (child.get("key_person") or {}).get("id", ""), "buddy": (child.get("buddy") or {}).get("id", "")}
+    return await page.render("children/key_person.html", child=child, people=_setting_people(page), values=values,
+                             errors=FormErrors())
+
+
+@router.post("/children/{child_id}/key-person")
+async def name_key_person(page: PractitionerPage, child_id: UUID, key_person: Annotated[str, Form()] = "",
+                          buddy: Annotated[str, Form()] = "") -> Response:
+    assert page.apis is not None
+    child = await load_child(page, child_id)
+    _require_setting(page, child)
+    people = {p["id"]: p["name"] for p in _setting_people(page)}
+    errors = FormErrors()
+    if key_person not in people:
+        errors.add("key-person", "Select the child’s key person")
+    if buddy and buddy not in people:
+        errors.add("buddy", "Select a buddy from the list, or no buddy")
+    if key_person and buddy and key_person == buddy:
+        errors.add("buddy", "The buddy must be someone other than the key person")
+    if not errors:
+        body: dict[str, Any] = {"key_person_id": key_person, "key_person_name": people[key_person]}
+        if buddy:
+            body.update(buddy_id=buddy, buddy_name=people[buddy])
+        try:
+            await page.apis.referrals.name_key_person(child_id, body)
+            return RedirectResponse(f"/children/{child_id}", status_code=303)
+        except ApiValidationError as e:
+            errors = FormErrors.from_api(e, fields={"key_person_id": "key-person", "key_person_name": "key-person",
+                                                    "buddy_id": "buddy", "buddy_name": "buddy"})
+    return await page.render("children/key_person.html", child=child, people=_setting_people(page),
+                             values={"key_person": key_person, "buddy": buddy}, errors=errors, status_code=400)
+
+
+def _require_setting(page: Page, child: dict[str, Any]) -> None:
+    from services.web.pages import PageNotFound
+
+    if not is_setting_of(page, child):
+        raise PageNotFound()
+
+
+# -- raise a concern --------------------------------------------------------------------------
+
+
+@router.get("/children/{child_id}/concerns/new")
+async def concern_form(page: PractitionerPage, child_id: UUID) -> Response:
+    child = await load_child(page, child_id)
+    _require_setting(page, child)
+    return await page.render("children/concern.html", child=child, areas=AREAS_OF_NEED,
+                             values={"areas": []}, errors=FormErrors())
+
+
+@router.post("/children/{child_id}/concerns/new")
+async def raise_concern(page: PractitionerPage, child_id: UUID,
+                        areas: Annotated[list[str] | None, Form()] = None,
+                        summary: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = "") -> Response:
+    assert page.apis is not None
+    child = await load_child(page, child_id)
+    _require_setting(page, child)
+    chosen = [a for a in (areas or ()) if a in AREAS_OF_NEED]
+    values = {"areas": chosen, "summary": summary.strip(), "evidence": evidence.strip()}
+    errors = FormErrors()
+    if not chosen:
+        errors.add("areas", "Select at least one area of need")
+    if not values["summary"]:
+        errors.add("summary", "Describe the concern")
+    elif len(values["summary"]) > 4000:
+        errors.add("summary", "The description must be 4,000 characters or fewer")
+    if len(values["evidence"]) > 4000:
+        errors.add("evidence", "The evidence must be 4,000 characters or fewer")
+    if not errors:
+        try:
+            await page.apis.referrals.raise_concern(child_id, {
+                "areas_of_need": chosen, "summary": values["summary"], "evidence": values["evidence"] or None})
+            return RedirectResponse(f"/children/{child_id}", status_code=303)
+        except ApiValidationError as e:
+            errors = FormErrors.from_api(e, fields={"areas_of_need": "areas", "summary": "summary", "evidence": "evidence"})
+    return await page.render("children/concern.html", child=child, areas=AREAS_OF_NEED, values=values,
+                             errors=errors, status_code=400)
