@@ -29,6 +29,50 @@ class ReferralsClient(ApiClient):
     async def referral(self, referral_id: UUID) -> dict[str, Any]:
         return await self._get(f"/referrals/{referral_id}")
 
+    # --- casework (W2b): reports, integrated reviews, EHC needs assessments, transition ---
+
+    async def share_slt_report(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/slt-reports", body)
+
+    async def share_ep_advice(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/ep-advice", body)
+
+    async def schedule_review(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/integrated-reviews", body)
+
+    async def complete_review(self, review_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/integrated-reviews/{review_id}/complete", body)
+
+    async def request_ehc(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/ehc-requests", body)
+
+    async def ehc_request(self, request_id: UUID) -> dict[str, Any]:
+        return await self._get(f"/ehc-requests/{request_id}")
+
+    async def start_ehc(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/start", body)
+
+    async def decline_ehc(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/decline", body)
+
+    async def request_advice(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/advice-requests", body)
+
+    async def submit_advice(self, advice_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-advice/{advice_id}/submit", body)
+
+    async def issue_draft_plan(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/draft-plan", body)
+
+    async def finalise_plan(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/final-plan", body)
+
+    async def plan_transition(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/transition", body)
+
+    async def complete_transition(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/transition/complete", body)
+
     # -- children, the team, referrals (W2a: views/children, consent, referrals, team) --------
     async def find_children(self, *, name: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         return await self._get("/children", {"name": name or None, "limit": limit, "offset": offset})
