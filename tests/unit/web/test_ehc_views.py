@@ -210,3 +210,13 @@ def test_advice_already_given_is_said_in_words(cw):
     page = cw.client.post(path, data={"summary": "x" * 30, **date_fields("submitted_on", 15, 1, 2027), "step": "confirm",
                                       "csrf_token": cw.csrf(path)})
     assert page.status_code == 409 and "already submitted" in page.text
+
+
+def test_your_work_links_the_advice_request_with_its_due_date_and_the_ehc_clock(cw):
+    cw.apis.referrals.items = [ADVICE_ITEM, {**EHC_ITEM, "overdue": True,
+                                             "next_due": {"kind": "k", "due_on": "2027-01-10", "reference": "r"}}]
+    cw.sign_in_as("lee-chen")
+    page = cw.client.get("/")
+    assert page.status_code == 200
+    assert f'href="/ehc-advice/{ADVICE_ID}"' in page.text and "Due by 23 February 2027" in page.text
+    assert f'href="/ehc-requests/{REQUEST_ID}"' in page.text
