@@ -25,6 +25,8 @@ def test_the_schedule_form_offers_the_childs_setting_by_name_and_a_date(cw):
     assert page.status_code == 200
     assert "Sunflower Nursery" in page.text and "the child’s setting" in page.text
     assert 'id="scheduled-for-day"' in page.text
+    for part in ("day", "month", "year"):  # the names the handler reads
+        assert f'name="scheduled_for_{part}"' in page.text
     assert "Northbridge Health Visiting" not in page.text.split("<main")[1].split("</main>")[0].split("Who will you do it with?")[1]
 
 
