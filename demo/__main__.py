@@ -45,6 +45,7 @@ def up(exit_after: bool) -> int:
         console.print("playing the story of SCENARIO.md through the services' HTTP APIs…")
         mark = notifications_mark(stack.kafka_bootstrap)
         story = play(api, date.today())
+        stack.parent_children_file.write_text(f"{story.child_id}\n", encoding="utf-8")  # Ada's web sign-in
         wait_for_timeline(api, story)
         sent = notifications_sent_since(stack.kafka_bootstrap, mark, {str(e.event_id) for e in story.entries})
         observed = observe(api, story, sent)

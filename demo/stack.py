@@ -79,8 +79,15 @@ class Stack:
         )
         # The web interface calls the APIs of this stack (TAC_WEB_REFERRALS_URL, ...).
         env.update({f"TAC_WEB_{s.name.upper()}_URL": s.url for s in self.services if s.name != "web"})
+        # Development: the children a parent's sign-in gives (re-read at each sign-in).
+        env["TAC_WEB_DEV_PARENT_CHILDREN_FILE"] = str(self.parent_children_file)
         env.update(self.extra_env)
         return env
+
+    @property
+    def parent_children_file(self) -> Path:
+        """Child ids (one a line) the web's development sign-in gives a parent."""
+        return self.workdir / "dev-parent-children"
 
     def url_of(self, name: str) -> str:
         return next(s.url for s in self.services if s.name == name)

@@ -17,6 +17,9 @@
                                           redirect URI behind a proxy (optional)
     TAC_WEB_DEV_PARENT_CHILDREN           development: comma-separated child ids the dev
                                           sign-in puts in a parent's token
+    TAC_WEB_DEV_PARENT_CHILDREN_FILE      development: a file of child ids, one a line, read at
+                                          each parent's dev sign-in (added to the above; a
+                                          missing file is no children)
 plus the shared ones of services.common.settings (TAC_ENVIRONMENT, TAC_JWT_*, TAC_LOG_LEVEL).
 In production the access token from the provider is verified with TAC_JWT_JWKS_URL, like the
 APIs do, to learn who signed in.
@@ -24,6 +27,7 @@ APIs do, to learn who signed in.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -66,6 +70,7 @@ class WebSettings(BaseServiceSettings):
     public_url: str | None = None
 
     dev_parent_children: str = ""
+    dev_parent_children_file: Path | None = None
 
     @field_validator("referrals_url", "consent_url", "timeline_url", "notifications_url")
     @classmethod
@@ -110,3 +115,23 @@ class WebSettings(BaseServiceSettings):
     @property
     def parent_children(self) -> tuple[UUID, ...]:
         return tuple(UUID(p.strip()) for p in self.dev_parent_children.split(",") if p.strip())
+
+    def parent_children_now(self) -> tuple[UUID, ...]:
+        """Development: the children a parent's token carries at this sign-in — the fixed list
+        plus the file's ids (re-read each time: the demo and tests register the child first).
+        Lines that are not child ids are skipped."""
+        found = list(self.parent_children)
+        path = self.dev_parent_children_file
+        if path is not None:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (FileNotFoundError, NotADirectoryError):
+                lines = []
+            for line in lines:
+                try:
+                    child = UUID(line.strip())
+                except ValueError:
+                    continue
+                if child not in found:
+                    found.append(child)
+        return tuple(found)

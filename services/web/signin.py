@@ -46,7 +46,7 @@ class DevSignIn:
         chosen = next((p for p in self.people if p.key == key), None)
         if chosen is None:
             return None
-        children = self._settings.parent_children if chosen.agency.value == "parent" else ()
+        children = self._settings.parent_children_now() if chosen.agency.value == "parent" else ()
         token = issue_token(
             dev_private_key_pem(), practitioner=chosen.key, organisation=chosen.organisation_id,
             agency=chosen.agency, role=chosen.role, children=children, ttl_s=DEV_TOKEN_TTL_S,

@@ -106,3 +106,16 @@ class ReferralsClient(ApiClient):
 
     async def decline_invitation(self, invitation_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
         return await self._post(f"/invitations/{invitation_id}/decline", body)
+
+    # -- a parent's own pages (W5: views/parent) ----------------------------------------------
+    async def add_team_member(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/team", body)
+
+    async def remove_team_member(self, child_id: UUID, organisation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/team/{organisation_id}/remove", body)
+
+    async def share_parent_observation(self, child_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/children/{child_id}/parent-observations", body)
+
+    async def give_parent_views(self, request_id: UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"/ehc-requests/{request_id}/parent-views", body)

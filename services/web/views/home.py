@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from services.web.views.deps import ParentPage, PractitionerPage
+from services.web.views.deps import PractitionerPage
 
 router = APIRouter()
 
@@ -28,6 +28,4 @@ async def your_work(page: PractitionerPage) -> Response:
                              kind_names=KIND_NAMES, invitations=invitations)
 
 
-@router.get("/your-child")
-async def parent_home(page: ParentPage) -> Response:
-    return await page.render("home/parent.html")
+# A parent's home, /your-child, is views/parent (W5).

@@ -40,6 +40,11 @@ class FakeReferrals(_Fake):
         self._call("invitations")
         return {"organisation_id": None, "items": list(getattr(self, "pending_invitations", []))}
 
+    async def find_children(self, **params: Any) -> dict[str, Any]:  # W5: a parent's /your-child
+        self._call("find_children", params)
+        items = list(getattr(self, "children", []))
+        return {"items": items, "total": len(items), "limit": 50, "offset": 0}
+
 
 class FakeConsent(_Fake):
     pass

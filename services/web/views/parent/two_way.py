@@ -1,0 +1,120 @@
+"""Two-way, not a window (EYFS statutory framework: a regular two-way flow of information with
+parents): the parent adds "what we see at home" (category progress) and, during an EHC needs
+assessment, their views, wishes and feelings and their child's (SEND Regulations 2014 reg.
+6(1)(a), 7; category ehc). Both are the parent's own entries, shown to practitioners under the
+same consent decision as everything else."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form
+from fastapi.responses import RedirectResponse, Response
+
+from services.web.api_clients import ApiValidationError
+from services.web.forms import FormErrors
+from services.web.pages import PageNotFound
+from services.web.views.children import parse_date
+from services.web.views.deps import ParentPage
+from services.web.views.parent.child import ehc_requests, timeline_rows
+from services.web.views.parent.common import base, done, parent_child, take_done
+
+router = APIRouter()
+
+MAX_TEXT = 4000
+
+
+@router.get("/your-child/{child_id}/at-home")
+async def at_home_form(page: ParentPage, child_id: UUID) -> Response:
+    child = await parent_child(page, child_id)
+    return await page.render("parent/at_home.html", child=child, values={}, errors=FormErrors())
+
+
+@router.post("/your-child/{child_id}/at-home")
+async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()] = "",
+                  seen_day: Annotated[str, Form()] = "", seen_month: Annotated[str, Form()] = "",
+                  seen_year: Annotated[str, Form()] = "") -> Response:
+    assert page.apis is not None
+    child = await parent_child(page, child_id)
+    values = {"text": text.strip(), "seen_day": seen_day.strip(), "seen_month": seen_month.strip(),
+              "seen_year": seen_year.strip()}
+    errors = FormErrors()
+    if not values["text"]:
+        errors.add("text", f"Enter what you see at home")
+    elif len(values["text"]) > MAX_TEXT:
+        errors.add("text", f"What you see at home must be {MAX_TEXT} characters or fewer")
+    seen_on = None
+    if any((values["seen_day"], values["seen_month"], values["seen_year"])):
+        seen_on = parse_date(values["seen_day"], values["seen_month"], values["seen_year"])
+        if seen_on is None:
+            errors.add("seen-day", "Enter a real date, for example 27 3 2026")
+        elif seen_on > date.today():
+            errors.add("seen-day", "The date must be today or in the past")
+    if not errors:
+        body = {"text": values["text"]} | ({"seen_on": seen_on.isoformat()} if seen_on else {})
+        try:
+            await page.apis.referrals.share_parent_observation(child_id, body)
+            done(page, child_id, kind="at_home")
+            return RedirectResponse(f"{base(child)}/at-home/shared", status_code=303)
+        except ApiValidationError as e:
+            errors = FormErrors.from_api(e, fields={"text": "text", "seen_on": "seen-day"})
+    return await page.render("parent/at_home.html", child=child, values=values, errors=errors, status_code=400)
+
+
+@router.get("/your-child/{child_id}/at-home/shared")
+async def at_home_shared(page: ParentPage, child_id: UUID) -> Response:
+    child = await parent_child(page, child_id)
+    if take_done(page, child_id, "at_home") is None:
+        return RedirectResponse(base(child), status_code=303)
+    return await page.render("parent/at_home_shared.html", child=child)
+
+
+async def _request(page: ParentPage, child_id: UUID, request_id: UUID) -> dict:
+    found = next((r for r in ehc_requests(await timeline_rows(page, child_id)) if r["request_id"] == str(request_id)), None)
+    if found is None:
+        raise PageNotFound()
+    return found
+
+
+@router.get("/your-child/{child_id}/ehc/{request_id}/views")
+async def views_form(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
+    child = await parent_child(page, child_id)
+    request = await _request(page, child_id, request_id)
+    return await page.render("parent/ehc_views.html", child=child, ehc_request=request, values={}, errors=FormErrors())
+
+
+@router.post("/your-child/{child_id}/ehc/{request_id}/views")
+async def give_views(page: ParentPage, child_id: UUID, request_id: UUID,
+                     parent_views: Annotated[str, Form()] = "", child_views: Annotated[str, Form()] = "") -> Response:
+    assert page.apis is not None
+    child = await parent_child(page, child_id)
+    request = await _request(page, child_id, request_id)
+    values = {"parent_views": parent_views.strip(), "child_views": child_views.strip()}
+    errors = FormErrors()
+    if not values["parent_views"]:
+        errors.add("parent-views", "Enter your views, wishes and feelings")
+    elif len(values["parent_views"]) > MAX_TEXT:
+        errors.add("parent-views", f"Your views must be {MAX_TEXT} characters or fewer")
+    if len(values["child_views"]) > MAX_TEXT:
+        errors.add("child-views", f"Your child’s views must be {MAX_TEXT} characters or fewer")
+    if not errors:
+        body = {"parent_views": values["parent_views"]} | (
+            {"child_views": values["child_views"]} if values["child_views"] else {})
+        try:
+            await page.apis.referrals.give_parent_views(request_id, body)
+            done(page, child_id, kind="views")
+            return RedirectResponse(f"{base(child)}/ehc/{request_id}/views/sent", status_code=303)
+        except ApiValidationError as e:
+            errors = FormErrors.from_api(e, fields={"parent_views": "parent-views", "child_views": "child-views"})
+    return await page.render("parent/ehc_views.html", child=child, ehc_request=request, values=values, errors=errors,
+                             status_code=400)
+
+
+@router.get("/your-child/{child_id}/ehc/{request_id}/views/sent")
+async def views_sent(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
+    child = await parent_child(page, child_id)
+    if take_done(page, child_id, "views") is None:
+        return RedirectResponse(base(child), status_code=303)
+    return await page.render("parent/ehc_views_sent.html", child=child)
