@@ -19,6 +19,7 @@ from services.common.web import create_app
 from services.notifications import api, handlers, store
 from services.notifications.bootstrap import MIGRATIONS, build
 from services.notifications.config import NotificationsSettings
+from services.notifications.domain.webhook_urls import WebhookPolicy
 from tests.integration.notifications.conftest import token_for
 from tests.unit.notifications.builders import consent_granted, consent_withdrawn, envelope
 
@@ -248,9 +249,24 @@ async def test_a_nul_or_control_character_in_a_subscription_gets_422_naming_the_
     assert (await client.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
 
 
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1:8443/x", "https://169.254.169.254/latest/meta-data", "https://[::1]/x", "https://localhost/x",
+    "https://0x7f000001/x", "https://127.1/x", "https://[::ffff:127.0.0.1]/x", "https://10.1.2.3/x",
+    "https://user:pw@hooks.example.test/x",
+])
+async def test_a_webhook_to_a_refused_address_is_a_422_naming_the_field(service, url):
+    app = create_app(title="t", service="notifications", settings=service.settings,
+                     routers=[api.build_router(service.sessions, webhook_policy=WebhookPolicy())])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
+        response = await c.put("/subscriptions/me", headers=auth(service, EP),
+                               json={"webhook_url": url, "webhook_secret": "s" * 20})
+        assert response.status_code == 422, response.text
+        assert (await c.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
+
+
 async def test_outside_development_an_http_webhook_is_refused(service):
     app = create_app(title="t", service="notifications", settings=service.settings,
-                     routers=[api.build_router(service.sessions, allow_http_webhooks=False)])
+                     routers=[api.build_router(service.sessions, webhook_policy=WebhookPolicy())])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
         response = await c.put("/subscriptions/me", headers=auth(service, EP),
                                json={"webhook_url": "http://hooks.example.test/x", "webhook_secret": "s" * 20})

@@ -25,6 +25,7 @@ from services.notifications.channels import EmailChannel, SmtpConfig, WebhookCha
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.domain.signing import verify_signature
+from services.notifications.domain.webhook_urls import WebhookPolicy
 from tests.unit.notifications.builders import (
     EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
 )
@@ -61,7 +62,9 @@ def make_worker(sessions, smtp_port: int, client: httpx.AsyncClient, parked: Par
     return DeliveryWorker(
         sessions,
         email=EmailChannel(SmtpConfig(host="127.0.0.1", port=smtp_port, timeout_s=5)),
-        webhook=WebhookChannel(client, timeout_s=1, clock=clock),
+        # The receiver listens on 127.0.0.1: allowed only by the explicit development allowance.
+        webhook=WebhookChannel(client, timeout_s=1, clock=clock,
+                               policy=WebhookPolicy(allow_http=True, allow_loopback=True)),
         policy=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, max_attempts=3),
         notifications_topic="nt-notifications",
         dead_letter=parked,
