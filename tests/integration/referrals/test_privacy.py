@@ -313,3 +313,36 @@ def test_an_ehc_request_made_before_authors_were_recorded_is_attributed_to_its_s
     finally:
         engine.dispose()
     assert authors == {"r1": "sunflowers-nursery", "r2": None}
+
+
+def test_a_child_registered_before_the_team_was_folded_keeps_its_setting_on_its_team(database_url):
+    """Migration 0003 copies each ChildRegistered from the outbox into the decision's state."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from schemas.events.referrals import ChildRegistered
+    from services.referrals.bootstrap import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(cfg, "0002")
+    child = uuid4()
+    actor = Actor(practitioner_id="senco-amy", organisation_id="sunflowers-nursery", agency=Agency.SETTING, role="senco")
+    registered = make_envelope(ChildRegistered(setting_organisation_id="sunflowers-nursery"), subject=child, actor=actor,
+                               source="/tac/referrals")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO children VALUES (:c, 'A', 'B', :dob, 'sunflowers-nursery', :now)"),
+                         {"c": str(child), "dob": date(2023, 1, 1), "now": registered.time})
+            conn.execute(insert(store.outbox).values(
+                event_id=str(registered.id), event_type=registered.type, topic="tac.referrals.v1", message_key=None,
+                payload=registered.to_json_bytes(), headers="{}", created_at=registered.time))
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            kept = conn.execute(select(store.consent_events.c.child_id, store.consent_events.c.event_type)).all()
+    finally:
+        engine.dispose()
+    assert [(c, t) for c, t in kept] == [(str(child), registered.type)]
