@@ -55,6 +55,7 @@ async def test_produced_events_are_shown_to_permitted_viewers_with_their_basis_a
     (shown_report, shown_concern) = body["entries"]
     assert shown_report["summary"].startswith("Speech and language therapy report shared")
     assert shown_report["author"] == {"practitioner_id": "sam", "organisation_id": SLT.organisation_id,
+                                      "organisation_name": "North Speech and Language Therapy",
                                       "agency": "slt_service", "role": "slt"}
     assert shown_concern["data"]["summary"] == raised.data.summary
     assert set(body) == {"child_id", "entries", "next_before"}, "no count or hint of hidden entries"
