@@ -195,6 +195,11 @@ _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     r.TransitionToSchoolCompleted: lambda d: f"Started at school {d.school_organisation_id} on "
     f"{d.completed_on.isoformat()}",
     r.FamilySupportOffered: lambda d: f"Family support offered: {_clip(d.summary)}",
+    # A parent's own entries (author: the parent, no organisation).
+    r.ParentObservationShared: lambda d: "Parent shared what they see at home"
+    + (f" (seen {d.seen_on.isoformat()})" if d.seen_on else "") + f": {_clip(d.text)}",
+    r.EHCParentViewsGiven: lambda d: "Parent gave their views for the EHC needs assessment"
+    + (" and the child's views" if d.child_views else "") + f": {_clip(d.parent_views)}",
     c.ConsentGranted: lambda d: f"Consent given by {_words(d.given_by.relationship)} for {_list(d.categories)} "
     f"to {_list([*d.recipients.organisation_ids, *d.recipients.agencies])} until {d.expires_at.date().isoformat()}",
     c.ConsentWithdrawn: lambda d: f"Consent {d.consent_id} withdrawn",

@@ -314,3 +314,43 @@ def test_a_cursor_whose_time_cannot_be_put_in_utc_is_refused_as_a_bad_cursor():
     raw = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+05:00|{uuid4()}".encode()).decode().rstrip("=")
     with pytest.raises(ValueError, match="not a cursor"):
         Cursor.decode(raw)
+
+
+# -- the parent's own entries (issue 13: two-way, not a window) -------------------------------
+
+
+def test_a_parents_observation_is_an_entry_authored_by_the_parent_with_no_organisation_and_reads_in_words():
+    data = r.ParentObservationShared(observation_id=uuid4(), text="She says 'bir' for bird\nand points.",
+                                     seen_on=NOW.date())
+    entry = entry_from_envelope(envelope(data, uuid4(), PARENT))
+    assert (entry.author_organisation_id, entry.author_agency, entry.category) == (None, "parent", "progress")
+    assert entry.summary == f"Parent shared what they see at home (seen {NOW.date().isoformat()}): " \
+                            "She says 'bir' for bird and points."
+    assert entry.answers_request_of is None
+
+
+def test_a_parents_ehc_views_read_in_words_and_say_when_the_childs_views_are_given_too():
+    both = r.EHCParentViewsGiven(request_id=uuid4(), views_id=uuid4(), parent_views="We want her understood.",
+                                 child_views="Likes the sand tray.")
+    alone = r.EHCParentViewsGiven(request_id=uuid4(), views_id=uuid4(), parent_views="We want her understood.")
+    assert summarise(both) == ("Parent gave their views for the EHC needs assessment and the child's views: "
+                               "We want her understood.")
+    assert summarise(alone) == "Parent gave their views for the EHC needs assessment: We want her understood."
+    assert entry_from_envelope(envelope(both, uuid4(), PARENT)).category == "ehc"
+
+
+@pytest.mark.parametrize("cls", [r.ParentObservationShared, r.EHCParentViewsGiven], ids=lambda cls: cls.__name__)
+def test_a_parents_entry_reaches_a_team_member_only_under_a_consent_covering_its_category(cls):
+    child = uuid4()
+    category = Category(str(cls.CATEGORY))
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE, Agency.SETTING), categories=(category,)), child)
+    entry = stored(envelope(sample(cls), child, PARENT))
+    state = state_of(registered(child), grant, joined(child, SLT_ORG, Agency.SLT_SERVICE),
+                     joined(child, HV_ORG, Agency.HEALTH_VISITING))
+
+    assert [s.basis for s in visible_entries(viewer(SLT), [entry], NOW, state)] == [f"consent:{grant.data.consent_id}"]
+    assert [s.basis for s in visible_entries(viewer(SETTING), [entry], NOW, state)] == [
+        f"consent:{grant.data.consent_id}"]
+    assert visible_entries(viewer(HV), [entry], NOW, state) == []  # on the team, no consent
+    assert [s.basis for s in visible_entries(viewer(PARENT, [child]), [entry], NOW, ConsentState())] == ["parent"]
+    assert visible_entries(viewer(SLT), [entry], NOW, state_of(grant)) == []  # consent, not on the team
