@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from schemas.catalogue import parse_event
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, AreaOfNeed, Category
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.notifications import handlers, jobs, store
 from services.notifications.bootstrap import MIGRATIONS
@@ -88,7 +88,7 @@ def setup_child(sessions, *subscribers, consent_orgs=(EP,), secret=SECRET):
         for sub in subs:
             store.put_subscription(session, sub, secret if sub.webhook_url else None, now())
     grant = consent_granted(child, orgs=consent_orgs, categories=(Category.CONCERN,))
-    joined = [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.EP_SERVICE, role="m"), child)
+    joined = [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.EP_SERVICE, role="m", joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child)
               for o in (EP, SLT)]
     apply(sessions, envelope(r.ChildRegistered(setting_organisation_id=SETTING), child), *joined, grant)
     return child, grant
