@@ -10,11 +10,12 @@ member): services/referrals/README.md. Casework dates lie within the child's ear
 | POST | /children/{child_id}/integrated-reviews | health_visiting on the team (under consent) or the setting; a partner needs consent | IntegratedReviewScheduled (+ TeamMemberJoined review_partner) |
 | POST | /integrated-reviews/{review_id}/complete | the setting, or the scheduler / invitee | IntegratedReviewCompleted |
 | POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | EHCAssessmentRequested (+ TeamMemberJoined ehc_request) |
-| GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent | - |
+| GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent; lists `advice` and the parent's views received (`parent_views`, `advice_received` counts both) | - |
 | POST | /ehc-requests/{request_id}/start | the LA asked | EHCAssessmentStarted |
 | POST | /ehc-requests/{request_id}/decline | the LA asked | EHCAssessmentDeclined |
 | POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | EHCAdviceRequested (+ TeamMemberJoined advice_request) |
 | POST | /ehc-advice/{advice_id}/submit | the organisation asked | EHCAdviceSubmitted |
+| POST | /ehc-requests/{request_id}/parent-views | a parent of the child, while the request is open (409 after): {parent_views, child_views?} | EHCParentViewsGiven (authored by the parent) |
 | POST | /ehc-requests/{request_id}/draft-plan | the LA asked | EHCDraftPlanIssued |
 | POST | /ehc-requests/{request_id}/final-plan | the LA asked | EHCPlanFinalised |
 | POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned (+ TeamMemberJoined transition_plan) |
@@ -75,6 +76,11 @@ def request_advice(request_id: UUID, cmd: c.RequestEHCAdvice, principal: Current
 @router.post("/ehc-advice/{advice_id}/submit")
 def submit_advice(advice_id: UUID, cmd: c.SubmitEHCAdvice, principal: CurrentPrincipal, deps: DepsDep) -> dict:
     return h.submit_advice(deps, principal, advice_id, cmd)
+
+
+@router.post("/ehc-requests/{request_id}/parent-views", status_code=201)
+def give_parent_views(request_id: UUID, cmd: c.GiveEHCParentViews, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.give_parent_views(deps, principal, request_id, cmd)
 
 
 @router.post("/ehc-requests/{request_id}/draft-plan")

@@ -68,6 +68,7 @@ CHILD_ROUTES = [
     ("POST", "/children/{child}/slt-reports", {"assessment_summary": "a", "programme": "p"}),
     ("POST", "/children/{child}/ep-advice", {"summary": "Kit's advice"}),
     ("POST", "/children/{child}/family-support", {"summary": "s"}),
+    ("POST", "/children/{child}/parent-observations", {"text": "Kit's words"}),
     ("POST", "/children/{child}/integrated-reviews", {"scheduled_for": "2025-07-01"}),
     ("POST", "/children/{child}/ehc-requests", {"la_organisation_id": "la-sen-team"}),
     ("POST", "/children/{child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "p"}),
@@ -85,6 +86,7 @@ CHILD_ROUTES = [
     ("POST", "/ehc-requests/{ehc}/draft-plan", {}),
     ("POST", "/ehc-requests/{ehc}/final-plan", {}),
     ("POST", "/ehc-advice/{advice}/submit", {"summary": "s"}),
+    ("POST", "/ehc-requests/{ehc}/parent-views", {"parent_views": "Kit's views"}),
     ("POST", "/invitations/{invitation}/accept", None),
     ("POST", "/invitations/{invitation}/decline", {}),
 ]
@@ -119,7 +121,7 @@ async def test_every_route_naming_a_child_answers_a_stranger_exactly_as_for_a_ra
         checked += 1
     # The count of routes checked goes in the closing note of issue 10.
     print(f"\n'same as unknown id' routes checked: {checked}")
-    assert checked == len(CHILD_ROUTES) == 32
+    assert checked == len(CHILD_ROUTES) == 34
     # Nothing the stranger did reached the bus or the team, and no list names the child to it.
     assert [e for e in s.outbox(sc.child) if e.actor.organisation_id == "westshire-inclusion"] == []
     for path in ("/children?name=Amara", "/children", "/caseload", "/invitations"):
