@@ -49,6 +49,8 @@ ENTRY_TITLES: dict[str, str] = {
     r.InvitationSent.TYPE: "An organisation was invited to join the team around the child",
     r.InvitationDeclined.TYPE: "An invitation to join the team around the child was declined",
     r.KeyPersonNamed.TYPE: "The child's key person was named",
+    r.ParentObservationShared.TYPE: "A parent shared an observation of their child",
+    r.EHCParentViewsGiven.TYPE: "A parent gave their views for the EHC needs assessment",
     c.ConsentGranted.TYPE: "Consent to share information was given",
     c.ConsentWithdrawn.TYPE: "Consent to share information was withdrawn",
     c.ConsentExpired.TYPE: "Consent to share information expired",
