@@ -43,7 +43,7 @@ from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.auth import dev_private_key_pem, issue_token
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka_admin import wait_for_broker
@@ -433,11 +433,18 @@ def seed_reads(database_url: str, config: BenchConfig) -> tuple[uuid.UUID, int]:
                 valid_from=now - timedelta(days=30), expires_at=now + timedelta(days=330)),
             subject=target, actor=SETTING, source="/tac/consent",
         )
-        store.ingest([grant])
+        # Consent reaches only the child's team (DESIGN §3 rule 5): the SLT service joins, as it
+        # would on accepting a referral, so the consent-based read measures what it should.
+        joined = make_envelope(
+            r.TeamMemberJoined(organisation_id=SLT.organisation_id, agency=Agency.SLT_SERVICE, role="slt",
+                               joined_through=TeamJoinRoute.REFERRAL_ACCEPTED),
+            subject=target, actor=SLT, source="/tac/referrals",
+        )
+        store.ingest([grant, joined])
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-        return target, total + 1
+        return target, total + 2  # and the consent and the join, both entries
     finally:
         engine.dispose()
 

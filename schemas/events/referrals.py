@@ -290,6 +290,33 @@ class TransitionToSchoolCompleted(_Referrals):
     completed_on: date
 
 
+class ParentObservationShared(_Referrals):
+    """A parent's own entry, "what we see at home" (EYFS statutory framework: a regular two-way
+    flow of information with parents). Authored by the parent: the envelope's actor has agency
+    `parent` and no organisation, so practitioners see it only under the family's consent for
+    `progress` (the decision's rule 5) and a parent of the child always (rule 1)."""
+
+    TYPE: ClassVar = "tac.referrals.parent_observation_shared.v1"
+    CATEGORY: ClassVar = Category.PROGRESS
+    observation_id: UUID
+    text: str = Field(**_TEXT)
+    seen_on: date | None = Field(default=None, description="The day the parent saw it, when they say")
+
+
+class EHCParentViewsGiven(_Referrals):
+    """During an EHC needs assessment, the parent's views, wishes and feelings and the child's,
+    which the local authority must seek (SEND Regulations 2014 reg. 6(1)(a), 7). Authored by
+    the parent (actor agency `parent`, no organisation): the parent's advice to the assessment."""
+
+    TYPE: ClassVar = "tac.referrals.ehc_parent_views_given.v1"
+    CATEGORY: ClassVar = Category.EHC
+    request_id: UUID
+    views_id: UUID
+    parent_views: str = Field(**_TEXT)
+    child_views: str | None = Field(default=None, max_length=4000,
+                                    description="The child's views, wishes and feelings, as the parent gives them")
+
+
 class FamilySupportOffered(_Referrals):
     TYPE: ClassVar = "tac.referrals.family_support_offered.v1"
     CATEGORY: ClassVar = Category.FAMILY_SUPPORT
@@ -305,5 +332,5 @@ EVENTS: tuple[type[Event], ...] = (
     EHCAssessmentRequested,
     EHCAssessmentStarted, EHCAssessmentDeclined, EHCAdviceRequested, EHCAdviceSubmitted,
     EHCDraftPlanIssued, EHCPlanFinalised, TransitionToSchoolPlanned, TransitionToSchoolCompleted,
-    FamilySupportOffered,
+    FamilySupportOffered, ParentObservationShared, EHCParentViewsGiven,
 )

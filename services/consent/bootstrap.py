@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from schemas.envelope import EnvelopeBase
 from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.directory import Directory
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
 from services.common.tasks import stop_all, supervise
@@ -31,13 +32,18 @@ from services.consent.handlers import Deps, system_clock
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 
-def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
+def build_app(settings: ConsentSettings, *, clock: Callable[[], datetime] = system_clock,
+              directory: Directory | None = None) -> FastAPI:
+    """`directory`: the organisation directory; default the file at settings.directory_path
+    (read now, so a missing or malformed file fails at start)."""
     engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
     sessions = make_session_factory(engine)
-    deps = Deps(sessions=sessions, clock=clock, consent_topic=settings.consent_topic)
+    deps = Deps(sessions=sessions, clock=clock, consent_topic=settings.consent_topic,
+                directory=directory if directory is not None else Directory.load(settings.directory_path),
+                max_consent_months=settings.max_consent_months)
 
     async def on_referrals_event(envelope: EnvelopeBase) -> None:
-        await asyncio.to_thread(handlers.record_child_registered, deps, envelope)
+        await asyncio.to_thread(handlers.record_referrals_event, deps, envelope)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

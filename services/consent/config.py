@@ -3,6 +3,8 @@
     TAC_CONSENT_DATABASE_URL        default sqlite:///.local/consent.db (PostgreSQL in production)
     TAC_CONSENT_HOST / _PORT        where `python -m services.consent` listens (127.0.0.1:8002)
     TAC_CONSENT_EXPIRY_INTERVAL_S   how often the expiry task looks for due expiries/reminders
+    TAC_CONSENT_MAX_CONSENT_MONTHS  a consent's expires_at at most this many months after valid_from (24)
+    TAC_DIRECTORY_PATH              the organisation directory (shared; recipients are checked against it)
     plus the shared ones of services.common.settings (KAFKA_BOOTSTRAP_SERVERS, TAC_JWT_*, ...).
 """
 
@@ -22,6 +24,7 @@ class ConsentSettings(BaseServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8002, ge=1, le=65535)
     expiry_interval_s: float = Field(default=60.0, gt=0, le=86400)
+    max_consent_months: int = Field(default=24, ge=1, le=120)
     children_group_id: str = Field(default="tac-consent-children", min_length=1)
     # Topic names are the contracts'; tests may point the service at fresh topics.
     consent_topic: str = topics.CONSENT.name

@@ -26,18 +26,22 @@ from schemas.events.consent import (
     Recipients,
     SafeguardingAccessGranted,
 )
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.vocabulary import DSL_ROLE, Agency, Category, Purpose
+from services.common.directory import Directory
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 
 # Consent is reviewed yearly (DESIGN §3), so it lasts 12 months unless the parent says otherwise.
 DEFAULT_CONSENT_MONTHS = 12
+# And never for ever: a consent's end is at most this many months after its start (a setting,
+# TAC_CONSENT_MAX_CONSENT_MONTHS) — a consent "until 9999-12-31" is no informed consent.
+MAX_CONSENT_MONTHS = 24
 # DESIGN §5: remind 30 days before a consent expires.
 REMINDER_BEFORE = timedelta(days=30)
 # Break-glass access is time-limited (HM Government, Information sharing advice for
 # safeguarding practitioners, 2024); TAC allows at most 72 hours.
 MAX_SAFEGUARDING = timedelta(hours=72)
 MIN_JUSTIFICATION = 20
-DESIGNATED_SAFEGUARDING_LEAD = "designated_safeguarding_lead"
+DESIGNATED_SAFEGUARDING_LEAD = DSL_ROLE
 # "Not in the future" for a date a parent withdrew is judged on the calendar in England.
 ENGLAND = ZoneInfo("Europe/London")
 
@@ -158,6 +162,28 @@ class SafeguardingAccess:
         return self.granted_at <= now < self.expires_at
 
 
+@dataclass(frozen=True)
+class Relationship:
+    """What this service knows of who works with a child, at now: the child's setting (from
+    ChildRegistered; None while the registration has not arrived) and the organisations on
+    its team (folded from ChildRegistered, TeamMemberJoined and TeamMemberLeft, DESIGN §3)."""
+
+    setting_organisation_id: str | None
+    team: frozenset[str] = frozenset()
+
+    @property
+    def registered(self) -> bool:
+        return self.setting_organisation_id is not None
+
+    def works_with(self, organisation_id: str | None) -> bool:
+        """The child's setting or an organisation on the child's team now."""
+        return self.registered and organisation_id is not None and (
+            organisation_id == self.setting_organisation_id or organisation_id in self.team)
+
+
+UNKNOWN = Relationship(None)
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -193,22 +219,53 @@ def is_parent_of(caller: Caller, child_id: UUID) -> bool:
     return caller.agency is Agency.PARENT and child_id in caller.children
 
 
-def is_setting_of(caller: Caller, setting_organisation_id: str | None) -> bool:
-    return (caller.agency is not Agency.PARENT and setting_organisation_id is not None
-            and caller.organisation_id == setting_organisation_id)
+def is_setting_of(caller: Caller, child: Relationship) -> bool:
+    return (caller.agency is not Agency.PARENT and child.registered
+            and caller.organisation_id == child.setting_organisation_id)
 
 
-def require_parent_or_setting(caller: Caller, child_id: UUID, setting_organisation_id: str | None, doing: str) -> None:
-    """Only the child's parent (a parent's token acts for their own children only) or a
-    practitioner of the child's setting may record or read a child's consents."""
-    if is_parent_of(caller, child_id) or is_setting_of(caller, setting_organisation_id):
-        return
+def works_with(caller: Caller, child: Relationship) -> bool:
+    """A practitioner of the child's setting or of an organisation on the child's team now."""
+    return caller.agency is not Agency.PARENT and child.works_with(caller.organisation_id)
+
+
+def unknown_child(child_id: UUID) -> NotFound:
+    """The one answer for a child this service does not know *and* for a child the caller has
+    no relationship with (DESIGN §3: to anyone else the child does not exist), so no route
+    confirms that an id is a child's."""
+    return NotFound(f"child {child_id} is not registered with TAC (or its registration has not arrived yet)")
+
+
+def require_knows_child(caller: Caller, child_id: UUID, child: Relationship) -> None:
+    """A practitioner reaches a child only through the child's setting or team: anyone else
+    gets what an unknown id gets. (A parent's token names their children: checked apart.)"""
     if caller.agency is Agency.PARENT:
+        return
+    if not works_with(caller, child):
+        raise unknown_child(child_id)
+
+
+def require_parent_or_team(caller: Caller, child_id: UUID, child: Relationship, doing: str) -> None:
+    """The child's parent (a parent's token acts for their own children only), or a
+    practitioner of the child's setting or team, recording on the parent's behalf."""
+    if caller.agency is Agency.PARENT:
+        if is_parent_of(caller, child_id):
+            return
         raise Forbidden(f"a parent may {doing} only for a child they hold parental responsibility for")
-    if setting_organisation_id is None:
-        # The consent service learns each child's setting from ChildRegistered.
-        raise NotFound(f"child {child_id} is not registered with TAC (or its registration has not arrived yet)")
-    raise Forbidden(f"only the child's setting or the child's parent may {doing}")
+    require_knows_child(caller, child_id, child)
+
+
+def require_parent_or_setting(caller: Caller, child_id: UUID, child: Relationship, doing: str) -> None:
+    """Only the child's parent or a practitioner of the child's setting may read a child's
+    consents (they carry the giver's name); a team member is told so; anyone else gets what an
+    unknown id gets."""
+    if caller.agency is Agency.PARENT:
+        if is_parent_of(caller, child_id):
+            return
+        raise Forbidden(f"a parent may {doing} only for a child they hold parental responsibility for")
+    require_knows_child(caller, child_id, child)
+    if not is_setting_of(caller, child):
+        raise Forbidden(f"only the child's setting or the child's parent may {doing}")
 
 
 # -- granting -------------------------------------------------------------------------------
@@ -261,9 +318,12 @@ def _vocabulary(enum: type[StrEnum], values: Sequence, field: str) -> tuple:
 
 
 def grant_consent(
-    caller: Caller, child_id: UUID, setting_organisation_id: str | None, cmd: GrantConsent, *, consent_id: UUID, now: datetime
+    caller: Caller, child_id: UUID, child: Relationship, cmd: GrantConsent, *, consent_id: UUID, now: datetime,
+    directory: Directory | None = None, max_months: int = MAX_CONSENT_MONTHS,
 ) -> tuple[Consent, ConsentGranted]:
-    require_parent_or_setting(caller, child_id, setting_organisation_id, "record consent")
+    """`directory`: every recipient organisation must be in it (a 422 naming the field
+    otherwise); None skips the check (pure rule tests)."""
+    require_parent_or_team(caller, child_id, child, "record consent")
     # Children Act 1989 s.3: only a person with parental responsibility consents for a child.
     if not cmd.has_parental_responsibility:
         raise Invalid("consent must be given by a person with parental responsibility",
@@ -281,6 +341,9 @@ def grant_consent(
         person_id = caller.practitioner_id
 
     organisations = _unique([_text(o, "recipients.organisation_ids", 128) for o in cmd.recipient_organisations])
+    if directory is not None:
+        for organisation_id in organisations:
+            directory.require(organisation_id, "recipients.organisation_ids")
     agencies = _vocabulary(Agency, cmd.recipient_agencies, "recipients.agencies")
     if not organisations and not agencies:
         raise Invalid("name at least one recipient organisation or agency", field="recipients")
@@ -306,6 +369,13 @@ def grant_consent(
         raise Invalid("expires_at must be after valid_from", field="expires_at")
     if expires_at <= now:
         raise Invalid("expires_at must be in the future: this consent would never be active", field="expires_at")
+    try:
+        latest = add_months(valid_from, max_months)
+    except OverflowError:
+        raise Invalid("valid_from is too far in the future", field="valid_from") from None
+    if expires_at > latest:
+        raise Invalid(f"expires_at must be at most {max_months} months after valid_from: consent is reviewed, "
+                      "not given for ever", field="expires_at")
 
     consent = Consent(
         consent_id=consent_id, child_id=child_id,
@@ -329,23 +399,19 @@ def grant_consent(
 
 
 def withdraw_consent(
-    caller: Caller, consent: Consent, setting_organisation_id: str | None, cmd: WithdrawConsent, *, now: datetime
+    caller: Caller, consent: Consent, child: Relationship, cmd: WithdrawConsent, *, now: datetime
 ) -> tuple[Consent, ConsentWithdrawn]:
     """Withdrawal is immediate (DESIGN §3). The parent withdraws for themselves; a
-    practitioner of the child's setting may record a withdrawal the parent made to them,
-    with the date the parent withdrew."""
+    practitioner of the child's setting or team may record a withdrawal the parent made to
+    them, with the date the parent withdrew."""
+    require_parent_or_team(caller, consent.child_id, child, "withdraw consent")
     if is_parent_of(caller, consent.child_id):
         if cmd.parent_withdrew_on is not None:
             raise Invalid("a parent's own withdrawal takes effect now; parent_withdrew_on is for a practitioner "
                           "recording a withdrawal", field="parent_withdrew_on")
         withdrawn_at, on_behalf = now, False
-    elif is_setting_of(caller, setting_organisation_id):
-        withdrawn_at, on_behalf = _parent_withdrew_at(cmd.parent_withdrew_on, consent, now), True
-    elif caller.agency is Agency.PARENT:
-        raise Forbidden("a parent may withdraw consent only for a child they hold parental responsibility for")
     else:
-        raise Forbidden("only the parent, or a practitioner of the child's setting recording the parent's "
-                        "withdrawal, may withdraw consent")
+        withdrawn_at, on_behalf = _parent_withdrew_at(cmd.parent_withdrew_on, consent, now), True
 
     status = consent.status(now)
     if status is ConsentStatus.WITHDRAWN:
@@ -375,18 +441,25 @@ def _parent_withdrew_at(day: date | None, consent: Consent, now: datetime) -> da
 
 
 def grant_safeguarding_access(
-    caller: Caller, child_id: UUID, setting_organisation_id: str | None, cmd: GrantSafeguardingAccess,
+    caller: Caller, child_id: UUID, child: Relationship, cmd: GrantSafeguardingAccess,
     *, grant_id: UUID, now: datetime,
 ) -> tuple[SafeguardingAccess, SafeguardingAccessGranted]:
-    """A practitioner opens the child's whole timeline to their own organisation, without
-    consent, for a limited time, with a written reason (HM Government, Information sharing
-    advice for safeguarding practitioners, 2024: share without consent where there is a risk
-    of significant harm, and record the decision and the reason). The event names the
-    organisation's designated safeguarding lead role so they are told."""
+    """An organisation's designated safeguarding lead opens the child's whole timeline to
+    their own organisation, without consent, for a limited time, with a written reason (HM
+    Government, Information sharing advice for safeguarding practitioners, 2024: share without
+    consent where there is a risk of significant harm, and record the decision and the reason;
+    Working Together to Safeguard Children 2023: the DSL takes lead responsibility). The event
+    names the DSL role so the child's setting's DSL is told.
+
+    The role is checked before the child, so a refusal says nothing about whether the child
+    exists; an organisation that is neither the child's setting nor on its team then gets what
+    an unknown id gets."""
     if caller.agency is Agency.PARENT or caller.organisation_id is None:
         raise Forbidden("only a practitioner can grant their organisation safeguarding access")
-    if setting_organisation_id is None:
-        raise NotFound(f"child {child_id} is not registered with TAC (or its registration has not arrived yet)")
+    if caller.role != DSL_ROLE:
+        raise Forbidden("only your organisation's designated safeguarding lead may grant safeguarding access: "
+                        "ask your designated safeguarding lead")
+    require_knows_child(caller, child_id, child)
     justification = (cmd.justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise Invalid(f"write a justification of at least {MIN_JUSTIFICATION} characters: why sharing without "
@@ -407,9 +480,11 @@ def grant_safeguarding_access(
     return access, event
 
 
-def require_may_list_safeguarding(caller: Caller) -> None:
-    """An organisation reviews its own break-glass grants. Parents are not shown them here:
-    the advice is to tell the family about sharing without consent *when it is safe to*,
-    which is a practitioner's judgement, not an automatic listing."""
+def require_may_list_safeguarding(caller: Caller, child_id: UUID, child: Relationship) -> None:
+    """An organisation of the child's setting or team reviews its own break-glass grants.
+    Parents are not shown them here: the advice is to tell the family about sharing without
+    consent *when it is safe to*, which is a practitioner's judgement, not an automatic
+    listing."""
     if caller.agency is Agency.PARENT or caller.organisation_id is None:
         raise Forbidden("safeguarding access is listed to the organisations that hold it")
+    require_knows_child(caller, child_id, child)

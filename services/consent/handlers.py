@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from schemas.events.referrals import ChildRegistered
+from services.common.directory import Directory
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.idempotency import claim_event
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 from services.consent import domain, store
+from services.consent.decision import FOLDED_TYPES
 from services.consent.domain import Caller
 
 SOURCE = "/tac/consent"
@@ -40,9 +42,28 @@ class Deps:
     clock: Callable[[], datetime] = system_clock
     consent_topic: str | None = None  # None: the contract's topic (tests use fresh ones)
     on_commit: Callable[[], None] = lambda: None
+    # The organisation directory: recipients are checked against it, answers carry names.
+    directory: Directory = Directory.of()
+    max_consent_months: int = domain.MAX_CONSENT_MONTHS
 
     def now(self) -> datetime:
         return self.clock().astimezone(timezone.utc)
+
+    def summary(self, organisation_id: str | None) -> dict | None:
+        """How an answer names an organisation: id, display name and agency (name and agency
+        None for an id the directory no longer holds)."""
+        if organisation_id is None:
+            return None
+        org = self.directory.get(organisation_id)
+        return org.summary() if org else {"organisation_id": organisation_id, "name": None, "agency": None}
+
+
+def relationship(session: Session, child_id: UUID, now: datetime) -> domain.Relationship:
+    """Who works with the child now: its setting and its team, from this service's copy."""
+    setting = store.child_setting(session, child_id)
+    if setting is None:
+        return domain.UNKNOWN
+    return domain.Relationship(setting, store.child_state(session, child_id).team_members(child_id, now))
 
 
 class UnitOfWork:
@@ -80,7 +101,7 @@ def _contract_errors() -> Iterator[None]:
 # -- views ----------------------------------------------------------------------------------
 
 
-def consent_view(stored: store.StoredConsent, now: datetime) -> dict:
+def consent_view(stored: store.StoredConsent, now: datetime, deps: Deps) -> dict:
     c = stored.consent
     w = c.withdrawal
     return {
@@ -93,7 +114,9 @@ def consent_view(stored: store.StoredConsent, now: datetime) -> dict:
         "recorded_on_behalf": c.recorded_on_behalf,
         "recorded_by": c.recorded_by.model_dump(mode="json"),
         "recorded_at": c.recorded_at,
+        "recorded_by_organisation": deps.summary(c.recorded_by.organisation_id),
         "recipients": {"organisation_ids": list(c.recipient_organisations),
+                       "organisations": [deps.summary(o) for o in c.recipient_organisations],
                        "agencies": [a.value for a in c.recipient_agencies]},
         "categories": [x.value for x in c.categories],
         "purposes": [x.value for x in c.purposes],
@@ -110,11 +133,12 @@ def consent_view(stored: store.StoredConsent, now: datetime) -> dict:
     }
 
 
-def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: datetime) -> dict:
+def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: datetime, deps: Deps) -> dict:
     return {
         "grant_id": access.grant_id,
         "child_id": access.child_id,
         "organisation_id": access.organisation_id,
+        "organisation": deps.summary(access.organisation_id),
         "granted_by": access.granted_by.model_dump(mode="json"),
         "justification": access.justification,
         "granted_at": access.granted_at,
@@ -130,26 +154,30 @@ def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: dat
 
 def grant_consent(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantConsent) -> dict:
     with unit_of_work(deps) as uow:
-        setting = store.child_setting(uow.session, child_id)
+        child = relationship(uow.session, child_id, uow.now)
         with _contract_errors():
-            consent, event = domain.grant_consent(caller, child_id, setting, cmd, consent_id=uuid4(), now=uow.now)
+            consent, event = domain.grant_consent(caller, child_id, child, cmd, consent_id=uuid4(), now=uow.now,
+                                                  directory=deps.directory, max_months=deps.max_consent_months)
         event_id = uow.emit(caller.as_actor(), child_id, event)
         store.add_consent(uow.session, consent, event_id)
         stored = store.StoredConsent(consent, str(event_id), None, {})
-    return {**consent_view(stored, uow.now), "event_id": event_id}
+    return {**consent_view(stored, uow.now, deps), "event_id": event_id}
 
 
 def withdraw_consent(deps: Deps, caller: Caller, child_id: UUID, consent_id: UUID, cmd: domain.WithdrawConsent) -> dict:
     with unit_of_work(deps) as uow:
+        child = relationship(uow.session, child_id, uow.now)
+        # Who may withdraw is checked before the consent is looked up, so a caller with no
+        # relationship to the child learns nothing, not even whether the consent id exists.
+        domain.require_parent_or_team(caller, child_id, child, "withdraw consent")
         stored = _load_consent(uow, child_id, consent_id)
-        setting = store.child_setting(uow.session, child_id)
         with _contract_errors():
-            withdrawn, event = domain.withdraw_consent(caller, stored.consent, setting, cmd, now=uow.now)
+            withdrawn, event = domain.withdraw_consent(caller, stored.consent, child, cmd, now=uow.now)
         event_id = uow.emit(caller.as_actor(), child_id, event)
         if not store.record_withdrawal(uow.session, withdrawn, event_id):
             raise Conflict(f"consent {consent_id} is already withdrawn")
         result = store.StoredConsent(withdrawn, stored.granted_event_id, str(event_id), stored.notice_event_ids)
-    return {**consent_view(result, uow.now), "event_id": event_id}
+    return {**consent_view(result, uow.now, deps), "event_id": event_id}
 
 
 def _load_consent(uow: UnitOfWork, child_id: UUID, consent_id: UUID) -> store.StoredConsent:
@@ -163,42 +191,46 @@ def _load_consent(uow: UnitOfWork, child_id: UUID, consent_id: UUID) -> store.St
 def list_consents(deps: Deps, caller: Caller, child_id: UUID) -> dict:
     with deps.sessions() as session:
         now = deps.now()
-        domain.require_parent_or_setting(caller, child_id, store.child_setting(session, child_id), "see consents")
+        domain.require_parent_or_setting(caller, child_id, relationship(session, child_id, now), "see consents")
         found = store.consents_of_child(session, child_id)
-    return {"child_id": child_id, "as_of": now, "consents": [consent_view(s, now) for s in found]}
+    return {"child_id": child_id, "as_of": now, "consents": [consent_view(s, now, deps) for s in found]}
 
 
 def grant_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantSafeguardingAccess) -> dict:
     with unit_of_work(deps) as uow:
-        setting = store.child_setting(uow.session, child_id)
+        child = relationship(uow.session, child_id, uow.now)
         with _contract_errors():
-            access, event = domain.grant_safeguarding_access(caller, child_id, setting, cmd, grant_id=uuid4(), now=uow.now)
+            access, event = domain.grant_safeguarding_access(caller, child_id, child, cmd, grant_id=uuid4(), now=uow.now)
         event_id = uow.emit(caller.as_actor(), child_id, event)
         store.add_safeguarding_access(uow.session, access, event_id)
-    return {**safeguarding_view(access, str(event_id), uow.now), "event_id": event_id}
+    return {**safeguarding_view(access, str(event_id), uow.now, deps), "event_id": event_id}
 
 
 def list_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID) -> dict:
-    domain.require_may_list_safeguarding(caller)
     with deps.sessions() as session:
         now = deps.now()
+        domain.require_may_list_safeguarding(caller, child_id, relationship(session, child_id, now))
         found = store.safeguarding_access_of(session, child_id, caller.organisation_id)
-    return {"child_id": child_id, "organisation_id": caller.organisation_id, "as_of": now,
-            "grants": [safeguarding_view(a, e, now) for a, e in found]}
+    return {"child_id": child_id, "organisation_id": caller.organisation_id,
+            "organisation": deps.summary(caller.organisation_id), "as_of": now,
+            "grants": [safeguarding_view(a, e, now, deps) for a, e in found]}
 
 
-# -- the copy of each child's setting -------------------------------------------------------
+# -- the copy of each child's setting and team ----------------------------------------------
 
 
-def record_child_registered(deps: Deps, envelope: EnvelopeBase) -> bool:
-    """Keep (child id -> setting organisation) from ChildRegistered on tac.referrals.v1, so the
-    service knows whose practitioners may record consent. Idempotent by event id; other event
-    types are not this service's business and are skipped. Returns True when applied."""
-    if not isinstance(envelope.data, ChildRegistered):
+def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
+    """Keep what the decision folds (FOLDED_TYPES) as it arrives on tac.referrals.v1 — the
+    team events — and (child id -> setting organisation) from ChildRegistered, so the service
+    knows who works with each child. Idempotent by event id; other event types are not this
+    service's business and are skipped. Returns True when applied."""
+    if envelope.type not in FOLDED_TYPES:
         return False
     with deps.sessions.begin() as session:
         if not claim_event(session, store.processed_events, envelope.id):
             return False
-        store.record_child_setting(session, envelope.subject, envelope.data.setting_organisation_id,
-                                   envelope.id, deps.now())
+        store.add_state_event(session, envelope)
+        if isinstance(envelope.data, ChildRegistered):
+            store.record_child_setting(session, envelope.subject, envelope.data.setting_organisation_id,
+                                       envelope.id, deps.now())
     return True

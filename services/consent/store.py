@@ -18,10 +18,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from schemas.envelope import Actor
+from schemas.catalogue import parse_event
+from schemas.envelope import Actor, EnvelopeBase
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
+from services.consent.decision import ConsentState
 from services.consent.domain import REMINDER_BEFORE, Consent, Giver, Notice, SafeguardingAccess, Withdrawal
 
 
@@ -107,6 +109,17 @@ safeguarding_grants = Table(
     Column("event_id", _id(), nullable=False),
 )
 
+# This service's copy of the state the decision folds (decision.FOLDED_TYPES) as it arrives on
+# tac.referrals.v1: the team events (ChildRegistered, TeamMemberJoined, TeamMemberLeft), kept
+# whole and folded with ConsentState when a request names the child.
+state_events = Table(
+    "state_events", metadata,
+    Column("event_id", _id(), primary_key=True),
+    Column("child_id", _id(), nullable=False, index=True),
+    Column("event_type", String(200), nullable=False),
+    Column("envelope", Text, nullable=False),
+)
+
 processed_events = define_processed_events_table(metadata)
 outbox = define_outbox_table(metadata)
 
@@ -128,6 +141,17 @@ def record_child_setting(session: Session, child_id: UUID, setting_organisation_
     updated = session.execute(update(children).where(children.c.child_id == str(child_id)).values(**values))
     if updated.rowcount == 0:
         session.execute(insert(children).values(child_id=str(child_id), **values))
+
+
+def add_state_event(session: Session, envelope: EnvelopeBase) -> None:
+    session.execute(insert(state_events).values(
+        event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
+        envelope=envelope.to_json_bytes().decode()))
+
+
+def child_state(session: Session, child_id: UUID) -> ConsentState:
+    rows = session.execute(select(state_events.c.envelope).where(state_events.c.child_id == str(child_id)))
+    return ConsentState.from_events(parse_event(r.envelope) for r in rows)
 
 
 # -- consents -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from services.common.web import CurrentPrincipal
 from services.consent.decision import ConsentState
 from services.notifications import jobs, store
 from services.notifications.domain.recipients import PARENT_SCOPE, Subscriber, may_see
+from services.notifications.domain.webhook_urls import UnsafeWebhook, WebhookPolicy, check_url
 
 Clock = Callable[[], datetime]
 
@@ -57,7 +58,9 @@ class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: _Email | None = Field(default=None, description="E-mail address for notifications")
-    webhook_url: _Url | None = Field(default=None, description="http(s) URL that receives signed POSTs")
+    webhook_url: _Url | None = Field(
+        default=None, description="https URL (plain http in development only) that receives signed POSTs; it must not "
+                                  "name or resolve to a loopback, private, link-local or other non-public address")
     webhook_secret: _Secret | None = Field(
         default=None,
         description="Shared secret for the HMAC-SHA256 signature; required with webhook_url. Never returned.",
@@ -178,24 +181,29 @@ def _reader(principal: Principal) -> Subscriber:
 def _visible(session: Session, principal: Principal, items: list[jobs.InboxItem],
              now: datetime) -> list[jobs.InboxItem]:
     reader = _reader(principal)
-    states: dict[UUID, ConsentState] = {}
+    states: dict[UUID, tuple[ConsentState, str | None]] = {}
     shown = []
     for item in items:
         child = item.about.child_id
         if child not in states:
-            states[child] = store.consent_state(session, child)
-        if may_see(reader, item.about, now, states[child]).permitted:
+            states[child] = (store.consent_state(session, child), store.setting_of(session, child))
+        state, setting = states[child]
+        if may_see(reader, item.about, now, state, setting).permitted:
             shown.append(item)
     return shown
 
 
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
-                 allow_http_webhooks: bool = True) -> APIRouter:
+                 webhook_policy: WebhookPolicy = WebhookPolicy()) -> APIRouter:
+    """`webhook_policy`: where webhooks may point (default: https to public addresses only)."""
     router = APIRouter(tags=["notifications"])
 
     def put(principal: Principal, body: SubscriptionIn, expires: datetime) -> store.Subscription:
-        if body.webhook_url and not allow_http_webhooks and urlparse(body.webhook_url).scheme != "https":
-            raise Invalid("must be an https URL", field="webhook_url")
+        if body.webhook_url:
+            try:
+                check_url(body.webhook_url, webhook_policy)
+            except UnsafeWebhook as exc:
+                raise Invalid(f"webhook_url {exc}", field="webhook_url") from None
         subscriber = Subscriber(
             principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
             principal.children, body.email, body.webhook_url,

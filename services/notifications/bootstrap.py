@@ -123,7 +123,7 @@ class Notifications:
         self.delivery = DeliveryWorker(
             self.sessions,
             email=None if email is None else EmailChannel(email),
-            webhook=WebhookChannel(http, timeout_s=s.webhook_timeout_s, clock=self.clock),
+            webhook=WebhookChannel(http, timeout_s=s.webhook_timeout_s, clock=self.clock, policy=s.webhook_policy),
             policy=RetryPolicy(s.retry_base_s, s.retry_max_s, s.max_attempts),
             notifications_topic=s.notifications_topic,
             dead_letter=self._dead_letter_job,
@@ -196,7 +196,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
         finally:
             engine.dispose()
 
-    router = api.build_router(sessions, clock=clock, allow_http_webhooks=settings.environment != "production")
+    router = api.build_router(sessions, clock=clock, webhook_policy=settings.webhook_policy)
     app = create_app(title="TAC notifications", service="notifications", settings=settings, routers=[router],
                      lifespan=lifespan)
 

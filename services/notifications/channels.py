@@ -7,9 +7,11 @@ delivery worker's business, not theirs.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import smtplib
+import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,8 +21,23 @@ import httpx
 
 from services.notifications.domain.messages import Message
 from services.notifications.domain.signing import signature_headers
+from services.notifications.domain.webhook_urls import (
+    IPAddress, UnsafeWebhook, WebhookPolicy, WebhookTarget, check_resolved, check_url,
+)
 
 Clock = Callable[[], datetime]
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the name resolves to, in the resolver's order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[IPAddress] = []
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
 
 
 class DeliveryError(Exception):
@@ -81,21 +98,55 @@ class EmailChannel:
 
 class WebhookChannel:
     """POSTs the JSON body signed with HMAC-SHA256 (see domain.signing). A 2xx answer is
-    delivery; anything else, a redirect included, is a failure to retry."""
+    delivery; anything else, a redirect included, is a failure to retry.
 
-    def __init__(self, client: httpx.AsyncClient, *, timeout_s: float, clock: Clock) -> None:
+    The URL is checked again before every attempt (domain.webhook_urls): the name is resolved
+    once, every address it resolves to must be allowed, and the request goes to the address
+    checked — with the name in the Host header and in TLS SNI, so the certificate is verified
+    for the name — never to whatever a second lookup would say (DNS rebinding)."""
+
+    def __init__(self, client: httpx.AsyncClient, *, timeout_s: float, clock: Clock,
+                 policy: WebhookPolicy = WebhookPolicy(), resolver: Resolver = resolve) -> None:
         self._client = client
         self._timeout_s = timeout_s
         self._clock = clock
+        self._policy = policy
+        self._resolve = resolver
+
+    async def _pinned(self, url: str) -> tuple[httpx.URL, dict[str, str], dict]:
+        """The URL to connect to (the checked address), its Host header and TLS server name."""
+        try:
+            target = check_url(url, self._policy)
+            if target.address is not None:
+                address = target.address
+            else:
+                try:
+                    addresses = await self._resolve(target.host, target.port)
+                except (OSError, UnicodeError) as exc:
+                    raise DeliveryError(f"webhook: cannot resolve {target.host} ({_describe(exc)})") from None
+                address = check_resolved(target, addresses, self._policy)
+        except UnsafeWebhook as exc:
+            raise DeliveryError(f"webhook refused: {exc}") from None
+        original = httpx.URL(url)
+        pinned = original.copy_with(host=str(address))
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" and target.address is None else {}
+        return pinned, {"Host": _host_header(target)}, extensions
 
     async def send(self, url: str, secret: str, body: bytes) -> None:
+        pinned, host, extensions = await self._pinned(url)
         signed = signature_headers(secret, int(self._clock().timestamp()), body)
-        headers = {"Content-Type": "application/json", **signed}
+        headers = {"Content-Type": "application/json", **host, **signed}
         try:
-            response = await self._client.post(url, content=body, headers=headers, timeout=self._timeout_s)
+            response = await self._client.post(pinned, content=body, headers=headers, timeout=self._timeout_s,
+                                               extensions=extensions)
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"webhook: no answer within {self._timeout_s:g}s ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook: {_describe(exc)}") from None
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"webhook answered HTTP {response.status_code}")
+
+
+def _host_header(target: WebhookTarget) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.default_port else f"{host}:{target.port}"

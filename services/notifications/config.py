@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 
 from schemas import topics
 from services.common.settings import BaseServiceSettings
+from services.notifications.domain.webhook_urls import WebhookPolicy
 
 
 class NotificationsSettings(BaseServiceSettings):
@@ -53,6 +54,9 @@ class NotificationsSettings(BaseServiceSettings):
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Webhooks to loopback (127.0.0.0/8, ::1, localhost): refused unless this is set, which
+    # only development may do (the tests' receiver listens on 127.0.0.1).
+    allow_loopback_webhooks: bool = False
 
     # Delivery: exponential backoff base * 2^(n-1), capped; after max_attempts, NotificationFailed.
     retry_base_s: float = Field(default=2.0, ge=0, le=3600)
@@ -90,6 +94,8 @@ class NotificationsSettings(BaseServiceSettings):
             raise ValueError("referrals_topic and consent_topic must differ")
         if {self.referrals_topic, self.consent_topic} & {self.notifications_topic, self.deadletter_topic}:
             raise ValueError("the service must not consume the topics it writes to (notifications, dead-letter)")
+        if self.allow_loopback_webhooks and self.environment != "development":
+            raise ValueError("TAC_NOTIFICATIONS_ALLOW_LOOPBACK_WEBHOOKS is for development only")
         if self.smtp_ssl and self.smtp_starttls:
             raise ValueError("set one of TAC_NOTIFICATIONS_SMTP_SSL (implicit TLS) and _SMTP_STARTTLS, not both")
         if self.environment == "production":
@@ -104,3 +110,9 @@ class NotificationsSettings(BaseServiceSettings):
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        """Plain http only in development; loopback only when explicitly allowed there."""
+        development = self.environment == "development"
+        return WebhookPolicy(allow_http=development, allow_loopback=development and self.allow_loopback_webhooks)

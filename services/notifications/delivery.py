@@ -160,7 +160,9 @@ class DeliveryWorker:
             if not subscriber.children_vouched_at(now):
                 return _Target(None, None, "the parent's children were named by a token that has expired; "
                                            "nothing is pushed until they subscribe again")
-            decision = may_see(subscriber, job.about, now, store.consent_state(session, job.about.child_id))
+            child = job.about.child_id
+            decision = may_see(subscriber, job.about, now, store.consent_state(session, child),
+                               store.setting_of(session, child))
             if not decision.permitted:
                 return _Target(None, None, f"no longer permitted: {decision.reason}")
             return _Target(address, subscription.webhook_secret)

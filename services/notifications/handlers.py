@@ -23,11 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import EnvelopeBase
 from schemas.events.audit import NotificationFailed, NotificationSent
-from schemas.topics import CONSENT
+from schemas.events.consent import SafeguardingAccessGranted
 from schemas.vocabulary import NotificationChannel
 from services.common.outbox import add_to_outbox
+from services.consent.decision import FOLDED_TYPES
 from services.notifications import jobs, metrics, store
-from services.notifications.domain.messages import Message, entry_message, reminder_message, webhook_body
+from services.notifications.domain.messages import (
+    Message, entry_message, reminder_message, safeguarding_message, webhook_body,
+)
 from services.notifications.domain.recipients import (
     NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients, team_change,
 )
@@ -69,7 +72,8 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
     change = team_change(envelope)
     if change is not None:
         store.apply_team_change(session, child, change, now)
-    if type(envelope.data).TOPIC.name == CONSENT.name:
+    if envelope.type in FOLDED_TYPES:
+        # The decision's state: consent facts, and the team (rule 5 needs it).
         store.store_consent_event(session, envelope)
     for reminder in reminders_for(envelope):
         store.schedule_reminder(session, reminder, source)
@@ -78,11 +82,15 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
     if envelope.type in NOT_ANNOUNCED:
         return 0
     about = About.from_envelope(envelope)
-    audience = Audience.for_entry(envelope, store.team_of(session, child))
     state = store.consent_state(session, child)
+    # The team at this moment: an organisation that has left is told nothing more.
+    audience = Audience.for_entry(envelope, state.team_members(child, now), store.setting_of(session, child))
     candidates = store.subscribers_for(session, child, audience)
     told = recipients(about, audience, candidates, now=now, state=state)
-    message = entry_message(about, out.public_url)
+    if isinstance(envelope.data, SafeguardingAccessGranted):
+        message = safeguarding_message(about, envelope.data.organisation_id, envelope.data.expires_at, out.public_url)
+    else:
+        message = entry_message(about, out.public_url)
     for addressed in told:
         _notify(session, addressed, about, message, source, out, now)
     return len(told)
@@ -155,10 +163,10 @@ def send_due_reminders(sessions: sessionmaker[Session], out: Outputs, now: datet
 
 def _send_reminder(session: Session, reminder: Reminder, source: Source, out: Outputs, now: datetime,
                    today: date) -> int:
-    team = store.team_of(session, reminder.child_id)
+    state = store.consent_state(session, reminder.child_id)
+    team = state.team_members(reminder.child_id, now)
     about = reminder.about()
     candidates = store.subscribers_for(session, reminder.child_id, reminder_audience(team, reminder))
-    state = store.consent_state(session, reminder.child_id)
     message = reminder_message(reminder, today, out.public_url)
     told = 0
     for addressed in reminded(reminder, team, candidates, now=now, state=state):

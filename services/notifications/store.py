@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from schemas.catalogue import parse_event
 from schemas.envelope import Actor, EnvelopeBase
+from schemas.events.referrals import ChildRegistered
 from schemas.vocabulary import Agency
 from services.common.idempotency import claim_event, define_processed_events_table
 from services.common.outbox import define_outbox_table
@@ -46,6 +47,8 @@ team_members = Table(
     Column("joined_at", TS, nullable=False),
 )
 
+# The copy of the state the decision folds: every event of decision.FOLDED_TYPES (the consent
+# events and the team events), whichever topic it came on. (The name predates the team events.)
 consent_events = Table(
     "consent_events", metadata,
     Column("event_id", ID, primary_key=True),
@@ -226,8 +229,18 @@ def store_consent_event(session: Session, envelope: EnvelopeBase) -> None:
 
 
 def consent_state(session: Session, child_id: UUID) -> ConsentState:
+    """The decision's state for one child: every FOLDED_TYPES event kept for it (consent events
+    from tac.consent.v1, team events from tac.referrals.v1)."""
     rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id)))
     return ConsentState.from_events(parse_event(r.envelope) for r in rows)
+
+
+def setting_of(session: Session, child_id: UUID) -> str | None:
+    """The child's setting: the latest ChildRegistered kept for the child (by event time)."""
+    rows = session.execute(select(consent_events.c.envelope).where(
+        consent_events.c.child_id == str(child_id), consent_events.c.event_type == ChildRegistered.TYPE))
+    registrations = sorted((parse_event(r.envelope) for r in rows), key=lambda e: (e.time, str(e.id)))
+    return registrations[-1].data.setting_organisation_id if registrations else None
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -274,7 +287,7 @@ def get_subscription(session: Session, person_id: str, scope: str) -> Subscripti
 def subscribers_for(session: Session, child_id: UUID, audience: Audience) -> list[Subscriber]:
     """Everyone who could be told about this child: practitioners of the audience's
     organisations and the child's parents. The decision then picks among them."""
-    orgs = set(audience.team) | ({audience.oversight[0]} if audience.oversight else set())
+    orgs = set(audience.team) | {org for org, _ in audience.oversight}
     practitioners = session.execute(
         select(subscriptions).where(subscriptions.c.organisation_id.in_(sorted(orgs)))).all() if orgs else []
     parent_ids = [r.person_id for r in session.execute(

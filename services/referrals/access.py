@@ -13,6 +13,7 @@ item's category and its author — the organisation that recorded it, so the rec
 | referral | referral | the referring organisation |
 | EHC request, EHC advice request | ehc | the requester (the setting; none for a parent) / the LA |
 | integrated review | health | the organisation that scheduled it |
+| a parent's views on an EHC request | ehc | none: the parent (a parent sees them, rule 1) |
 | a child on the review list | health | the child's setting (the record the dates come from) |
 
 What is not permitted is DROPPED from caseloads and lists, not redacted: an item whose child

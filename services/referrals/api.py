@@ -28,6 +28,7 @@ field); responses naming an organisation carry its display name.
 | POST | /children/{child_id}/slt-reports | an involved slt_service | SLTReportShared |
 | POST | /children/{child_id}/ep-advice | an involved ep_service | EPAdviceShared |
 | POST | /children/{child_id}/family-support | a childrens_centre on the team | FamilySupportOffered |
+| POST | /children/{child_id}/parent-observations | a parent of the child: {text, seen_on?} | ParentObservationShared (authored by the parent) |
 
 The team and invitations: services.referrals.api_team.
 """
@@ -128,3 +129,9 @@ def share_ep_advice(child_id: UUID, cmd: c.ShareEPAdvice, principal: CurrentPrin
 @router.post("/children/{child_id}/family-support", status_code=201)
 def offer_family_support(child_id: UUID, cmd: c.OfferFamilySupport, principal: CurrentPrincipal, deps: DepsDep) -> dict:
     return h.offer_family_support(deps, principal, child_id, cmd)
+
+
+@router.post("/children/{child_id}/parent-observations", status_code=201)
+def share_parent_observation(child_id: UUID, cmd: c.ShareParentObservation, principal: CurrentPrincipal,
+                             deps: DepsDep) -> dict:
+    return h.share_parent_observation(deps, principal, child_id, cmd)

@@ -1,21 +1,26 @@
 """HTTP routes for integrated reviews, EHC needs assessments, transition to school and
-caseloads. Thin, like services.referrals.api.
+caseloads. Thin, like services.referrals.api: every route naming a child or a record of one
+answers the 404 of an unknown id to whoever may not know of the child; "who" is what a caller
+who knows the child must also be (403 otherwise). A request addressed to an organisation puts
+it on the team when it is made (TeamMemberJoined in the same transaction; not again for a
+member): services/referrals/README.md. Casework dates lie within the child's early years (422).
 
 | method | path | who | event |
 |---|---|---|---|
-| POST | /children/{child_id}/integrated-reviews | health_visiting (under consent) or the setting; a partner needs consent | IntegratedReviewScheduled |
+| POST | /children/{child_id}/integrated-reviews | health_visiting on the team (under consent) or the setting; a partner needs consent | IntegratedReviewScheduled (+ TeamMemberJoined review_partner) |
 | POST | /integrated-reviews/{review_id}/complete | the setting, or the scheduler / invitee | IntegratedReviewCompleted |
-| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | EHCAssessmentRequested |
-| GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent | - |
+| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | EHCAssessmentRequested (+ TeamMemberJoined ehc_request) |
+| GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent; lists `advice` and the parent's views received (`parent_views`, `advice_received` counts both) | - |
 | POST | /ehc-requests/{request_id}/start | the LA asked | EHCAssessmentStarted |
 | POST | /ehc-requests/{request_id}/decline | the LA asked | EHCAssessmentDeclined |
-| POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | EHCAdviceRequested |
+| POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | EHCAdviceRequested (+ TeamMemberJoined advice_request) |
 | POST | /ehc-advice/{advice_id}/submit | the organisation asked | EHCAdviceSubmitted |
+| POST | /ehc-requests/{request_id}/parent-views | a parent of the child, while the request is open (409 after): {parent_views, child_views?} | EHCParentViewsGiven (authored by the parent) |
 | POST | /ehc-requests/{request_id}/draft-plan | the LA asked | EHCDraftPlanIssued |
 | POST | /ehc-requests/{request_id}/final-plan | the LA asked | EHCPlanFinalised |
-| POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned |
+| POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned (+ TeamMemberJoined transition_plan) |
 | POST | /children/{child_id}/transition/complete | the setting or the school | TransitionToSchoolCompleted |
-| GET | /caseload | any practitioner, for their organisation, under consent | - |
+| GET | /caseload | any practitioner, for their organisation, under consent and on the team | - |
 | GET | /caseload/integrated-reviews | health_visiting, under consent | - |
 """
 
@@ -71,6 +76,11 @@ def request_advice(request_id: UUID, cmd: c.RequestEHCAdvice, principal: Current
 @router.post("/ehc-advice/{advice_id}/submit")
 def submit_advice(advice_id: UUID, cmd: c.SubmitEHCAdvice, principal: CurrentPrincipal, deps: DepsDep) -> dict:
     return h.submit_advice(deps, principal, advice_id, cmd)
+
+
+@router.post("/ehc-requests/{request_id}/parent-views", status_code=201)
+def give_parent_views(request_id: UUID, cmd: c.GiveEHCParentViews, principal: CurrentPrincipal, deps: DepsDep) -> dict:
+    return h.give_parent_views(deps, principal, request_id, cmd)
 
 
 @router.post("/ehc-requests/{request_id}/draft-plan")

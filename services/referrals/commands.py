@@ -192,3 +192,19 @@ class OfferFamilySupport(Command):
     summary: StorableText = Field(**_TEXT)
 
 
+class ShareParentObservation(Command):
+    """A parent's "what we see at home" (EYFS statutory framework: a two-way flow of information
+    with parents)."""
+
+    text: StorableText = Field(**_TEXT)
+    seen_on: date | None = Field(default=None, description="the day it was seen, when the parent says")
+
+
+class GiveEHCParentViews(Command):
+    """The parent's views, wishes and feelings, and the child's, for an EHC needs assessment
+    (SEND Regulations 2014 reg. 6(1)(a), 7)."""
+
+    parent_views: StorableText = Field(**_TEXT)
+    child_views: StorableText | None = Field(default=None, min_length=1, max_length=4000)
+
+

@@ -32,6 +32,7 @@ Rules (403 otherwise):
 | start / decline an assessment, request advice, issue the draft, finalise the plan | the `la_sen_team` organisation the request was made to |
 | submit EHC advice | the organisation asked |
 | offer family support | a `childrens_centre` organisation |
+| share "what we see at home", give the parent's views on an EHC request | a parent of the child (a parent token for that child) |
 | read a child's details (name, date of birth, key person) | the child's setting, or a parent token for that child |
 | read a referral | the referring organisation, or the receiving organisation as the agency it was referred to as |
 
@@ -48,9 +49,11 @@ and lets consent reach it; what it then reads is still decided by consent at rea
 (services.referrals.access), and a write that names another organisation needs a consent
 covering it.
 
-A parent token (agency `parent`) acts only for the children in its `children` claim and only
-for the EHC request (Children and Families Act 2014 s.36(1): a parent may ask the LA for an
-assessment). Anything a practitioner's organisation did not author is shown to other
+A parent token (agency `parent`) acts only for the children in its `children` claim: it may
+ask for an EHC needs assessment (Children and Families Act 2014 s.36(1)), add an organisation to
+the team or remove one, and add the parent's own entries — "what we see at home" and, while an
+EHC request is open, the parent's and the child's views (SEND Regulations 2014 reg. 6(1)(a), 7).
+A practitioner never writes those as a parent. Anything a practitioner's organisation did not author is shown to other
 organisations only under consent: services.referrals.access decides that, at read time.
 """
 

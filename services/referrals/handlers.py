@@ -1,5 +1,5 @@
 """Command handlers for children, concerns, referrals, the key person, reports and family
-support (the team itself: services.referrals.handlers_team).
+support, and a parent's "what we see at home" (the team itself: services.referrals.handlers_team).
 
 Each handler: load the child and check that the caller may know of it (services.referrals.team:
 the setting, a team member, a parent of the child — anyone else gets the 404 of an unknown id),
@@ -272,3 +272,23 @@ def offer_family_support(deps: Deps, caller, child_id: UUID, cmd: c.OfferFamilyS
         offer_id = uuid4()
         event_id = uow.emit(caller, child_id, ev.FamilySupportOffered(offer_id=offer_id, summary=cmd.summary))
     return {"offer_id": offer_id, "event_id": event_id}
+
+
+# --- a parent's own entries -------------------------------------------------------------------
+
+
+def share_parent_observation(deps: Deps, caller, child_id: UUID, cmd: c.ShareParentObservation) -> dict:
+    """"What we see at home" (EYFS statutory framework: a regular two-way flow of information
+    with parents): the parent's own entry, authored by the parent (the actor has agency `parent`
+    and no organisation), so practitioners see it only under the family's consent for
+    `progress`. Nobody else writes it: a practitioner who knows the child gets 403, anyone
+    else — a parent of another child too — the 404 of an unknown child."""
+    with unit_of_work(deps) as uow:
+        child = load_child(uow, caller, child_id)
+        allow(domain.require_parent_of, caller, child, "share what they see at home: it is the parent's own entry")
+        if cmd.seen_on is not None:
+            within_early_years(not_in_future(cmd.seen_on, uow.today, "seen_on"), child, "seen_on")
+        observation_id = uuid4()
+        event_id = uow.emit(caller, child_id, ev.ParentObservationShared(
+            observation_id=observation_id, text=cmd.text, seen_on=cmd.seen_on))
+    return {"observation_id": observation_id, "event_id": event_id, "child_id": child_id, "seen_on": cmd.seen_on}

@@ -277,6 +277,35 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
             "late": late, "excused_by": [str(e) for e in exceptions] if late else []}
 
 
+def give_parent_views(deps: Deps, caller, request_id: UUID, cmd: c.GiveEHCParentViews) -> dict:
+    """The parent's views, wishes and feelings, and the child's, which the local authority must
+    seek during the assessment (SEND Regulations 2014 reg. 6(1)(a), 7): the parent's own entry
+    (EHCParentViewsGiven, authored by the parent) and the parent's advice received on the
+    request. Given while the request is open (requested, being assessed, draft plan issued);
+    once it is declined or the plan finalised, a 409 says so. Only a parent of the child: a
+    practitioner who knows the child gets 403, anyone else the 404 of an unknown request."""
+    with unit_of_work(deps) as uow:
+        missing = NotFound(f"no EHC needs assessment request {request_id}")
+        row = store.get_ehc(uow.session, request_id)
+        if row is None:
+            raise missing
+        child = load_child(uow, caller, UUID(row["child_id"]), missing=missing)
+        allow(domain.require_parent_of, caller, child, "give the parent's views: they are the parent's own")
+        if row["state"] not in OPEN_EHC_STATES:
+            ended = "the local authority decided not to assess" if row["state"] == EHCState.DECLINED \
+                else "the EHC plan is finalised"
+            raise Conflict(f"the EHC needs assessment request is {row['state']} ({ended}): views are given while the "
+                           f"request is open")
+        views_id = uuid4()
+        store.add_parent_views(uow.session, views_id=views_id, request_id=request_id, child_id=child.child_id,
+                               given_by=caller.practitioner_id, given_on=uow.today, given_at=uow.now,
+                               parent_views=cmd.parent_views, child_views=cmd.child_views)
+        event_id = uow.emit(caller, child.child_id, ev.EHCParentViewsGiven(
+            request_id=request_id, views_id=views_id, parent_views=cmd.parent_views, child_views=cmd.child_views))
+    return {"views_id": views_id, "request_id": request_id, "event_id": event_id, "given_on": uow.today,
+            "parent_views": cmd.parent_views, "child_views": cmd.child_views}
+
+
 # --- transition to school ---------------------------------------------------------------------
 
 

@@ -185,6 +185,12 @@ def read_referral(deps: Deps, caller, referral_id: UUID) -> dict:
 
 
 def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
+    """GET /ehc-requests/{id}: the request, its statutory dates and the advice asked for, as the
+    decision lets the caller see them. The advice received is of two kinds, in two lists:
+    `advice` (asked of organisations; `submitted_on` set once given) and `parent_views` (the
+    parent's views, wishes and feelings and the child's, SEND Regulations 2014 reg. 6(1)(a), 7:
+    [{views_id, given_on, parent_views, child_views}], oldest first); `advice_received` counts
+    both as the caller may see them."""
     missing = NotFound(f"no EHC needs assessment request {request_id}")
     with deps.sessions() as session:
         row = store.get_ehc(session, request_id)
@@ -195,6 +201,7 @@ def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
         if not la and not _permits(domain.require_may_read_child, caller, child):
             raise missing
         advice = session.execute(store.ehc_advice.select().where(store.ehc_advice.c.request_id == str(request_id))).mappings().all()
+        given = store.parent_views_for(session, request_id)
         sight = _Sight(deps, caller, child.child_id, store.consent_state_for(session, child.child_id))
     if not sight.of(row["requested_by_organisation_id"], Category.EHC):
         raise missing
@@ -223,8 +230,19 @@ def read_ehc(deps: Deps, caller, request_id: UUID) -> dict:
                         "submitted_on": a["submitted_on"] if sight.of(a["from_organisation_id"], Category.EHC) else None}
                        for a in advice] if la_records else [],
             "hidden": []}
+    # The parent's views (EHCParentViewsGiven): the parent's own records, authored by no
+    # organisation, so a practitioner sees them under a consent covering `ehc` on the team (rule
+    # 5) and a parent always (rule 1) — the decision the timeline makes for the same entries.
+    views_visible = sight.of(None, Category.EHC)
+    body["parent_views"] = [{"views_id": v["views_id"], "given_on": v["given_on"], "parent_views": v["parent_views"],
+                             "child_views": v["child_views"]} for v in given] if views_visible else []
+    body["advice_received"] = (sum(1 for a in body["advice"] if a["submitted_on"] is not None)
+                               + len(body["parent_views"]))
+    if not views_visible:
+        body["hidden"].append("parent_views")
     if not la_records:
         # Even "still requested" would tell the viewer that the LA has not decided.
         body.update(state=None, decided_on=None, draft_issued_on=None, comments_due_on=None, finalised_on=None)
-        body["hidden"] = ["state", "decided_on", "draft_issued_on", "comments_due_on", "finalised_on", "exceptions", "advice"]
+        body["hidden"] = ["state", "decided_on", "draft_issued_on", "comments_due_on", "finalised_on", "exceptions", "advice",
+                          *body["hidden"]]
     return body

@@ -147,6 +147,20 @@ ehc_advice = Table(
     Column("submitted_on", Date),
 )
 
+# A parent's views, wishes and feelings and the child's, given during an EHC needs assessment
+# (SEND Regulations 2014 reg. 6(1)(a), 7; EHCParentViewsGiven): the parent's advice received.
+ehc_parent_views = Table(
+    "ehc_parent_views", metadata,
+    Column("views_id", ID(), primary_key=True),
+    Column("request_id", ID(), ForeignKey("ehc_requests.request_id"), nullable=False, index=True),
+    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False),
+    Column("given_by", String(128), nullable=False),  # the parent's person id, from the token
+    Column("given_on", Date, nullable=False),
+    Column("given_at", TS(), nullable=False),
+    Column("parent_views", Text, nullable=False),
+    Column("child_views", Text),
+)
+
 transitions = Table(
     "transitions", metadata,
     Column("child_id", ID(), ForeignKey("children.child_id"), primary_key=True),
@@ -394,6 +408,19 @@ def mark_advice_submitted(session: Session, advice_id: UUID, submitted_on: date)
         ehc_advice.c.advice_id == _s(advice_id), ehc_advice.c.submitted_on.is_(None),
     )).values(submitted_on=submitted_on))
     return result.rowcount == 1
+
+
+def add_parent_views(session: Session, **values) -> None:
+    for k in ("views_id", "request_id", "child_id"):
+        values[k] = _s(values[k])
+    session.execute(insert(ehc_parent_views).values(**values))
+
+
+def parent_views_for(session: Session, request_id: UUID) -> list:
+    """The parent's views given on the request, oldest first."""
+    v = ehc_parent_views
+    return list(session.execute(select(v).where(v.c.request_id == _s(request_id))
+                                .order_by(v.c.given_at, v.c.views_id)).mappings())
 
 
 # --- transition -----------------------------------------------------------------------------

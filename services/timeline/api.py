@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.common.auth import Principal
+from services.common.directory import Directory
 from services.common.errors import Invalid
 from services.common.logging import get_correlation_id
 from services.common.web import CurrentPrincipal
@@ -34,6 +35,7 @@ def utc_now() -> datetime:
 class Person(BaseModel):
     practitioner_id: str
     organisation_id: str | None
+    organisation_name: str | None = None  # from the organisation directory; None for a parent
     agency: str
     role: str
 
@@ -49,7 +51,7 @@ class EntryOut(BaseModel):
     basis: str
 
     @classmethod
-    def of(cls, shown: ShownEntry) -> "EntryOut":
+    def of(cls, shown: ShownEntry, directory: Directory) -> "EntryOut":
         e = shown.entry
         return cls(
             event_id=e.event_id,
@@ -59,6 +61,7 @@ class EntryOut(BaseModel):
             author=Person(
                 practitioner_id=e.author_practitioner_id,
                 organisation_id=e.author_organisation_id,
+                organisation_name=directory.name_of(e.author_organisation_id),
                 agency=e.author_agency,
                 role=e.author_role,
             ),
@@ -82,12 +85,13 @@ class ViewOut(BaseModel):
     bases: dict[str, int]
 
     @classmethod
-    def of(cls, record: AccessRecord) -> "ViewOut":
+    def of(cls, record: AccessRecord, directory: Directory) -> "ViewOut":
         return cls(
             view_id=record.view_id,
             viewer=Person(
                 practitioner_id=record.viewer_practitioner_id,
                 organisation_id=record.viewer_organisation_id,
+                organisation_name=directory.name_of(record.viewer_organisation_id),
                 agency=record.viewer_agency,
                 role=record.viewer_role,
             ),
@@ -112,7 +116,8 @@ def viewer_of(principal: Principal) -> Viewer:
 
 
 def build_router(
-    store: TimelineStore, *, audit_topic: str, on_view_recorded: Callable[[], None], clock: Clock = utc_now
+    store: TimelineStore, *, audit_topic: str, on_view_recorded: Callable[[], None], clock: Clock = utc_now,
+    directory: Directory = Directory.of(),
 ) -> APIRouter:
     router = APIRouter(tags=["timeline"])
 
@@ -146,7 +151,7 @@ def build_router(
         on_view_recorded()
         return TimelineOut(
             child_id=child_id,
-            entries=[EntryOut.of(shown) for shown in page.shown],
+            entries=[EntryOut.of(shown, directory) for shown in page.shown],
             next_before=page.next_before.encode() if page.next_before else None,
         )
 
@@ -159,6 +164,6 @@ def build_router(
         """Who read the child's timeline, when, how many entries and on what basis: for the
         child's parent and the child's setting only."""
         records = await asyncio.to_thread(read_access_log, store, viewer=viewer_of(principal), child_id=child_id, limit=limit)
-        return AccessLogOut(child_id=child_id, views=[ViewOut.of(r) for r in records])
+        return AccessLogOut(child_id=child_id, views=[ViewOut.of(r, directory) for r in records])
 
     return router

@@ -22,6 +22,7 @@ from faust.contrib.asgi import faust_lifespan
 from sqlalchemy import Engine, text
 
 from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.directory import Directory
 from services.common.kafka import make_producer, send_to_deadletter
 from services.common.kafka_admin import wait_for_broker
 from services.common.outbox import OutboxRelay
@@ -116,7 +117,8 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
         timeline.view_recorded()
 
     router = api.build_router(
-        timeline_store, audit_topic=settings.audit_topic, on_view_recorded=view_recorded, clock=clock
+        timeline_store, audit_topic=settings.audit_topic, on_view_recorded=view_recorded, clock=clock,
+        directory=Directory.load(settings.directory_path),
     )
     app = create_app(title="TAC timeline", service="timeline", settings=settings, routers=[router], lifespan=lifespan)
 

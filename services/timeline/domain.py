@@ -18,14 +18,15 @@ from uuid import UUID
 from schemas.envelope import EnvelopeBase, Event
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from services.consent.decision import ConsentState, Entry, Viewer, decide
+from schemas.vocabulary import TeamLeaveRoute
+from services.consent.decision import FOLDED_TYPES, ConsentState, Entry, Viewer, decide
 
 SUMMARY_MAX_CHARS = 240
 
-# The consent events that fold into ConsentState (services.consent.decision).
-CONSENT_STATE_TYPES: frozenset[str] = frozenset(
-    cls.TYPE for cls in (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired, c.SafeguardingAccessGranted)
-)
+# Every event the decision's state folds (services.consent.decision.FOLDED_TYPES): the four
+# consent events of tac.consent.v1 and the team events of tac.referrals.v1 (ChildRegistered,
+# TeamMemberJoined, TeamMemberLeft). The timeline keeps exactly these in its copy of the state.
+CONSENT_STATE_TYPES: frozenset[str] = FOLDED_TYPES
 # Those that also appear on the timeline as `consent` entries, so the family and the team see
 # when sharing changed. A safeguarding (break-glass) grant is NOT an entry: it is shared
 # without consent, its justification may concern someone at home, and the information-sharing
@@ -75,6 +76,7 @@ class NewEntry:
     author_role: str
     summary: str
     payload: dict[str, Any]
+    answers_request_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,11 @@ class StoredEntry:
     author_role: str
     summary: str
     payload: Mapping[str, Any]
+    answers_request_of: str | None = None
 
     def as_decision_entry(self) -> Entry:
-        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category)
+        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category,
+                     answers_request_of=self.answers_request_of)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,17 @@ def entry_from_envelope(envelope: EnvelopeBase) -> NewEntry:
         author_role=actor.role,
         summary=summarise(envelope.data),
         payload=envelope.data.model_dump(mode="json"),
+        answers_request_of=answers_request_of(envelope.data),
     )
+
+
+def answers_request_of(data: Event) -> str | None:
+    """The organisation whose request this event answers (the decision's rule 3,
+    `own_request`): the contracts name it `requested_by_organisation_id` on every answer — the
+    accept, decline, withdrawal or closure of a referral, submitted advice, an LA's decision
+    on an EHC request it received from an organisation, a declined invitation."""
+    requester = getattr(data, "requested_by_organisation_id", None)
+    return requester or None
 
 
 # -- summaries ---------------------------------------------------------------------------
@@ -138,6 +152,12 @@ def _list(values: Iterable[Any]) -> str:
     return ", ".join(_words(v) for v in values)
 
 
+_LEFT: Mapping[str, str] = {
+    TeamLeaveRoute.LEFT: "left the team",
+    TeamLeaveRoute.REMOVED_BY_SETTING: "was removed from the team by the setting",
+    TeamLeaveRoute.REMOVED_BY_PARENT: "was removed from the team by the parent",
+}
+
 _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     r.ChildRegistered: lambda d: f"Child registered at setting {d.setting_organisation_id}",
     r.ConcernRaised: lambda d: f"Concern raised ({_list(d.areas_of_need)}): {_clip(d.summary)}",
@@ -146,8 +166,14 @@ _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     r.ReferralDeclined: lambda d: f"Referral declined: {_clip(d.reason)}",
     r.ReferralWithdrawn: lambda d: f"Referral withdrawn: {_clip(d.reason)}",
     r.ReferralClosed: lambda d: f"Referral closed: {_clip(d.outcome)}",
-    r.TeamMemberJoined: lambda d: f"{d.organisation_id} ({_words(d.agency)}, {_words(d.role)}) joined the team",
-    r.TeamMemberLeft: lambda d: f"{d.organisation_id} left the team" + (f": {_clip(d.reason)}" if d.reason else ""),
+    r.TeamMemberJoined: lambda d: f"{d.organisation_id} ({_words(d.agency)}, {_words(d.role)}) joined the team "
+    f"({_words(d.joined_through)})",
+    r.TeamMemberLeft: lambda d: f"{d.organisation_id} {_LEFT[d.ended_by]}" + (f": {_clip(d.reason)}" if d.reason else ""),
+    r.InvitationSent: lambda d: f"{d.organisation_id} ({_words(d.agency)}) invited to join the team, "
+    f"until {d.expires_on.isoformat()}",
+    r.InvitationDeclined: lambda d: f"{d.organisation_id} declined the invitation to join the team"
+    + (f": {_clip(d.reason)}" if d.reason else ""),
+    r.KeyPersonNamed: lambda d: f"Key person named: {d.key_person_id}" + (f" (buddy {d.buddy_id})" if d.buddy_id else ""),
     r.SLTReportShared: lambda d: f"Speech and language therapy report shared: {_clip(d.assessment_summary)}",
     r.EPAdviceShared: lambda d: f"Educational psychology advice shared: {_clip(d.summary)}",
     r.IntegratedReviewWindowOpened: lambda d: "Nearing 24 months: time to plan the integrated review at two",
@@ -169,6 +195,11 @@ _SUMMARIES: dict[type[Event], Callable[[Any], str]] = {
     r.TransitionToSchoolCompleted: lambda d: f"Started at school {d.school_organisation_id} on "
     f"{d.completed_on.isoformat()}",
     r.FamilySupportOffered: lambda d: f"Family support offered: {_clip(d.summary)}",
+    # A parent's own entries (author: the parent, no organisation).
+    r.ParentObservationShared: lambda d: "Parent shared what they see at home"
+    + (f" (seen {d.seen_on.isoformat()})" if d.seen_on else "") + f": {_clip(d.text)}",
+    r.EHCParentViewsGiven: lambda d: "Parent gave their views for the EHC needs assessment"
+    + (" and the child's views" if d.child_views else "") + f": {_clip(d.parent_views)}",
     c.ConsentGranted: lambda d: f"Consent given by {_words(d.given_by.relationship)} for {_list(d.categories)} "
     f"to {_list([*d.recipients.organisation_ids, *d.recipients.agencies])} until {d.expires_at.date().isoformat()}",
     c.ConsentWithdrawn: lambda d: f"Consent {d.consent_id} withdrawn",

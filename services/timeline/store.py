@@ -1,5 +1,6 @@
-"""The timeline's own store: entries, the consent events it folds, children's settings, the
-access log, and the two shared tables (processed events, outbox).
+"""The timeline's own store: entries, the events the consent decision folds (consent and team
+events: FOLDED_TYPES), children's settings, the access log, and the two shared tables
+(processed events, outbox).
 
 Sync SQLAlchemy sessions with short transactions; async callers run these methods in a worker
 thread (asyncio.to_thread) so the event loop that serves HTTP and feeds Faust never blocks on
@@ -49,6 +50,8 @@ entries = Table(
     Column("summary", Text, nullable=False),
     Column("payload", Text, nullable=False),
     Column("stored_at", DateTime(timezone=True), nullable=False),
+    # The organisation whose request the entry answers (the decision's rule 3, own_request).
+    Column("answers_request_of", String(128), nullable=True),
 )
 # Newest-first pages of one child's timeline walk this index backwards.
 Index("ix_timeline_entries_child_time", entries.c.child_id, entries.c.occurred_at, entries.c.event_id)
@@ -168,8 +171,9 @@ class TimelineStore:
             cursor = Cursor.after(chunk[-1])
 
     def consent_state(self, child_id: UUID) -> ConsentState:
-        """The child's current consent state, folded at read time from the stored consent
-        events: nothing is cached per viewer, so a withdrawal applies to the very next read."""
+        """The child's current consent state and team, folded at read time from the stored
+        consent and team events: nothing is cached per viewer, so a withdrawal or a leave
+        applies to the very next read."""
         with self._sessions() as session:
             rows = session.execute(
                 select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id))
@@ -265,6 +269,7 @@ def _entry_row(envelope: EnvelopeBase, now: datetime) -> dict:
         summary=entry.summary,
         payload=json.dumps(entry.payload, separators=(",", ":")),
         stored_at=now,
+        answers_request_of=entry.answers_request_of,
     )
 
 
@@ -299,4 +304,5 @@ def _entry(row) -> StoredEntry:
         author_role=row.author_role,
         summary=row.summary,
         payload=json.loads(row.payload),
+        answers_request_of=row.answers_request_of,
     )

@@ -46,6 +46,11 @@ ENTRY_TITLES: dict[str, str] = {
     r.TransitionToSchoolPlanned.TYPE: "Transition to school was planned",
     r.TransitionToSchoolCompleted.TYPE: "Transition to school was completed",
     r.FamilySupportOffered.TYPE: "Family support was offered",
+    r.InvitationSent.TYPE: "An organisation was invited to join the team around the child",
+    r.InvitationDeclined.TYPE: "An invitation to join the team around the child was declined",
+    r.KeyPersonNamed.TYPE: "The child's key person was named",
+    r.ParentObservationShared.TYPE: "A parent shared an observation of their child",
+    r.EHCParentViewsGiven.TYPE: "A parent gave their views for the EHC needs assessment",
     c.ConsentGranted.TYPE: "Consent to share information was given",
     c.ConsentWithdrawn.TYPE: "Consent to share information was withdrawn",
     c.ConsentExpired.TYPE: "Consent to share information expired",
@@ -89,6 +94,23 @@ def entry_message(about: About, public_url: str) -> Message:
         "This message holds no detail; the timeline shows it after checking consent again."
     )
     return Message(title, text, link, about.child_id, about.about, about.event_id)
+
+
+def safeguarding_message(about: About, organisation_id: str, until: datetime, public_url: str) -> Message:
+    """A break-glass grant: which organisation, until when. Never the justification (it may
+    hold what the child disclosed); the DSL reads it in TAC, where it is shown to the setting."""
+    link = timeline_link(public_url, about.child_id, about.event_id)
+    title = entry_title(about.about)
+    text = (
+        f"{title}.\n\n"
+        f"Organisation {organisation_id} was granted safeguarding access to the TAC record of child "
+        f"{about.child_id} until {until.isoformat()}.\n"
+        f"Open it in TAC: {link}\n\n"
+        "You are told as the designated safeguarding lead, or because you may see this entry. "
+        "This message holds no detail of why; TAC shows it after checking again."
+    )
+    extra = {"organisation_id": organisation_id, "until": until.isoformat()}
+    return Message(title, text, link, about.child_id, about.about, about.event_id, extra=extra)
 
 
 # Reminder kinds in words. The DueDate kinds are the referrals service's (services/referrals/

@@ -22,7 +22,7 @@ from uuid import UUID
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, NotificationChannel
+from schemas.vocabulary import DSL_ROLE, Agency, NotificationChannel
 from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
 
 # --- the team around the child ---------------------------------------------------------------
@@ -152,8 +152,25 @@ class About:
         )
 
 
-def may_see(subscriber: Subscriber, about: About, now: datetime, state: ConsentState) -> Decision:
-    """The consent decision for this person and entry, now (DESIGN §3 rules 1-5)."""
+BASIS_OVERSIGHT = "safeguarding_oversight"
+
+
+def is_overseer(subscriber: Subscriber, about: About, setting_organisation_id: str | None) -> bool:
+    """The designated safeguarding lead of the child's setting, told of every break-glass grant
+    (DESIGN §3: "the designated safeguarding lead is notified"; Working Together to Safeguard
+    Children 2023: the setting's DSL holds the child's safeguarding picture). They are told
+    that access was granted, to whom and until when — not what was seen."""
+    return (about.about == c.SafeguardingAccessGranted.TYPE and not subscriber.is_parent
+            and setting_organisation_id is not None and subscriber.organisation_id == setting_organisation_id
+            and subscriber.role == DSL_ROLE)
+
+
+def may_see(subscriber: Subscriber, about: About, now: datetime, state: ConsentState,
+            setting_organisation_id: str | None = None) -> Decision:
+    """The consent decision for this person and entry, now (DESIGN §3 rules 1-5) — or, for the
+    setting's DSL and a break-glass grant, the oversight that tells them of it."""
+    if is_overseer(subscriber, about, setting_organisation_id):
+        return Decision(True, BASIS_OVERSIGHT, f"{BASIS_OVERSIGHT}: the child's setting's designated safeguarding lead")
     return decide(subscriber.viewer(), about.entry(), now, state)
 
 
@@ -179,20 +196,24 @@ class Addressed:
 
 @dataclass(frozen=True)
 class Audience:
-    """Who is considered before the decision: the team's organisations, and for break-glass
-    access the granted organisation's designated safeguarding lead (DESIGN §3: "the
-    organisation's designated safeguarding lead is notified")."""
+    """Who is considered before the decision: the organisations on the team at the entry's
+    moment, and for break-glass access the designated safeguarding leads of the granted
+    organisation and of the child's setting (DESIGN §3: "the designated safeguarding lead is
+    notified")."""
 
     team: frozenset[str]
-    oversight: tuple[str, str] | None = None  # (organisation id, role)
+    oversight: frozenset[tuple[str, str]] = frozenset()  # (organisation id, role)
     author_is_told: bool = False  # reminders go to the author's organisation too
+    setting: str | None = None  # the child's setting, whose DSL oversees break-glass grants
 
     @classmethod
-    def for_entry(cls, envelope: EnvelopeBase, team: Iterable[str]) -> "Audience":
-        oversight = None
+    def for_entry(cls, envelope: EnvelopeBase, team: Iterable[str], setting: str | None = None) -> "Audience":
+        oversight: set[tuple[str, str]] = set()
         if isinstance(envelope.data, c.SafeguardingAccessGranted):
-            oversight = (envelope.data.organisation_id, envelope.data.notify_role)
-        return cls(frozenset(team), oversight)
+            oversight.add((envelope.data.organisation_id, envelope.data.notify_role))
+            if setting is not None:
+                oversight.add((setting, DSL_ROLE))
+        return cls(frozenset(team), frozenset(oversight), setting=setting)
 
 
 def recipients(
@@ -216,7 +237,7 @@ def recipients(
     for sub in subscribers:
         if not _considered(sub, about, audience):
             continue
-        decision = may_see(sub, about, now, state)
+        decision = may_see(sub, about, now, state, audience.setting)
         if decision.permitted and decision.basis is not None:
             out.append(Addressed(sub, decision.basis))
     return sorted(out, key=lambda a: a.subscriber.address)
@@ -230,7 +251,7 @@ def _considered(sub: Subscriber, about: About, audience: Audience) -> bool:
             return False
         # A parent who recorded something themselves does not need telling.
         return not (about.author_organisation_id is None and about.author_person_id == sub.person_id)
-    if audience.oversight is not None and (sub.organisation_id, sub.role) == audience.oversight:
+    if (sub.organisation_id, sub.role) in audience.oversight:
         return sub.person_id != about.author_person_id
     if sub.organisation_id not in audience.team:
         return False

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 
 from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor, EnvelopeBase
-from schemas.events.referrals import ChildRegistered
-from schemas.vocabulary import Agency
+from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
+from schemas.vocabulary import DSL_ROLE, Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.auth import dev_private_key_pem, issue_token
+from services.common.directory import Directory, NationalCode, Organisation
 from services.consent import handlers, store
 from services.consent.bootstrap import build_app
 from services.consent.config import ConsentSettings
@@ -32,7 +33,22 @@ PEOPLE = {
     "other_setting": ("senco-bob", "acorns-preschool", Agency.SETTING, "senco"),
     "slt": ("slt-eve", "nhs-slt-east", Agency.SLT_SERVICE, "slt"),
     "ep": ("ep-fay", "ep-service-city", Agency.EP_SERVICE, "educational_psychologist"),
+    "setting_dsl": ("dsl-hana", SETTING, Agency.SETTING, DSL_ROLE),
+    "slt_dsl": ("dsl-sam", "nhs-slt-east", Agency.SLT_SERVICE, DSL_ROLE),
+    "stranger": ("senco-kit", "westshire-inclusion", Agency.AREA_SENCO, "area_senco"),
+    "stranger_dsl": ("dsl-kim", "westshire-inclusion", Agency.AREA_SENCO, DSL_ROLE),
 }
+
+# The organisation directory the service checks recipients against in these tests.
+DIRECTORY = Directory.of(*(
+    Organisation(id=org, name=name, agency=agency, national_code=NationalCode(scheme="urn", value=f"T{i}"))
+    for i, (org, name, agency) in enumerate([
+        (SETTING, "Sunflowers Nursery", Agency.SETTING),
+        ("acorns-preschool", "Acorns Preschool", Agency.SETTING),
+        ("nhs-slt-east", "East Speech and Language Therapy", Agency.SLT_SERVICE),
+        ("ep-service-city", "City EP Service", Agency.EP_SERVICE),
+        ("westshire-inclusion", "Westshire Early Years Inclusion", Agency.AREA_SENCO),
+    ])))
 
 
 def token(who: str, *, children: Iterable[UUID] = (), **overrides) -> str:
@@ -92,8 +108,19 @@ class Service:
     def register_child(self, setting: str = SETTING, child_id: UUID | None = None) -> UUID:
         """Feed a ChildRegistered into the service's copy, exactly as its consumer does."""
         child_id = child_id or uuid.uuid4()
-        handlers.record_child_registered(self.deps, child_registered(child_id, setting))
+        handlers.record_referrals_event(self.deps, child_registered(child_id, setting, at=self.clock()))
         return child_id
+
+    def join_team(self, child_id: UUID, who: str = "slt") -> None:
+        """Feed a TeamMemberJoined (the organisation of `who` accepted a referral)."""
+        _, org, agency, _ = PEOPLE[who]
+        handlers.record_referrals_event(self.deps, team_event(child_id, TeamMemberJoined(
+            organisation_id=org, agency=agency, role=agency.value, joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), self.clock()))
+
+    def leave_team(self, child_id: UUID, who: str = "slt") -> None:
+        _, org, _, _ = PEOPLE[who]
+        handlers.record_referrals_event(self.deps, team_event(child_id, TeamMemberLeft(
+            organisation_id=org, ended_by=TeamLeaveRoute.LEFT), self.clock()))
 
     async def grant(self, child_id: UUID, who: str = "setting", **changes) -> dict:
         r = await self.client.post(f"/children/{child_id}/consents", json=grant_body(**changes), headers=auth(who))
@@ -109,10 +136,15 @@ class Service:
             return session.execute(select(func.count()).select_from(store.outbox)).scalar_one()
 
 
-def child_registered(child_id: UUID, setting: str = SETTING) -> EnvelopeBase:
+def child_registered(child_id: UUID, setting: str = SETTING, at: datetime | None = None) -> EnvelopeBase:
     actor = Actor(practitioner_id="senco-amy", organisation_id=setting, agency=Agency.SETTING, role="senco")
     return make_envelope(ChildRegistered(setting_organisation_id=setting), subject=child_id, actor=actor,
-                         source="/tac/referrals")
+                         source="/tac/referrals", time=at)
+
+
+def team_event(child_id: UUID, data, at: datetime) -> EnvelopeBase:
+    actor = Actor(practitioner_id="senco-amy", organisation_id=SETTING, agency=Agency.SETTING, role="senco")
+    return make_envelope(data, subject=child_id, actor=actor, source="/tac/referrals", time=at)
 
 
 def settings_for(database_url: str, bootstrap: str = "127.0.0.1:9092", **overrides) -> ConsentSettings:
@@ -133,7 +165,7 @@ async def service(database_url):
     """The API on a fresh store, without Kafka: for rules, refusals and the outbox rows."""
     clock = PinnedClock(start_of_test())
     settings = settings_for(database_url, **OFFLINE)
-    app = build_app(settings, clock=clock)
+    app = build_app(settings, clock=clock, directory=DIRECTORY)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client:
             yield Service(client, app, clock, settings)

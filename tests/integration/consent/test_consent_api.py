@@ -8,6 +8,7 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -128,14 +129,96 @@ async def test_a_missing_or_invalid_token_is_a_401(service):
     assert service.outbox_count() == 0
 
 
-@pytest.mark.parametrize("who", ["other_setting", "slt", "parent"])
-async def test_only_the_childs_setting_or_parent_may_record_or_read_consents(service, who):
+@pytest.mark.parametrize("who, status", [("other_setting", 404), ("slt", 404), ("stranger", 404), ("parent", 403)])
+async def test_only_the_childs_parent_setting_or_team_may_record_consents(service, who, status):
     child = service.register_child()
     headers = auth(who, children=[uuid4()]) if who == "parent" else auth(who)
     r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=headers)
-    assert r.status_code == 403, r.text
-    assert (await service.client.get(f"/children/{child}/consents", headers=headers)).status_code == 403
+    assert r.status_code == status, r.text
+    assert (await service.client.get(f"/children/{child}/consents", headers=headers)).status_code == status
     assert service.outbox_count() == 0
+
+
+async def test_a_team_member_records_consent_on_the_parents_behalf_but_the_list_stays_with_the_setting(service):
+    child = service.register_child()
+    service.join_team(child, "slt")
+    consent = await service.grant(child, who="slt")
+    assert consent["recorded_on_behalf"] and consent["recorded_by"]["organisation_id"] == "nhs-slt-east"
+    r = await service.client.get(f"/children/{child}/consents", headers=auth("slt"))
+    assert r.status_code == 403, r.text
+    assert "setting" in r.json()["detail"]
+
+
+async def test_an_organisation_that_left_the_team_is_answered_as_for_an_unknown_child(service):
+    child = service.register_child()
+    service.join_team(child, "slt")
+    await service.grant(child, who="slt")
+    service.clock.advance(seconds=1)
+    service.leave_team(child, "slt")
+    service.clock.advance(seconds=1)
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=auth("slt"))
+    assert r.status_code == 404, r.text
+
+
+def _same_answer(known: httpx.Response, unknown: httpx.Response, known_id: UUID, unknown_id: UUID) -> None:
+    assert known.status_code == unknown.status_code, (known.text, unknown.text)
+    assert known.text.replace(str(known_id), "<child>") == unknown.text.replace(str(unknown_id), "<child>")
+
+
+@pytest.mark.parametrize("who", ["stranger", "stranger_dsl", "other_setting"])
+async def test_to_an_organisation_off_the_team_every_route_answers_as_for_an_unknown_child(service, who):
+    """Step 13: an organisation that knows a child's id learns nothing from it — not even
+    when a consent names its kind of agency — on every route of this service."""
+    child = service.register_child()
+    consent = await service.grant(child, recipients={"organisation_ids": [], "agencies": ["area_senco", "setting"]})
+    unknown = uuid4()
+    today = service.clock.now.date().isoformat()
+    routes = [
+        ("POST", "/children/{c}/consents", grant_body()),
+        ("GET", "/children/{c}/consents", None),
+        ("POST", "/children/{c}/consents/%s/withdrawal" % consent["consent_id"], {"parent_withdrew_on": today}),
+        ("POST", "/children/{c}/consents/%s/withdrawal" % uuid4(), {"parent_withdrew_on": today}),
+        ("POST", "/children/{c}/safeguarding-access", {"justification": JUSTIFICATION}),
+        ("GET", "/children/{c}/safeguarding-access", None),
+    ]
+    for method, route, body in routes:
+        known_r = await service.client.request(method, route.format(c=child), json=body, headers=auth(who))
+        unknown_r = await service.client.request(method, route.format(c=unknown), json=body, headers=auth(who))
+        _same_answer(known_r, unknown_r, child, unknown)
+        assert known_r.status_code in (403, 404), (route, known_r.text)
+    assert service.outbox_count() == 1  # the setting's consent, nothing more
+
+
+async def test_a_recipient_organisation_not_in_the_directory_is_a_422_naming_the_field(service):
+    child = service.register_child()
+    r = await service.client.post(f"/children/{child}/consents", headers=auth("setting"), json=grant_body(
+        recipients={"organisation_ids": ["nhs-slt-east", "made-up-org"], "agencies": []}))
+    assert r.status_code == 422, r.text
+    assert field_of(r) == "recipients.organisation_ids"
+    assert service.outbox_count() == 0
+
+
+async def test_answers_name_each_organisation_with_its_display_name(service):
+    child = service.register_child()
+    consent = await service.grant(child)
+    assert consent["recipients"]["organisations"] == [
+        {"organisation_id": "nhs-slt-east", "name": "East Speech and Language Therapy", "agency": "slt_service"}]
+    assert consent["recorded_by_organisation"]["name"] == "Sunflowers Nursery"
+
+
+@pytest.mark.parametrize("months, status", [(24, 201), (25, 422)])
+async def test_a_consent_lasts_at_most_24_months(service, months, status):
+    child = service.register_child()
+    start = service.clock.now
+    end = start.replace(year=start.year + months // 12) + timedelta(days=31 * (months % 12))
+    r = await service.client.post(f"/children/{child}/consents", headers=auth("setting"), json=grant_body(
+        valid_from=start.isoformat(), expires_at=end.isoformat()))
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert field_of(r) == "expires_at"
+    far = await service.client.post(f"/children/{child}/consents", headers=auth("setting"), json=grant_body(
+        expires_at="9999-12-31T00:00:00+00:00"))
+    assert far.status_code == 422 and field_of(far) == "expires_at"
 
 
 async def test_a_practitioner_recording_consent_for_an_unregistered_child_gets_a_404(service):
@@ -234,32 +317,35 @@ async def test_an_unknown_consent_or_one_of_another_child_is_a_404(service):
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("who", ["other_setting", "slt", "parent"])
-async def test_the_wrong_party_may_not_withdraw(service, who):
+@pytest.mark.parametrize("who, status", [("other_setting", 404), ("slt", 404), ("parent", 403)])
+async def test_the_wrong_party_may_not_withdraw(service, who, status):
     child = service.register_child()
     consent = await service.grant(child)
     headers = auth(who, children=[uuid4()]) if who == "parent" else auth(who)
     r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
                                   json={"parent_withdrew_on": service.clock.now.date().isoformat()} if who != "parent" else None,
                                   headers=headers)
-    assert r.status_code == 403, r.text
+    assert r.status_code == status, r.text
     assert service.outbox_count() == 1
 
 
 # -- safeguarding ---------------------------------------------------------------------------
 
 
-async def test_a_practitioner_grants_their_organisation_safeguarding_access_and_it_is_listed(service):
+async def test_a_dsl_grants_their_organisation_safeguarding_access_and_it_is_listed(service):
     child = service.register_child()
+    service.join_team(child, "slt")
+    service.join_team(child, "ep")
     r = await service.client.post(f"/children/{child}/safeguarding-access",
-                                  json={"justification": JUSTIFICATION, "hours": 24}, headers=auth("slt"))
+                                  json={"justification": JUSTIFICATION, "hours": 24}, headers=auth("slt_dsl"))
     assert r.status_code == 201, r.text
     grant = r.json()
     assert grant["organisation_id"] == "nhs-slt-east" and grant["notify_role"] == "designated_safeguarding_lead"
+    assert grant["organisation"]["name"] == "East Speech and Language Therapy"
     [row] = service.outbox_rows()
     event = parse_event(row.payload)
     assert (str(event.id), event.data.grant_id) == (grant["event_id"], UUID(grant["grant_id"]))
-    assert event.actor.practitioner_id == "slt-eve"  # audited: who broke the glass
+    assert event.actor.practitioner_id == "dsl-sam"  # audited: who broke the glass
 
     listed = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt"))).json()
     assert [(g["grant_id"], g["status"], g["justification"]) for g in listed["grants"]] == \
@@ -284,9 +370,20 @@ async def test_a_practitioner_grants_their_organisation_safeguarding_access_and_
 )
 async def test_safeguarding_access_without_a_justification_or_beyond_72_hours_is_a_422(service, body, field):
     child = service.register_child()
-    r = await service.client.post(f"/children/{child}/safeguarding-access", json=body, headers=auth("slt"))
+    r = await service.client.post(f"/children/{child}/safeguarding-access", json=body, headers=auth("setting_dsl"))
     assert r.status_code == 422, r.text
     assert field_of(r) == field
+    assert service.outbox_count() == 0
+
+
+@pytest.mark.parametrize("who", ["setting", "slt"])
+async def test_a_practitioner_who_is_not_a_dsl_is_told_to_ask_their_dsl(service, who):
+    child = service.register_child()
+    service.join_team(child, "slt")
+    r = await service.client.post(f"/children/{child}/safeguarding-access", json={"justification": JUSTIFICATION},
+                                  headers=auth(who))
+    assert r.status_code == 403, r.text
+    assert "ask your designated safeguarding lead" in r.json()["detail"]
     assert service.outbox_count() == 0
 
 

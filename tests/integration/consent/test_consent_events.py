@@ -25,13 +25,14 @@ from services.common.outbox import OutboxRelay
 from services.consent import domain, expiry, handlers, store
 from services.consent.bootstrap import MIGRATIONS, build_app
 from tests.integration.consent.conftest import (
-    JUSTIFICATION, SETTING, PinnedClock, Service, TopicReader, auth, child_registered, grant_body, settings_for,
+    DIRECTORY, JUSTIFICATION, SETTING, PinnedClock, Service, TopicReader, auth, child_registered, grant_body, settings_for,
     start_of_test,
 )
 
 pytestmark = pytest.mark.kafka
 
 SENCO = Principal(practitioner_id="senco-amy", organisation_id=SETTING, agency=Agency.SETTING, role="senco")
+DSL = Principal(practitioner_id="dsl-hana", organisation_id=SETTING, agency=Agency.SETTING, role="designated_safeguarding_lead")
 
 
 def grant_command(**changes) -> domain.GrantConsent:
@@ -64,7 +65,7 @@ async def live_service(database_url, kafka_bootstrap, topics):
     settings = settings_for(database_url, kafka_bootstrap, consent_topic=topics["consent"],
                             referrals_topic=topics["referrals"], deadletter_topic=topics["deadletter"],
                             children_group_id=f"test-consent-children-{uuid4().hex}", run_expiry_task=False)
-    app = build_app(settings, clock=clock)
+    app = build_app(settings, clock=clock, directory=DIRECTORY)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client:
             yield Service(client, app, clock, settings)
@@ -106,7 +107,7 @@ async def test_each_api_action_publishes_exactly_one_event_and_refusals_publish_
     assert r.status_code == 201, r.text
     withdrawn = r.json()
     r = await client.post(f"/children/{child}/safeguarding-access", json={"justification": JUSTIFICATION},
-                          headers=auth("slt"))
+                          headers=auth("setting_dsl"))
     assert r.status_code == 201, r.text
     safeguarding = r.json()
     # Refused: withdrawing again, a bad consent, the wrong party.
@@ -116,7 +117,7 @@ async def test_each_api_action_publishes_exactly_one_event_and_refusals_publish_
     assert (await client.post(f"/children/{child}/consents", json=grant_body(categories=["x"]),
                               headers=auth("setting"))).status_code == 422
     assert (await client.post(f"/children/{child}/consents", json=grant_body(),
-                              headers=auth("other_setting"))).status_code == 403
+                              headers=auth("other_setting"))).status_code == 404
 
     events = await consent_events.read(at_least=3, settle_s=2.0)
     assert [(str(e.id), e.type) for e in events] == [
@@ -192,14 +193,14 @@ def deps_with(engine, topic: str, clock: PinnedClock, before_commit=None) -> han
     if before_commit is not None:
         sessions = sessionmaker(engine, expire_on_commit=False)
         event.listen(sessions, "before_commit", before_commit)
-    return handlers.Deps(sessions=sessions, clock=clock, consent_topic=topic)
+    return handlers.Deps(sessions=sessions, clock=clock, consent_topic=topic, directory=DIRECTORY)
 
 
 async def test_an_event_is_published_only_after_its_transaction_commits(store_and_relay, topics, consent_events):
     engine, relay = store_and_relay
     clock = PinnedClock(start_of_test())
     child = uuid4()
-    handlers.record_child_registered(deps_with(engine, topics["consent"], clock), child_registered(child))
+    handlers.record_referrals_event(deps_with(engine, topics["consent"], clock), child_registered(child))
 
     reached, release = threading.Event(), threading.Event()
     deps = deps_with(engine, topics["consent"], clock, holding_commits(reached, release))
@@ -224,13 +225,13 @@ async def test_a_transaction_that_fails_rolls_back_and_publishes_nothing(store_a
     clock = PinnedClock(start_of_test())
     child = uuid4()
     healthy = deps_with(engine, topics["consent"], clock)
-    handlers.record_child_registered(healthy, child_registered(child))
+    handlers.record_referrals_event(healthy, child_registered(child))
     failing = deps_with(engine, topics["consent"], clock, failing_commits)
 
     with pytest.raises(RuntimeError, match="went away"):
         handlers.grant_consent(failing, SENCO, child, grant_command())
     with pytest.raises(RuntimeError, match="went away"):
-        handlers.grant_safeguarding_access(failing, SENCO, child, domain.GrantSafeguardingAccess(JUSTIFICATION))
+        handlers.grant_safeguarding_access(failing, DSL, child, domain.GrantSafeguardingAccess(JUSTIFICATION))
 
     assert await relay.run_once() == 0
     with healthy.sessions() as session:
@@ -266,7 +267,7 @@ async def test_expiry_and_its_reminder_are_published_once_each_across_restarts(
             engine.dispose()
 
     def grant(deps) -> int:
-        handlers.record_child_registered(deps, child_registered(child))
+        handlers.record_referrals_event(deps, child_registered(child))
         handlers.grant_consent(deps, SENCO, child, grant_command(expires_at=clock.now + timedelta(days=40)))
         return expiry.emit_due_notices(deps)
 
@@ -297,7 +298,7 @@ async def test_a_racing_second_expiry_task_emits_nothing_more(store_and_relay, t
     clock = PinnedClock(start_of_test())
     child = uuid4()
     deps = deps_with(engine, topics["consent"], clock)
-    handlers.record_child_registered(deps, child_registered(child))
+    handlers.record_referrals_event(deps, child_registered(child))
     handlers.grant_consent(deps, SENCO, child, grant_command(expires_at=clock.now + timedelta(days=1)))
     clock.advance(days=1)
 
@@ -320,7 +321,7 @@ async def test_the_running_service_emits_expiry_from_its_background_task(
     settings = settings_for(database_url, kafka_bootstrap, consent_topic=topics["consent"],
                             referrals_topic=topics["referrals"], deadletter_topic=topics["deadletter"],
                             run_children_consumer=False, expiry_interval_s=0.2)
-    app = build_app(settings, clock=clock)
+    app = build_app(settings, clock=clock, directory=DIRECTORY)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client:
             service = Service(client, app, clock, settings)

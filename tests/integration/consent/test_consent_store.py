@@ -35,7 +35,7 @@ def new_consent(expires_in: timedelta, child=None) -> domain.Consent:
                               recipient_organisations=["slt"], recipient_agencies=[Agency.EP_SERVICE],
                               categories=[Category.SLT], purposes=[Purpose.ASSESSMENT],
                               valid_from=NOW - timedelta(days=300), expires_at=NOW + expires_in)
-    consent, _ = domain.grant_consent(SENCO, child or uuid4(), "nursery", cmd, consent_id=uuid4(), now=NOW - timedelta(days=300))
+    consent, _ = domain.grant_consent(SENCO, child or uuid4(), domain.Relationship("nursery"), cmd, consent_id=uuid4(), now=NOW - timedelta(days=300))
     return consent
 
 
@@ -66,7 +66,7 @@ def test_the_expiry_query_finds_reminders_and_expiries_due_and_nothing_else(sess
     expired = new_consent(timedelta(seconds=0))
     withdrawn = new_consent(timedelta(days=-3))
     already_reminded = new_consent(timedelta(days=2))
-    withdrawn, _ = domain.withdraw_consent(SENCO, withdrawn, "nursery",
+    withdrawn, _ = domain.withdraw_consent(SENCO, withdrawn, domain.Relationship("nursery"),
                                            WithdrawConsent(parent_withdrew_on=(NOW - timedelta(days=5)).date()),
                                            now=NOW - timedelta(days=4))
     with sessions.begin() as session:
@@ -92,7 +92,7 @@ def test_a_notice_cannot_be_recorded_twice(sessions):
 
 def test_a_second_withdrawal_of_the_same_consent_is_not_stored(sessions):
     consent = new_consent(timedelta(days=100))
-    withdrawn, _ = domain.withdraw_consent(SENCO, consent, "nursery", WithdrawConsent(parent_withdrew_on=NOW.date()),
+    withdrawn, _ = domain.withdraw_consent(SENCO, consent, domain.Relationship("nursery"), WithdrawConsent(parent_withdrew_on=NOW.date()),
                                            now=NOW)
     with sessions.begin() as session:
         store.add_consent(session, consent, uuid4())

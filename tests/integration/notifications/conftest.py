@@ -169,7 +169,9 @@ async def notification_topics(fresh_topic) -> Topics:
 def notification_settings(kafka_bootstrap: str, database_url: str, topics: Topics, datadir, *, smtp_port: int | None,
                           **extra) -> NotificationsSettings:
     values = dict(
-        environment="test",
+        # Development, with loopback webhooks explicitly allowed: the test receiver is on 127.0.0.1.
+        environment="development",
+        allow_loopback_webhooks=True,
         kafka_bootstrap_servers=kafka_bootstrap,
         database_url=database_url,
         timeline_public_url="https://tac.example.test",

@@ -11,14 +11,16 @@ import httpx
 import pytest
 
 from schemas.envelope import Actor
+from schemas.events import consent as c
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, AreaOfNeed, Category
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
 from services.common.auth import dev_private_key_pem, issue_token
 from services.common.db import run_migrations
 from services.common.web import create_app
 from services.notifications import api, handlers, store
 from services.notifications.bootstrap import MIGRATIONS, build
 from services.notifications.config import NotificationsSettings
+from services.notifications.domain.webhook_urls import WebhookPolicy
 from tests.integration.notifications.conftest import token_for
 from tests.unit.notifications.builders import consent_granted, consent_withdrawn, envelope
 
@@ -67,7 +69,7 @@ def child_with_ep_consent(service):
     child = uuid4()
     consent = consent_granted(child, orgs=(EP.organisation_id,), categories=(Category.CONCERN,))
     apply(service, envelope(r.ChildRegistered(setting_organisation_id=SETTING.organisation_id), child, by=SETTING),
-          envelope(r.TeamMemberJoined(organisation_id=EP.organisation_id, agency=Agency.EP_SERVICE, role="ep"), child,
+          envelope(r.TeamMemberJoined(organisation_id=EP.organisation_id, agency=Agency.EP_SERVICE, role="ep", joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child,
                    by=SETTING),
           consent)
     return child, consent
@@ -248,11 +250,81 @@ async def test_a_nul_or_control_character_in_a_subscription_gets_422_naming_the_
     assert (await client.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
 
 
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1:8443/x", "https://169.254.169.254/latest/meta-data", "https://[::1]/x", "https://localhost/x",
+    "https://0x7f000001/x", "https://127.1/x", "https://[::ffff:127.0.0.1]/x", "https://10.1.2.3/x",
+    "https://user:pw@hooks.example.test/x",
+])
+async def test_a_webhook_to_a_refused_address_is_a_422_naming_the_field(service, url):
+    app = create_app(title="t", service="notifications", settings=service.settings,
+                     routers=[api.build_router(service.sessions, webhook_policy=WebhookPolicy())])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
+        response = await c.put("/subscriptions/me", headers=auth(service, EP),
+                               json={"webhook_url": url, "webhook_secret": "s" * 20})
+        assert response.status_code == 422, response.text
+        assert (await c.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
+
+
 async def test_outside_development_an_http_webhook_is_refused(service):
     app = create_app(title="t", service="notifications", settings=service.settings,
-                     routers=[api.build_router(service.sessions, allow_http_webhooks=False)])
+                     routers=[api.build_router(service.sessions, webhook_policy=WebhookPolicy())])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
         response = await c.put("/subscriptions/me", headers=auth(service, EP),
                                json={"webhook_url": "http://hooks.example.test/x", "webhook_secret": "s" * 20})
 
     assert response.status_code == 422 and response.json()["field"] == "webhook_url"
+
+
+# --- the team is the legitimate relationship -------------------------------------------------------
+
+
+async def test_an_agency_kind_consent_tells_an_organisation_only_once_it_is_on_the_team(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child = uuid4()
+    apply(service, envelope(r.ChildRegistered(setting_organisation_id=SETTING.organisation_id), child, by=SETTING),
+          consent_granted(child, agencies=(Agency.EP_SERVICE,), categories=(Category.CONCERN,)))
+    before = concern(child)
+    apply(service, before)
+    assert (await client.get("/inbox", headers=auth(service, EP))).json()["items"] == []
+
+    apply(service, envelope(r.TeamMemberJoined(organisation_id=EP.organisation_id, agency=Agency.EP_SERVICE,
+                                               role="ep", joined_through=TeamJoinRoute.INVITATION), child,
+                            by=SETTING, at=datetime.now(timezone.utc)))
+    after = concern(child)
+    apply(service, after)
+    items = (await client.get("/inbox", headers=auth(service, EP))).json()["items"]
+    assert [i["about_event_id"] for i in items] == [str(after.id)]
+
+
+async def test_an_organisation_removed_from_the_team_is_told_nothing_more(client, service):
+    await client.put("/subscriptions/me", json={}, headers=auth(service, EP))
+    child, _ = child_with_ep_consent(service)
+    told = concern(child)
+    apply(service, told)
+    apply(service, envelope(r.TeamMemberLeft(organisation_id=EP.organisation_id,
+                                             ended_by=TeamLeaveRoute.REMOVED_BY_PARENT), child,
+                            by=PARENT, at=datetime.now(timezone.utc)))
+    apply(service, concern(child))
+
+    items = (await client.get("/inbox", headers=auth(service, EP))).json()["items"]
+    # The earlier item is hidden too: the decision at read time needs the team as well.
+    assert items == []
+
+
+async def test_the_settings_dsl_is_told_of_break_glass_access_in_their_inbox(client, service):
+    dsl = Actor(practitioner_id="dsl-hana", organisation_id=SETTING.organisation_id, agency=Agency.SETTING,
+                role="designated_safeguarding_lead")
+    await client.put("/subscriptions/me", json={}, headers=auth(service, dsl))
+    await client.put("/subscriptions/me", json={}, headers=auth(service, SETTING))
+    child, _ = child_with_ep_consent(service)
+    now = datetime.now(timezone.utc)
+    grant = envelope(c.SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id=EP.organisation_id, justification="Disclosure at drop-off; urgent today.",
+        granted_at=now, expires_at=now + timedelta(hours=24)), child, by=EP, at=now)
+    apply(service, grant)
+
+    [item] = (await client.get("/inbox", headers=auth(service, dsl))).json()["items"]
+    assert item["about_event_id"] == str(grant.id)
+    assert EP.organisation_id in item["text"] and "until" in item["text"]
+    assert "Disclosure" not in item["text"]
+    assert (await client.get("/inbox", headers=auth(service, SETTING))).json()["items"] == []

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from schemas.catalogue import parse_event
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, AreaOfNeed, Category
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.notifications import handlers, jobs, store
 from services.notifications.bootstrap import MIGRATIONS
@@ -25,6 +25,7 @@ from services.notifications.channels import EmailChannel, SmtpConfig, WebhookCha
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.domain.signing import verify_signature
+from services.notifications.domain.webhook_urls import WebhookPolicy
 from tests.unit.notifications.builders import (
     EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
 )
@@ -61,7 +62,9 @@ def make_worker(sessions, smtp_port: int, client: httpx.AsyncClient, parked: Par
     return DeliveryWorker(
         sessions,
         email=EmailChannel(SmtpConfig(host="127.0.0.1", port=smtp_port, timeout_s=5)),
-        webhook=WebhookChannel(client, timeout_s=1, clock=clock),
+        # The receiver listens on 127.0.0.1: allowed only by the explicit development allowance.
+        webhook=WebhookChannel(client, timeout_s=1, clock=clock,
+                               policy=WebhookPolicy(allow_http=True, allow_loopback=True)),
         policy=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, max_attempts=3),
         notifications_topic="nt-notifications",
         dead_letter=parked,
@@ -85,7 +88,7 @@ def setup_child(sessions, *subscribers, consent_orgs=(EP,), secret=SECRET):
         for sub in subs:
             store.put_subscription(session, sub, secret if sub.webhook_url else None, now())
     grant = consent_granted(child, orgs=consent_orgs, categories=(Category.CONCERN,))
-    joined = [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.EP_SERVICE, role="m"), child)
+    joined = [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.EP_SERVICE, role="m", joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child)
               for o in (EP, SLT)]
     apply(sessions, envelope(r.ChildRegistered(setting_organisation_id=SETTING), child), *joined, grant)
     return child, grant

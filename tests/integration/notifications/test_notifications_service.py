@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from schemas.catalogue import parse_event
 from schemas.envelope import Actor
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, AreaOfNeed, Category
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute
 from services.notifications import handlers, store
 from services.notifications.domain.signing import verify_signature
 from tests.integration.notifications.conftest import read_topic, read_until
@@ -41,7 +41,7 @@ def concern(child, by=SETTING):
 
 
 def joined(child, who: Actor):
-    return envelope(r.TeamMemberJoined(organisation_id=who.organisation_id, agency=who.agency, role=who.role),
+    return envelope(r.TeamMemberJoined(organisation_id=who.organisation_id, agency=who.agency, role=who.role, joined_through=TeamJoinRoute.REFERRAL_ACCEPTED),
                     child, by=SETTING, at=now())
 
 

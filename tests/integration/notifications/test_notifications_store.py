@@ -17,7 +17,7 @@ from schemas.catalogue import parse_event
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.events.referrals import DueDate
-from schemas.vocabulary import Agency, AreaOfNeed, Category
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.notifications import handlers, jobs, store
 from services.notifications.bootstrap import MIGRATIONS
@@ -77,7 +77,7 @@ def concern(child, by=None):
 
 def team(child, *orgs):
     events = [envelope(r.ChildRegistered(setting_organisation_id=SETTING), child, at=NOW)]
-    events += [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.SLT_SERVICE, role="member"), child, at=NOW)
+    events += [envelope(r.TeamMemberJoined(organisation_id=o, agency=Agency.SLT_SERVICE, role="member", joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child, at=NOW)
                for o in orgs]
     return events
 
@@ -106,7 +106,7 @@ def test_an_event_delivered_twice_notifies_once(sessions):
 
 def test_the_team_is_the_setting_plus_joiners_minus_leavers(sessions):
     child = uuid4()
-    apply(sessions, *team(child, SLT, EP), envelope(r.TeamMemberLeft(organisation_id=SLT), child, at=NOW))
+    apply(sessions, *team(child, SLT, EP), envelope(r.TeamMemberLeft(organisation_id=SLT, ended_by=TeamLeaveRoute.REMOVED_BY_PARENT), child, at=NOW))
 
     with sessions() as session:
         assert store.team_of(session, child) == {SETTING, EP}

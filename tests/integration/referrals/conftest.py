@@ -111,6 +111,18 @@ class Service:
         (e.g. "integrated_review_window_opened")."""
         return outbox_events(self.app, child_id, kind=kind)
 
+    async def join_by_invitation(self, child_id: UUID, who: str, *, inviter: str = "setting") -> UUID:
+        """Put `who`'s organisation on the child's team the only way an organisation asks for
+        nothing: the setting invites it and it accepts. Returns the invitation id."""
+        organisation = PEOPLE[who][1]
+        r = await self.client.post(f"/children/{child_id}/invitations", headers=auth(inviter),
+                                   json={"organisation_id": organisation})
+        assert r.status_code == 201, r.text
+        invitation = r.json()["invitation_id"]
+        r = await self.client.post(f"/invitations/{invitation}/accept", headers=auth(who))
+        assert r.status_code == 200, r.text
+        return UUID(invitation)
+
     async def register(self, who: str = "setting", **body) -> UUID:
         body = {"given_name": "Alfie", "family_name": "Example", "date_of_birth": "2023-03-15", **body}
         r = await self.client.post("/children", json=body, headers=auth(who))

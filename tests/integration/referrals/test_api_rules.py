@@ -1,6 +1,7 @@
-"""Who may do what, and what bad input gets: 401 without a valid token, 403 for the wrong
-organisation (404 on a read, like an unknown id), 404 for unknown ids, 409 naming the current
-state or the missing consent, 422 naming the field, and never a 500. Runs on SQLite and
+"""Who may do what, and what bad input gets: 401 without a valid token, 404 — like an unknown id —
+to whoever may not know of the child (not its setting, not on its team, not its parent), 403
+to a team member whose organisation may not do this, 404 for unknown ids, 409 naming the
+current state or the missing consent, 422 naming the field, and never a 500. Runs on SQLite and
 PostgreSQL; no broker needed (the outbox is not relayed)."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Scenario:
     ehc: str  # started by the LA
     advice: str  # asked of the EP
     review: str  # scheduled by the health visitor
+    invitation: str  # to the family hub, pending
 
 
 async def _json(r, status=(200, 201)):
@@ -50,12 +52,20 @@ async def scenario(service) -> Scenario:
     await _json(await post(f"/ehc-requests/{ehc['request_id']}/start", headers=auth("la")))
     advice = await _json(await post(f"/ehc-requests/{ehc['request_id']}/advice-requests", headers=auth("la"), json={
         "from_organisation_id": "ep-service-city", "from_agency": "ep_service"}))
+    invited = await _json(await post(f"/children/{child}/invitations", headers=auth("setting"), json={"organisation_id": "hv-team-west"}))
+    await _json(await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("hv")))
     review = await _json(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": "2025-06-20"}))
-    return Scenario(child, referral["referral_id"], accepted["referral_id"], ehc["request_id"], advice["advice_id"], review["review_id"])
+    pending = await _json(await post(f"/children/{child}/invitations", headers=auth("setting"),
+                                     json={"organisation_id": "family-hub-central"}))
+    return Scenario(child, referral["referral_id"], accepted["referral_id"], ehc["request_id"], advice["advice_id"],
+                    review["review_id"], pending["invitation_id"])
 
 
 ROUTES = [
-    ("POST", "/children"), ("GET", "/children/{child}"), ("POST", "/children/{child}/concerns"),
+    ("POST", "/children"), ("GET", "/children"), ("GET", "/children/{child}"), ("PUT", "/children/{child}/key-person"),
+    ("GET", "/children/{child}/team"), ("POST", "/children/{child}/invitations"), ("GET", "/invitations"),
+    ("POST", "/invitations/{invitation}/accept"), ("POST", "/invitations/{invitation}/decline"),
+    ("POST", "/children/{child}/team/nhs-slt-east/remove"), ("POST", "/children/{child}/concerns"),
     ("POST", "/children/{child}/referrals"), ("GET", "/referrals/{referral}"), ("POST", "/referrals/{referral}/accept"),
     ("POST", "/referrals/{referral}/decline"), ("POST", "/referrals/{referral}/withdraw"),
     ("POST", "/referrals/{referral}/close"), ("POST", "/children/{child}/team"),
@@ -71,8 +81,9 @@ ROUTES = [
 
 
 def _path(template: str, sc: Scenario | None = None) -> str:
-    ids = vars(sc) if sc else {k: NIL for k in ("child", "referral", "ehc", "advice", "review")}
-    return template.format(**{k: ids[k] for k in ("child", "referral", "ehc", "advice", "review")})
+    keys = ("child", "referral", "ehc", "advice", "review", "invitation")
+    ids = vars(sc) if sc else {k: NIL for k in keys}
+    return template.format(**{k: ids[k] for k in keys})
 
 
 async def test_every_route_answers_401_without_a_valid_bearer_token(service):
@@ -90,48 +101,65 @@ async def test_every_route_answers_401_without_a_valid_bearer_token(service):
 async def test_only_the_organisations_the_rules_name_may_act(service, scenario):
     sc, c = scenario, service.client
     report = {"assessment_summary": "a", "programme": "b"}
+    child = {"given_name": "A", "family_name": "B", "date_of_birth": "2024-01-01"}
+    # (who, method, path, body, status): 404 to whoever may not know of the child — exactly as
+    # for an unknown id — and 403 to a team member whose organisation may not do it.
     refused = [
-        ("area_senco", "POST", "/children", {"given_name": "A", "family_name": "B", "date_of_birth": "2024-01-01"}),
-        ("setting", "POST", "/children", {"given_name": "A", "family_name": "B", "date_of_birth": "2024-01-01",
-                                          "setting_organisation_id": "acorns-preschool"}),
-        ("parent", "POST", "/children", {"given_name": "A", "family_name": "B", "date_of_birth": "2024-01-01"}),
-        ("other_setting", "GET", f"/children/{sc.child}", None),
-        ("area_senco", "GET", f"/children/{sc.child}", None),
-        ("other_setting", "POST", f"/children/{sc.child}/concerns", {"areas_of_need": ["cognition_and_learning"], "summary": "s"}),
-        ("area_senco", "POST", f"/children/{sc.child}/referrals", {"to_organisation_id": "nhs-slt-east", "to_agency": "slt_service", "reason": "r"}),
-        ("slt", "GET", f"/referrals/{sc.referral}", None),
-        ("area_senco_south", "POST", f"/referrals/{sc.referral}/accept", None),
-        ("setting", "POST", f"/referrals/{sc.referral}/accept", None),
-        ("slt", "POST", f"/referrals/{sc.referral}/decline", {"reason": "r"}),
-        ("area_senco", "POST", f"/referrals/{sc.referral}/withdraw", {"reason": "r"}),
-        ("setting", "POST", f"/referrals/{sc.accepted}/close", {"outcome": "o"}),
-        ("ep", "POST", f"/children/{sc.child}/team", {"organisation_id": "nhs-slt-east", "agency": "slt_service", "role": "slt"}),
-        ("ep", "POST", f"/children/{sc.child}/team/nhs-slt-east/leave", None),
-        ("ep", "POST", f"/children/{sc.child}/slt-reports", report),
-        ("ep", "POST", f"/children/{sc.child}/ep-advice", {"summary": "not in the team"}),
-        ("setting", "POST", f"/children/{sc.child}/family-support", {"summary": "s"}),
-        ("area_senco", "POST", f"/children/{sc.child}/integrated-reviews", {"scheduled_for": "2025-07-01"}),
-        ("area_senco", "POST", f"/integrated-reviews/{sc.review}/complete", {"completed_on": "2025-06-01", "outcomes": {"physical_development": "expected"}}),
-        ("area_senco", "POST", f"/children/{sc.child}/ehc-requests", {"la_organisation_id": "la-sen-team"}),
-        ("school", "GET", f"/ehc-requests/{sc.ehc}", None),
-        ("setting", "POST", f"/ehc-requests/{sc.ehc}/draft-plan", None),
-        ("area_senco", "POST", f"/ehc-requests/{sc.ehc}/advice-requests", {"from_organisation_id": "x", "from_agency": "ep_service"}),
-        ("slt", "POST", f"/ehc-advice/{sc.advice}/submit", {"summary": "s"}),
-        ("la", "POST", f"/ehc-requests/{sc.ehc}/final-plan", None),  # 409 below: the LA may, the state may not
-        ("school", "POST", f"/children/{sc.child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "p"}),
-        ("parent", "GET", "/caseload", None),
-        ("setting", "GET", "/caseload/integrated-reviews", None),
+        ("area_senco", "POST", "/children", child, 403),
+        ("setting", "POST", "/children", {**child, "setting_organisation_id": "acorns-preschool"}, 403),
+        ("parent", "POST", "/children", child, 403),
+        ("other_setting", "GET", f"/children/{sc.child}", None, 404),
+        ("area_senco", "GET", f"/children/{sc.child}", None, 404),  # the referral to it is not accepted yet
+        ("other_setting", "POST", f"/children/{sc.child}/concerns", {"areas_of_need": ["cognition_and_learning"], "summary": "s"}, 404),
+        ("slt", "POST", f"/children/{sc.child}/concerns", {"areas_of_need": ["cognition_and_learning"], "summary": "s"}, 403),
+        ("area_senco", "POST", f"/children/{sc.child}/referrals", {"to_organisation_id": "nhs-slt-east", "to_agency": "slt_service", "reason": "r"}, 404),
+        ("slt", "POST", f"/children/{sc.child}/referrals", {"to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "r"}, 403),
+        ("slt", "GET", f"/referrals/{sc.referral}", None, 404),
+        ("area_senco_south", "POST", f"/referrals/{sc.referral}/accept", None, 404),
+        ("setting", "POST", f"/referrals/{sc.referral}/accept", None, 403),
+        ("slt", "POST", f"/referrals/{sc.referral}/decline", {"reason": "r"}, 403),
+        ("area_senco", "POST", f"/referrals/{sc.referral}/withdraw", {"reason": "r"}, 403),  # it is the receiver
+        ("setting", "POST", f"/referrals/{sc.accepted}/close", {"outcome": "o"}, 403),
+        # Nobody adds itself: the team route is a parent's.
+        ("area_senco", "POST", f"/children/{sc.child}/team", {"organisation_id": "la-inclusion-north"}, 404),
+        ("ep", "POST", f"/children/{sc.child}/team", {"organisation_id": "ep-service-city"}, 403),
+        ("setting", "POST", f"/children/{sc.child}/team", {"organisation_id": "family-hub-central"}, 403),
+        ("ep", "POST", f"/children/{sc.child}/team/nhs-slt-east/leave", None, 403),
+        ("ep", "POST", f"/children/{sc.child}/team/nhs-slt-east/remove", {"reason": "r"}, 403),
+        ("area_senco", "POST", f"/children/{sc.child}/invitations", {"organisation_id": "la-inclusion-north"}, 404),
+        ("parent", "POST", f"/children/{sc.child}/invitations", {"organisation_id": "family-hub-central"}, 404),  # not its child
+        ("setting", "POST", f"/invitations/{sc.invitation}/accept", None, 404),  # only the invited may see it
+        ("setting", "POST", f"/invitations/{sc.invitation}/decline", {}, 404),
+        ("family", "GET", f"/children/{sc.child}/team", None, 404),  # invited, not yet accepted
+        ("ep", "PUT", f"/children/{sc.child}/key-person", {"key_person_id": "tom", "key_person_name": "Tom"}, 403),
+        ("ep", "POST", f"/children/{sc.child}/slt-reports", report, 403),
+        ("slt", "POST", f"/children/{sc.child}/ep-advice", {"summary": "not an EP"}, 403),
+        ("area_senco", "POST", f"/children/{sc.child}/ep-advice", {"summary": "not on the team"}, 404),
+        ("setting", "POST", f"/children/{sc.child}/family-support", {"summary": "s"}, 403),
+        ("area_senco", "POST", f"/children/{sc.child}/integrated-reviews", {"scheduled_for": "2025-07-01"}, 404),
+        ("slt", "POST", f"/children/{sc.child}/integrated-reviews", {"scheduled_for": "2025-07-01"}, 403),
+        ("area_senco", "POST", f"/integrated-reviews/{sc.review}/complete", {"completed_on": "2025-06-01", "outcomes": {"physical_development": "expected"}}, 404),
+        ("area_senco", "POST", f"/children/{sc.child}/ehc-requests", {"la_organisation_id": "la-sen-team"}, 404),
+        ("slt", "POST", f"/children/{sc.child}/ehc-requests", {"la_organisation_id": "la-sen-team"}, 403),
+        ("school", "GET", f"/ehc-requests/{sc.ehc}", None, 404),
+        ("setting", "POST", f"/ehc-requests/{sc.ehc}/draft-plan", None, 403),
+        ("area_senco", "POST", f"/ehc-requests/{sc.ehc}/advice-requests", {"from_organisation_id": "x", "from_agency": "ep_service"}, 404),
+        ("slt", "POST", f"/ehc-advice/{sc.advice}/submit", {"summary": "s"}, 403),
+        ("la", "POST", f"/ehc-requests/{sc.ehc}/final-plan", None, 409),  # the LA may, the state may not
+        ("school", "POST", f"/children/{sc.child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "p"}, 404),
+        ("slt", "POST", f"/children/{sc.child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "p"}, 403),
+        ("parent", "GET", "/caseload", None, 403),
+        ("setting", "GET", "/caseload/integrated-reviews", None, 403),
     ]
-    for who, method, path, body in refused:
+    for who, method, path, body, expected in refused:
         r = await c.request(method, path, headers=auth(who), json=body)
-        # A read the caller may not make is a 404, as for an id that does not exist.
-        expected = 409 if path.endswith("final-plan") else 404 if method == "GET" and "/caseload" not in path else 403
         assert r.status_code == expected, (who, method, path, r.text)
         assert r.json()["detail"]
     # ...and the organisations named may.
     assert (await c.get(f"/referrals/{sc.referral}", headers=auth("area_senco"))).status_code == 200
     assert (await c.get(f"/ehc-requests/{sc.ehc}", headers=auth("setting"))).status_code == 200
     assert (await c.post(f"/referrals/{sc.referral}/accept", headers=auth("area_senco"))).status_code == 200
+    assert (await c.get(f"/children/{sc.child}/team", headers=auth("area_senco"))).status_code == 200
     assert (await c.post(f"/children/{sc.child}/slt-reports", headers=auth("slt"), json=report)).status_code == 201
 
 
@@ -141,7 +169,9 @@ async def test_a_parent_token_acts_only_for_its_own_children(service, scenario):
     assert (await service.client.get(f"/children/{scenario.child}", headers=mine)).status_code == 200
     assert (await service.client.get(f"/children/{other}", headers=mine)).status_code == 404
     r = await service.client.post(f"/children/{other}/ehc-requests", headers=mine, json={"la_organisation_id": "la-sen-team"})
-    assert r.status_code == 403
+    assert r.status_code == 404  # not its child: as if there were no such child
+    r = await service.client.post(f"/children/{other}/team", headers=mine, json={"organisation_id": "family-hub-central"})
+    assert r.status_code == 404
     r = await service.client.post(f"/children/{scenario.child}/concerns", headers=mine,
                                   json={"areas_of_need": ["cognition_and_learning"], "summary": "s"})
     assert r.status_code == 403
@@ -200,6 +230,17 @@ async def test_bad_input_gets_a_422_naming_the_field(service, scenario):
         (f"/ehc-requests/{sc.ehc}/draft-plan", {"comments_due_on": "2025-06-03"}, "comments_due_on"),
         (f"/ehc-requests/{sc.ehc}/final-plan", {"exceptions": ["bank_holiday"]}, "exceptions"),
         (f"/ehc-requests/{sc.ehc}/advice-requests", {"from_organisation_id": "p", "from_agency": "parent"}, "from_agency"),
+        # The directory: an organisation it does not hold, or of another agency than named.
+        (f"/children/{sc.child}/referrals", {"to_organisation_id": "nhs-slt-nowhere", "to_agency": "slt_service", "reason": "r"}, "to_organisation_id"),
+        (f"/children/{sc.child}/referrals", {"to_organisation_id": "nhs-slt-east", "to_agency": "ep_service", "reason": "r"}, "to_agency"),
+        (f"/ehc-requests/{sc.ehc}/advice-requests", {"from_organisation_id": "nobody", "from_agency": "ep_service"}, "from_organisation_id"),
+        (f"/ehc-requests/{sc.ehc}/advice-requests", {"from_organisation_id": "la-inclusion-north", "from_agency": "ep_service"}, "from_agency"),
+        (f"/children/{sc.child}/invitations", {"organisation_id": "nobody"}, "organisation_id"),
+        (f"/children/{sc.child}/transition", {"school_organisation_id": "acorns-preschool", "starts_on": "2027-09-01", "plan_summary": "p"}, "school_organisation_id"),
+        # Dates of the child's casework lie within its early years (to the 1 September after it is 5).
+        (f"/children/{sc.child}/integrated-reviews", {"scheduled_for": "9999-12-31"}, "scheduled_for"),
+        (f"/children/{sc.child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "9999-12-31", "plan_summary": "p"}, "starts_on"),
+        (f"/children/{sc.child}/transition", {"school_organisation_id": "oak-primary", "starts_on": "2028-09-02", "plan_summary": "p"}, "starts_on"),
         ("/children/not-a-uuid/concerns", {"areas_of_need": ["cognition_and_learning"], "summary": "s"}, "child_id"),
     ]
     for path, body, field in cases:

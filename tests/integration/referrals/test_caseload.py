@@ -1,6 +1,7 @@
 """Caseloads (DESIGN §4): each organisation sees only its own open work, overdue first, with
 whole-day waiting times counted to a pinned "today"; health visitors see the children
-approaching or inside the integrated review window, and only those they may."""
+approaching or inside the integrated review window, and only those they may (on the child's
+team, and under consent)."""
 
 from __future__ import annotations
 
@@ -121,6 +122,9 @@ async def test_a_health_visitor_sees_only_children_whose_family_lets_her_see_hea
     s.grant_consent(other_agency, agencies=[Agency.SLT_SERVICE], categories=[Category.HEALTH])
     s.grant_consent(unconsented, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH], days=10)
     s.clock.now = _at(TODAY - timedelta(days=1))
+    # The health visitors are on every child's team: consent decides which of them they see.
+    for child in (approaching, inside, overdue, too_young, unconsented, other_agency):
+        await s.join_by_invitation(child, "hv")
     review = (await post(f"/children/{inside}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": TODAY.isoformat()})).json()
     # The consent for `unconsented` lapses: 10 days from a day before it was granted.
     s.clock.now = _at(TODAY + timedelta(days=15))

@@ -1,7 +1,8 @@
 """What the referrals service shows, and to whom it lets a command disclose a child (DESIGN §3):
 every caseload item, the health visitors' review list and the single reads are decided by
-consent at read time; a command naming another organisation needs a consent covering it, as
-the agency it is. The findings of the privacy review, as specs. SQLite and PostgreSQL."""
+consent at read time — which reaches only the child's team; nobody adds itself to a team; a
+command naming another organisation needs a consent covering it, as the agency the directory
+says it is. The findings of the privacy review, as specs. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, insert, select
 
+from schemas.catalogue import make_envelope
+from schemas.envelope import Actor
 from schemas.events.consent import ConsentGiver, ConsentGranted, Recipients
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.events.referrals import TeamMemberJoined
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.db import make_engine
 from services.referrals import store
 from tests.integration.referrals.conftest import auth, consent_envelope
@@ -30,21 +34,23 @@ async def _caseload(s, who: str, **params) -> dict:
     return await _ok(await s.client.get("/caseload", headers=auth(who), params={"limit": 200, **params}))
 
 
-async def test_an_organisation_that_adds_itself_to_a_childs_team_learns_nothing_about_the_child(service):
+async def test_an_organisation_cannot_add_itself_to_a_childs_team_and_consent_reaches_it_only_once_it_is_on_it(service):
     s, post = service, service.client.post
     child = await s.register(given_name="Amara", family_name="Okoro", date_of_birth="2023-04-20")  # 25 months
-    await _ok(await post(f"/children/{child}/team", headers=auth("hv"), json={
-        "organisation_id": "hv-team-west", "agency": "health_visiting", "role": "health visitor"}))
-    # Nor may it record a review of a child whose family has not let it see `health`.
+    r = await post(f"/children/{child}/team", headers=auth("hv"), json={"organisation_id": "hv-team-west"})
+    assert r.status_code == 404 and r.json()["detail"] == f"no child {child}"  # as if there were no such child
     r = await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": "2025-06-20"})
-    assert r.status_code == 409 and r.json()["detail"] == "no active consent covers hv-team-west/health_visiting for health"
+    assert r.status_code == 404
 
+    # An agency-kind consent does not reach a health visiting team that is not on the child's team...
+    consent = s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
     for path in (REVIEW, "/caseload", f"/children/{child}"):
         r = await s.client.get(path, headers=auth("hv"))
         assert "Amara" not in r.text and "Okoro" not in r.text and "2025-04-20" not in r.text, path  # no name, no DOB + 24m
     assert (await _ok(await s.client.get(REVIEW, headers=auth("hv"))))["total"] == 0
 
-    consent = s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
+    # ...and reaches it once it has joined (invited by the setting, accepted), without a new consent.
+    await s.join_by_invitation(child, "hv")
     listed = await _ok(await s.client.get(REVIEW, headers=auth("hv")))
     assert [i["child_name"] for i in listed["items"]] == ["Amara Okoro"] and listed["items"][0]["window_opens"] == "2025-04-20"
     s.withdraw_consent(child, consent)
@@ -55,6 +61,8 @@ async def test_a_consent_naming_one_health_visiting_team_shows_the_child_to_that
     s = service
     child = await s.register(given_name="Amara", family_name="Okoro", date_of_birth="2023-04-20")
     s.grant_consent(child, organisations=["hv-team-west"], categories=[Category.HEALTH])
+    for who in ("hv", "hv_east"):  # both on the team: the consent decides
+        await s.join_by_invitation(child, who)
     assert (await _ok(await s.client.get(REVIEW, headers=auth("hv"))))["total"] == 1
     other = await s.client.get(REVIEW, headers=auth("hv_east"))
     assert other.json()["total"] == 0 and "Amara" not in other.text
@@ -70,12 +78,13 @@ async def test_a_review_names_a_partner_only_as_what_it_is_and_only_under_consen
     await _ok(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}))
     base = {"scheduled_for": "2025-06-20"}
+    await s.join_by_invitation(child, "hv")
 
     r = await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={**base, "with_organisation_id": "acorns-preschool"})
     assert r.status_code == 422 and "with_agency" in r.text
     r = await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={
         **base, "with_organisation_id": "la-inclusion-north", "with_agency": "slt_service"})
-    assert r.status_code == 422 and "known here as area_senco" in r.json()["detail"]
+    assert r.status_code == 422 and "is a area_senco, not a slt_service" in r.json()["detail"]
     r = await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={
         **base, "with_organisation_id": "acorns-preschool", "with_agency": "setting"})
     assert r.status_code == 409 and r.json()["detail"] == "no active consent covers acorns-preschool/setting for health"
@@ -84,6 +93,11 @@ async def test_a_review_names_a_partner_only_as_what_it_is_and_only_under_consen
     s.grant_consent(child, organisations=["acorns-preschool"], categories=[Category.HEALTH])
     review = await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={
         **base, "with_organisation_id": "acorns-preschool", "with_agency": "setting"}))
+    assert review["with_organisation_name"] == "Acorns Pre-school"
+    # Named as the partner, it is on the team from the request (joined_through=review_partner).
+    joined = s.outbox(child, kind="team_member_joined")[-1].data
+    assert (joined.organisation_id, joined.joined_through, joined.request_id) == (
+        "acorns-preschool", "review_partner", UUID(review["review_id"]))
     items = (await _caseload(s, "other_setting"))["items"]
     assert [(i["id"], i["child_name"]) for i in items] == [(review["review_id"], "Alfie Example")]
 
@@ -107,7 +121,7 @@ async def test_an_ehc_request_goes_only_to_a_local_authority_sen_team_the_family
     await _ok(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}))
     s.grant_consent(child, agencies=[Agency.LA_SEN_TEAM], categories=[Category.EHC])
-    for org, known in (("la-inclusion-north", "area_senco"), ("sunflowers-nursery", "setting")):
+    for org, known in (("la-inclusion-north", "area_senco"), ("sunflowers-nursery", "setting"), ("nobody", "directory")):
         r = await post(f"/children/{child}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": org})
         assert r.status_code == 422 and "la_organisation_id" in r.text and known in r.text, r.text
     assert (await _caseload(s, "la"))["total"] == 0
@@ -133,7 +147,7 @@ async def test_ehc_advice_is_asked_only_of_an_organisation_the_family_consented_
     assert r.status_code == 409 and r.json()["detail"] == "no active consent covers ep-service-city/ep_service for ehc"
     s.grant_consent(child, agencies=[Agency.EP_SERVICE], categories=[Category.EHC])
     r = await post(ask, headers=auth("la"), json={"from_organisation_id": "nhs-slt-east", "from_agency": "ep_service"})
-    assert r.status_code == 422 and "from_agency" in r.text and "known here as slt_service" in r.text
+    assert r.status_code == 422 and "from_agency" in r.text and "is a slt_service" in r.text
     assert (await _caseload(s, "ep"))["total"] == 0
 
     advice = await _ok(await post(ask, headers=auth("la"), json={"from_organisation_id": "ep-service-city", "from_agency": "ep_service"}))
@@ -153,6 +167,7 @@ async def test_withdrawing_consent_takes_every_caseload_item_and_single_read_awa
     await _ok(await post(f"/ehc-requests/{ehc['request_id']}/start", headers=auth("la")))
     await _ok(await post(f"/ehc-requests/{ehc['request_id']}/advice-requests", headers=auth("la"), json={
         "from_organisation_id": "ep-service-city", "from_agency": "ep_service"}))
+    await s.join_by_invitation(child, "hv")
     await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": "2025-06-20"}))
     shown = {"area_senco": 1, "la": 1, "ep": 1, "hv": 1}
     assert {who: (await _caseload(s, who))["total"] for who in shown} == shown
@@ -200,8 +215,8 @@ async def test_text_no_store_can_hold_or_too_big_to_share_is_a_422_naming_the_fi
     r = await post("/children", headers=auth("setting"), json={"given_name": "Am\x00ara", "family_name": "Okoro",
                                                               "date_of_birth": "2023-04-20"})
     assert r.status_code == 422 and "given_name" in r.text, r.text
-    await _ok(await post(f"/children/{child}/team", headers=auth("slt"), json={
-        "organisation_id": "nhs-slt-east", "agency": "slt_service", "role": "therapist"}))
+    await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
+                         json={"organisation_id": "nhs-slt-east"}))
     report = {"assessment_summary": "Delay", "programme": "Word play"}
     for recommendations in (["x" * (2 * 1024 * 1024)], ["fine", "nul\x00"], ["r"] * 51):
         r = await post(f"/children/{child}/slt-reports", headers=auth("slt"), json={**report, "recommendations": recommendations})
@@ -209,14 +224,15 @@ async def test_text_no_store_can_hold_or_too_big_to_share_is_a_422_naming_the_fi
     r = await post(f"/children/{child}/concerns", headers=auth("setting"), json={
         "areas_of_need": ["communication_and_interaction"], "summary": "Few words", "evidence": "\x00"})
     assert r.status_code == 422 and "evidence" in r.text
-    assert len(s.outbox()) == before + 1  # only the team member joined
+    assert len(s.outbox()) == before + 1  # only the team member the parent added
 
 
 async def test_the_review_list_is_paged_and_answers_with_more_children_than_a_query_may_have_parameters(service):
     s = service
     today = s.clock.now.date()
     # 70,000 children between 23 months and school age (PostgreSQL takes at most 65,535
-    # parameters in one statement, SQLite 32,766); 450 of them with a consent for health visiting.
+    # parameters in one statement, SQLite 32,766); 450 of them with a consent for health visiting
+    # and the health visitors on their team.
     born = [today - timedelta(days=720 + i % 900) for i in range(70_000)]
     ids = [str(uuid4()) for _ in born]
     consented = ids[:450]
@@ -232,7 +248,12 @@ async def test_the_review_list_is_paged_and_answers_with_more_children_than_a_qu
                 consent_id=uuid4(), given_by=ConsentGiver(person_id="p", relationship="mother", has_parental_responsibility=True),
                 recorded_on_behalf=True, recipients=Recipients(agencies=(Agency.HEALTH_VISITING,)),
                 categories=(Category.HEALTH,), purposes=(Purpose.COORDINATION,),
-                valid_from=s.clock.now - timedelta(days=1), expires_at=s.clock.now + timedelta(days=300)))]])
+                valid_from=s.clock.now - timedelta(days=1), expires_at=s.clock.now + timedelta(days=300))),
+                make_envelope(TeamMemberJoined(
+                    organisation_id="hv-team-west", agency=Agency.HEALTH_VISITING, role="health_visitor",
+                    joined_through=TeamJoinRoute.INVITATION), subject=UUID(c), source="/tac/referrals",
+                    actor=Actor(practitioner_id="hv-gus", organisation_id="hv-team-west", agency=Agency.HEALTH_VISITING,
+                                role="health_visitor"), time=s.clock.now - timedelta(days=1))]])
 
     pages, offset = [], 0
     while True:
@@ -292,3 +313,36 @@ def test_an_ehc_request_made_before_authors_were_recorded_is_attributed_to_its_s
     finally:
         engine.dispose()
     assert authors == {"r1": "sunflowers-nursery", "r2": None}
+
+
+def test_a_child_registered_before_the_team_was_folded_keeps_its_setting_on_its_team(database_url):
+    """Migration 0003 copies each ChildRegistered from the outbox into the decision's state."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from schemas.events.referrals import ChildRegistered
+    from services.referrals.bootstrap import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(cfg, "0002")
+    child = uuid4()
+    actor = Actor(practitioner_id="senco-amy", organisation_id="sunflowers-nursery", agency=Agency.SETTING, role="senco")
+    registered = make_envelope(ChildRegistered(setting_organisation_id="sunflowers-nursery"), subject=child, actor=actor,
+                               source="/tac/referrals")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO children VALUES (:c, 'A', 'B', :dob, 'sunflowers-nursery', :now)"),
+                         {"c": str(child), "dob": date(2023, 1, 1), "now": registered.time})
+            conn.execute(insert(store.outbox).values(
+                event_id=str(registered.id), event_type=registered.type, topic="tac.referrals.v1", message_key=None,
+                payload=registered.to_json_bytes(), headers="{}", created_at=registered.time))
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            kept = conn.execute(select(store.consent_events.c.child_id, store.consent_events.c.event_type)).all()
+    finally:
+        engine.dispose()
+    assert [(c, t) for c, t in kept] == [(str(child), registered.type)]

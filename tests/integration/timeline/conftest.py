@@ -8,6 +8,7 @@ import asyncio
 import os
 import time
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ async def timeline_topics(fresh_topic) -> Topics:
     )
 
 
+TEST_DIRECTORY = Path(__file__).with_name("organisations.yaml")
+
+
 def timeline_settings(kafka_bootstrap: str, database_url: str, topics: Topics, datadir, **extra) -> TimelineSettings:
     return TimelineSettings(
         environment="test",
@@ -54,6 +58,7 @@ def timeline_settings(kafka_bootstrap: str, database_url: str, topics: Topics, d
         commit_interval_s=0.5,
         session_timeout_s=6,
         relay_poll_interval_s=0.05,
+        directory_path=TEST_DIRECTORY,
         **extra,
     )
 
@@ -159,5 +164,6 @@ def service_env(settings: TimelineSettings) -> dict[str, str]:
         TAC_TIMELINE_COMMIT_INTERVAL_S=str(settings.commit_interval_s),
         TAC_TIMELINE_SESSION_TIMEOUT_S=str(settings.session_timeout_s),
         TAC_LOG_LEVEL="WARNING",
+        TAC_DIRECTORY_PATH=str(settings.directory_path),
     )
     return env

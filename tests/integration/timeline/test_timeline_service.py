@@ -10,10 +10,12 @@ from uuid import uuid4
 
 from schemas.catalogue import parse_event
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, Category
+from schemas.envelope import Actor
+from schemas.vocabulary import Agency, Category, TeamJoinRoute, TeamLeaveRoute
 from tests.integration.timeline.conftest import read_topic, token_for
 from tests.unit.timeline.timeline_builders import (
-    EP, HV, PARENT, SETTING, SETTING_ORG, SLT, concern, envelope, granted_payload, sample, withdrawn,
+    EP, HV, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, sample,
+    withdrawn,
 )
 
 
@@ -32,19 +34,20 @@ async def test_produced_events_are_shown_to_permitted_viewers_with_their_basis_a
     raised = envelope(sample(r.ConcernRaised), child, SETTING, time=recent(40))
     grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,), categories=(Category.CONCERN,),
                                      valid_from=recent(60)), child, SETTING, time=recent(30))
+    slt_joined = joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25))
     report = envelope(sample(r.SLTReportShared), child, SLT, time=recent(20))
     advice = envelope(sample(r.EPAdviceShared), child, EP, time=recent(10))
-    await running.publish(registered, raised, grant, report, advice)
-    await running.until_processed(5)
+    await running.publish(registered, raised, grant, slt_joined, report, advice)
+    await running.until_processed(6)
 
     consent_basis = f"consent:{grant.data.consent_id}"
-    newest_first = [advice, report, grant, raised, registered]
+    newest_first = [advice, report, slt_joined, grant, raised, registered]
     assert entries_of(await running.timeline_of(PARENT, child, children=[child])) == [
         (str(e.id), "parent") for e in newest_first]
     assert entries_of(await running.timeline_of(SLT, child)) == [
         (str(report.id), "own"), (str(raised.id), consent_basis)]
     assert entries_of(await running.timeline_of(SETTING, child)) == [
-        (str(grant.id), "own"), (str(raised.id), "own"), (str(registered.id), "own")]
+        (str(slt_joined.id), "own"), (str(grant.id), "own"), (str(raised.id), "own"), (str(registered.id), "own")]
     assert entries_of(await running.timeline_of(HV, child)) == []
     assert entries_of(await running.timeline_of(PARENT, child, children=[uuid4()])) == []
 
@@ -52,6 +55,7 @@ async def test_produced_events_are_shown_to_permitted_viewers_with_their_basis_a
     (shown_report, shown_concern) = body["entries"]
     assert shown_report["summary"].startswith("Speech and language therapy report shared")
     assert shown_report["author"] == {"practitioner_id": "sam", "organisation_id": SLT.organisation_id,
+                                      "organisation_name": "North Speech and Language Therapy",
                                       "agency": "slt_service", "role": "slt"}
     assert shown_concern["data"]["summary"] == raised.data.summary
     assert set(body) == {"child_id", "entries", "next_before"}, "no count or hint of hidden entries"
@@ -60,15 +64,16 @@ async def test_produced_events_are_shown_to_permitted_viewers_with_their_basis_a
 async def test_after_a_withdrawal_is_processed_the_next_read_no_longer_shows_what_it_covered(running):
     child = uuid4()
     grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,), valid_from=recent(60)), child, time=recent(30))
+    on_team = joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25))
     raised = envelope(sample(r.ConcernRaised), child, SETTING, time=recent(20))
     own = envelope(sample(r.SLTReportShared), child, SLT, time=recent(10))
-    await running.publish(grant, raised, own)
-    await running.until_processed(3)
+    await running.publish(grant, on_team, raised, own)
+    await running.until_processed(4)
     assert entries_of(await running.timeline_of(SLT, child)) == [
         (str(own.id), "own"), (str(raised.id), f"consent:{grant.data.consent_id}")]
 
     await running.publish(withdrawn(child, grant.data.consent_id, time=recent()))
-    await running.until_processed(4)
+    await running.until_processed(5)
     assert entries_of(await running.timeline_of(SLT, child)) == [(str(own.id), "own")]
 
 
@@ -171,3 +176,86 @@ async def test_pages_walk_back_through_the_timeline_with_the_next_before_cursor(
         if before is None:
             break
     assert seen == [str(e.id) for e in events]
+
+
+# -- the team around the child (DESIGN §3, issue 10) -----------------------------------------
+
+AREA_SENCO_ORG = "westshire-inclusion"
+AREA_SENCO = Actor(practitioner_id="kit-ward", organisation_id=AREA_SENCO_ORG, agency=Agency.AREA_SENCO,
+                   role="area_senco")
+
+
+async def test_an_agency_kind_consent_reaches_an_organisation_of_that_kind_only_once_it_joins_the_team(running):
+    child = uuid4()
+    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING_ORG), child, SETTING, time=recent(50))
+    grant = envelope(granted_payload(agencies=(Agency.AREA_SENCO,), categories=(Category.CONCERN,),
+                                     valid_from=recent(60)), child, SETTING, time=recent(45))
+    raised = envelope(sample(r.ConcernRaised), child, SETTING, time=recent(40))
+    await running.publish(registered, grant, raised)
+    await running.until_processed(3)
+    assert entries_of(await running.timeline_of(AREA_SENCO, child)) == []
+
+    # Invited: still not on the team, so still nothing.
+    invited = envelope(r.InvitationSent(invitation_id=uuid4(), organisation_id=AREA_SENCO_ORG, agency=Agency.AREA_SENCO,
+                                        expires_on=(recent() + timedelta(days=14)).date()), child, SETTING,
+                       time=recent(30))
+    await running.publish(invited)
+    await running.until_processed(4)
+    assert entries_of(await running.timeline_of(AREA_SENCO, child)) == []
+
+    accepted = joined(child, AREA_SENCO_ORG, Agency.AREA_SENCO, time=recent(20), through=TeamJoinRoute.INVITATION)
+    await running.publish(accepted)
+    await running.until_processed(5)
+    assert entries_of(await running.timeline_of(AREA_SENCO, child)) == [
+        (str(raised.id), f"consent:{grant.data.consent_id}")]
+
+
+async def test_after_removal_from_the_team_the_next_read_shows_only_the_organisations_own_records(running):
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,), categories=(Category.CONCERN, Category.SLT),
+                                     valid_from=recent(60)), child, SETTING, time=recent(50))
+    on_team = joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(45))
+    raised = envelope(sample(r.ConcernRaised), child, SETTING, time=recent(40))
+    report = envelope(sample(r.SLTReportShared), child, SLT, time=recent(30))
+    await running.publish(grant, on_team, raised, report)
+    await running.until_processed(4)
+    assert entries_of(await running.timeline_of(SLT, child)) == [
+        (str(report.id), "own"), (str(raised.id), f"consent:{grant.data.consent_id}")]
+
+    removed = left(child, SLT_ORG, time=recent(1), ended_by=TeamLeaveRoute.REMOVED_BY_PARENT)
+    await running.publish(removed)
+    await running.until_processed(5)
+    assert entries_of(await running.timeline_of(SLT, child)) == [(str(report.id), "own")]
+    # The parent sees the removal on the timeline, with who removed the organisation.
+    shown = (await running.timeline_of(PARENT, child, children=[child])).json()["entries"]
+    assert shown[0]["event_id"] == str(removed.id)
+    assert shown[0]["summary"].startswith(f"{SLT_ORG} was removed from the team by the parent")
+
+
+async def test_the_acceptance_of_a_referral_is_visible_to_the_referrer_as_own_request_with_no_consent(running):
+    child = uuid4()
+    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING_ORG), child, SETTING, time=recent(50))
+    accepted = envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING_ORG), child, SLT,
+                        time=recent(10))
+    await running.publish(registered, accepted)
+    await running.until_processed(2)
+    assert entries_of(await running.timeline_of(SETTING, child)) == [
+        (str(accepted.id), "own_request"), (str(registered.id), "own")]
+    # Another setting, even one a consent could name, gets nothing: the answer is not its request.
+    other_setting = Actor(practitioner_id="hannah", organisation_id="another-nursery", agency=Agency.SETTING,
+                          role="senco")
+    assert entries_of(await running.timeline_of(other_setting, child)) == []
+    viewed = await read_topic(running.settings.kafka_bootstrap_servers, running.topics.audit, expected=2)
+    bases = [[(s.event_id, s.basis) for s in parse_event(m.value).data.shown] for m in viewed]
+    assert [(accepted.id, "own_request"), (registered.id, "own")] in bases
+
+
+async def test_invitations_and_the_key_person_are_referral_entries_like_the_others(running):
+    child = uuid4()
+    events = [envelope(sample(cls), child, SETTING, time=recent(10 - i))
+              for i, cls in enumerate((r.InvitationSent, r.InvitationDeclined, r.KeyPersonNamed))]
+    await running.publish(*events)
+    await running.until_processed(3)
+    body = (await running.timeline_of(PARENT, child, children=[child])).json()
+    assert [(e["type"], e["category"]) for e in body["entries"]] == [
+        (e.type, "referral") for e in reversed(events)]

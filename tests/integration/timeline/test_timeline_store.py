@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.exc import IntegrityError
 
 from schemas.catalogue import parse_event
@@ -24,7 +24,8 @@ from services.timeline.domain import Cursor
 from services.timeline.handlers import read_timeline
 from services.timeline.store import TimelineStore
 from tests.unit.timeline.timeline_builders import (
-    PARENT, SETTING, SETTING_ORG, SLT, concern, envelope, granted_payload, sample, withdrawn,
+    PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, sample,
+    withdrawn,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -100,6 +101,42 @@ def test_consent_events_are_entries_and_fold_into_the_childs_consent_state(store
     assert store.count_entries(child) == 2
 
 
+def test_team_events_are_entries_and_fold_into_the_childs_state_in_the_same_ingest(store, sessions):
+    child, sibling = uuid4(), uuid4()
+    events = [registered(child, time=T0 - timedelta(days=3)),
+              joined(child, SLT_ORG, Agency.SLT_SERVICE, time=T0 - timedelta(days=2)),
+              left(child, SLT_ORG, time=T0 - timedelta(days=1)),
+              joined(sibling, SLT_ORG, Agency.SLT_SERVICE, time=T0 - timedelta(days=2))]
+    assert store.ingest(events).stored == 4
+    state = store.consent_state(child)
+    assert state.team_members(child, T0) == {SETTING_ORG}
+    assert state.team_members(child, T0 - timedelta(days=1, hours=12)) == {SETTING_ORG, SLT_ORG}
+    assert store.consent_state(sibling).team_members(sibling, T0) == {SLT_ORG}
+    assert store.count_entries(child) == 3
+    with sessions() as session:
+        kept = session.execute(select(tables.consent_events.c.event_type)
+                               .where(tables.consent_events.c.child_id == str(child))).scalars().all()
+    assert sorted(kept) == sorted(e.type for e in events[:3])
+
+
+def test_an_invitation_and_the_key_person_are_entries_but_not_part_of_the_state(store):
+    child = uuid4()
+    store.ingest([envelope(sample(r.InvitationSent), child), envelope(sample(r.InvitationDeclined), child),
+                  envelope(sample(r.KeyPersonNamed), child)])
+    assert store.count_entries(child) == 3
+    assert store.consent_state(child).team == frozenset()
+
+
+def test_an_answer_is_stored_with_the_organisation_whose_request_it_answers(store):
+    child = uuid4()
+    accepted, raised = envelope(sample(r.ReferralAccepted), child, SLT, time=T0), concern(child, time=T0 - timedelta(hours=1))
+    store.ingest([accepted, raised])
+    (answer, other), = list(store.entry_chunks(child, None, 10))
+    assert (answer.event_id, answer.answers_request_of) == (accepted.id, SETTING_ORG)
+    assert (other.event_id, other.answers_request_of) == (raised.id, None)
+    assert answer.as_decision_entry().answers_request_of == SETTING_ORG
+
+
 def test_the_setting_that_registered_the_child_stays_the_childs_setting(store):
     child = uuid4()
     assert store.setting_of(child) is None
@@ -137,7 +174,7 @@ def test_a_read_is_recorded_in_the_access_log_and_the_outbox_together(store, ses
     grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
     mine, theirs = concern(child, SLT, time=T0), concern(child, SETTING, time=T0 - timedelta(hours=1))
     hidden = envelope(sample(r.EPAdviceShared), child, SETTING, time=T0 - timedelta(hours=2))
-    store.ingest([grant, mine, theirs, hidden])
+    store.ingest([grant, mine, theirs, hidden, joined(child, SLT_ORG, Agency.SLT_SERVICE, time=T0 - timedelta(days=1))])
 
     page = read_timeline(store, viewer=viewer(SLT), actor=SLT, child_id=child, before=None, limit=10,
                          now=T0 + timedelta(minutes=5), audit_topic="audit.test")
@@ -166,3 +203,40 @@ def test_reading_an_unknown_child_gives_an_empty_page_and_is_still_recorded(stor
     assert [r.entries_shown for r in store.access_records(child, limit=10)] == [0]
     with sessions() as session:
         assert session.execute(select(func.count()).select_from(tables.outbox)).scalar_one() == 1
+
+
+def _alembic(database_url: str, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    getattr(command, action)(config, revision)
+
+
+def test_upgrading_a_store_from_0001_puts_each_registered_childs_setting_on_its_team(database_url):
+    child = uuid4()
+    registration = envelope(r.ChildRegistered(setting_organisation_id=SETTING_ORG), child, time=T0 - timedelta(days=1))
+    _alembic(database_url, "upgrade", "0001")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:  # what revision 0001 stored: an entry, and no team state
+            row = dict(
+                event_id=str(registration.id), child_id=str(child), event_type=registration.type, category="referral",
+                occurred_at=registration.time, author_practitioner_id="priya", author_organisation_id=SETTING_ORG,
+                author_agency="setting", author_role="senco", summary="Child registered",
+                payload=registration.data.model_dump_json(), stored_at=T0)
+            old_entries = table("timeline_entries", *(column(name, tables.entries.c[name].type) for name in row))
+            connection.execute(old_entries.insert().values(**row))
+        _alembic(database_url, "upgrade", "head")
+        store = TimelineStore(make_session_factory(engine))
+        assert store.consent_state(child).team_members(child, T0) == {SETTING_ORG}
+        ((entry,),) = [list(chunk) for chunk in store.entry_chunks(child, None, 10)]
+        assert entry.answers_request_of is None
+
+        _alembic(database_url, "downgrade", "0001")
+        _alembic(database_url, "upgrade", "head")
+        assert store.consent_state(child).team_members(child, T0) == {SETTING_ORG}
+    finally:
+        engine.dispose()

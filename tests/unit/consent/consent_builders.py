@@ -1,8 +1,9 @@
-"""Builders for consent events, shared by the consent service's unit tests."""
+"""Builders for the events the consent decision folds (consent events, and the team events of
+the referrals service), shared by the consent service's unit tests."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 from schemas.catalogue import make_envelope
@@ -15,7 +16,8 @@ from schemas.events.consent import (
     Recipients,
     SafeguardingAccessGranted,
 )
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.events.referrals import ChildRegistered, InvitationDeclined, InvitationSent, TeamMemberJoined, TeamMemberLeft
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 SETTING_ACTOR = Actor(practitioner_id="senco-1", organisation_id="nursery-1", agency=Agency.SETTING, role="senco")
@@ -92,3 +94,52 @@ class ConsentEvents:
             actor=SETTING_ACTOR,
             source="/tac/consent",
         )
+
+    # -- the team (tac.referrals.v1) ---------------------------------------------------------
+
+    def registered(self, child: UUID, setting: str = "nursery-1", *, at: datetime | None = None):
+        """The setting registers the child: the setting is on the team from then."""
+        return self._team_event(ChildRegistered(setting_organisation_id=setting), child, at)
+
+    def joined(
+        self,
+        child: UUID,
+        organisation: str,
+        *,
+        agency: Agency = Agency.SLT_SERVICE,
+        at: datetime | None = None,
+        through: TeamJoinRoute = TeamJoinRoute.REFERRAL_ACCEPTED,
+        event_id: UUID | None = None,
+    ):
+        """``organisation`` joins the team at ``at`` (default: a day before NOW)."""
+        invitation_id = uuid4() if through is TeamJoinRoute.INVITATION else None
+        data = TeamMemberJoined(organisation_id=organisation, agency=agency, role="practitioner",
+                                joined_through=through, invitation_id=invitation_id)
+        return self._team_event(data, child, at, event_id=event_id)
+
+    def left(
+        self,
+        child: UUID,
+        organisation: str,
+        *,
+        at: datetime | None = None,
+        ended_by: TeamLeaveRoute = TeamLeaveRoute.LEFT,
+        event_id: UUID | None = None,
+    ):
+        """``organisation`` leaves (or is removed from) the team at ``at`` (default: NOW)."""
+        data = TeamMemberLeft(organisation_id=organisation, ended_by=ended_by, reason="No longer involved")
+        return self._team_event(data, child, at or NOW, event_id=event_id)
+
+    def invited(self, child: UUID, organisation: str, *, agency: Agency = Agency.AREA_SENCO, at: datetime | None = None):
+        data = InvitationSent(invitation_id=uuid4(), organisation_id=organisation, agency=agency,
+                              expires_on=date(2025, 3, 15))
+        return self._team_event(data, child, at)
+
+    def invitation_declined(self, child: UUID, organisation: str, *, at: datetime | None = None):
+        data = InvitationDeclined(invitation_id=uuid4(), organisation_id=organisation,
+                                  requested_by_organisation_id="nursery-1", reason="Not our area")
+        return self._team_event(data, child, at)
+
+    def _team_event(self, data, child: UUID, at: datetime | None, *, event_id: UUID | None = None):
+        return make_envelope(data, subject=child, actor=SETTING_ACTOR, source="/tac/referrals",
+                             time=at or NOW - timedelta(days=1), event_id=event_id)

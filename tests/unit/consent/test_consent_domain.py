@@ -12,20 +12,33 @@ from uuid import UUID, uuid4
 import pytest
 
 from schemas.events.consent import ConsentExpired, ConsentExpiryReminderDue
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.vocabulary import DSL_ROLE, Agency, Category, Purpose
 from services.common.auth import Principal
+from services.common.directory import Directory, NationalCode, Organisation
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 from services.consent import domain
-from services.consent.domain import ConsentStatus, GrantConsent, GrantSafeguardingAccess, Notice, WithdrawConsent
+from services.consent.domain import (
+    ConsentStatus, GrantConsent, GrantSafeguardingAccess, Notice, Relationship, WithdrawConsent,
+)
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 CHILD = UUID("00000000-0000-4000-8000-000000000001")
 OTHER_CHILD = UUID("00000000-0000-4000-8000-000000000002")
 SETTING = "nursery-1"
+# The child's setting, with the SLT service on the team (it accepted a referral).
+AT_SETTING = Relationship(SETTING, frozenset({SETTING, "nhs-slt-1"}))
+UNREGISTERED = Relationship(None)
 
 SENCO = Principal(practitioner_id="senco-1", organisation_id=SETTING, agency=Agency.SETTING, role="senco")
 OTHER_NURSERY = Principal(practitioner_id="senco-9", organisation_id="nursery-9", agency=Agency.SETTING, role="senco")
 SLT = Principal(practitioner_id="slt-1", organisation_id="nhs-slt-1", agency=Agency.SLT_SERVICE, role="therapist")
+SLT_DSL = Principal(practitioner_id="slt-dsl", organisation_id="nhs-slt-1", agency=Agency.SLT_SERVICE, role=DSL_ROLE)
+STRANGER_DSL = Principal(practitioner_id="dsl-9", organisation_id="nursery-9", agency=Agency.SETTING, role=DSL_ROLE)
+EP = Principal(practitioner_id="ep-1", organisation_id="ep-1", agency=Agency.EP_SERVICE, role="psychologist")
+DIRECTORY = Directory.of(*(
+    Organisation(id=org, name=name, agency=agency, national_code=NationalCode(scheme="urn", value="1"))
+    for org, name, agency in [(SETTING, "Nursery One", Agency.SETTING),
+                              ("nhs-slt-1", "SLT One", Agency.SLT_SERVICE)]))
 PARENT = Principal(practitioner_id="parent-1", agency=Agency.PARENT, role="parent", children=frozenset({CHILD}))
 PARENT_OF_OTHER = Principal(practitioner_id="parent-2", agency=Agency.PARENT, role="parent",
                             children=frozenset({OTHER_CHILD}))
@@ -40,8 +53,9 @@ def command(**changes) -> GrantConsent:
     return replace(base, **changes)
 
 
-def grant(caller=SENCO, setting: str | None = SETTING, now: datetime = NOW, **changes):
-    return domain.grant_consent(caller, CHILD, setting, command(**changes), consent_id=uuid4(), now=now)
+def grant(caller=SENCO, setting: Relationship = AT_SETTING, now: datetime = NOW, **changes):
+    return domain.grant_consent(caller, CHILD, setting, command(**changes), consent_id=uuid4(), now=now,
+                                directory=DIRECTORY)
 
 
 def invalid_field(call) -> str | None:
@@ -73,7 +87,7 @@ def test_a_parent_records_their_own_consent_under_their_own_id():
 
 
 def test_a_parent_may_record_consent_before_the_child_is_registered():
-    consent, _ = grant(caller=PARENT, setting=None)
+    consent, _ = grant(caller=PARENT, setting=UNREGISTERED)
     assert consent.child_id == CHILD
 
 
@@ -86,19 +100,54 @@ def test_the_parent_of_another_child_may_not_record_consent():
         grant(caller=PARENT_OF_OTHER)
 
 
-def test_a_practitioner_of_another_setting_may_not_record_consent():
-    with pytest.raises(Forbidden):
+def test_to_a_practitioner_of_another_setting_the_child_does_not_exist():
+    with pytest.raises(NotFound) as stranger:
         grant(caller=OTHER_NURSERY)
+    with pytest.raises(NotFound) as unknown:
+        grant(caller=OTHER_NURSERY, setting=UNREGISTERED)
+    assert stranger.value.detail == unknown.value.detail
 
 
-def test_a_practitioner_of_another_agency_may_not_record_consent():
-    with pytest.raises(Forbidden):
-        grant(caller=SLT)
+def test_an_organisation_of_the_agency_named_but_not_on_the_team_may_not_record_consent():
+    with pytest.raises(NotFound):
+        grant(caller=EP, recipient_agencies=[Agency.EP_SERVICE])
+
+
+def test_a_team_member_records_consent_on_the_parents_behalf():
+    consent, event = grant(caller=SLT)
+    assert consent.recorded_on_behalf and event.recorded_on_behalf
+    assert consent.recorded_by.organisation_id == "nhs-slt-1"
+
+
+def test_a_team_member_who_has_left_may_not_record_consent():
+    with pytest.raises(NotFound):
+        grant(caller=SLT, setting=Relationship(SETTING, frozenset({SETTING})))
 
 
 def test_a_practitioner_cannot_record_consent_for_a_child_the_service_does_not_know():
     with pytest.raises(NotFound):
-        grant(setting=None)
+        grant(setting=UNREGISTERED)
+
+
+def test_a_recipient_organisation_must_be_in_the_directory():
+    assert invalid_field(lambda: grant(recipient_organisations=["nhs-slt-1", "no-such-org"])) \
+        == "recipients.organisation_ids"
+
+
+def test_a_consent_lasts_at_most_24_months():
+    consent, _ = grant(expires_at=domain.add_months(NOW, 24))
+    assert consent.expires_at == datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert invalid_field(lambda: grant(expires_at=domain.add_months(NOW, 24) + timedelta(seconds=1))) == "expires_at"
+    assert invalid_field(lambda: grant(expires_at=datetime(9999, 12, 31, tzinfo=timezone.utc))) == "expires_at"
+
+
+def test_the_maximum_is_counted_from_valid_from_and_is_configurable():
+    start = NOW + timedelta(days=30)
+    consent, _ = grant(valid_from=start, expires_at=domain.add_months(start, 24))
+    assert consent.valid_from == start
+    assert invalid_field(lambda: domain.grant_consent(
+        SENCO, CHILD, AT_SETTING, command(expires_at=domain.add_months(NOW, 7)), consent_id=uuid4(), now=NOW,
+        max_months=6)) == "expires_at"
 
 
 def test_consent_needs_a_giver_with_parental_responsibility():
@@ -132,8 +181,8 @@ def test_an_unknown_category_agency_or_purpose_is_refused_naming_the_field():
 
 
 def test_duplicates_in_a_consent_are_kept_once():
-    consent, _ = grant(categories=[Category.SLT, Category.SLT], recipient_organisations=["a", "a"])
-    assert consent.categories == (Category.SLT,) and consent.recipient_organisations == ("a",)
+    consent, _ = grant(categories=[Category.SLT, Category.SLT], recipient_organisations=["nhs-slt-1", "nhs-slt-1"])
+    assert consent.categories == (Category.SLT,) and consent.recipient_organisations == ("nhs-slt-1",)
 
 
 # -- the period -----------------------------------------------------------------------------
@@ -186,7 +235,7 @@ def test_status_follows_the_half_open_period():
 
 def test_a_withdrawn_consent_is_withdrawn_even_after_its_end_date():
     consent, _ = grant(caller=PARENT)
-    withdrawn, _ = domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW)
+    withdrawn, _ = domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW)
     assert withdrawn.status(NOW) is ConsentStatus.WITHDRAWN
     assert withdrawn.status(NOW + timedelta(days=800)) is ConsentStatus.WITHDRAWN
 
@@ -196,15 +245,22 @@ def test_a_withdrawn_consent_is_withdrawn_even_after_its_end_date():
 
 def test_a_parents_withdrawal_takes_effect_now():
     consent, _ = grant()
-    withdrawn, event = domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW)
+    withdrawn, event = domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW)
     assert (event.withdrawn_at, event.recorded_on_behalf) == (NOW, False)
     assert withdrawn.withdrawal.recorded_by.practitioner_id == "parent-1"
+
+
+def test_a_team_member_records_a_withdrawal_the_parent_made_to_them():
+    consent, _ = grant()
+    withdrawn, event = domain.withdraw_consent(
+        SLT, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)), now=NOW)
+    assert event.recorded_on_behalf and withdrawn.withdrawal.recorded_by.organisation_id == "nhs-slt-1"
 
 
 def test_a_setting_practitioner_records_a_withdrawal_with_the_date_the_parent_withdrew():
     consent, _ = grant(now=NOW - timedelta(days=10))
     withdrawn, event = domain.withdraw_consent(
-        SENCO, consent, SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 2, 27)), now=NOW)
+        SENCO, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 2, 27)), now=NOW)
     assert event.recorded_on_behalf
     assert event.withdrawn_at == datetime(2025, 2, 27, 0, 0, tzinfo=timezone.utc)  # midnight in England (GMT)
     assert withdrawn.withdrawal.recorded_at == NOW
@@ -212,14 +268,14 @@ def test_a_setting_practitioner_records_a_withdrawal_with_the_date_the_parent_wi
 
 def test_a_practitioner_must_give_the_date_the_parent_withdrew():
     consent, _ = grant()
-    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, SETTING, WithdrawConsent(), now=NOW)) \
+    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, AT_SETTING, WithdrawConsent(), now=NOW)) \
         == "parent_withdrew_on"
 
 
 def test_the_date_the_parent_withdrew_cannot_be_in_the_future():
     consent, _ = grant()
     tomorrow = WithdrawConsent(parent_withdrew_on=date(2025, 3, 2))
-    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, SETTING, tomorrow, now=NOW)) \
+    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, AT_SETTING, tomorrow, now=NOW)) \
         == "parent_withdrew_on"
 
 
@@ -227,47 +283,48 @@ def test_today_in_england_counts_as_today_even_when_utc_is_still_yesterday():
     summer_night = datetime(2025, 6, 1, 23, 30, tzinfo=timezone.utc)  # 00:30 on 2 June in London
     consent, _ = grant(now=summer_night - timedelta(hours=1))
     _, event = domain.withdraw_consent(
-        SENCO, consent, SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 6, 2)), now=summer_night)
+        SENCO, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 6, 2)), now=summer_night)
     assert event.withdrawn_at <= summer_night
 
 
 def test_the_date_the_parent_withdrew_cannot_be_before_the_consent_was_recorded():
     consent, _ = grant()
     too_early = WithdrawConsent(parent_withdrew_on=date(2025, 2, 1))
-    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, SETTING, too_early, now=NOW)) \
+    assert invalid_field(lambda: domain.withdraw_consent(SENCO, consent, AT_SETTING, too_early, now=NOW)) \
         == "parent_withdrew_on"
 
 
 def test_a_parent_does_not_backdate_their_own_withdrawal():
     consent, _ = grant()
     dated = WithdrawConsent(parent_withdrew_on=date(2025, 3, 1))
-    assert invalid_field(lambda: domain.withdraw_consent(PARENT, consent, SETTING, dated, now=NOW)) \
+    assert invalid_field(lambda: domain.withdraw_consent(PARENT, consent, AT_SETTING, dated, now=NOW)) \
         == "parent_withdrew_on"
 
 
-@pytest.mark.parametrize("caller", [SLT, OTHER_NURSERY, PARENT_OF_OTHER], ids=["slt", "other-setting", "other-parent"])
-def test_nobody_but_the_parent_or_the_setting_may_withdraw(caller):
+@pytest.mark.parametrize("caller", [EP, OTHER_NURSERY, PARENT_OF_OTHER], ids=["ep", "other-setting", "other-parent"])
+def test_nobody_but_the_parent_the_setting_or_the_team_may_withdraw(caller):
     consent, _ = grant()
-    with pytest.raises(Forbidden):
-        domain.withdraw_consent(caller, consent, SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)), now=NOW)
+    # A parent of another child is refused; to a practitioner off the team the child does not exist.
+    with pytest.raises(Forbidden if caller is PARENT_OF_OTHER else NotFound):
+        domain.withdraw_consent(caller, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)), now=NOW)
 
 
 def test_withdrawing_twice_is_a_conflict():
     consent, _ = grant()
-    withdrawn, _ = domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW)
+    withdrawn, _ = domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW)
     with pytest.raises(Conflict):
-        domain.withdraw_consent(PARENT, withdrawn, SETTING, WithdrawConsent(), now=NOW)
+        domain.withdraw_consent(PARENT, withdrawn, AT_SETTING, WithdrawConsent(), now=NOW)
 
 
 def test_an_expired_consent_cannot_be_withdrawn():
     consent, _ = grant(expires_at=NOW + timedelta(days=1))
     with pytest.raises(Conflict):
-        domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW + timedelta(days=1))
+        domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW + timedelta(days=1))
 
 
 def test_a_consent_that_has_not_started_can_be_withdrawn():
     consent, _ = grant(valid_from=NOW + timedelta(days=5))
-    withdrawn, _ = domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW)
+    withdrawn, _ = domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW)
     assert withdrawn.status(NOW + timedelta(days=6)) is ConsentStatus.WITHDRAWN
 
 
@@ -297,7 +354,7 @@ def test_nothing_is_due_twice():
 
 def test_a_withdrawn_consent_neither_expires_nor_is_reminded():
     consent, _ = grant(expires_at=NOW + timedelta(days=10))
-    withdrawn, _ = domain.withdraw_consent(PARENT, consent, SETTING, WithdrawConsent(), now=NOW)
+    withdrawn, _ = domain.withdraw_consent(PARENT, consent, AT_SETTING, WithdrawConsent(), now=NOW)
     assert withdrawn.due_notices(NOW + timedelta(days=5)) == []
     assert withdrawn.due_notices(NOW + timedelta(days=50)) == []
 
@@ -323,7 +380,7 @@ def test_expiry_is_attributed_to_the_service_for_the_organisation_that_recorded_
 REASON = "Disclosure by the child at nursery this morning; strategy discussion requested."
 
 
-def safeguarding(caller=SLT, setting: str | None = SETTING, **changes):
+def safeguarding(caller=SLT_DSL, setting: Relationship = AT_SETTING, **changes):
     cmd = replace(GrantSafeguardingAccess(justification=REASON), **changes)
     return domain.grant_safeguarding_access(caller, CHILD, setting, cmd, grant_id=uuid4(), now=NOW)
 
@@ -352,15 +409,39 @@ def test_a_parent_cannot_grant_safeguarding_access():
         safeguarding(caller=PARENT)
 
 
+@pytest.mark.parametrize("role", ["therapist", "senco", "manager", "designated_safeguarding_lead_deputy"])
+def test_only_a_designated_safeguarding_lead_may_grant_safeguarding_access(role):
+    with pytest.raises(Forbidden, match="ask your designated safeguarding lead"):
+        safeguarding(caller=SLT.model_copy(update={"role": role}))
+
+
+def test_the_refusal_of_a_practitioner_who_is_not_a_dsl_is_the_same_whether_or_not_the_child_exists():
+    with pytest.raises(Forbidden) as known:
+        safeguarding(caller=OTHER_NURSERY)
+    with pytest.raises(Forbidden) as unknown:
+        safeguarding(caller=OTHER_NURSERY, setting=UNREGISTERED)
+    assert known.value.detail == unknown.value.detail
+
+
+def test_to_the_dsl_of_an_organisation_off_the_team_the_child_does_not_exist():
+    with pytest.raises(NotFound) as stranger:
+        safeguarding(caller=STRANGER_DSL)
+    with pytest.raises(NotFound) as unknown:
+        safeguarding(caller=STRANGER_DSL, setting=UNREGISTERED)
+    assert stranger.value.detail == unknown.value.detail
+
+
 def test_safeguarding_access_needs_a_child_the_service_knows():
     with pytest.raises(NotFound):
-        safeguarding(setting=None)
+        safeguarding(setting=UNREGISTERED)
 
 
 def test_parents_are_not_listed_safeguarding_grants():
     with pytest.raises(Forbidden):
-        domain.require_may_list_safeguarding(PARENT)
-    domain.require_may_list_safeguarding(SLT)
+        domain.require_may_list_safeguarding(PARENT, CHILD, AT_SETTING)
+    domain.require_may_list_safeguarding(SLT, CHILD, AT_SETTING)
+    with pytest.raises(NotFound):
+        domain.require_may_list_safeguarding(OTHER_NURSERY, CHILD, AT_SETTING)
 
 
 # -- purity ---------------------------------------------------------------------------------

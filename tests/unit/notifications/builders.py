@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from schemas.events import consent as c
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.events import referrals as r
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
 from services.notifications.domain.recipients import Subscriber
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -71,3 +72,16 @@ def consent_granted(child: UUID, *, orgs: tuple[str, ...] = (), agencies: tuple[
 def consent_withdrawn(child: UUID, consent_id: UUID) -> EnvelopeBase:
     return envelope(c.ConsentWithdrawn(consent_id=consent_id, withdrawn_at=NOW, recorded_on_behalf=False), child,
                     by=actor(None, "parent-1"))
+
+
+def team_joined(child: UUID, org: str, *, at: datetime = NOW - timedelta(days=30)) -> EnvelopeBase:
+    """The organisation joined the child's team (it accepted a referral); the setting is
+    registered instead (ChildRegistered puts it on the team)."""
+    if org == SETTING:
+        return envelope(r.ChildRegistered(setting_organisation_id=SETTING), child, at=at)
+    return envelope(r.TeamMemberJoined(organisation_id=org, agency=AGENCY_OF[org], role=AGENCY_OF[org].value,
+                                       joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child, at=at)
+
+
+def team_left(child: UUID, org: str, *, at: datetime = NOW - timedelta(days=1)) -> EnvelopeBase:
+    return envelope(r.TeamMemberLeft(organisation_id=org, ended_by=TeamLeaveRoute.REMOVED_BY_PARENT), child, at=at)

@@ -17,7 +17,7 @@ from services.notifications.domain.messages import (
 from services.notifications.domain.recipients import About, NOT_ANNOUNCED
 from services.notifications.domain.reminders import reminders_for
 
-from .builders import NOW, envelope
+from .builders import NOW, SETTING, envelope
 
 CHILD = uuid4()
 URL = "https://tac.example.org/"
@@ -62,7 +62,7 @@ def test_a_reminder_says_what_is_due_when_and_why():
 
 
 def test_a_webhook_body_is_json_with_the_same_words_and_no_more():
-    entry = envelope(r.ReferralAccepted(referral_id=uuid4()), CHILD)
+    entry = envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING), CHILD)
     message = entry_message(About.from_envelope(entry), URL)
     notification_id = uuid4()
 

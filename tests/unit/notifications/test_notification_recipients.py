@@ -17,6 +17,7 @@ from services.notifications.domain.recipients import About, Audience, recipients
 
 from .builders import (
     EP, NOW, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
+    team_joined, team_left,
 )
 
 CHILD = uuid4()
@@ -34,8 +35,16 @@ def concern(child=CHILD, by=None):
     return envelope(data, child, by=by or actor(SETTING, "senco-1"))
 
 
+def with_team(state: ConsentState, child, team) -> ConsentState:
+    """The decision's state with the team in it (rule 5 needs it): each organisation joined."""
+    for org in team:
+        state = state.apply(team_joined(child, org))
+    return state
+
+
 def told(entry, subscribers, state, team=(SETTING, SLT, EP)):
-    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, team), subscribers, now=NOW, state=state)
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, team), subscribers, now=NOW,
+                       state=with_team(state, entry.subject, team))
     return {a.subscriber.address for a in found}
 
 
@@ -137,8 +146,8 @@ def test_the_safeguarding_lead_of_another_organisation_is_not_told_of_break_glas
 
 def test_the_team_is_the_setting_plus_joiners_minus_leavers():
     registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING), CHILD)
-    joined = envelope(r.TeamMemberJoined(organisation_id=EP, agency=Agency.EP_SERVICE, role="ep"), CHILD)
-    left = envelope(r.TeamMemberLeft(organisation_id=EP), CHILD)
+    joined = team_joined(CHILD, EP)
+    left = team_left(CHILD, EP)
 
     assert (team_change(registered).organisation_id, team_change(registered).joined) == (SETTING, True)
     assert (team_change(joined).organisation_id, team_change(joined).joined) == (EP, True)
@@ -216,3 +225,48 @@ def test_a_parent_whose_children_are_no_longer_vouched_for_is_told_nothing_as_of
 
     assert told(concern(), [mum.as_of(NOW)], ConsentState()) == set()
     assert told(concern(), [mum], ConsentState()) == {"parent/parent-1"}, "the stored list itself is unchanged"
+
+
+# --- the team at the entry's moment ---------------------------------------------------------------
+
+
+def test_an_agency_kind_consent_never_reaches_an_organisation_of_that_kind_off_the_team():
+    state = ConsentState.from_events([consent_granted(CHILD, agencies=(Agency.HEALTH_VISITING,))])
+    outsider = practitioner(OUTSIDER)
+    entry = slt_report()
+
+    # Even when it is considered (a subscriber query that let it through), the decision refuses.
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, (SETTING, SLT, OUTSIDER)), [outsider],
+                       now=NOW, state=with_team(state, CHILD, (SETTING, SLT)))
+    assert found == []
+
+
+def test_an_organisation_is_told_once_it_joins_the_team_without_a_new_consent():
+    state = ConsentState.from_events([consent_granted(CHILD, agencies=(Agency.HEALTH_VISITING,))])
+    outsider = practitioner(OUTSIDER)
+
+    assert told(slt_report(), [outsider], state, team=(SETTING, SLT)) == set()
+    assert told(slt_report(), [outsider], state, team=(SETTING, SLT, OUTSIDER)) == {f"{OUTSIDER}/{OUTSIDER}-person"}
+
+
+def test_an_organisation_removed_from_the_team_is_told_nothing_more():
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(EP,)), team_joined(CHILD, SETTING),
+                                      team_joined(CHILD, EP), team_left(CHILD, EP)])
+    entry = slt_report()
+    team = state.team_members(CHILD, NOW)
+
+    assert EP not in team
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, team), [practitioner(EP)], now=NOW,
+                       state=state)
+    assert found == []
+
+
+def test_the_settings_dsl_is_told_of_break_glass_access_without_consent_and_no_one_else_of_the_setting():
+    grant = _safeguarding_grant(org=EP)
+    setting_dsl = practitioner(SETTING, "dsl-hana", role="designated_safeguarding_lead")
+    setting_senco = practitioner(SETTING, "senco-1")
+    state = with_team(ConsentState.from_events([grant]), CHILD, (SETTING, EP))
+
+    found = recipients(About.from_envelope(grant), Audience.for_entry(grant, (SETTING, EP), SETTING),
+                       [setting_dsl, setting_senco], now=NOW, state=state)
+    assert [(a.subscriber.person_id, a.basis) for a in found] == [("dsl-hana", "safeguarding_oversight")]

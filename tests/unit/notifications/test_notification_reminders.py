@@ -10,7 +10,7 @@ from uuid import uuid4
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.events.referrals import DueDate
-from schemas.vocabulary import Agency, Category, PrimeArea, ProgressOutcome
+from schemas.vocabulary import Agency, Category, PrimeArea, ProgressOutcome, TeamJoinRoute
 from services.consent.decision import ConsentState
 from services.notifications.domain.recipients import recipients
 from services.notifications.domain.reminders import (
@@ -20,6 +20,7 @@ from services.notifications.domain.reminders import (
 
 from .builders import (
     EP, NOW, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
+    team_joined,
 )
 
 CHILD = uuid4()
@@ -77,7 +78,7 @@ def test_a_consent_is_reminded_30_days_before_it_expires_once_whether_from_the_g
 
 
 def test_an_event_without_dates_sets_no_reminder():
-    assert reminders_for(envelope(r.ReferralAccepted(referral_id=uuid4()), CHILD)) == ()
+    assert reminders_for(envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING), CHILD)) == ()
 
 
 def test_the_send_key_names_the_recipient_so_each_person_is_reminded_once():
@@ -125,7 +126,7 @@ def test_withdrawing_a_consent_cancels_its_expiry_reminder_and_nothing_else():
 def test_submitted_advice_and_a_completed_review_cancel_their_reminders():
     advice_id, review_id = uuid4(), uuid4()
     submitted = envelope(r.EHCAdviceSubmitted(request_id=uuid4(), advice_id=advice_id, submitted_on=date(2026, 3, 20),
-                                              summary="s"), CHILD)
+                                              summary="s", requested_by_organisation_id="org-la"), CHILD)
     completed = envelope(r.IntegratedReviewCompleted(
         review_id=review_id, completed_on=date(2026, 3, 20),
         outcomes={PrimeArea.PHYSICAL_DEVELOPMENT: ProgressOutcome.EXPECTED}), CHILD)
@@ -151,7 +152,8 @@ def test_a_finalised_plan_cancels_every_date_of_its_request():
 def test_a_reminder_reaches_the_organisation_that_set_the_date_even_outside_the_team_and_those_permitted():
     reminder = reminders_for(advice_requested())[0]  # authored by org-la, category ehc
     la, ep, setting = practitioner("org-la", "caseworker-1"), practitioner(EP, "ep-1"), practitioner(SETTING, "s-1")
-    state = ConsentState.from_events([consent_granted(CHILD, orgs=(EP,), categories=(Category.EHC,))])
+    state = ConsentState.from_events([consent_granted(CHILD, orgs=(EP,), categories=(Category.EHC,)),
+                                      team_joined(CHILD, SETTING), team_joined(CHILD, EP)])
 
     found = recipients(reminder.about(), reminder_audience([EP, SETTING], reminder), [la, ep, setting],
                        now=NOW, state=state)
@@ -200,6 +202,9 @@ def test_the_window_reminder_goes_to_team_members_permitted_for_health_the_annou
     state = ConsentState.from_events([
         consent_granted(CHILD, orgs=(HV,), categories=(Category.HEALTH,)),
         consent_granted(CHILD, orgs=(SLT,), categories=(Category.SLT, Category.REFERRAL)),
+        team_joined(CHILD, SETTING), team_joined(CHILD, SLT),
+        envelope(r.TeamMemberJoined(organisation_id=HV, agency=Agency.HEALTH_VISITING, role="health_visitor",
+                                    joined_through=TeamJoinRoute.INVITATION), CHILD, at=NOW - timedelta(days=3)),
     ])
 
     found = reminded(reminder, [SETTING, HV, SLT], [hv, slt, setting, parent("parent-1", CHILD)], now=NOW,

@@ -12,7 +12,10 @@ import pytest
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor
 from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients, SafeguardingAccessGranted
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.events.referrals import TeamMemberJoined, TeamMemberLeft
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
+from services.common.directory import Directory, NationalCode, Organisation
+from services.common.errors import Invalid
 from services.consent.decision import ConsentState
 from services.referrals import access, clock
 
@@ -43,8 +46,24 @@ def _grant(*, organisations=(), agencies=(), categories=(Category.HEALTH,), chil
         expires_at=NOW + timedelta(days=300)), subject=child, actor=RECORDER, source="/tac/consent")
 
 
-def _state(*envelopes) -> ConsentState:
-    return ConsentState.from_events(envelopes)
+def _joined(organisation_id: str, agency: Agency, *, child=CHILD, at=NOW - timedelta(hours=1)):
+    return make_envelope(TeamMemberJoined(organisation_id=organisation_id, agency=agency, role="member",
+                                          joined_through=TeamJoinRoute.INVITATION),
+                         subject=child, actor=RECORDER, source="/tac/referrals", time=at)
+
+
+def _left(organisation_id: str, *, at=NOW - timedelta(minutes=1)):
+    return make_envelope(TeamMemberLeft(organisation_id=organisation_id, ended_by=TeamLeaveRoute.REMOVED_BY_PARENT),
+                         subject=CHILD, actor=RECORDER, source="/tac/referrals", time=at)
+
+
+# The health visitors and the SLT are on the child's team unless a test says otherwise.
+TEAM = (_joined("hv-west", Agency.HEALTH_VISITING), _joined("hv-east", Agency.HEALTH_VISITING),
+        _joined("slt-east", Agency.SLT_SERVICE))
+
+
+def _state(*envelopes, team=TEAM) -> ConsentState:
+    return ConsentState.from_events((*team, *envelopes))
 
 
 def test_an_organisation_sees_its_own_record_and_another_only_under_consent_for_that_category():
@@ -58,6 +77,22 @@ def test_an_organisation_sees_its_own_record_and_another_only_under_consent_for_
     withdrawn = make_envelope(ConsentWithdrawn(consent_id=consent, withdrawn_at=NOW, recorded_on_behalf=False),
                               subject=CHILD, actor=RECORDER, source="/tac/consent")
     assert not access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted, withdrawn))
+
+
+def test_consent_reaches_an_organisation_only_while_it_is_on_the_childs_team():
+    hv = access.viewer_of(HV)
+    _, granted = _grant(agencies=[Agency.HEALTH_VISITING])
+    assert not access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted, team=()))
+    assert access.may_see(hv, CHILD, "hv-west", Category.HEALTH, NOW, _state(granted, team=()))  # its own, always
+    assert not access.may_see(hv, CHILD, "sunflowers", Category.HEALTH, NOW, _state(granted, _left("hv-west")))
+
+
+def test_a_request_waiting_for_its_answer_is_read_by_its_addressee_under_the_consent_that_named_it():
+    slt = access.viewer_of(SLT)
+    _, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
+    assert access.may_see_request(slt, CHILD, "sunflowers", Category.REFERRAL, NOW, _state(granted, team=()))
+    assert not access.may_see(slt, CHILD, "sunflowers", Category.REFERRAL, NOW, _state(granted, team=()))
+    assert not access.may_see_request(slt, CHILD, "sunflowers", Category.REFERRAL, NOW, _state(team=()))
 
 
 def test_a_consent_naming_one_organisation_does_not_cover_another_of_the_same_agency():
@@ -94,18 +129,28 @@ def test_a_missing_consent_is_named_in_words_a_practitioner_can_act_on():
     assert access.missing_consent("la-sen", Agency.LA_SEN_TEAM, Category.EHC) == "no active consent covers la-sen/la_sen_team for ehc"
 
 
-@pytest.mark.parametrize(("known", "agency", "conflict"), [
-    (set(), Agency.LA_SEN_TEAM, False),  # never seen: nothing contradicts it
-    ({"la_sen_team"}, Agency.LA_SEN_TEAM, False),
-    ({"slt_service"}, Agency.LA_SEN_TEAM, True),
-    ({"slt_service", "la_sen_team"}, Agency.LA_SEN_TEAM, False),
-    ({"setting"}, Agency.EP_SERVICE, True),
+DIRECTORY = Directory.of(
+    Organisation(id="la-sen", name="City SEN Team", agency=Agency.LA_SEN_TEAM, national_code=NationalCode(scheme="la_code", value="901")),
+    Organisation(id="slt-east", name="East SLT", agency=Agency.SLT_SERVICE, national_code=NationalCode(scheme="ods", value="RX1")),
+)
+
+
+@pytest.mark.parametrize(("organisation_id", "agency", "field"), [
+    ("la-sen", Agency.LA_SEN_TEAM, None),
+    ("la-sen", None, None),  # the directory says what it is
+    ("slt-east", Agency.LA_SEN_TEAM, "from_agency"),  # the directory says it is an SLT service
+    ("nowhere", Agency.LA_SEN_TEAM, "from_organisation_id"),  # not in the directory
 ])
-def test_an_organisation_cannot_be_named_as_an_agency_this_service_knows_it_is_not(known, agency, conflict):
-    problem = access.agency_conflict("org-1", agency, known)
-    assert (problem is not None) is conflict
-    if conflict:
-        assert "org-1" in problem and agency.value in problem
+def test_an_organisation_is_named_only_as_what_the_directory_says_it_is(organisation_id, agency, field):
+    def name():
+        return access.named_organisation(DIRECTORY, organisation_id, agency, id_field="from_organisation_id",
+                                         agency_field="from_agency")
+    if field is None:
+        assert name().id == organisation_id
+        return
+    with pytest.raises(Invalid) as refused:
+        name()
+    assert refused.value.field == field and field in str(refused.value)
 
 
 def test_the_review_window_is_announced_from_23_months_until_school():

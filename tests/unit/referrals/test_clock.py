@@ -277,3 +277,14 @@ def test_the_latest_birth_date_of_a_child_at_school_bounds_exactly_the_children_
 def test_children_born_up_to_31_august_2021_are_at_school_from_september_2025():
     assert clock.latest_birth_date_at_school(D(2025, 9, 1)) == D(2021, 8, 31)
     assert clock.latest_birth_date_at_school(D(2025, 8, 31)) == D(2020, 8, 31)
+
+
+@pytest.mark.parametrize(("born", "ends"), [
+    (date(2023, 3, 15), date(2028, 9, 1)),  # fifth birthday in March: school from the September after
+    (date(2023, 8, 31), date(2028, 9, 1)),  # summer-born: deferred entry at the latest then
+    (date(2023, 9, 1), date(2029, 9, 1)),  # fifth birthday on 1 September: the following year's start
+    (date(2020, 2, 29), date(2025, 9, 1)),
+])
+def test_a_childs_casework_ends_on_the_1_september_following_the_fifth_birthday(born, ends):
+    assert clock.casework_ends(born) == ends
+    assert "Education Act 1996 s.8" in clock.REF_CASEWORK_END

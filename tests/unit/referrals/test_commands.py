@@ -44,6 +44,8 @@ VALID: dict[type[c.Command], dict] = {
     c.PlanTransition: {"school_organisation_id": "oak", "starts_on": "2027-09-01", "plan_summary": "Visits"},
     c.CompleteTransition: {},
     c.OfferFamilySupport: {"summary": "Stay and play"},
+    c.ShareParentObservation: {"text": "She says 'bir' for bird", "seen_on": "2025-06-01"},
+    c.GiveEHCParentViews: {"parent_views": "We want her understood", "child_views": "Likes the sand tray"},
 }
 
 TEXT_FIELDS = [(cmd, name) for cmd, body in VALID.items() for name, value in body.items()
@@ -72,7 +74,25 @@ def test_the_free_text_fields_found_are_the_ones_expected():
         "MakeReferral.reason", "CloseReferral.outcome", "LeaveTeam.reason", "InviteToTeam.message",
         "DeclineInvitation.reason", "RemoveTeamMember.reason", "NameKeyPerson.key_person_name", "NameKeyPerson.buddy_name",
         "ShareSLTReport.assessment_summary", "ShareSLTReport.programme", "PlanTransition.plan_summary",
-        "SubmitEHCAdvice.summary", "OfferFamilySupport.summary", "DeclineEHCAssessment.reason"}
+        "SubmitEHCAdvice.summary", "OfferFamilySupport.summary", "DeclineEHCAssessment.reason",
+        "ShareParentObservation.text", "GiveEHCParentViews.parent_views", "GiveEHCParentViews.child_views"}
+
+
+@pytest.mark.parametrize(("cmd", "field"), [(c.ShareParentObservation, "text"), (c.GiveEHCParentViews, "parent_views"),
+                                            (c.GiveEHCParentViews, "child_views")], ids=str)
+def test_a_parents_entry_is_between_1_and_4000_characters_naming_the_field(cmd, field):
+    cmd.model_validate({**VALID[cmd], field: "x" * 4000})
+    for bad in ("", "   ", "x" * 4001):
+        with pytest.raises(ValidationError) as refused:
+            cmd.model_validate({**VALID[cmd], field: bad})
+        assert [e["loc"][0] for e in refused.value.errors()] == [field]
+
+
+def test_a_parents_entry_needs_only_its_words():
+    assert c.ShareParentObservation.model_validate({"text": "Sings at bath time"}).seen_on is None
+    assert c.GiveEHCParentViews.model_validate({"parent_views": "We want her understood"}).child_views is None
+    with pytest.raises(ValidationError):
+        c.ShareParentObservation.model_validate({"text": "x", "author": "someone else"})
 
 
 @pytest.mark.parametrize("cmd", [c.ShareSLTReport, c.ShareEPAdvice])

@@ -70,10 +70,23 @@ def test_the_receiver_accepts_and_closes_and_the_referrer_withdraws():
     assert not allowed(domain.require_may_read_referral, Caller("slt-east", Agency.EP_SERVICE), REFERRAL)
 
 
-def test_a_team_changes_by_the_organisation_itself_or_the_setting():
-    assert allowed(domain.require_team_change, SLT, CHILD, "slt-east")
-    assert allowed(domain.require_team_change, SETTING, CHILD, "slt-east")
-    assert not allowed(domain.require_team_change, OTHER_SLT, CHILD, "slt-east")
+def test_nobody_adds_itself_a_parent_adds_and_the_parent_or_the_setting_removes():
+    assert allowed(domain.require_parent_of, PARENT, CHILD, "add an organisation")
+    for caller in (SETTING, SLT, STRANGER_PARENT):
+        assert not allowed(domain.require_parent_of, caller, CHILD, "add an organisation")
+    assert domain.require_remover(PARENT, CHILD) == "removed_by_parent"
+    assert domain.require_remover(SETTING, CHILD) == "removed_by_setting"
+    for caller in (SLT, OTHER_SETTING, STRANGER_PARENT):
+        assert not allowed(domain.require_remover, caller, CHILD)
+
+
+def test_an_organisation_leaves_by_itself_and_only_the_invited_answers_an_invitation():
+    assert allowed(domain.require_leaver, SLT, "slt-east")
+    assert not allowed(domain.require_leaver, SETTING, "slt-east")
+    assert not allowed(domain.require_leaver, OTHER_SLT, "slt-east")
+    assert allowed(domain.require_invitee, SLT, "slt-east", "slt_service")
+    assert not allowed(domain.require_invitee, OTHER_SLT, "slt-east", "slt_service")
+    assert not allowed(domain.require_invitee, Caller("slt-east", Agency.EP_SERVICE), "slt-east", "slt_service")
 
 
 def test_reports_come_from_involved_organisations_of_the_right_agency():

@@ -105,6 +105,13 @@ def _examples() -> list[Event]:
         ),
         referrals.TransitionToSchoolCompleted(school_organisation_id="org-school-1", completed_on=date(2025, 9, 30)),
         referrals.FamilySupportOffered(offer_id=U[8], summary="Stay and play sessions"),
+        referrals.ParentObservationShared(
+            observation_id=U[0], text="She points at the birds and says 'bir' now.", seen_on=D0,
+        ),
+        referrals.EHCParentViewsGiven(
+            request_id=U[6], views_id=U[1], parent_views="We want her to be understood at nursery.",
+            child_views="Likes the sand tray; does not like loud rooms.",
+        ),
         consent.ConsentGranted(
             consent_id=U[2],
             given_by=consent.ConsentGiver(person_id="person-1", relationship="mother", has_parental_responsibility=True),

@@ -15,6 +15,15 @@ def clean_environment(monkeypatch):
     for name in ("TAC_ENVIRONMENT", "KAFKA_BOOTSTRAP_SERVERS", "TAC_TIMELINE_DATABASE_URL", "TAC_TIMELINE_PORT",
                  "TAC_TIMELINE_CONSUMER_GROUP", "TAC_TIMELINE_REFERRALS_TOPIC", "TAC_TIMELINE_AUDIT_TOPIC"):
         monkeypatch.delenv(name, raising=False)
+    # TAC_ENVIRONMENT defaults to production, which refuses the development key pair; these
+    # tests are about the timeline's own settings, so they run as development explicitly.
+    monkeypatch.setenv("TAC_ENVIRONMENT", "development")
+
+
+def test_with_no_environment_set_the_timeline_runs_as_production_and_refuses_the_development_keys(monkeypatch):
+    monkeypatch.delenv("TAC_ENVIRONMENT")
+    with pytest.raises(ValidationError, match="development key pair"):
+        TimelineSettings()
 
 
 def test_by_default_the_timeline_runs_locally_on_port_8003_with_a_sqlite_store_and_the_tac_topics():

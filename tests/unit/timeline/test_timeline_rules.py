@@ -12,21 +12,22 @@ from schemas.events import audit
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category
-from services.consent.decision import ConsentState, Viewer
+from services.consent.decision import FOLDED_TYPES, ConsentState, Viewer
 from services.timeline.domain import (
     CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, AccessRecord, Cursor, Source, StoredEntry,
     access_log_for_reader, entry_from_envelope, may_read_access_log, misrouted_reason, summarise, visible_entries,
 )
 from tests.unit.timeline.timeline_builders import (
     EP, HV, HV_ORG, NOW, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, TIMELINE_EVENT_CLASSES, concern, envelope,
-    granted_payload, safeguarding_payload, sample, withdrawn,
+    granted_payload, joined, left, registered, safeguarding_payload, sample, withdrawn,
 )
 
 
 def stored(env) -> StoredEntry:
     e = entry_from_envelope(env)
     return StoredEntry(e.event_id, e.child_id, e.event_type, e.category, e.occurred_at, e.author_practitioner_id,
-                       e.author_organisation_id, e.author_agency, e.author_role, e.summary, e.payload)
+                       e.author_organisation_id, e.author_agency, e.author_role, e.summary, e.payload,
+                       e.answers_request_of)
 
 
 def viewer(actor, children=()) -> Viewer:
@@ -49,9 +50,7 @@ def test_every_timeline_event_type_reads_as_its_own_short_sentence(cls):
 
 def test_every_referral_event_and_the_three_consent_events_are_timeline_entries_and_nothing_else():
     assert TIMELINE_TYPES == {cls.TYPE for cls in TIMELINE_EVENT_CLASSES}
-    assert CONSENT_STATE_TYPES == {
-        c.ConsentGranted.TYPE, c.ConsentWithdrawn.TYPE, c.ConsentExpired.TYPE, c.SafeguardingAccessGranted.TYPE
-    }
+    assert c.SafeguardingAccessGranted.TYPE in CONSENT_STATE_TYPES
     assert c.SafeguardingAccessGranted.TYPE not in TIMELINE_TYPES
     assert c.ConsentExpiryReminderDue.TYPE not in TIMELINE_TYPES
     assert audit.TimelineViewed.TYPE not in TIMELINE_TYPES
@@ -121,7 +120,7 @@ def test_a_consent_shows_the_categories_it_covers_to_the_agencies_it_names_with_
     consent_id = grant.data.consent_id
     covered = stored(concern(child))
     not_covered = stored(envelope(sample(r.EPAdviceShared), child, EP))
-    state = state_of(grant)
+    state = state_of(grant, joined(child, SLT_ORG, Agency.SLT_SERVICE), joined(child, HV_ORG, Agency.HEALTH_VISITING))
     shown = visible_entries(viewer(SLT), [covered, not_covered], NOW, state)
     assert [(s.entry, s.basis) for s in shown] == [(covered, f"consent:{consent_id}")]
     assert visible_entries(viewer(HV), [covered, not_covered], NOW, state) == []
@@ -130,11 +129,13 @@ def test_a_consent_shows_the_categories_it_covers_to_the_agencies_it_names_with_
 def test_after_a_withdrawal_the_entries_it_covered_are_hidden_but_the_viewers_own_remain():
     child = uuid4()
     grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    on_team = joined(child, SLT_ORG, Agency.SLT_SERVICE)
     others = stored(concern(child))
     own = stored(concern(child, SLT))
-    before = visible_entries(viewer(SLT), [others, own], NOW, state_of(grant))
+    before = visible_entries(viewer(SLT), [others, own], NOW, state_of(grant, on_team))
     assert [s.entry for s in before] == [others, own]
-    after = visible_entries(viewer(SLT), [others, own], NOW, state_of(grant, withdrawn(child, grant.data.consent_id)))
+    after = visible_entries(viewer(SLT), [others, own], NOW,
+                            state_of(grant, on_team, withdrawn(child, grant.data.consent_id)))
     assert [(s.entry, s.basis) for s in after] == [(own, "own")]
 
 
@@ -151,6 +152,68 @@ def test_safeguarding_access_shows_the_whole_timeline_until_it_expires():
     shown = visible_entries(viewer(HV), entries, NOW, state_of(grant))
     assert {s.basis for s in shown} == {f"safeguarding:{grant.data.grant_id}"} and len(shown) == 2
     assert visible_entries(viewer(HV), entries, NOW + timedelta(hours=24), state_of(grant)) == []
+
+
+# -- the team and own requests (DESIGN §3 rules 3 and 5) -------------------------------------
+
+ANSWERS = (r.ReferralAccepted, r.ReferralDeclined, r.ReferralWithdrawn, r.ReferralClosed, r.EHCAdviceSubmitted,
+           r.InvitationDeclined)
+
+
+@pytest.mark.parametrize("cls", ANSWERS, ids=lambda cls: cls.__name__)
+def test_an_answer_to_a_request_names_the_organisation_that_made_it(cls):
+    entry = entry_from_envelope(envelope(sample(cls), uuid4(), SLT))
+    assert entry.answers_request_of == sample(cls).requested_by_organisation_id
+
+
+def test_an_ehc_decision_answers_the_organisation_that_requested_it_and_nobody_when_a_parent_did():
+    named = r.EHCAssessmentStarted(request_id=uuid4(), decided_on=NOW.date(), requested_by_organisation_id=SETTING_ORG)
+    assert entry_from_envelope(envelope(named, uuid4())).answers_request_of == SETTING_ORG
+    assert entry_from_envelope(envelope(sample(r.EHCAssessmentStarted), uuid4())).answers_request_of is None
+
+
+@pytest.mark.parametrize("cls", [cls for cls in TIMELINE_EVENT_CLASSES if not hasattr(cls, "model_fields")
+                                 or "requested_by_organisation_id" not in cls.model_fields],
+                         ids=lambda cls: cls.__name__)
+def test_an_event_that_answers_no_request_answers_nobodys(cls):
+    assert entry_from_envelope(envelope(sample(cls), uuid4())).answers_request_of is None
+
+
+def test_the_setting_sees_the_acceptance_of_its_referral_as_own_request_with_no_consent():
+    child = uuid4()
+    accepted = stored(envelope(sample(r.ReferralAccepted), child, SLT))
+    shown = visible_entries(viewer(SETTING), [accepted], NOW, ConsentState())
+    assert [(s.entry, s.basis) for s in shown] == [(accepted, "own_request")]
+    assert visible_entries(viewer(HV), [accepted], NOW, ConsentState()) == []
+
+
+def test_an_agency_kind_consent_does_not_reach_an_organisation_of_that_kind_until_it_joins_the_team():
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child, time=NOW - timedelta(days=2))
+    entries = [stored(concern(child))]
+    assert visible_entries(viewer(SLT), entries, NOW, state_of(registered(child), grant)) == []
+    state = state_of(registered(child), grant, joined(child, SLT_ORG, Agency.SLT_SERVICE))
+    assert [s.basis for s in visible_entries(viewer(SLT), entries, NOW, state)] == [f"consent:{grant.data.consent_id}"]
+
+
+def test_after_removal_from_the_team_an_organisation_sees_only_its_own_records():
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    entries = [stored(concern(child)), stored(concern(child, SLT))]
+    state = state_of(grant, joined(child, SLT_ORG, Agency.SLT_SERVICE, time=NOW - timedelta(days=1)),
+                     left(child, SLT_ORG, time=NOW - timedelta(hours=1)))
+    assert [s.basis for s in visible_entries(viewer(SLT), entries, NOW, state)] == ["own"]
+
+
+@pytest.mark.parametrize("cls", [r.InvitationSent, r.InvitationDeclined, r.KeyPersonNamed], ids=lambda cls: cls.__name__)
+def test_invitations_and_the_key_person_are_referral_entries_like_the_others(cls):
+    entry = entry_from_envelope(envelope(sample(cls), uuid4()))
+    assert entry.category == "referral" and entry.event_type == cls.TYPE
+
+
+def test_a_removal_says_who_removed_the_organisation():
+    text = summarise(r.TeamMemberLeft(organisation_id=SLT_ORG, ended_by="removed_by_parent", reason="Therapy ended"))
+    assert text == f"{SLT_ORG} was removed from the team by the parent: Therapy ended"
 
 
 def test_an_entry_in_a_category_no_one_can_consent_to_is_shown_to_nobody_not_even_the_parent():
@@ -237,9 +300,12 @@ def test_a_cursor_points_just_past_the_entry_it_was_made_from():
     assert Cursor.after(entry) == Cursor(entry.occurred_at, entry.event_id)
 
 
-def test_every_consent_state_event_type_comes_from_the_consent_topic():
-    assert all(misrouted_reason(Source.CONSENT, t) is None for t in CONSENT_STATE_TYPES)
-    assert all(misrouted_reason(Source.REFERRALS, t) is not None for t in CONSENT_STATE_TYPES)
+def test_the_timeline_keeps_every_event_type_the_decision_folds_and_each_arrives_on_exactly_one_input_topic():
+    assert CONSENT_STATE_TYPES == FOLDED_TYPES
+    for event_type in CONSENT_STATE_TYPES:
+        accepted_on = [source for source in (Source.CONSENT, Source.REFERRALS) if misrouted_reason(source, event_type) is None]
+        expected = Source.CONSENT if event_type.startswith("tac.consent.") else Source.REFERRALS
+        assert accepted_on == [expected], event_type
 
 
 def test_a_cursor_whose_time_cannot_be_put_in_utc_is_refused_as_a_bad_cursor():
@@ -248,3 +314,43 @@ def test_a_cursor_whose_time_cannot_be_put_in_utc_is_refused_as_a_bad_cursor():
     raw = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+05:00|{uuid4()}".encode()).decode().rstrip("=")
     with pytest.raises(ValueError, match="not a cursor"):
         Cursor.decode(raw)
+
+
+# -- the parent's own entries (issue 13: two-way, not a window) -------------------------------
+
+
+def test_a_parents_observation_is_an_entry_authored_by_the_parent_with_no_organisation_and_reads_in_words():
+    data = r.ParentObservationShared(observation_id=uuid4(), text="She says 'bir' for bird\nand points.",
+                                     seen_on=NOW.date())
+    entry = entry_from_envelope(envelope(data, uuid4(), PARENT))
+    assert (entry.author_organisation_id, entry.author_agency, entry.category) == (None, "parent", "progress")
+    assert entry.summary == f"Parent shared what they see at home (seen {NOW.date().isoformat()}): " \
+                            "She says 'bir' for bird and points."
+    assert entry.answers_request_of is None
+
+
+def test_a_parents_ehc_views_read_in_words_and_say_when_the_childs_views_are_given_too():
+    both = r.EHCParentViewsGiven(request_id=uuid4(), views_id=uuid4(), parent_views="We want her understood.",
+                                 child_views="Likes the sand tray.")
+    alone = r.EHCParentViewsGiven(request_id=uuid4(), views_id=uuid4(), parent_views="We want her understood.")
+    assert summarise(both) == ("Parent gave their views for the EHC needs assessment and the child's views: "
+                               "We want her understood.")
+    assert summarise(alone) == "Parent gave their views for the EHC needs assessment: We want her understood."
+    assert entry_from_envelope(envelope(both, uuid4(), PARENT)).category == "ehc"
+
+
+@pytest.mark.parametrize("cls", [r.ParentObservationShared, r.EHCParentViewsGiven], ids=lambda cls: cls.__name__)
+def test_a_parents_entry_reaches_a_team_member_only_under_a_consent_covering_its_category(cls):
+    child = uuid4()
+    category = Category(str(cls.CATEGORY))
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE, Agency.SETTING), categories=(category,)), child)
+    entry = stored(envelope(sample(cls), child, PARENT))
+    state = state_of(registered(child), grant, joined(child, SLT_ORG, Agency.SLT_SERVICE),
+                     joined(child, HV_ORG, Agency.HEALTH_VISITING))
+
+    assert [s.basis for s in visible_entries(viewer(SLT), [entry], NOW, state)] == [f"consent:{grant.data.consent_id}"]
+    assert [s.basis for s in visible_entries(viewer(SETTING), [entry], NOW, state)] == [
+        f"consent:{grant.data.consent_id}"]
+    assert visible_entries(viewer(HV), [entry], NOW, state) == []  # on the team, no consent
+    assert [s.basis for s in visible_entries(viewer(PARENT, [child]), [entry], NOW, ConsentState())] == ["parent"]
+    assert visible_entries(viewer(SLT), [entry], NOW, state_of(grant)) == []  # consent, not on the team

@@ -10,7 +10,7 @@ from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from schemas.vocabulary import Agency, Category, Purpose
+from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -36,12 +36,18 @@ def sample(cls: type[Event]) -> Event:
         r.ConcernRaised: r.ConcernRaised(concern_id=uuid4(), areas_of_need=["communication_and_interaction"], summary=_T),
         r.ReferralMade: r.ReferralMade(referral_id=uuid4(), to_organisation_id=SLT_ORG, to_agency=Agency.SLT_SERVICE,
                                        reason=_T, consent_id=uuid4()),
-        r.ReferralAccepted: r.ReferralAccepted(referral_id=uuid4()),
-        r.ReferralDeclined: r.ReferralDeclined(referral_id=uuid4(), reason=_T),
-        r.ReferralWithdrawn: r.ReferralWithdrawn(referral_id=uuid4(), reason=_T),
-        r.ReferralClosed: r.ReferralClosed(referral_id=uuid4(), outcome=_T),
-        r.TeamMemberJoined: r.TeamMemberJoined(organisation_id=SLT_ORG, agency=Agency.SLT_SERVICE, role="slt"),
-        r.TeamMemberLeft: r.TeamMemberLeft(organisation_id=SLT_ORG, reason="discharged"),
+        r.ReferralAccepted: r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING_ORG),
+        r.ReferralDeclined: r.ReferralDeclined(referral_id=uuid4(), requested_by_organisation_id=SETTING_ORG, reason=_T),
+        r.ReferralWithdrawn: r.ReferralWithdrawn(referral_id=uuid4(), requested_by_organisation_id=SETTING_ORG,
+                                                 reason=_T),
+        r.ReferralClosed: r.ReferralClosed(referral_id=uuid4(), requested_by_organisation_id=SETTING_ORG, outcome=_T),
+        r.TeamMemberJoined: joined_payload(SLT_ORG, Agency.SLT_SERVICE),
+        r.TeamMemberLeft: r.TeamMemberLeft(organisation_id=SLT_ORG, ended_by=TeamLeaveRoute.LEFT, reason="discharged"),
+        r.InvitationSent: r.InvitationSent(invitation_id=uuid4(), organisation_id=HV_ORG, agency=Agency.HEALTH_VISITING,
+                                           expires_on=_D + timedelta(days=14)),
+        r.InvitationDeclined: r.InvitationDeclined(invitation_id=uuid4(), organisation_id=HV_ORG,
+                                                   requested_by_organisation_id=SETTING_ORG, reason="Not our area"),
+        r.KeyPersonNamed: r.KeyPersonNamed(key_person_id="priya", buddy_id="tom"),
         r.SLTReportShared: r.SLTReportShared(report_id=uuid4(), assessment_summary=_T, programme="Daily play"),
         r.EPAdviceShared: r.EPAdviceShared(advice_id=uuid4(), summary=_T),
         r.IntegratedReviewWindowOpened: r.IntegratedReviewWindowOpened(announced_on=_D),
@@ -55,7 +61,8 @@ def sample(cls: type[Event]) -> Event:
         r.EHCAdviceRequested: r.EHCAdviceRequested(request_id=uuid4(), advice_id=uuid4(), from_organisation_id=EP_ORG,
                                                    from_agency=Agency.EP_SERVICE, requested_on=_D,
                                                    due_on=_D + timedelta(weeks=6)),
-        r.EHCAdviceSubmitted: r.EHCAdviceSubmitted(request_id=uuid4(), advice_id=uuid4(), submitted_on=_D, summary=_T),
+        r.EHCAdviceSubmitted: r.EHCAdviceSubmitted(request_id=uuid4(), advice_id=uuid4(),
+                                                   requested_by_organisation_id="la-north", submitted_on=_D, summary=_T),
         r.EHCDraftPlanIssued: r.EHCDraftPlanIssued(request_id=uuid4(), issued_on=_D,
                                                    comments_due_on=_D + timedelta(days=15)),
         r.EHCPlanFinalised: r.EHCPlanFinalised(request_id=uuid4(), finalised_on=_D,
@@ -65,6 +72,9 @@ def sample(cls: type[Event]) -> Event:
         r.TransitionToSchoolCompleted: r.TransitionToSchoolCompleted(school_organisation_id="school-1",
                                                                      completed_on=_D),
         r.FamilySupportOffered: r.FamilySupportOffered(offer_id=uuid4(), summary=_T),
+        r.ParentObservationShared: r.ParentObservationShared(observation_id=uuid4(), text=_T, seen_on=_D),
+        r.EHCParentViewsGiven: r.EHCParentViewsGiven(request_id=uuid4(), views_id=uuid4(), parent_views=_T,
+                                                     child_views="Likes the sand tray"),
         c.ConsentGranted: granted_payload(),
         c.ConsentWithdrawn: c.ConsentWithdrawn(consent_id=uuid4(), withdrawn_at=NOW, recorded_on_behalf=False),
         c.ConsentExpired: c.ConsentExpired(consent_id=uuid4(), expired_at=NOW),
@@ -112,6 +122,28 @@ def envelope(data: Event, child: UUID, actor: Actor = SETTING, *, time: datetime
              event_id: UUID | None = None) -> EnvelopeBase:
     source = "/tac/consent" if isinstance(data, c._Consent) else "/tac/referrals"
     return make_envelope(data, subject=child, actor=actor, source=source, time=time or NOW, event_id=event_id)
+
+
+def joined_payload(organisation: str, agency: Agency, *,
+                   through: TeamJoinRoute = TeamJoinRoute.REFERRAL_ACCEPTED) -> r.TeamMemberJoined:
+    return r.TeamMemberJoined(organisation_id=organisation, agency=agency, role="practitioner", joined_through=through)
+
+
+def registered(child: UUID, setting: str = SETTING_ORG, *, time: datetime | None = None) -> EnvelopeBase:
+    """The setting registers the child: the setting is on the child's team from `time`."""
+    return envelope(r.ChildRegistered(setting_organisation_id=setting), child, time=time or NOW - timedelta(days=2))
+
+
+def joined(child: UUID, organisation: str, agency: Agency, *, time: datetime | None = None,
+           through: TeamJoinRoute = TeamJoinRoute.REFERRAL_ACCEPTED) -> EnvelopeBase:
+    """`organisation` joins the child's team at `time` (default: a day before NOW)."""
+    return envelope(joined_payload(organisation, agency, through=through), child, time=time or NOW - timedelta(days=1))
+
+
+def left(child: UUID, organisation: str, *, time: datetime | None = None,
+         ended_by: TeamLeaveRoute = TeamLeaveRoute.REMOVED_BY_PARENT) -> EnvelopeBase:
+    data = r.TeamMemberLeft(organisation_id=organisation, ended_by=ended_by, reason="No longer involved")
+    return envelope(data, child, time=time or NOW - timedelta(hours=1))
 
 
 def withdrawn(child: UUID, consent_id: UUID, *, time: datetime | None = None) -> EnvelopeBase:

@@ -1,0 +1,132 @@
+"""Where a webhook may point: https to public addresses, checked as written and again after
+resolving the name, connecting to the address checked (no DNS rebinding)."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from services.notifications.channels import DeliveryError, WebhookChannel
+from services.notifications.domain.webhook_urls import (
+    UnsafeWebhook, WebhookPolicy, check_address, check_resolved, check_url,
+)
+
+STRICT = WebhookPolicy()
+DEVELOPMENT = WebhookPolicy(allow_http=True)
+TESTS = WebhookPolicy(allow_http=True, allow_loopback=True)
+
+
+@pytest.mark.parametrize("url, policy", [
+    ("https://hooks.example.com/tac", STRICT),
+    ("https://hooks.example.com:8443/tac?x=1", STRICT),
+    ("https://8.8.8.8/tac", STRICT),
+    ("https://[2001:4860:4860::8888]/tac", STRICT),
+    ("http://hooks.example.com/tac", DEVELOPMENT),
+    ("http://127.0.0.1:8080/hook", TESTS),
+    ("http://localhost:8080/hook", TESTS),
+    ("http://[::1]:8080/hook", TESTS),
+])
+def test_accepted_urls(url, policy):
+    check_url(url, policy)
+
+
+@pytest.mark.parametrize("url, policy, why", [
+    ("http://hooks.example.com/tac", STRICT, "https"),
+    ("ftp://hooks.example.com/tac", DEVELOPMENT, "http(s)"),
+    ("https://127.0.0.1/x", STRICT, "loopback"),
+    ("http://127.0.0.1:8080/x", DEVELOPMENT, "loopback"),
+    ("https://localhost/x", STRICT, "loopback"),
+    ("https://api.localhost/x", STRICT, "loopback"),
+    ("https://LOCALHOST./x", STRICT, "loopback"),
+    ("https://[::1]/x", STRICT, "loopback"),
+    ("https://0x7f000001/x", STRICT, "loopback"),
+    ("https://127.1/x", STRICT, "loopback"),
+    ("https://2130706433/x", STRICT, "loopback"),
+    ("https://0177.0.0.1/x", STRICT, "loopback"),
+    ("https://[::ffff:127.0.0.1]/x", STRICT, "loopback"),
+    ("https://[::ffff:169.254.169.254]/x", STRICT, "link-local"),
+    ("https://169.254.169.254/latest/meta-data/", STRICT, "link-local"),
+    ("https://[fe80::1]/x", STRICT, "link-local"),
+    ("https://10.0.0.5/x", STRICT, "private"),
+    ("https://172.16.0.1/x", STRICT, "private"),
+    ("https://192.168.1.1/x", STRICT, "private"),
+    ("https://[fd00:ec2::254]/x", STRICT, "private"),
+    ("https://100.64.0.1/x", STRICT, "not a public"),
+    ("https://224.0.0.1/x", STRICT, "multicast"),
+    ("https://0.0.0.0/x", STRICT, "unspecified"),
+    ("https://240.0.0.1/x", STRICT, "private"),  # 240/4 is reserved, and listed as private too
+    ("https://[2001:db8::1]/x", STRICT, "private"),
+    ("https://user:secret@hooks.example.com/x", STRICT, "credentials"),
+    ("https:///x", STRICT, "host"),
+    ("https://hooks.example.com/a b", STRICT, "whitespace"),
+    ("https://169.254.169.254/x", TESTS, "link-local"),  # loopback allowed does not open the rest
+])
+def test_refused_urls(url, policy, why):
+    with pytest.raises(UnsafeWebhook, match=why.replace("(", r"\(").replace(")", r"\)")):
+        check_url(url, policy)
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("127.255.255.254", False), ("::1", False), ("10.1.2.3", False),
+    ("169.254.169.254", False), ("::ffff:10.0.0.1", False), ("2002:7f00:1::", False), ("fc00::1", False),
+    ("192.0.2.1", False), ("::", False),
+])
+def test_each_resolved_address_is_checked(address, ok):
+    ip = ipaddress.ip_address(address)
+    if ok:
+        check_address(ip, STRICT)
+    else:
+        with pytest.raises(UnsafeWebhook):
+            check_address(ip, STRICT)
+
+
+def test_one_refused_address_among_those_a_name_resolves_to_refuses_the_name():
+    target = check_url("https://rebind.example.com/x", STRICT)
+    with pytest.raises(UnsafeWebhook, match="loopback"):
+        check_resolved(target, [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("127.0.0.1")], STRICT)
+    with pytest.raises(UnsafeWebhook, match="no address"):
+        check_resolved(target, [], STRICT)
+
+
+# --- the channel: resolve once, check, connect to the checked address -----------------------------
+
+
+def _channel(answers: list[str], seen: list[httpx.Request], policy=STRICT) -> WebhookChannel:
+    async def resolver(host: str, port: int):
+        return [ipaddress.ip_address(a) for a in answers]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return WebhookChannel(client, timeout_s=1, clock=lambda: datetime(2026, 3, 2, tzinfo=timezone.utc),
+                          policy=policy, resolver=resolver)
+
+
+async def test_delivery_connects_to_the_checked_address_with_the_name_in_host_and_sni():
+    seen: list[httpx.Request] = []
+    await _channel(["93.184.216.34"], seen).send("https://hooks.example.com:8443/tac?x=1", "s" * 20, b"{}")
+
+    [request] = seen
+    assert (request.url.host, request.url.port, request.url.raw_path) == ("93.184.216.34", 8443, b"/tac?x=1")
+    assert request.headers["Host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+
+
+async def test_a_name_that_now_resolves_to_a_refused_address_is_not_delivered_to():
+    seen: list[httpx.Request] = []
+    with pytest.raises(DeliveryError, match="refused.*169.254.169.254"):
+        await _channel(["169.254.169.254"], seen).send("https://hooks.example.com/tac", "s" * 20, b"{}")
+    assert seen == []
+
+
+async def test_a_url_stored_before_the_rules_is_refused_at_delivery():
+    seen: list[httpx.Request] = []
+    with pytest.raises(DeliveryError, match="loopback"):
+        await _channel(["93.184.216.34"], seen).send("https://127.0.0.1:9/x", "s" * 20, b"{}")
+    assert seen == []
