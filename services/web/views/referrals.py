@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
-from services.web.api_clients import ApiValidationError
+from services.web.api_clients import ApiValidationError, NotFound
 from services.web.forms import FormErrors
 from services.web.views.children import is_setting_of, load_child
 from services.web.views.deps import Page, PractitionerPage
@@ -77,7 +77,12 @@ async def _setting_child(page: Page, child_id: UUID) -> dict[str, Any]:
 async def _referral(page: Page, referral_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
     assert page.apis is not None
     referral = await page.apis.referrals.referral(referral_id)
-    child = await load_child(page, UUID(str(referral["child_id"])))
+    try:
+        child = await load_child(page, UUID(str(referral["child_id"])))
+    except NotFound:
+        # The receiver of a referral waiting for its answer may read the referral but not yet
+        # the child (it is not on the team until it accepts).
+        child = {"child_id": referral["child_id"], "display_name": "Child", "details_hidden": True}
     return referral, child
 
 

@@ -19,6 +19,7 @@ Per test:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -28,7 +29,8 @@ from tests.e2e.web.browser import CheckedPage, launch_chromium
 from tests.e2e.web.stacks import WebStack, running_stack
 from tests.idp import Idp, ensure_idp_up
 
-WEB_STACK_BASE_PORT = 28000
+# Another base port lets two people run browser tests on one machine at once (web on it, APIs +1..+4).
+WEB_STACK_BASE_PORT = int(os.environ.get("TAC_E2E_WEB_BASE_PORT", "28000"))
 
 
 @pytest.fixture(scope="session")

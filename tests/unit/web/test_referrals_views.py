@@ -98,3 +98,11 @@ def test_a_referral_the_viewer_may_not_know_is_page_not_found(web, world):
     world.fail["referral"] = NotFound("no referral")
     web.sign_in_as("kit-ward")
     assert web.client.get(f"/referrals/{REFERRAL_ID}").status_code == 404
+
+
+def test_the_receiver_reads_a_waiting_referral_before_it_may_read_the_child(web, world):
+    world.fail["child"] = NotFound("not on the team yet")
+    web.sign_in_as("dana-hughes")
+    page = web.client.get(f"/referrals/{REFERRAL_ID}")
+    assert page.status_code == 200 and "Accept referral" in page.text
+    assert "<title>Referral from Sunflower Nursery – Child – TAC</title>" in page.text
