@@ -29,7 +29,7 @@ WORKDIR = ROOT / ".local" / "demo"
 
 
 def up(exit_after: bool) -> int:
-    console = Console(width=max(150, shutil.get_terminal_size((150, 40)).columns))
+    console = Console(width=max(190, shutil.get_terminal_size((190, 40)).columns))
     stack = Stack(WORKDIR, kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     stack.stop()  # a previous demo's services, if any
     shutil.rmtree(WORKDIR / "data", ignore_errors=True)  # every run tells the story afresh

@@ -100,7 +100,7 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
     grid = Table(show_lines=False, header_style="bold")
     grid.add_column("entry", no_wrap=True)
     for person in CAST:
-        grid.add_column(_short(person), justify="center")
+        grid.add_column(_short(person), justify="center", min_width=11)  # fits "own_request"
     for entry in story.entries:
         grid.add_row(entry.label, *(_cell(observed.seen[p.key].get(entry.event_id), story) for p in CAST))
     console.print(grid)
