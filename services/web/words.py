@@ -71,7 +71,22 @@ JOINED_THROUGH: dict[str, str] = {
 ROLES: dict[str, str] = {
     "setting": "Setting",
     "senco": "SENCO",
+    "area_senco": "Area SENCO",
+    "slt": "Speech and language therapy",
+    "health_visitor": "Health visitor",
+    "educational_psychologist": "Educational psychologist",
+    "sen_caseworker": "SEN caseworker",
+    "family_worker": "Family worker",
+    "reception_teacher": "Reception teacher",
+    "key_person": "Key person",
 }
+
+
+def sentence(text: str | None) -> str:
+    """The first letter upper case, the rest as written (Jinja's `capitalize` lowercases
+    "SENCO")."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
 
 
 def words(value: Any, table: Mapping[str, Any]) -> str:
@@ -133,10 +148,11 @@ def describe(entry: Mapping[str, Any], names: Names) -> str:
         return text + (f" Evidence: {d['evidence']}" if d.get("evidence") else "")
     if kind == "referral_made":
         return f"Referred to {org(d.get('to_organisation_id'))}: {d.get('reason', '')}"
+    by = org((entry.get("author") or {}).get("organisation_id"))
     if kind == "referral_accepted":
-        return f"Referral from {org(d.get('requested_by_organisation_id'))} accepted"
+        return f"{by} accepted the referral from {org(d.get('requested_by_organisation_id'))}"
     if kind == "referral_declined":
-        return f"Referral from {org(d.get('requested_by_organisation_id'))} declined: {d.get('reason', '')}"
+        return f"{by} declined the referral from {org(d.get('requested_by_organisation_id'))}: {d.get('reason', '')}"
     if kind == "referral_withdrawn":
         return f"Referral withdrawn: {d.get('reason', '')}"
     if kind == "referral_closed":
@@ -249,6 +265,7 @@ def install_words(templates: Jinja2Templates, directory: Directory) -> None:
         area_words=lambda area: words(area, AREAS_OF_NEED),
         purpose_words=lambda purpose: words(purpose, PURPOSES),
         role_words=role_words,
+        sentence=sentence,
     )
 
 

@@ -233,7 +233,7 @@ def test_the_setting_journey_steps_1_to_6a(web_stack, pages: CheckedPage):
         return answers if len(answers) == 2 else None
     answers = wait_for(both_answers, "both answers on Priya's page")
     assert [why for _, _, why in answers] == [OWN_REQUEST, OWN_REQUEST]
-    expect(page.locator("li.tac-timeline__entry", has_text="Referral from Sunflower Nursery accepted")).to_have_count(2)
+    expect(page.locator("li.tac-timeline__entry", has_text="accepted the referral from Sunflower Nursery")).to_have_count(2)
 
     # 6. Priya invites Northbridge Health Visiting; Grace accepts from "Your work".
     message = f"Would you join the team for the integrated review at two? ({family})"

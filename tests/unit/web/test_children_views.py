@@ -89,7 +89,7 @@ def test_the_child_page_shows_details_team_timeline_newest_first_and_why(web, wo
     assert "Answers your organisation’s request" in text
     assert "Your organisation’s record" in text
     assert "Consent given by Ada Okoro (mother) on 1 December 2026, until 1 December 2027" in text
-    assert "Referral from Sunflower Nursery accepted" in text  # plain words, not the raw summary
+    assert "Riverside Speech and Language Therapy accepted the referral from Sunflower Nursery" in text  # plain words
     assert "raw summary" not in text and "riverside-slt" not in text
     assert "Sam Okafor, Riverside Speech and Language Therapy" in text
     assert "8 January 2026 at 09:00" in text  # UK time (GMT in January)
