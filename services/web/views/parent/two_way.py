@@ -42,7 +42,7 @@ async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()]
               "seen_year": seen_year.strip()}
     errors = FormErrors()
     if not values["text"]:
-        errors.add("text", f"Enter what you see at home")
+        errors.add("text", "Enter what you see at home")
     elif len(values["text"]) > MAX_TEXT:
         errors.add("text", f"What you see at home must be {MAX_TEXT} characters or fewer")
     seen_on = None

@@ -1,0 +1,102 @@
+"""Shared by the parent's browser tests (test_journey_parent.py, test_parent_mobile.py): the
+story played for a fresh child, people signed in in their own browser contexts, the keyboard."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+from playwright.sync_api import Browser, Page
+
+from demo.cast import ADA, Person
+from demo import scenario
+from demo.client import Api, StoryError
+from demo.scenario import Story, play
+from tests.e2e.web.browser import CheckedPage
+
+
+def play_story(api_urls: dict[str, str]) -> tuple[Api, Story]:
+    """The whole story for a fresh child. Step 13 (Kit, a stranger) is the demo's own check and
+    not the parent's pages': a refusal it finds wrong is kept in `story.stranger_refusals` (and
+    printed) instead of stopping the parent's journey."""
+    api = Api(dict(api_urls))
+    strict = scenario.stranger_attempts
+
+    def lenient(api_: Api, cid: UUID) -> list[str]:
+        try:
+            return strict(api_, cid)
+        except StoryError as e:
+            print(f"demo step 13 found: {e}")
+            return [str(e)]
+
+    scenario.stranger_attempts = lenient
+    try:
+        story = play(api, date.today())
+    finally:
+        scenario.stranger_attempts = strict
+    return api, story
+
+
+def give_parent_children(file: Path, *children: UUID) -> None:
+    """What the web's development sign-in gives Ada's token at her next sign-in."""
+    file.write_text("".join(f"{c}\n" for c in children), encoding="utf-8")
+
+
+class Browsers:
+    """Browser contexts of one test, each a person, each photographed in its own folder."""
+
+    def __init__(self, browser: Browser, app_url: str, test_name: str) -> None:
+        self.browser, self.app_url, self.test_name = browser, app_url, test_name
+        self.opened: list[tuple[object, CheckedPage]] = []
+
+    def open(self, who: str, *, width: int = 1280, height: int = 900, folder: str | None = None) -> CheckedPage:
+        context = self.browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+        checked = CheckedPage(context.new_page(), self.app_url, folder or f"{self.test_name}-{who}")
+        self.opened.append((context, checked))
+        return checked
+
+    def close(self) -> list[str]:
+        unchecked = [u for _, c in self.opened for u in c.unchecked_pages()]
+        for context, _ in self.opened:
+            context.close()
+        return unchecked
+
+
+def sign_in(pages: CheckedPage, person: Person) -> Page:
+    page = pages.page
+    pages.goto("/sign-in")
+    first = person.name.split(" (")[0]
+    page.get_by_role("radio", name=re.compile("^" + re.escape(first) + ",")).check()
+    return pages.follow(lambda: page.get_by_role("button", name="Sign in").click(), f"signed-in-{person.key}")
+
+
+def sign_in_ada(pages: CheckedPage) -> Page:
+    return sign_in(pages, ADA)
+
+
+def wait_for(condition: Callable[[], object], what: str, within_s: float = 45):
+    deadline = time.monotonic() + within_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def timeline(api: Api, person: Person, child_id: UUID) -> list[dict]:
+    return api.call(person, "GET", "timeline", f"/children/{child_id}/timeline", params={"limit": 1000})["entries"]
+
+
+def tab_to(page: Page, matches: str, most: int = 300) -> None:
+    """Press Tab until the focused element satisfies the JS predicate `matches` (given `el`)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!el && ({matches}); }}"):
+            return
+    raise AssertionError(f"Tab never reached an element where {matches}")

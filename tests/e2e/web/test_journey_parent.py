@@ -1,0 +1,214 @@
+"""Ada's journey in Chromium against the real stack (issue 13's acceptance): the whole story of
+SCENARIO.md is played through the APIs for a fresh child (demo/scenario.py), then, as Ada in the
+browser: she sees every entry; she withdraws a consent with the keyboard only and, in the same
+test, Grace's child page (a second browser context) no longer shows the SLT report while Dana's
+is unchanged; she gives a narrower consent; she removes an organisation (its next read shows
+only its own records) and adds it back (it can then act); "Who has looked" tells each
+practitioner's read with the reason in words. A parent of another child typing Amara's URLs
+gets the same "Page not found" as for a made-up id.
+
+play() already tells steps 10 and 11 (Ada adds Elm Street Family Hub; C1c is withdrawn through
+the API), so the test records C1c again (Priya, as in step 2) and Ada withdraws *that* in the
+browser; the organisation removed and added back is Riverside SLT (a consent covers it, so the
+removal visibly narrows what it reads)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from demo.cast import ADA, DANA, GRACE, JO, MARIA, PRIYA, SAM
+from tests.e2e.web.parent_helpers import (
+    Browsers, give_parent_children, play_story, sign_in, sign_in_ada, tab_to, timeline, wait_for,
+)
+
+SLT_ORG = "riverside-slt"
+
+
+@pytest.fixture
+def browsers(browser, web_stack, request):
+    opened = Browsers(browser, web_stack.web_url, request.node.name)
+    yield opened
+    unchecked = opened.close()
+    if unchecked and not getattr(getattr(request.node, "rep_call", None), "failed", False):
+        pytest.fail("pages shown but never checked: " + ", ".join(unchecked))
+
+
+def ids_on(page) -> set[str]:
+    return {li.get_attribute("data-event-id") for li in page.locator("[data-event-id]").all()}
+
+
+def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
+    api, story = play_story(web_stack.api_urls)
+    cid = story.child_id
+    slt_report = str(next(e.event_id for e in story.entries if e.label == "SLT report shared"))
+    # C1c again: health visiting may see concerns, health, progress and SLT (play() withdrew the first).
+    again = api.call(PRIYA, "POST", "consent", f"/children/{cid}/consents", json={
+        "given_by": {"name": "Ada Okoro", "relationship": "mother", "has_parental_responsibility": True},
+        "recipients": {"agencies": ["health_visiting"]}, "categories": ["concern", "health", "progress", "slt"],
+        "purposes": ["referral", "coordination"]})
+    c1c = str(again["consent_id"])
+    wait_for(lambda: any(e["event_id"] == slt_report for e in timeline(api, GRACE, cid)), "Grace to see the SLT report")
+    give_parent_children(web_stack.stack.parent_children_file, cid)
+
+    # -- as Ada: every entry -----------------------------------------------------------------
+    ada = browsers.open("ada")
+    page = sign_in_ada(ada)
+    assert page.url.endswith(f"/your-child/{cid}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Amara Okoro")
+    everything = {e["event_id"] for e in timeline(api, ADA, cid)}
+    shown = ids_on(page)
+    assert {str(e.event_id) for e in story.entries} <= shown
+    assert shown == everything
+    assert "tac.referrals" not in page.content()
+
+    # -- Grace and Dana before -----------------------------------------------------------------
+    grace = browsers.open("grace")
+    sign_in(grace, GRACE)
+    grace.goto(f"/children/{cid}", "grace-child-before")
+    assert slt_report in ids_on(grace.page)
+    dana = browsers.open("dana")
+    sign_in(dana, DANA)
+    dana.goto(f"/children/{cid}", "dana-child-before")
+    dana_before = ids_on(dana.page)
+    assert dana_before
+
+    # -- Ada withdraws C1c again, keyboard only -------------------------------------------------
+    ada.goto(f"/your-child/{cid}/who-can-see", "who-can-see")
+    text = page.locator("main").inner_text()
+    assert "Riverside Speech and Language Therapy can see concerns, referrals and the team, speech and language " \
+           "reports and progress, for referral and coordination, until" in text
+    assert "recorded by Priya Shah at Sunflower Nursery on your behalf" in text
+    tab_to(page, f"(el.getAttribute('href') || '').endsWith('/consents/{c1c}/withdraw')")
+    ada.follow(lambda: page.keyboard.press("Enter"), "withdraw-confirm")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Are you sure you want to withdraw this consent?")
+    assert "Northbridge Health Visiting will no longer see" in page.locator("main").inner_text()
+    assert "Records an organisation wrote itself stay theirs" in page.locator("main").inner_text()
+    tab_to(page, "el.textContent.trim() === 'Withdraw consent'")
+    ada.follow(lambda: page.keyboard.press("Enter"), "withdrawn")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Consent withdrawn")
+
+    # -- Grace's next load no longer shows the SLT report; Dana's is unchanged ------------------
+    loads = 0
+
+    def grace_without_report():
+        nonlocal loads
+        loads += 1
+        grace.goto(f"/children/{cid}", f"grace-child-after-{loads}")
+        return slt_report not in ids_on(grace.page)
+
+    wait_for(grace_without_report, "Grace's page without the SLT report", within_s=20)
+    print(f"Grace's child page without the SLT report on load {loads} after the withdrawal")
+    assert loads <= 3, "the withdrawal took more than a moment to reach the timeline"
+    dana.goto(f"/children/{cid}", "dana-child-after")
+    assert ids_on(dana.page) == dana_before
+
+    # -- a narrower consent ----------------------------------------------------------------------
+    ada.goto(f"/your-child/{cid}/who-can-see", "who-can-see-2")
+    ada.follow(lambda: page.get_by_role("button", name="Give a new consent").click(), "consent-new")
+    page.get_by_role("radio", name="Mother").check()
+    page.locator("#pr").check()
+    page.get_by_role("checkbox", name="Any health visiting service on the team").check()
+    for name in ("Concerns", "Health", "Progress"):
+        page.get_by_role("checkbox", name=name, exact=True).check()
+    page.get_by_role("checkbox", name="Coordinating the team around the child").check()
+    ada.follow(lambda: page.get_by_role("button", name="Continue").click(), "consent-check")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your consent before you give it")
+    ada.follow(lambda: page.get_by_role("button", name="Give consent").click(), "consent-given")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Consent given")
+    consents = api.call(ADA, "GET", "consent", f"/children/{cid}/consents")["consents"]
+    mine = [c for c in consents if c["status"] == "active" and c["recorded_by"]["agency"] == "parent"]
+    assert [(c["recipients"]["agencies"], sorted(c["categories"])) for c in mine] == \
+        [(["health_visiting"], ["concern", "health", "progress"])]
+
+    # -- remove Riverside SLT: its next read shows only its own records -------------------------
+    ada.goto(f"/your-child/{cid}/team", "team")
+    assert "Added by you" in page.locator("main").inner_text()  # Elm Street, step 10
+    ada.follow(lambda: page.get_by_role("link", name="Remove Riverside Speech and Language Therapy").click(), "remove")
+    page.get_by_label("Why are you removing them?").fill("We are seeing a private therapist instead.")
+    ada.follow(lambda: page.get_by_role("button", name="Remove from the team").click(), "removed")
+    expect(page.get_by_text("Riverside Speech and Language Therapy is no longer on Amara’s team")).to_be_visible()
+
+    def sam_reads_only_own():
+        status, body = api.raw(SAM, "GET", "timeline", f"/children/{cid}/timeline")
+        if status != 200:
+            return (status, body)
+        others = [e for e in body["entries"] if e["author"]["organisation_id"] != SLT_ORG]
+        return None if others else (status, body)
+
+    status, body = wait_for(sam_reads_only_own, "Riverside's read to show only its own records", within_s=20)
+    assert status == 200 and body["entries"] and all(e["basis"] == "own" for e in body["entries"]), body
+
+    # -- add it back: it can then act --------------------------------------------------------------
+    ada.goto(f"/your-child/{cid}/team", "team-2")
+    ada.follow(lambda: page.get_by_role("button", name="Add an organisation").click(), "team-add")
+    page.get_by_role("radio", name="Riverside Speech and Language Therapy").check()
+    ada.follow(lambda: page.get_by_role("button", name="Add to the team").click(), "team-added")
+    expect(page.get_by_text("Riverside Speech and Language Therapy is now on Amara’s team")).to_be_visible()
+    acted = api.call(SAM, "POST", "referrals", f"/children/{cid}/slt-reports", json={
+        "assessment_summary": "Review after 8 weeks: combining two words at times.",
+        "programme": "Continue the shared-book programme."}, retry_on=(403, 404, 409))
+    assert acted["event_id"]
+
+    # -- who has looked -------------------------------------------------------------------------
+    ada.goto(f"/your-child/{cid}/who-has-looked", "who-has-looked")
+    text = page.locator("main").inner_text()
+    for who in ("Grace Mensah, Northbridge Health Visiting, looked at", "Dana Hughes, Northbridge Early Years Inclusion, "
+                "looked at", "Sam Okafor, Riverside Speech and Language Therapy, looked at"):
+        assert who in text, who
+    assert "because of the consent you gave on" in text and "their organisation wrote" in text
+
+    # -- two-way: what we see at home, and her views for the EHC needs assessment ---------------
+    ada.goto(f"/your-child/{cid}/at-home", "at-home")
+    page.get_by_label("What you see at home").fill("Says “more” and “car” at home; points to ask.")
+    ada.follow(lambda: page.get_by_role("button", name="Share with the team").click(), "at-home-shared")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Shared with the team")
+    ada.goto(f"/your-child/{cid}", "child-with-ehc-banner")
+    ada.follow(lambda: page.get_by_role("link", name="Give your views and Amara’s").click(), "ehc-views")
+    page.get_by_label("Your views, wishes and feelings").fill("We hope Amara can talk and play with her friends.")
+    page.get_by_label("Amara’s views, wishes and feelings (optional)").fill("She loves the slide and picture books.")
+    ada.follow(lambda: page.get_by_role("button", name="Send your views").click(), "ehc-views-sent")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your views have been sent")
+
+    def own_entries(person):
+        return [e for e in timeline(api, person, cid) if e["author"]["agency"] == "parent"
+                and e["type"].rsplit(".", 1)[0].endswith(("parent_observation_shared", "ehc_parent_views_given"))]
+
+    # Priya under C1s (progress, not ehc): the observation; Maria under C2 (every category): both.
+    priya = wait_for(lambda: own_entries(PRIYA), "Priya to see Ada's observation")
+    assert [e["category"] for e in priya] == ["progress"]
+    maria = wait_for(lambda: len(own_entries(MARIA)) == 2 and own_entries(MARIA), "Maria to see Ada's entries")
+    assert sorted(e["category"] for e in maria) == ["ehc", "progress"]
+    assert all(e["basis"].startswith("consent:") for e in priya + maria)
+    assert own_entries(JO) == []  # no consent names the family hub
+    request = api.call(MARIA, "GET", "referrals", f"/ehc-requests/{story.ehc_request_id}")
+    assert [v["parent_views"] for v in request["parent_views"]] == ["We hope Amara can talk and play with her friends."]
+    ada.goto(f"/your-child/{cid}", "child-after-two-way")
+    text = page.locator("main").inner_text()
+    assert "What we see at home: Says “more” and “car” at home" in text and "Views for the EHC needs assessment" in text
+
+
+def test_a_parent_of_another_child_gets_page_not_found_for_amaras_pages(web_stack, browsers):
+    from demo.client import Api
+
+    api = Api(dict(web_stack.api_urls))
+    children = []
+    for given in ("Amara", "Ben"):
+        child = api.call(PRIYA, "POST", "referrals", "/children", json={
+            "given_name": given, "family_name": "Okoro" if given == "Amara" else "Ward",
+            "date_of_birth": date(date.today().year - 2, 1, 15).isoformat()})
+        children.append(child["child_id"])
+    amara, ben = children
+    give_parent_children(web_stack.stack.parent_children_file, ben)  # a parent token with Ben only
+    other = browsers.open("other-parent")
+    sign_in_ada(other)
+    made_up = str(uuid.uuid4())
+    for tail in ("", "/who-can-see", "/team", "/who-has-looked", "/consents/new", "/at-home"):
+        other.goto(f"/your-child/{made_up}{tail}", f"made-up{tail.replace('/', '-')}")
+        expected = other.page.locator("main").inner_text()
+        other.goto(f"/your-child/{amara}{tail}", f"amara{tail.replace('/', '-')}")
+        assert other.page.title().startswith("Page not found")
+        assert other.page.locator("main").inner_text() == expected, tail
