@@ -262,7 +262,8 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                                      limit=limit, before=before)
             shown = _visible(session, principal, items, now)
         more = len(items) == limit
-        return InboxPage(items=[_item(i, names) for i in shown], next_before=items[-1].created_at if more and items else None)
+        return InboxPage(items=[_item(i, names) for i in shown],
+                         next_before=items[-1].created_at if more and items else None)
 
     @router.get("/inbox", response_model=InboxPage)
     async def my_inbox(
