@@ -330,15 +330,17 @@ class ConsentState:
                 and all(v.in_period(now) for v in versions))
 
     def is_team_member(self, child_id: UUID, organisation_id: str | None, now: datetime) -> bool:
-        """On the child's team at ``now``: its latest join or leave at or before ``now`` is a
-        join (DESIGN §3: the team is the legitimate relationship)."""
+        """On the child's team at ``now``: its latest join or leave is a join (DESIGN §3: the
+        team is the legitimate relationship). A join stamped after ``now`` does not count yet;
+        a leave counts whatever its stamp, so a removal written by a host whose clock runs
+        ahead still ends access everywhere at once (fail safe)."""
         _require_aware("now", now)
         if organisation_id is None:
             return False
         latest = None
         for change in self._team_by_member.get((_uuid(child_id), organisation_id), ()):
-            if change.at > now:
-                break
+            if change.at > now and change.joined:
+                continue
             latest = change
         return latest is not None and latest.joined
 

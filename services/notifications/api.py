@@ -26,6 +26,7 @@ from pydantic import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.auth import Principal
+from services.common.directory import Directory
 from services.common.errors import Invalid, NotFound
 from services.common.text import storable
 from services.common.web import CurrentPrincipal
@@ -121,6 +122,11 @@ class InboxItemOut(BaseModel):
     child_id: UUID
     about: str
     about_event_id: UUID
+    organisation_id: str | None = Field(
+        default=None, description="The organisation the message names: the entry's author, or the organisation "
+                                  "granted safeguarding access")
+    organisation_name: str | None = Field(
+        default=None, description="That organisation's name in the organisation directory")
     created_at: datetime
     read_at: datetime | None
 
@@ -145,10 +151,11 @@ def _out(sub: store.Subscription) -> SubscriptionOut:
     )
 
 
-def _item(item: jobs.InboxItem) -> InboxItemOut:
+def _item(item: jobs.InboxItem, directory: Directory) -> InboxItemOut:
     return InboxItemOut(
         notification_id=item.notification_id, title=item.title, text=item.text, link=item.link,
         child_id=item.about.child_id, about=item.about.about, about_event_id=item.about.event_id,
+        organisation_id=item.organisation_id, organisation_name=directory.name_of(item.organisation_id),
         created_at=item.created_at, read_at=item.read_at,
     )
 
@@ -194,9 +201,12 @@ def _visible(session: Session, principal: Principal, items: list[jobs.InboxItem]
 
 
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
-                 webhook_policy: WebhookPolicy = WebhookPolicy()) -> APIRouter:
-    """`webhook_policy`: where webhooks may point (default: https to public addresses only)."""
+                 webhook_policy: WebhookPolicy = WebhookPolicy(), directory: Directory | None = None) -> APIRouter:
+    """`webhook_policy`: where webhooks may point (default: https to public addresses only);
+    `directory`: names the organisations inbox items name (default: the directory shipped in
+    reference/)."""
     router = APIRouter(tags=["notifications"])
+    names = Directory.load() if directory is None else directory
 
     def put(principal: Principal, body: SubscriptionIn, expires: datetime) -> store.Subscription:
         if body.webhook_url:
@@ -252,7 +262,8 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                                      limit=limit, before=before)
             shown = _visible(session, principal, items, now)
         more = len(items) == limit
-        return InboxPage(items=[_item(i) for i in shown], next_before=items[-1].created_at if more and items else None)
+        return InboxPage(items=[_item(i, names) for i in shown],
+                         next_before=items[-1].created_at if more and items else None)
 
     @router.get("/inbox", response_model=InboxPage)
     async def my_inbox(
@@ -280,7 +291,7 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
             jobs.mark_read(session, notification_id, now)
             item = jobs.inbox_item(session, notification_id, principal.practitioner_id, _scope(principal))
         assert item is not None
-        return _item(item)
+        return _item(item, names)
 
     @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut)
     async def mark_read(notification_id: UUID, principal: CurrentPrincipal) -> InboxItemOut:

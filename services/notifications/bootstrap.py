@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas import topics
+from services.common.directory import Directory
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import make_producer, send_to_deadletter
 from services.common.kafka_admin import wait_for_broker
@@ -59,9 +60,9 @@ def smtp_config(settings: NotificationsSettings) -> SmtpConfig | None:
     )
 
 
-def outputs(settings: NotificationsSettings) -> handlers.Outputs:
+def outputs(settings: NotificationsSettings, directory: Directory) -> handlers.Outputs:
     return handlers.Outputs(settings.timeline_public_url, settings.notifications_topic, settings.email_enabled,
-                            settings.reminder_late_grace_days, settings.external_hold_s)
+                            settings.reminder_late_grace_days, settings.external_hold_s, directory)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Notifications:
     faust_app: faust.App
     app: FastAPI
     clock: Clock
+    directory: Directory
     # Made in `running()`: aiokafka and httpx clients must be created on the running loop.
     producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
@@ -103,7 +105,7 @@ class Notifications:
 
     @property
     def outputs(self) -> handlers.Outputs:
-        return outputs(self.settings)
+        return outputs(self.settings, self.directory)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["Notifications"]:
@@ -167,6 +169,8 @@ class Notifications:
 
 def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_config: object = None) -> Notifications:
     """Everything wired, nothing connected: connections open in `running()`."""
+    # Read once at start: a missing or malformed directory is a configuration error (fail now).
+    directory = Directory.load(settings.directory_path)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     service: Notifications
@@ -179,7 +183,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
 
     intake = Intake(
         sessions,
-        outputs(settings),
+        outputs(settings, directory),
         topics={settings.referrals_topic: topics.REFERRALS, settings.consent_topic: topics.CONSENT},
         dead_letter=dead_letter,
         clock=clock,
@@ -196,7 +200,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
         finally:
             engine.dispose()
 
-    router = api.build_router(sessions, clock=clock, webhook_policy=settings.webhook_policy)
+    router = api.build_router(sessions, clock=clock, webhook_policy=settings.webhook_policy, directory=directory)
     app = create_app(title="TAC notifications", service="notifications", settings=settings, routers=[router],
                      lifespan=lifespan)
 
@@ -206,5 +210,5 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
         return faust_app.started and service.producer is not None
 
     app.state.readiness = ready
-    service = Notifications(settings, engine, sessions, intake, faust_app, app, clock)
+    service = Notifications(settings, engine, sessions, intake, faust_app, app, clock, directory)
     return service

@@ -25,11 +25,12 @@ from schemas.envelope import EnvelopeBase
 from schemas.events.audit import NotificationFailed, NotificationSent
 from schemas.events.consent import SafeguardingAccessGranted
 from schemas.vocabulary import NotificationChannel
+from services.common.directory import Directory
 from services.common.outbox import add_to_outbox
 from services.consent.decision import FOLDED_TYPES
 from services.notifications import jobs, metrics, store
 from services.notifications.domain.messages import (
-    Message, entry_message, reminder_message, safeguarding_message, webhook_body,
+    NO_DIRECTORY, Message, entry_message, reminder_message, safeguarding_message, webhook_body,
 )
 from services.notifications.domain.recipients import (
     NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients, team_change,
@@ -55,6 +56,8 @@ class Outputs:
     late_grace_days: int = 1
     # E-mails and webhooks wait this long before their first attempt (see `_notify`).
     external_hold_s: float = 0.0
+    # Names organisations in messages (services.common.directory; TAC_DIRECTORY_PATH).
+    directory: Directory = NO_DIRECTORY
 
 
 def england_today(now: datetime) -> date:
@@ -88,9 +91,10 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
     candidates = store.subscribers_for(session, child, audience)
     told = recipients(about, audience, candidates, now=now, state=state)
     if isinstance(envelope.data, SafeguardingAccessGranted):
-        message = safeguarding_message(about, envelope.data.organisation_id, envelope.data.expires_at, out.public_url)
+        message = safeguarding_message(about, envelope.data.organisation_id, envelope.data.expires_at, out.public_url,
+                                       out.directory)
     else:
-        message = entry_message(about, out.public_url)
+        message = entry_message(about, out.public_url, out.directory)
     for addressed in told:
         _notify(session, addressed, about, message, source, out, now)
     return len(told)

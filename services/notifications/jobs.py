@@ -29,11 +29,13 @@ def _about_columns(about: About, message: Message) -> dict[str, Any]:
         "child_id": str(about.child_id), "about_event_id": str(about.event_id), "about": about.about,
         "category": about.category, "author_organisation_id": about.author_organisation_id,
         "title": message.title, "text": message.text, "link": message.link,
+        "answers_request_of": about.answers_request_of, "named_organisation_id": message.organisation_id,
     }
 
 
 def _about(row: Any) -> About:
-    return About(UUID(row.about_event_id), UUID(row.child_id), row.about, row.category, row.author_organisation_id)
+    return About(UUID(row.about_event_id), UUID(row.child_id), row.about, row.category, row.author_organisation_id,
+                 answers_request_of=row.answers_request_of)
 
 
 # --- inbox ---------------------------------------------------------------------------------------
@@ -50,6 +52,7 @@ class InboxItem:
     link: str
     created_at: datetime
     read_at: datetime | None
+    organisation_id: str | None = None  # the organisation the message names
 
 
 def add_inbox_item(session: Session, notification_id: UUID, subscriber: Subscriber, about: About, message: Message,
@@ -84,7 +87,8 @@ def mark_read(session: Session, notification_id: UUID, now: datetime) -> None:
 
 def _inbox_item(row: Any) -> InboxItem:
     return InboxItem(UUID(row.notification_id), row.person_id, row.scope, _about(row), row.title, row.text, row.link,
-                     utc(row.created_at), None if row.read_at is None else utc(row.read_at))
+                     utc(row.created_at), None if row.read_at is None else utc(row.read_at),
+                     row.named_organisation_id)
 
 
 # --- delivery jobs -------------------------------------------------------------------------------
@@ -107,6 +111,7 @@ class Job:
     source: Source
     status: str = PENDING
     last_error: str | None = None
+    named_organisation_id: str | None = None
 
     @property
     def organisation_id(self) -> str | None:
@@ -114,7 +119,8 @@ class Job:
 
     @property
     def message(self) -> Message:
-        return Message(self.title, self.text, self.link, self.about.child_id, self.about.about, self.about.event_id)
+        return Message(self.title, self.text, self.link, self.about.child_id, self.about.about, self.about.event_id,
+                       organisation_id=self.named_organisation_id)
 
 
 def add_job(session: Session, *, notification_id: UUID, channel: NotificationChannel, subscriber: Subscriber,
@@ -186,4 +192,4 @@ def jobs_for(session: Session, notification_id: UUID) -> list[Job]:
 def _job(row: Any) -> Job:
     return Job(UUID(row.job_id), UUID(row.notification_id), NotificationChannel(row.channel), row.person_id,
                row.scope, row.target, _about(row), row.title, row.text, row.link, bytes(row.body), row.attempts,
-               Source.of_row(row), row.status, row.last_error)
+               Source.of_row(row), row.status, row.last_error, row.named_organisation_id)

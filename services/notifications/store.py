@@ -90,6 +90,11 @@ _ABOUT_COLUMNS = lambda: [  # noqa: E731 - the same columns on inbox rows and de
     Column("title", String(300), nullable=False),
     Column("text", Text, nullable=False),
     Column("link", String(2000), nullable=False),
+    # The organisation whose request the entry answers (the decision's rule 3, run again at
+    # delivery and at inbox read), and the organisation the message names (given by name in
+    # the inbox API). Both NULL on rows from before migration 0003.
+    Column("answers_request_of", ORG, nullable=True),
+    Column("named_organisation_id", ORG, nullable=True),
 ]
 
 # Where the causing event came from (for a dead-letter record) and who caused it (the actor and

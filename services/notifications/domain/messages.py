@@ -1,10 +1,12 @@
 """What a notification says (DESIGN §3, §4).
 
-A message carries the entry type (or reminder) in words, the child's pseudonymous id and a
-link to the timeline, where the detail is shown after a fresh consent check. It never carries
-payload content or anyone's name (this service never holds names), so a parent's message
-cannot name other people, and a practitioner's message cannot disclose what the timeline
-would refuse them.
+A message carries the entry type (or reminder) in words, the child's pseudonymous id, the
+organisation it is from (by its name in the organisation directory, DESIGN §4 "Reference
+data") and a link to the timeline, where the detail is shown after a fresh consent check. It
+never carries payload content or a person's name (this service never holds people's names), so
+a parent's message cannot name other people, and a practitioner's message cannot disclose what
+the timeline would refuse them: the authoring organisation is part of the entry each recipient
+is permitted to see.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from uuid import UUID
 
 from schemas.events import consent as c
 from schemas.events import referrals as r
+from services.common.directory import Directory
 from services.notifications.domain.recipients import About
 
 if TYPE_CHECKING:
@@ -73,44 +76,73 @@ class Message:
     about: str
     about_event_id: UUID
     extra: dict[str, str] = field(default_factory=dict)
+    # The organisation the message names (the entry's author, or the organisation granted
+    # break-glass access): the inbox API gives its id with its directory name.
+    organisation_id: str | None = None
 
     @property
     def subject(self) -> str:
         return f"TAC: {self.title}"
 
 
+NO_DIRECTORY = Directory({})
+
+
+def organisation_words(organisation_id: str, directory: Directory) -> str:
+    """An organisation as people know it: its directory name; its id only when the directory
+    does not list it (an organisation since removed from the reference data)."""
+    return directory.name_of(organisation_id) or f"organisation {organisation_id}"
+
+
+def _naming(organisation_id: str | None, directory: Directory) -> dict[str, str]:
+    """The machine-readable naming of an organisation for the webhook body."""
+    if organisation_id is None:
+        return {}
+    name = directory.name_of(organisation_id)
+    return {"organisation_id": organisation_id, **({"organisation_name": name} if name else {})}
+
+
 def timeline_link(public_url: str, child_id: UUID, event_id: UUID) -> str:
     return f"{public_url.rstrip('/')}/children/{child_id}/timeline#{event_id}"
 
 
-def entry_message(about: About, public_url: str) -> Message:
+def entry_message(about: About, public_url: str, directory: Directory = NO_DIRECTORY) -> Message:
+    """The entry in words, from its authoring organisation by name (a parent's own entry is
+    from no organisation)."""
     link = timeline_link(public_url, about.child_id, about.event_id)
     title = entry_title(about.about)
+    author = about.author_organisation_id
+    source = "" if author is None else f" from {organisation_words(author, directory)}"
     text = (
         f"{title}.\n\n"
-        f"A new entry is on the TAC timeline of child {about.child_id}.\n"
+        f"A new entry{source} is on the TAC timeline of child {about.child_id}.\n"
         f"Open it in TAC to read it: {link}\n\n"
-        "You are told because you may see this entry under the family's consent. "
+        "You are told because TAC's sharing rules let you see this entry. "
         "This message holds no detail; the timeline shows it after checking consent again."
     )
-    return Message(title, text, link, about.child_id, about.about, about.event_id)
+    return Message(title, text, link, about.child_id, about.about, about.event_id,
+                   extra=_naming(author, directory), organisation_id=author)
 
 
-def safeguarding_message(about: About, organisation_id: str, until: datetime, public_url: str) -> Message:
-    """A break-glass grant: which organisation, until when. Never the justification (it may
-    hold what the child disclosed); the DSL reads it in TAC, where it is shown to the setting."""
+def safeguarding_message(about: About, organisation_id: str, until: datetime, public_url: str,
+                         directory: Directory = NO_DIRECTORY) -> Message:
+    """A break-glass grant: which organisation (by name), until when. Never the justification
+    (it may hold what the child disclosed); the DSL reads it in TAC, where it is shown to the
+    setting."""
     link = timeline_link(public_url, about.child_id, about.event_id)
     title = entry_title(about.about)
+    granted = organisation_words(organisation_id, directory)
     text = (
         f"{title}.\n\n"
-        f"Organisation {organisation_id} was granted safeguarding access to the TAC record of child "
+        f"{granted[0].upper()}{granted[1:]} was granted safeguarding access to the TAC record of child "
         f"{about.child_id} until {until.isoformat()}.\n"
         f"Open it in TAC: {link}\n\n"
         "You are told as the designated safeguarding lead, or because you may see this entry. "
         "This message holds no detail of why; TAC shows it after checking again."
     )
-    extra = {"organisation_id": organisation_id, "until": until.isoformat()}
-    return Message(title, text, link, about.child_id, about.about, about.event_id, extra=extra)
+    extra = {**_naming(organisation_id, directory), "until": until.isoformat()}
+    return Message(title, text, link, about.child_id, about.about, about.event_id, extra=extra,
+                   organisation_id=organisation_id)
 
 
 # Reminder kinds in words. The DueDate kinds are the referrals service's (services/referrals/

@@ -136,9 +136,13 @@ class About:
     category: str
     author_organisation_id: str | None
     author_person_id: str | None = None
+    # The organisation whose request the entry answers (DESIGN §3 rule 3, `own_request`): kept
+    # with the inbox item and the delivery job, since the decision runs again at both.
+    answers_request_of: str | None = None
 
     def entry(self) -> Entry:
-        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category)
+        return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category,
+                     answers_request_of=self.answers_request_of)
 
     @classmethod
     def from_envelope(cls, envelope: EnvelopeBase) -> "About":
@@ -149,7 +153,16 @@ class About:
             category=envelope.category,
             author_organisation_id=envelope.actor.organisation_id,
             author_person_id=envelope.actor.practitioner_id,
+            answers_request_of=answers_request_of(envelope),
         )
+
+
+def answers_request_of(envelope: EnvelopeBase) -> str | None:
+    """The organisation whose request this event answers: the contracts name it
+    `requested_by_organisation_id` on every answer (a referral accepted, declined, withdrawn or
+    closed; advice submitted; an LA's decision on a request an organisation made; an
+    invitation declined). The same reading as the timeline's, so both decide alike."""
+    return getattr(envelope.data, "requested_by_organisation_id", None) or None
 
 
 BASIS_OVERSIGHT = "safeguarding_oversight"

@@ -37,6 +37,7 @@ PARENT = Viewer("parent-1", None, Agency.PARENT, children=frozenset({CHILD}))
 PARENT_OF_OTHER = Viewer("parent-2", None, Agency.PARENT, children=frozenset({OTHER_CHILD}))
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 def entry(
@@ -274,11 +275,25 @@ def test_membership_starts_at_the_instant_of_the_join(events):
     assert decide(SLT, entry(), NOW - timedelta(microseconds=1), s).code == "not_on_team"
 
 
-def test_leaving_the_team_ends_consent_based_access_from_the_instant_of_the_leave(events):
-    s = state(events.granted(CHILD, organisations=("nhs-slt-1",)), events.joined(CHILD, "nhs-slt-1", at=NOW - 5 * HOUR),
-              events.left(CHILD, "nhs-slt-1", at=NOW))
-    assert decide(SLT, entry(), NOW - timedelta(microseconds=1), s).permitted
+def test_leaving_the_team_ends_consent_based_access_as_soon_as_the_leave_is_known(events):
+    before = state(events.granted(CHILD, organisations=("nhs-slt-1",)), events.joined(CHILD, "nhs-slt-1", at=NOW - 5 * HOUR))
+    assert decide(SLT, entry(), NOW, before).permitted
+    after = before.apply(events.left(CHILD, "nhs-slt-1", at=NOW))
+    assert decide(SLT, entry(), NOW, after).code == "not_on_team"
+
+
+def test_a_leave_stamped_ahead_of_the_readers_clock_still_ends_membership_at_once(events):
+    """A removal written by a host whose clock runs ahead must not leave access open until the
+    reader's clock catches up: like a withdrawal, a leave counts whatever time it carries."""
+    s = state(events.granted(CHILD, organisations=("nhs-slt-1",)), events.joined(CHILD, "nhs-slt-1", at=NOW - HOUR),
+              events.left(CHILD, "nhs-slt-1", at=NOW + 10 * MINUTE))
     assert decide(SLT, entry(), NOW, s).code == "not_on_team"
+
+
+def test_a_join_stamped_ahead_of_the_readers_clock_does_not_count_yet(events):
+    s = state(events.granted(CHILD, organisations=("nhs-slt-1",)), events.joined(CHILD, "nhs-slt-1", at=NOW + 10 * MINUTE))
+    assert decide(SLT, entry(), NOW, s).code == "not_on_team"
+    assert decide(SLT, entry(), NOW + 10 * MINUTE, s).permitted
 
 
 @pytest.mark.parametrize("ended_by", list(TeamLeaveRoute))
@@ -288,7 +303,7 @@ def test_removal_by_the_parent_or_the_setting_ends_access_like_leaving(events, e
     assert decide(SLT, entry(), NOW, s).code == "not_on_team"
 
 
-def test_join_leave_and_rejoin_are_read_by_event_time(events):
+def test_a_rejoin_after_a_leave_counts_from_its_own_time(events):
     history = [
         events.granted(CHILD, organisations=("nhs-slt-1",), valid_from=NOW - 24 * HOUR),
         events.joined(CHILD, "nhs-slt-1", at=NOW - 10 * HOUR),
@@ -296,7 +311,8 @@ def test_join_leave_and_rejoin_are_read_by_event_time(events):
         events.joined(CHILD, "nhs-slt-1", at=NOW - 2 * HOUR),
     ]
     s = state(*history)
-    expected = {-12: False, -10: True, -8: True, -6: False, -4: False, -2: True, 0: True}
+    # The leave counts whatever its time; the rejoin from its own time.
+    expected = {-12: False, -10: False, -8: False, -6: False, -4: False, -2: True, 0: True}
     for hours, on_team in expected.items():
         assert decide(SLT, entry(), NOW + hours * HOUR, s).permitted is on_team, hours
         assert s.is_team_member(CHILD, "nhs-slt-1", NOW + hours * HOUR) is on_team, hours
@@ -362,7 +378,8 @@ def test_the_state_lists_the_team_at_a_moment(events):
               events.joined(CHILD, "ep-1", at=NOW - 4 * HOUR), events.left(CHILD, "nhs-slt-1", at=NOW - 2 * HOUR),
               events.joined(OTHER_CHILD, "nhs-slt-2", at=NOW - 8 * HOUR))
     assert s.team_members(CHILD, NOW) == {"nursery-1", "ep-1"}
-    assert s.team_members(CHILD, NOW - 5 * HOUR) == {"nursery-1", "nhs-slt-1"}
+    # Joins count from their time; nhs-slt-1's leave, once known, counts at any moment.
+    assert s.team_members(CHILD, NOW - 5 * HOUR) == {"nursery-1"}
     assert s.team_members(CHILD, NOW - 10 * HOUR) == frozenset()
     assert s.team_members(OTHER_CHILD, NOW) == {"nhs-slt-2"}
 

@@ -256,10 +256,12 @@ def envelope(fact):
 
 
 def on_team(history: list, child: UUID, org: str, now: datetime) -> bool:
-    """The latest team change for (child, org) at or before now is a join; a leave at the
-    same instant as a join wins. Registering the child is the setting joining."""
+    """The latest team change for (child, org) is a join; joins stamped after now do not count
+    yet, leaves count whatever their stamp; a leave at the same instant as a join wins.
+    Registering the child is the setting joining."""
     changes = [(f.at, isinstance(f, Left)) for f in history
-               if isinstance(f, (Registered, Joined, Left)) and f.child == child and f.org == org and f.at <= now]
+               if isinstance(f, (Registered, Joined, Left)) and f.child == child and f.org == org
+               and (f.at <= now or isinstance(f, Left))]
     if not changes:
         return False
     latest = max(at for at, _ in changes)

@@ -18,8 +18,12 @@ SETTING = "org-setting"
 SLT = "org-slt"
 EP = "org-ep"
 OUTSIDER = "org-outsider"
+OTHER_SETTING = "org-other-setting"  # of the same agency as SETTING
+LA = "org-la"
+OTHER_LA = "org-other-la"  # of the same agency as LA
 
-AGENCY_OF = {SETTING: Agency.SETTING, SLT: Agency.SLT_SERVICE, EP: Agency.EP_SERVICE, OUTSIDER: Agency.HEALTH_VISITING}
+AGENCY_OF = {SETTING: Agency.SETTING, SLT: Agency.SLT_SERVICE, EP: Agency.EP_SERVICE, OUTSIDER: Agency.HEALTH_VISITING,
+             OTHER_SETTING: Agency.SETTING, LA: Agency.LA_SEN_TEAM, OTHER_LA: Agency.LA_SEN_TEAM}
 
 
 def actor(org: str | None = SETTING, person: str = "senco-1", agency: Agency | None = None) -> Actor:

@@ -10,14 +10,17 @@ from uuid import uuid4
 from schemas.catalogue import EVENT_TYPES
 from schemas.events import referrals as r
 from schemas.events.referrals import DueDate
-from schemas.vocabulary import AUDIT, AreaOfNeed
+from schemas.events import consent as c
+from schemas.vocabulary import AUDIT, Agency, AreaOfNeed
+from services.common.directory import Directory, NationalCode, Organisation
 from services.notifications.domain.messages import (
-    AGE_DERIVED_KINDS, ENTRY_TITLES, entry_message, reminder_message, timeline_link, webhook_body,
+    AGE_DERIVED_KINDS, ENTRY_TITLES, entry_message, reminder_message, safeguarding_message, timeline_link,
+    webhook_body,
 )
 from services.notifications.domain.recipients import About, NOT_ANNOUNCED
 from services.notifications.domain.reminders import reminders_for
 
-from .builders import NOW, SETTING, envelope
+from .builders import NOW, SETTING, SLT, actor, envelope
 
 CHILD = uuid4()
 URL = "https://tac.example.org/"
@@ -76,6 +79,7 @@ def test_a_webhook_body_is_json_with_the_same_words_and_no_more():
         "title": "A referral was accepted",
         "link": message.link,
         "created_at": NOW.isoformat(),
+        "organisation_id": SETTING,
     }
 
 
@@ -122,3 +126,55 @@ def test_an_ehc_reminder_gives_its_date_in_the_mail_and_the_webhook_as_it_counts
 
     assert "today, on 2026-03-15" in message.text
     assert json.loads(webhook_body(uuid4(), message, NOW))["due_on"] == "2026-03-15"
+
+
+# --- organisations by their directory name -------------------------------------------------------
+
+DIRECTORY = Directory.of(
+    Organisation(id=SETTING, name="Little Acorns Nursery", agency=Agency.SETTING,
+                 national_code=NationalCode(scheme="urn", value="EY100001")),
+    Organisation(id=SLT, name="Brookside Speech and Language Therapy", agency=Agency.SLT_SERVICE,
+                 national_code=NationalCode(scheme="ods", value="RX9SL")),
+)
+
+
+def test_an_entry_message_names_the_authoring_organisation_by_its_directory_name():
+    entry = envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING), CHILD,
+                     by=actor(SLT, "slt-1"))
+
+    message = entry_message(About.from_envelope(entry), URL, DIRECTORY)
+
+    assert "A new entry from Brookside Speech and Language Therapy is on the TAC timeline" in message.text
+    assert SLT not in message.text
+    assert message.organisation_id == SLT
+    body = json.loads(webhook_body(uuid4(), message, NOW))
+    assert (body["organisation_id"], body["organisation_name"]) == (SLT, "Brookside Speech and Language Therapy")
+
+
+def test_an_organisation_missing_from_the_directory_is_named_by_its_id_and_a_parents_entry_by_no_one():
+    stranger = envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING), CHILD,
+                        by=actor("org-gone", "x-1"))
+    by_parent = envelope(r.ParentObservationShared(observation_id=uuid4(), text="private words"), CHILD,
+                         by=actor(None, "parent-1"))
+
+    unnamed = entry_message(About.from_envelope(stranger), URL, DIRECTORY)
+    own = entry_message(About.from_envelope(by_parent), URL, DIRECTORY)
+
+    assert "A new entry from organisation org-gone is on" in unnamed.text
+    assert "organisation_name" not in json.loads(webhook_body(uuid4(), unnamed, NOW))
+    assert "A new entry is on the TAC timeline" in own.text
+    assert own.organisation_id is None and "organisation_id" not in own.extra
+
+
+def test_a_safeguarding_message_names_the_granted_organisation_by_name_and_never_the_justification():
+    data = c.SafeguardingAccessGranted(grant_id=uuid4(), organisation_id=SLT, justification="Disclosure today; urgent.",
+                                       granted_at=NOW, expires_at=NOW + timedelta(hours=24))
+    grant = envelope(data, CHILD, by=actor(SLT, "dsl-1"))
+
+    message = safeguarding_message(About.from_envelope(grant), SLT, data.expires_at, URL, DIRECTORY)
+
+    assert message.text.startswith("Safeguarding access to the child's record was granted.\n\n"
+                                   "Brookside Speech and Language Therapy was granted safeguarding access")
+    assert "Disclosure" not in message.text and SLT not in message.text
+    assert message.extra["organisation_name"] == "Brookside Speech and Language Therapy"
+    assert message.organisation_id == SLT

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import uuid4
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,8 @@ from services.consent.decision import ConsentState, decide
 from services.notifications.domain.recipients import About, Audience, recipients, team_change
 
 from .builders import (
-    EP, NOW, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
-    team_joined, team_left,
+    EP, LA, NOW, OTHER_LA, OTHER_SETTING, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope,
+    parent, practitioner, team_joined, team_left,
 )
 
 CHILD = uuid4()
@@ -172,8 +173,10 @@ consent_st = st.builds(
     st.sets(st.sampled_from(list(Category)), min_size=1, max_size=4), st.booleans(),
 )
 entry_st = st.builds(
-    lambda child, cat, author: About(uuid4(), child, "tac.referrals.x.v1", cat, author, "someone"),
+    lambda child, cat, author, requester: About(uuid4(), child, "tac.referrals.x.v1", cat, author, "someone",
+                                                answers_request_of=requester),
     st.sampled_from(CHILDREN), st.sampled_from([*Category, "audit"]), st.sampled_from([*ORGS, None]),
+    st.sampled_from([*ORGS, None]),
 )
 
 
@@ -270,3 +273,64 @@ def test_the_settings_dsl_is_told_of_break_glass_access_without_consent_and_no_o
     found = recipients(About.from_envelope(grant), Audience.for_entry(grant, (SETTING, EP), SETTING),
                        [setting_dsl, setting_senco], now=NOW, state=state)
     assert [(a.subscriber.person_id, a.basis) for a in found] == [("dsl-hana", "safeguarding_oversight")]
+
+
+# --- rule 3: the answers to an organisation's own requests ---------------------------------------
+
+REFERRAL_ANSWERS = [
+    lambda requester: r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=requester),
+    lambda requester: r.ReferralDeclined(referral_id=uuid4(), requested_by_organisation_id=requester,
+                                         reason="private words"),
+    lambda requester: r.ReferralClosed(referral_id=uuid4(), requested_by_organisation_id=requester,
+                                       outcome="private words"),
+]
+
+
+def test_an_entry_names_the_organisation_whose_request_it_answers_and_the_decision_reads_it():
+    answer = envelope(r.ReferralAccepted(referral_id=uuid4(), requested_by_organisation_id=SETTING), CHILD,
+                      by=actor(SLT, "slt-1"))
+    about = About.from_envelope(answer)
+
+    assert about.answers_request_of == SETTING
+    assert about.entry().answers_request_of == SETTING
+    assert About.from_envelope(concern()).answers_request_of is None
+
+
+@pytest.mark.parametrize("answer", REFERRAL_ANSWERS, ids=["accepted", "declined", "closed"])
+def test_the_organisation_that_made_a_referral_is_told_its_answer_without_any_consent(answer):
+    entry = envelope(answer(SETTING), CHILD, by=actor(SLT, "slt-1"))
+    subscribers = [practitioner(SETTING), practitioner(OTHER_SETTING), practitioner(EP)]
+
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, (SETTING, SLT, EP, OTHER_SETTING)),
+                       subscribers, now=NOW, state=with_team(ConsentState(), CHILD, (SETTING, SLT, EP, OTHER_SETTING)))
+
+    # Another setting on the team, of the same agency, asked for nothing and has no consent.
+    assert [(a.subscriber.organisation_id, a.basis) for a in found] == [(SETTING, "own_request")]
+
+
+def test_the_local_authority_that_asked_for_advice_is_told_it_was_submitted_without_any_consent():
+    data = r.EHCAdviceSubmitted(request_id=uuid4(), advice_id=uuid4(), requested_by_organisation_id=LA,
+                                submitted_on=NOW.date(), summary="private words")
+    entry = envelope(data, CHILD, by=actor(EP, "ep-1"))
+    team = (SETTING, EP, LA, OTHER_LA)
+
+    found = recipients(About.from_envelope(entry), Audience.for_entry(entry, team),
+                       [practitioner(LA), practitioner(OTHER_LA), practitioner(SETTING)], now=NOW,
+                       state=with_team(ConsentState(), CHILD, team))
+
+    assert [(a.subscriber.organisation_id, a.basis) for a in found] == [(LA, "own_request")]
+
+
+def test_an_agency_kind_consent_is_no_substitute_for_having_made_the_request():
+    state = ConsentState.from_events([consent_granted(CHILD, agencies=(Agency.SETTING,),
+                                                      categories=(Category.CONCERN,))])
+    entry = envelope(REFERRAL_ANSWERS[0](SETTING), CHILD, by=actor(SLT, "slt-1"))
+
+    assert told(entry, [practitioner(SETTING), practitioner(OTHER_SETTING)], state,
+                team=(SETTING, SLT, OTHER_SETTING)) == {f"{SETTING}/{SETTING}-person"}
+
+
+def test_a_requester_no_longer_on_the_team_is_not_told_the_answer():
+    entry = envelope(REFERRAL_ANSWERS[2](EP), CHILD, by=actor(SLT, "slt-1"))
+
+    assert told(entry, [practitioner(EP)], ConsentState(), team=(SETTING, SLT)) == set()
