@@ -32,20 +32,8 @@ from demo.cast import ADA, CAST, DANA, GRACE, HALL, JO, KIT, LEE, MARIA, PRIYA, 
 from demo.client import Api
 from demo.expectations import expected_basis
 from demo.scenario import ALL_CATEGORIES, Entry, Story, months_before
-from services.timeline import domain as timeline_domain
 from tests.e2e.web.browser import CheckedPage
 
-OWN = "Your organisation’s record"
-OWN_REQUEST = "Answers your organisation’s request"
-BY_KEY = {p.key: p for p in CAST}
-# The six-rule decision needs the team: the timeline service must keep the team events in its
-# consent state (the backend's "FOLDED_TYPES" change). Until this branch has it, the timeline
-# grants nothing by consent, and the story's consent-based entries cannot show: that part of the
-# check (and the own_request answers, stored with the same change) is an expected failure naming
-# the reason, and runs in full once the backend is merged.
-TIMELINE_FOLDS_THE_TEAM = "tac.referrals.team_member_joined.v1" in timeline_domain.CONSENT_STATE_TYPES
-# Consents C2 and C1d on the consent form (views/consent.py, W2a's page); False: through the API.
-CONSENT_BY_FORM = True
 REASON = "Emerging speech and language delay; advice and assessment requested."
 
 
@@ -239,11 +227,8 @@ def test_the_casework_journey_steps_6b_to_13(web_stack, pages: CheckedPage):
         # 8. Priya records consent C2 on the consent form, then requests the EHC needs assessment.
         sign_in(pages, PRIYA)
         pages.goto(child_url, "priya-child-page")
-        if CONSENT_BY_FORM:
-            record_consent(pages, ["Any local authority SEN team on the team", "Any educational psychology service on the team"],
-                           None, ["Assessment (for example, an EHC needs assessment)"], "C2")
-        else:
-            consent_by_api(api, child_id, {"agencies": ["la_sen_team", "ep_service"]}, ALL_CATEGORIES, ["assessment"])
+        record_consent(pages, ["Any local authority SEN team on the team", "Any educational psychology service on the team"],
+                       None, ["Assessment (for example, an EHC needs assessment)"], "C2")
         request_ehc(pages, child_url, received)
 
         # 9. Maria sees the request on "Your work", decides to assess in week 5 and asks Dr Chen.
@@ -278,11 +263,8 @@ def test_the_casework_journey_steps_6b_to_13(web_stack, pages: CheckedPage):
         slt = wait_for(lambda: next((e for e in timeline(api, ADA, child_id)
                                      if e["type"].endswith("slt_report_shared.v1")), None), "the SLT report")
         sign_in(pages, GRACE)
-        if TIMELINE_FOLDS_THE_TEAM:
-            grace_before = wait_for(lambda: (ids := child_page_ids(pages, child_id, "grace-before-11")) and
-                                    slt["event_id"] in ids and ids, "the SLT report on Grace's page")
-        else:
-            grace_before = child_page_ids(pages, child_id, "grace-before-11")
+        grace_before = wait_for(lambda: (ids := child_page_ids(pages, child_id, "grace-before-11")) and
+                                slt["event_id"] in ids and ids, "the SLT report on Grace's page")
         sign_in(pages, DANA)
         dana_before = child_page_ids(pages, child_id, "dana-before-11")
 
@@ -290,12 +272,8 @@ def test_the_casework_journey_steps_6b_to_13(web_stack, pages: CheckedPage):
         api.call(ADA, "POST", "consent", f"/children/{child_id}/consents/{consents['C1c']}/withdrawal", json={})
         sign_in(pages, PRIYA)
         pages.goto(child_url, "priya-before-c1d")
-        if CONSENT_BY_FORM:
-            record_consent(pages, ["Any health visiting service on the team"], ["Concerns", "Health", "Progress"],
-                           ["Referral to other services", "Coordinating the team around the child"], "C1d")
-        else:
-            consent_by_api(api, child_id, {"agencies": ["health_visiting"]}, ["concern", "health", "progress"],
-                           ["referral", "coordination"])
+        record_consent(pages, ["Any health visiting service on the team"], ["Concerns", "Health", "Progress"],
+                       ["Referral to other services", "Coordinating the team around the child"], "C1d")
 
         # 12. Priya plans the move to Oak Lane Primary (the September after the fourth birthday).
         press(pages, "Plan the move to school", "transition-form")
@@ -348,16 +326,10 @@ def test_the_casework_journey_steps_6b_to_13(web_stack, pages: CheckedPage):
                     gaps.append((person.key, entry.label, shown.get(entry.event_id), expected))
             if person is GRACE:
                 assert UUID(slt["event_id"]) not in shown
-                if TIMELINE_FOLDS_THE_TEAM:
-                    assert slt["event_id"] in grace_before
+                assert slt["event_id"] in grace_before
             if person is DANA:
                 assert dana_before <= {str(i) for i in shown}
-        if gaps:
-            assert not TIMELINE_FOLDS_THE_TEAM, gaps
-            assert all(b is None and (e.startswith("consent:") or e == "own_request") for _, _, b, e in gaps), gaps
-            pytest.xfail(f"{len(gaps)} consent-based or own-request entries not shown: this branch's timeline service "
-                         "does not yet fold team events into its consent state nor store whose request an entry "
-                         "answers (backend commit 402dd58, FOLDED_TYPES / answers_request_of, not merged)")
+        assert not gaps, gaps
     finally:
         api.close()
 
@@ -420,12 +392,6 @@ def record_consent(pages: CheckedPage, agencies: list[str], categories: list[str
         pages.follow(lambda: page.go_back(), f"consent-check-{label}-again")
     expect(page.locator(".govuk-panel")).to_contain_text("Consent recorded")
     link(pages, "Back to ", f"child-page-after-{label}", exact=False)
-
-
-def consent_by_api(api: Api, child_id: UUID, recipients: dict, categories: list[str], purposes: list[str]) -> None:
-    api.call(PRIYA, "POST", "consent", f"/children/{child_id}/consents", json={
-        "given_by": {"name": "Ada Okoro", "relationship": "mother", "has_parental_responsibility": True},
-        "recipients": recipients, "categories": categories, "purposes": purposes})
 
 
 def request_ehc(pages: CheckedPage, child_url: str, received: date) -> None:
