@@ -153,10 +153,16 @@ def print_report(story: Story, observed: Observed, urls: dict[str, str], console
                       f"({len(story.entries)} entries × {len(CAST)} people); nobody was notified of an entry they may not see[/bold green]")
 
     console.rule("Where to go next")
+    if "web" in urls:
+        console.print(f"  [bold]Open {urls['web']} in a browser[/bold] and sign in as anyone of the story, for example:")
+        for who, what in (("Priya Shah", "the nursery's SENCO: Amara's page, the team, every form of the story"),
+                          ("Dana Hughes", "the area SENCO: her caseload, the referral she accepted"),
+                          ("Maria Lopez", "the SEN caseworker: the EHC clock, week N of 20"),
+                          ("Ada Okoro", "Amara's mother: who can see what, who has looked, withdrawing a consent"),
+                          ("Kit Ward", "an area SENCO with no link to Amara: she does not exist for him")):
+            console.print(f"    {who:<13} {what}")
     for name, url in urls.items():
-        if name == "web":
-            console.print(f"  {name:<14} {url}  (sign in as anyone of the cast)")
-        else:
+        if name != "web":
             console.print(f"  {name:<14} {url}/docs")
     console.print("  tokens:        .venv/bin/tac token --practitioner dana-hughes --organisation northbridge-inclusion "
                   "--agency area_senco --role area_senco")
