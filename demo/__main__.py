@@ -33,7 +33,7 @@ def up(exit_after: bool) -> int:
     stack = Stack(WORKDIR, kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     stack.stop()  # a previous demo's services, if any
     shutil.rmtree(WORKDIR / "data", ignore_errors=True)  # every run tells the story afresh
-    console.print(f"starting referrals, consent, timeline and notifications (logs in {stack.logdir})")
+    console.print(f"starting {', '.join(s.name for s in stack.services)} (logs in {stack.logdir})")
     stack.start()
     try:
         stack.wait_until_ready()
@@ -57,7 +57,7 @@ def up(exit_after: bool) -> int:
     if exit_after:
         stack.stop()
         return 1 if observed.problems else 0
-    console.print("\nThe services stay up; press Ctrl-C (or run `make down`) to stop them.")
+    console.print(f"\nThe services and the web interface ({stack.url_of('web')}) stay up; press Ctrl-C (or run `make down`) to stop them.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
