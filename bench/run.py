@@ -1,9 +1,11 @@
 """`make bench` → `python -m bench.run`: runs the benchmarks against the local broker and
-PostgreSQL and writes their results to bench/results/ (Markdown for people, JSON for tools).
+PostgreSQL and writes their results to bench/results/ (Markdown for people, JSON for tools):
+the timeline's (timeline-<date>.*), then the web layer's (web-<date>.*, bench/web_bench.py).
 
     python -m bench.run                 # full scale (a few minutes on 2 cores)
     python -m bench.run --quick         # smaller numbers, to check the harness
     python -m bench.run --backend sqlite
+    python -m bench.run --part web      # only the web layer's (under 3 minutes)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench import web_bench
 from bench.timeline_bench import BenchConfig, render_markdown, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -28,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: checks the harness, not the speed")
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="store backend(s) to measure (default: both)")
-    parser.add_argument("--part", action="append", choices=["ingest", "reads"],
-                        help="what to measure (default: both; 'ingest' includes end-to-end latency)")
+    parser.add_argument("--part", action="append", choices=["ingest", "reads", "web"],
+                        help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
+                             "child page beside the timeline API, bench/web_bench.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
     args = parser.parse_args(argv)
 
@@ -41,9 +45,17 @@ def main(argv: list[str] | None = None) -> int:
                              read_requests=20)
     if args.backend:
         config.backends = tuple(args.backend)
-    if args.part:
-        config.parts = tuple(args.part)
+    parts = tuple(args.part or ("ingest", "reads", "web"))
+    config.parts = tuple(p for p in parts if p != "web")
+    if config.parts:
+        _timeline(config, args)
+    if "web" in parts:
+        web_bench.run_and_write(web_bench.quick_config(config.bootstrap) if args.quick else web_bench.WebBenchConfig(
+            bootstrap=config.bootstrap), args.out, quick=args.quick)
+    return 0
 
+
+def _timeline(config: BenchConfig, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tac-bench-") as workdir:
         results = asyncio.run(run(config, Path(workdir)))
     if args.quick:
@@ -58,7 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     js.write_text(json.dumps(asdict(results), indent=2) + "\n")
     print(md.read_text())
     print(f"bench: wrote {md} and {js}")
-    return 0
 
 
 if __name__ == "__main__":

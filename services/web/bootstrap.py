@@ -30,6 +30,7 @@ from services.web.security import IdleTimeoutMiddleware, SecurityHeadersMiddlewa
 from services.web.session import wall_clock
 from services.web.signin import DevSignIn, OidcSignIn, SignInProvider
 from services.web.templating import build_templates
+from services.web.timing import ServerTimingMiddleware
 from services.web.words import install_words
 from services.web.views import ROUTERS
 from services.web.views.deps import csrf_protect
@@ -96,6 +97,8 @@ def build_app(
     app.add_middleware(ProblemPageMiddleware, templates=templates)
     app.add_middleware(SecurityHeadersMiddleware, hsts=production)
     app.add_middleware(CorrelationIdMiddleware)
+    if settings.server_timing:
+        app.add_middleware(ServerTimingMiddleware)
 
     app.include_router(_probes())
     for router in ROUTERS:

@@ -59,6 +59,8 @@ class WebSettings(BaseServiceSettings):
     timeline_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
     api_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # `Server-Timing: api;dur=..., app;dur=...` on every answer (timing.py); for benchmarks.
+    server_timing: bool = False
 
     session_secret: str = Field(default=DEV_SESSION_SECRET, min_length=32)
     idle_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)

@@ -90,3 +90,30 @@ def test_the_development_people_are_the_demo_cast():
     for person in CAST:
         mine = BY_KEY[person.key]
         assert (mine.organisation_id, mine.agency, mine.role) == (person.organisation_id, person.agency, person.role)
+
+
+def test_with_server_timing_on_the_page_says_how_long_it_waited_on_the_apis():
+    from fastapi.testclient import TestClient
+
+    from services.web.bootstrap import build_app
+    from services.web.timing import ServerTimingMiddleware, _SPENT, _Spent, record_api_call, server_timing_value
+    from tests.unit.web.fakes import FakeApis
+
+    # Off by default; on, every answer carries api (time waiting on the APIs, n calls) and app.
+    plain = build_app(WebSettings(environment="development"), apis=FakeApis().as_apis())
+    assert "server-timing" not in TestClient(plain).get("/sign-in").headers
+    timed = build_app(WebSettings(environment="development", server_timing=True), apis=FakeApis().as_apis())
+    header = TestClient(timed).get("/sign-in").headers["server-timing"]
+    assert header.startswith('api;dur=0.0;desc="0 calls", app;dur=')
+    assert ServerTimingMiddleware  # the one bootstrap adds
+
+    # A real client's call is counted in the request's accumulator, and only there.
+    spent = _Spent()
+    token = _SPENT.set(spent)
+    try:
+        _run(_client(lambda request: httpx.Response(200, json={"child_id": "c"})).child("c"))  # type: ignore[arg-type]
+    finally:
+        _SPENT.reset(token)
+    record_api_call(5.0)  # outside a request: nowhere to count, no error
+    assert spent.api_calls == 1 and spent.api_s > 0
+    assert server_timing_value(0.0125, _Spent(api_s=0.0031, api_calls=3)) == 'api;dur=3.1;desc="3 calls", app;dur=12.5'
