@@ -34,6 +34,9 @@ from demo.expectations import expected_basis
 from demo.scenario import ALL_CATEGORIES, Entry, Story, months_before
 from tests.e2e.web.browser import CheckedPage
 
+OWN = "Your organisation’s record"
+OWN_REQUEST = "Answers your organisation’s request"
+BY_KEY = {p.key: p for p in CAST}
 REASON = "Emerging speech and language delay; advice and assessment requested."
 
 

@@ -14,7 +14,7 @@ from services.web.api_clients import ApiValidationError, Conflict
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.deps import Page, ParentPage
-from services.web.views.parent.common import base, day, done, names_for, parent_child, take_done
+from services.web.views.parent.common import base, day, done, parent_child, take_done
 from services.web.words import organisations
 
 router = APIRouter()
