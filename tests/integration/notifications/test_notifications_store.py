@@ -223,6 +223,28 @@ def test_break_glass_access_tells_the_granted_organisations_safeguarding_lead_on
     assert [i.about.about for i in inbox_of(sessions, parent("parent-1", child))] == [r.ChildRegistered.TYPE]
 
 
+def test_break_glass_access_is_not_announced_to_the_team_a_consent_covering_consent_reaches(sessions):
+    child = uuid4()
+    setting_dsl = practitioner(SETTING, "dsl-hana", role="designated_safeguarding_lead")
+    setting_senco, slt, ep = practitioner(SETTING, "senco-1"), practitioner(SLT, "slt-1"), practitioner(EP, "ep-2")
+    ep_dsl = practitioner(EP, "dsl-ep", role="designated_safeguarding_lead")
+    mum = parent("parent-1", child)
+    subscribe(sessions, setting_dsl, setting_senco, slt, ep, ep_dsl, mum)
+    apply(sessions, *team(child, SLT, EP), consent_granted(child, orgs=(SETTING, SLT, EP), categories=tuple(Category)))
+    grant = c.SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id=EP, justification="Disclosure at nursery this morning.",
+        granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24))
+
+    assert apply(sessions, envelope(grant, child, by=actor(EP, "dsl-ep-granting"), at=NOW)) == [2]
+
+    def told(sub):
+        return [i for i in inbox_of(sessions, sub) if i.about.about == c.SafeguardingAccessGranted.TYPE]
+    [item] = told(setting_dsl)
+    assert "you can see the grant in TAC under the child's safeguarding access" in item.text
+    assert len(told(ep_dsl)) == 1
+    assert told(setting_senco) == told(slt) == told(ep) == told(mum) == []
+
+
 def test_the_tick_after_an_outage_sends_the_on_the_day_reminder_and_not_the_week_before_one(sessions):
     child = uuid4()
     setting = practitioner(SETTING)
