@@ -25,31 +25,6 @@ from schemas.events import referrals as r
 from schemas.vocabulary import DSL_ROLE, Agency, NotificationChannel
 from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
 
-# --- the team around the child ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TeamChange:
-    """What one event does to the team: an organisation joins or leaves."""
-
-    organisation_id: str
-    agency: Agency | None
-    joined: bool
-
-
-def team_change(envelope: EnvelopeBase) -> TeamChange | None:
-    """The team is the child's setting (ChildRegistered) plus every organisation that joined
-    (TeamMemberJoined) and has not since left (TeamMemberLeft)."""
-    data = envelope.data
-    if isinstance(data, r.ChildRegistered):
-        return TeamChange(data.setting_organisation_id, Agency.SETTING, joined=True)
-    if isinstance(data, r.TeamMemberJoined):
-        return TeamChange(data.organisation_id, data.agency, joined=True)
-    if isinstance(data, r.TeamMemberLeft):
-        return TeamChange(data.organisation_id, None, joined=False)
-    return None
-
-
 # --- subscribers -----------------------------------------------------------------------------
 
 PARENT_SCOPE = "parent"

@@ -14,7 +14,7 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category
 from services.consent.decision import ConsentState, decide
-from services.notifications.domain.recipients import About, Audience, recipients, team_change
+from services.notifications.domain.recipients import About, Audience, recipients
 
 from .builders import (
     EP, LA, NOW, OTHER_LA, OTHER_SETTING, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope,
@@ -143,17 +143,6 @@ def test_the_safeguarding_lead_of_another_organisation_is_not_told_of_break_glas
     other_dsl = practitioner(EP, "dsl-ep", role="designated_safeguarding_lead")
 
     assert told(grant, [other_dsl], ConsentState.from_events([grant]), team=()) == set()
-
-
-def test_the_team_is_the_setting_plus_joiners_minus_leavers():
-    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING), CHILD)
-    joined = team_joined(CHILD, EP)
-    left = team_left(CHILD, EP)
-
-    assert (team_change(registered).organisation_id, team_change(registered).joined) == (SETTING, True)
-    assert (team_change(joined).organisation_id, team_change(joined).joined) == (EP, True)
-    assert (team_change(left).organisation_id, team_change(left).joined) == (EP, False)
-    assert team_change(concern()) is None
 
 
 # --- property: nobody the decision refuses is ever told -----------------------------------------
