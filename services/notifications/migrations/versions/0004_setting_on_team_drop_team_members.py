@@ -17,7 +17,8 @@ and its designated safeguarding lead is not told of break-glass access.
   organisation on a team it may have added itself to (issue 10) is the unsafe side.
 * Joins kept in `team_members` are NOT copied, as in the timeline's migration 0002: until now
   any organisation could add itself to a team (issue 10), so an old join proves no
-  relationship; the referrals service re-establishes membership by relationship.
+  relationship. Such an organisation is on the team here again only once a TeamMemberJoined
+  by relationship arrives (an invitation or referral accepted); nothing re-sends those today.
 * `team_members` is dropped. The downgrade recreates it from the team events kept in
   `consent_events` and removes the envelopes this revision added.
 
