@@ -99,11 +99,11 @@ def _item_json(i: cl.CaseloadItem, details_visible: bool) -> dict:
     """One caseload item; without the child's name (`details_hidden`) where
     access.may_see_details says no. Its dates are those of the work, not the child's."""
     return {"kind": i.kind, "id": i.id, "child_id": i.child_id,
-            "child_name": i.child_name if details_visible else None, "details_hidden": not details_visible,
-            "state": i.state,
+            "child_name": i.child_name if details_visible else None, "state": i.state,
             "since": i.since, "days_waiting": i.days_waiting, "next_action": i.next_action,
             "next_due": i.next_due.model_dump() if i.next_due else None, "overdue": i.overdue,
-            "days_overdue": i.days_overdue, "excused_by": [str(x) for x in i.excused_by]}
+            "days_overdue": i.days_overdue, "excused_by": [str(x) for x in i.excused_by],
+            "details_hidden": not details_visible}
 
 
 def review_watch(deps: Deps, caller, *, limit: int = 50, offset: int = 0) -> dict:
