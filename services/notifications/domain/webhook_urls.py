@@ -15,10 +15,10 @@ slip through.
 An international name is checked in the form a resolver asks for: IDNA (UTS 46) maps
 `①②⑦.0.0.1` to `127.0.0.1` and `ＬＯＣＡＬＨＯＳＴ` to `localhost`, so the name is normalised
 to ASCII first, checked in that form, and resolved and sent (Host, TLS SNI) in that form. And a
-URL httpx (which delivers) cannot parse — a control character such as `\x7f` — is refused here
-rather than failing every delivery attempt.
+URL with a control character or a space (such as `\x7f`), which no HTTP client can send, is
+refused here rather than failing every delivery attempt.
 
-Pure: `ipaddress`, `socket.inet_aton`, `idna` and httpx's URL parser; no I/O.
+Pure: `ipaddress`, `socket.inet_aton` and `idna`; no I/O.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 import idna
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -113,10 +112,9 @@ def check_url(url: str, policy: WebhookPolicy) -> WebhookTarget:
     elif host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         if not policy.allow_loopback:
             raise UnsafeWebhook(f"{host} is a loopback name")
-    try:
-        httpx.URL(url)  # what delivers must be able to send to it
-    except httpx.InvalidURL as exc:
-        raise UnsafeWebhook(f"is not a valid URL ({exc})") from None
+    bad = next((ch for ch in url if ord(ch) < 0x21 or ord(ch) == 0x7F), None)
+    if bad is not None:  # what delivers could not send to it (RFC 3986 has no place for these)
+        raise UnsafeWebhook(f"is not a valid URL (control character or space {bad!r})")
     return WebhookTarget(scheme, host, port or (443 if scheme == "https" else 80), address)
 
 
