@@ -110,11 +110,11 @@ def may_see_team(caller, child: ChildRecord, state: ConsentState, now: datetime)
 
 def invitation_visible(invitation, child: ChildRecord, state: ConsentState, now: datetime) -> bool:
     """May the organisation invited still see (and answer) an invitation to the child's team:
-    while an active consent covers it for `referral` (the consent the invitation needed,
+    while an active consent names it or its agency (the consent the invitation needed,
     services.referrals.handlers_team). The invitation names the child; without that consent
     it is as if there were none."""
     invitee = named(invitation["organisation_id"], invitation["agency"])
-    return consent_covering(invitee, child.child_id, Category.REFERRAL, now, state) is not None
+    return consent_naming(invitee, child.child_id, now, state) is not None
 
 
 def may_see_details(caller, child: ChildRecord, state: ConsentState, now: datetime, *,
@@ -126,9 +126,10 @@ def may_see_details(caller, child: ChildRecord, state: ConsentState, now: dateti
 
     * the child's setting (it recorded them);
     * a parent of the child;
-    * an organisation the decision lets see a `referral`-category entry authored by the setting
-      about the child (on the team under a consent covering `referral`, or a safeguarding grant):
-      the category whose entries (the child's registration, the referral) name the child;
+    * an organisation the decision lets see some category of the setting's entries about the
+      child (on the team under a consent naming it, or a safeguarding grant): the family agreed
+      to share something about the child with it, and it cannot act on that without knowing
+      whom it is about (a health visitor's integrated review, a school's transition);
     * the addressee of a referral about the child still waiting for its answer
       (`awaiting_answer`, the caller's organisation as the agency it was referred to as), while
       an active consent covers it for `referral` — the consent that let the referral name it
@@ -140,7 +141,7 @@ def may_see_details(caller, child: ChildRecord, state: ConsentState, now: dateti
         return child.child_id in viewer.children
     if viewer.organisation_id == child.setting_organisation_id:
         return True
-    if may_see(viewer, child.child_id, child.setting_organisation_id, Category.REFERRAL, now, state):
+    if any(may_see(viewer, child.child_id, child.setting_organisation_id, category, now, state) for category in Category):
         return True
     return awaiting_answer and consent_covering(viewer, child.child_id, Category.REFERRAL, now, state) is not None
 
@@ -153,6 +154,13 @@ def consent_covering(viewer: Viewer, child_id: UUID, category: Category | str, n
     # and a safeguarding grant is not a basis for sharing onwards: ask about consents alone.
     return state.covering_consent(viewer, Entry(event_id=_ANY_ENTRY, child_id=child_id, author_organisation_id=None,
                                                 category=str(category)), now)
+
+
+def consent_naming(viewer: Viewer, child_id: UUID, now: datetime, state: ConsentState) -> UUID | None:
+    """An active consent that names the organisation or its agency for any category (lowest id),
+    or None: the family has agreed to share something about the child with it."""
+    found = [c for c in (consent_covering(viewer, child_id, category, now, state) for category in Category) if c]
+    return min(found) if found else None
 
 
 def missing_consent(organisation_id: str, agency: Agency | str, category: Category | str) -> str:

@@ -328,10 +328,10 @@ def _plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) 
             raise Invalid("starts_on must not be in the past", field="starts_on")
         within_early_years(cmd.starts_on, child, "starts_on")
         school = require_named(uow, cmd.school_organisation_id, Agency.SCHOOL, "school_organisation_id")
-        # The plan names the child to the school and puts it on the team: the family's consent
-        # must cover the school for `transition` (SEND Code of Practice 0-25 para 5.47: the
-        # move is planned with the parents).
-        require_consent(uow, child_id, cmd.school_organisation_id, Agency.SCHOOL, Category.TRANSITION)
+        # The school the child is moving to joins the team with the plan (the parents chose the
+        # school: School Admissions Code 2021; the move is planned with them, SEND Code of
+        # Practice 0-25 para 5.47). Joining shows it nothing: until a consent names it, it sees
+        # only its own records (the decision's rule 5; SCENARIO step 12).
         store.plan_transition(uow.session, child_id=child_id, school_organisation_id=cmd.school_organisation_id,
                               starts_on=cmd.starts_on)
         team.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)

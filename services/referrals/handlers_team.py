@@ -13,10 +13,10 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 from schemas.events import referrals as ev
-from schemas.vocabulary import Agency, Category, TeamJoinRoute, TeamLeaveRoute
+from schemas.vocabulary import Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.errors import Conflict, NotFound
 from services.referrals import access, commands as c, domain, store, team
-from services.referrals.consent_checks import catching_up, require_consent, require_named
+from services.referrals.consent_checks import catching_up, require_named, require_named_in_consent
 from services.referrals.handlers import allow, load_child, moved
 from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
 
@@ -57,7 +57,7 @@ def _invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
         organisation = require_named(uow, cmd.organisation_id, None, "organisation_id")
         if team.is_member(store.consent_state_for(uow.session, child_id), child, organisation.id, uow.now):
             raise Conflict(f"organisation {organisation.id} is already in the team around the child")
-        require_consent(uow, child_id, organisation.id, organisation.agency, Category.REFERRAL)
+        require_named_in_consent(uow, child_id, organisation.id, organisation.agency)
         if store.pending_invitation(uow.session, child_id, organisation.id, uow.today) is not None:
             raise Conflict(f"organisation {organisation.id} has already been invited and has not answered yet")
         invitation_id = uuid4()

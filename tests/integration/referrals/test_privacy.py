@@ -99,8 +99,10 @@ async def test_a_review_names_a_partner_only_as_what_it_is_and_only_under_consen
     assert (joined.organisation_id, joined.joined_through, joined.request_id) == (
         "acorns-preschool", "review_partner", UUID(review["review_id"]))
     items = (await _caseload(s, "other_setting"))["items"]
-    # The child's name only where the one rule says so: a consent for `health` is not one for it.
-    assert [(i["id"], i["child_name"], i["details_hidden"]) for i in items] == [(review["review_id"], None, True)]
+    # The child's name where the one rule says so: on the team (from the request) and named by a
+    # consent (for `health`), the partner knows whom the review is about.
+    assert [(i["id"], i["details_hidden"]) for i in items] == [(review["review_id"], False)]
+    assert items[0]["child_name"]
 
     # The child's own setting may be named without consent (it made the child's record), but
     # its caseload shows the health visitor's review only under consent, like its timeline.

@@ -31,34 +31,37 @@ def _types(s, child: UUID) -> list[str]:
 
 # 1. -------------------------------------------------------------------------------------------
 
-async def test_a_transition_plan_names_the_school_only_under_a_consent_covering_it_for_transition(service):
-    s, post = service, service.client.post
+async def test_the_school_of_a_transition_plan_joins_the_team_but_sees_nothing_no_consent_names_it_for(service):
+    """SCENARIO step 12: the plan puts the school on the team; no consent names it yet, so it sees
+    the child's team as its own row and the setting's, no personal details, nothing shared."""
+    s, post, get = service, service.client.post, service.client.get
     child = await s.register()
-    s.grant_consent(child, organisations=["oak-primary"], categories=[Category.REFERRAL, Category.EHC])  # not transition
-    r = await post(f"/children/{child}/transition", headers=auth("setting"), json=TRANSITION)
-    assert r.status_code == 409 and r.json()["detail"] == "no active consent covers oak-primary/school for transition"
-    assert "team_member_joined" not in _types(s, child) and "transition_to_school_planned" not in _types(s, child)
-    assert (await s.client.get(f"/children/{child}/team", headers=auth("school"))).status_code == 404
-
-    s.grant_consent(child, agencies=[Agency.SCHOOL], categories=[Category.TRANSITION])
+    s.grant_consent(child, agencies=[Agency.SLT_SERVICE], categories=[Category.REFERRAL])  # names another
+    await s.join_by_invitation(child, "slt")
     planned = await _ok(await post(f"/children/{child}/transition", headers=auth("setting"), json=TRANSITION))
     assert planned["school_organisation_name"] == "Oak Primary"
     # 8. The school is on the team before the plan reaches it.
     assert _types(s, child)[-2:] == ["team_member_joined", "transition_to_school_planned"]
+    read = await _ok(await get(f"/children/{child}", headers=auth("school")))
+    assert read["details_hidden"] is True and "given_name" not in read
+    team = await _ok(await get(f"/children/{child}/team", headers=auth("school")))
+    assert {m["organisation_id"] for m in team["members"]} == {read["setting_organisation_id"], "oak-primary"}
 
 
 # 2. -------------------------------------------------------------------------------------------
 
-async def test_an_invitation_names_the_child_only_to_an_organisation_a_consent_covers_for_referral(service):
+async def test_an_invitation_names_the_child_only_to_an_organisation_a_consent_names(service):
     s, post, get = service, service.client.post, service.client.get
     child = await s.register()
-    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])  # not referral
+    s.grant_consent(child, agencies=[Agency.SLT_SERVICE], categories=[Category.HEALTH])  # names another agency
     r = await post(f"/children/{child}/invitations", headers=auth("setting"), json={"organisation_id": "hv-team-west"})
-    assert r.status_code == 409 and r.json()["detail"] == "no active consent covers hv-team-west/health_visiting for referral"
+    assert r.status_code == 409 and r.json()["detail"] == "no active consent names hv-team-west/health_visiting"
     assert "invitation_sent" not in _types(s, child)
     assert (await _ok(await get("/invitations", headers=auth("hv"))))["items"] == []
 
-    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.REFERRAL])
+    # Any category will do: the family has agreed to share something with health visiting
+    # (SCENARIO step 6: consent C1c names the agency for concern, health, progress and slt).
+    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
     invited = await _ok(await post(f"/children/{child}/invitations", headers=auth("setting"),
                                    json={"organisation_id": "hv-team-west"}))
     # A team member invites too (the issue's words); a parent adds instead (403: it knows the child).
@@ -266,26 +269,26 @@ async def test_the_addressee_of_a_request_is_on_the_team_before_the_request_reac
 # 9. -------------------------------------------------------------------------------------------
 
 async def test_a_childs_name_follows_one_rule_in_every_read_that_could_show_it(service):
+    """On the team but named by no consent: no personal details anywhere. A consent naming the
+    organisation for any category the decision then shows it: the name everywhere."""
     s, post, get = service, service.client.post, service.client.get
     child = await s.register(given_name="Amara", family_name="Okoro", date_of_birth="2023-04-20")  # 25 months
-    # The LA and the health visitors: on the team under consents for `ehc` and `health`, not `referral`.
-    s.grant_consent(child, agencies=[Agency.LA_SEN_TEAM], categories=[Category.EHC])
-    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
-    await _ok(await post(f"/children/{child}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": "la-sen-team"}))
+    # The health visitors: added by the parent, no consent names them yet.
     await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
                          json={"organisation_id": "hv-team-west"}))
+    hv = await s.client.get("/caseload/integrated-reviews", headers=auth("hv"))
+    assert hv.json()["total"] == 0 and "Amara" not in hv.text and "2025-04-20" not in hv.text
+    assert (await _ok(await get(f"/children/{child}", headers=auth("hv"))))["details_hidden"] is True
+    assert (await _ok(await get("/children", headers=auth("hv"), params={"name": "Amara"})))["items"] == []
+    # The LA: on the team through the EHC request, under a consent for `ehc` alone.
+    s.grant_consent(child, agencies=[Agency.LA_SEN_TEAM], categories=[Category.EHC])
+    await _ok(await post(f"/children/{child}/ehc-requests", headers=auth("setting"), json={"la_organisation_id": "la-sen-team"}))
+    la = (await _ok(await get("/caseload", headers=auth("la"))))["items"]
+    assert [(i["kind"], i["child_name"], i["details_hidden"]) for i in la] == [("ehc", "Amara Okoro", False)]
     # The area SENCO: a referral waiting for its answer, under a consent naming it for `referral`.
     s.grant_consent(child, agencies=[Agency.AREA_SENCO], categories=[Category.REFERRAL])
     referral = (await _ok(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"})))["referral_id"]
-
-    la = (await _ok(await get("/caseload", headers=auth("la"))))["items"]
-    assert [(i["kind"], i["child_name"], i["details_hidden"]) for i in la] == [("ehc", None, True)]
-    assert (await _ok(await get(f"/children/{child}", headers=auth("la"))))["details_hidden"] is True
-    assert (await _ok(await get("/children", headers=auth("la"), params={"name": "Amara"})))["items"] == []
-    hv = await s.client.get("/caseload/integrated-reviews", headers=auth("hv"))
-    assert hv.json()["total"] == 0 and "Amara" not in hv.text and "2025-04-20" not in hv.text
-
     waiting = (await _ok(await get("/caseload", headers=auth("area_senco"))))["items"]
     assert [(i["id"], i["child_name"]) for i in waiting] == [(referral, "Amara Okoro")]
     await _ok(await post(f"/referrals/{referral}/accept", headers=auth("area_senco")))
@@ -294,7 +297,7 @@ async def test_a_childs_name_follows_one_rule_in_every_read_that_could_show_it(s
     found = await _ok(await get("/children", headers=auth("area_senco"), params={"name": "amara"}))
     assert [(i["given_name"], i["details_hidden"]) for i in found["items"]] == [("Amara", False)]
 
-    # A consent for `referral` lets the health visitors see the name too: the review list shows the child.
-    s.grant_consent(child, organisations=["hv-team-west"], categories=[Category.REFERRAL])
+    # A consent naming the health visitors (for `health`) shows them the child on the review list.
+    s.grant_consent(child, organisations=["hv-team-west"], categories=[Category.HEALTH])
     listed = (await _ok(await get("/caseload/integrated-reviews", headers=auth("hv"))))["items"]
     assert [(i["child_name"], i["window_opens"]) for i in listed] == [("Amara Okoro", "2025-04-20")]

@@ -178,7 +178,7 @@ PARENT = Caller(None, Agency.PARENT, children=frozenset({CHILD}))
 OTHER_PARENT = Caller(None, Agency.PARENT, children=frozenset({uuid4()}))
 
 
-def test_personal_details_are_for_the_setting_a_parent_and_whoever_may_see_the_settings_referral_entries():
+def test_personal_details_are_for_the_setting_a_parent_and_whoever_the_decision_shows_some_of_the_settings_entries():
     referral, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
     _, health_only = _grant(agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
     state = _state(granted, health_only)
@@ -186,7 +186,8 @@ def test_personal_details_are_for_the_setting_a_parent_and_whoever_may_see_the_s
     assert access.may_see_details(PARENT, CHILD_RECORD, _state(), NOW)
     assert not access.may_see_details(OTHER_PARENT, CHILD_RECORD, state, NOW)
     assert access.may_see_details(SLT, CHILD_RECORD, state, NOW)  # on the team, consent for `referral`
-    assert not access.may_see_details(HV, CHILD_RECORD, state, NOW)  # on the team, consent for `health` only
+    assert access.may_see_details(HV, CHILD_RECORD, state, NOW)  # on the team, consent for `health`
+    assert not access.may_see_details(HV, CHILD_RECORD, _state(granted), NOW)  # on the team, no consent names it
     assert not access.may_see_details(SLT, CHILD_RECORD, _state(granted, team=()), NOW)  # consent, not on the team
     withdrawn = make_envelope(ConsentWithdrawn(consent_id=referral, withdrawn_at=NOW, recorded_on_behalf=False),
                               subject=CHILD, actor=RECORDER, source="/tac/consent")
@@ -222,11 +223,13 @@ def test_an_answer_to_the_viewers_own_request_is_permitted_as_own_request():
     assert not access.may_see(setting, CHILD, "slt-east", Category.REFERRAL, NOW, _state(), answers_request_of="acorns")
 
 
-def test_an_invitation_is_visible_to_the_organisation_invited_only_while_a_consent_covers_it_for_referral():
+def test_an_invitation_is_visible_to_the_organisation_invited_only_while_a_consent_names_it():
     invitation = {"organisation_id": "slt-east", "agency": "slt_service"}
     consent, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
     assert access.invitation_visible(invitation, CHILD_RECORD, _state(granted, team=()), NOW)
-    _, other = _grant(organisations=["slt-east"], categories=[Category.HEALTH])
+    _, health = _grant(organisations=["slt-east"], categories=[Category.HEALTH])
+    assert access.invitation_visible(invitation, CHILD_RECORD, _state(health, team=()), NOW)  # any category
+    _, other = _grant(organisations=["hv-west"], categories=[Category.REFERRAL])
     assert not access.invitation_visible(invitation, CHILD_RECORD, _state(other, team=()), NOW)
     withdrawn = make_envelope(ConsentWithdrawn(consent_id=consent, withdrawn_at=NOW, recorded_on_behalf=False),
                               subject=CHILD, actor=RECORDER, source="/tac/consent")
