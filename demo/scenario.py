@@ -143,7 +143,7 @@ def play(api: Api, today: date) -> Story:
         retry_on=(409,))  # until the referrals service has consumed consent C2
     story.ehc_request_id = UUID(str(ehc["request_id"]))
     story.add("EHC assessment requested", ehc, PRIYA, "ehc")
-    joined(api, story, MARIA)
+    joined(api, story, MARIA, before_request=True)
 
     # 9. Maria decides to assess in week 5 and asks Dr Chen for advice (the EP service joins).
     decided_on = story.ehc_received_on + timedelta(weeks=5)
@@ -153,7 +153,7 @@ def play(api: Api, today: date) -> Story:
         "from_organisation_id": LEE.organisation_id, "from_agency": "ep_service", "requested_on": decided_on.isoformat()})
     story.advice_id = UUID(str(advice["advice_id"]))
     story.add("EP advice requested", advice, MARIA, "ehc")
-    joined(api, story, LEE)
+    joined(api, story, LEE, before_request=True)
 
     # 10. Ada adds Elm Street Family Hub to the team; Jo offers family support. No consent
     #     names the family hub.
@@ -173,7 +173,7 @@ def play(api: Api, today: date) -> Story:
     story.add("transition to school planned", api.call(PRIYA, "POST", "referrals", f"/children/{cid}/transition", json={
         "school_organisation_id": HALL.organisation_id, "starts_on": september.isoformat(),
         "plan_summary": "Visits in the summer term; SLT programme handed over; staggered start."}), PRIYA, "transition")
-    joined(api, story, HALL)
+    joined(api, story, HALL, before_request=True)
 
     # 13. Kit Ward of Westshire — an area SENCO team, the kind C1a names, with no link to Amara —
     #     tries to join, to read and to post. Each answer must be the one a made-up child gets.
@@ -181,9 +181,11 @@ def play(api: Api, today: date) -> Story:
     return story
 
 
-def joined(api: Api, story: Story, person: Person, timeout_s: float = 30.0) -> None:
+def joined(api: Api, story: Story, person: Person, *, before_request: bool = False, timeout_s: float = 30.0) -> None:
     """Add to the story the TeamMemberJoined that put `person`'s organisation on the team (the
-    request or acceptance that caused it published it), read from the parent's timeline."""
+    request or acceptance that caused it published it), read from the parent's timeline. A
+    request that brings its addressee onto the team publishes the join first, so the addressee
+    is on the team when the request reaches it (`before_request`: placed before the request)."""
     deadline = time.monotonic() + timeout_s
     by_key = {p.key: p for p in CAST}
     while True:
@@ -192,8 +194,9 @@ def joined(api: Api, story: Story, person: Person, timeout_s: float = 30.0) -> N
             if entry["type"] == "tac.referrals.team_member_joined.v1" and \
                     entry["data"]["organisation_id"] == person.organisation_id:
                 author = by_key[entry["author"]["practitioner_id"]]
-                story.entries.append(Entry(f"{person.team} joined the team", UUID(entry["event_id"]), author, "referral",
-                                           joined_organisation_id=person.organisation_id))
+                joined_entry = Entry(f"{person.team} joined the team", UUID(entry["event_id"]), author, "referral",
+                                     joined_organisation_id=person.organisation_id)
+                story.entries.insert(len(story.entries) - 1 if before_request else len(story.entries), joined_entry)
                 return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{person.organisation} never joined the team around the child")

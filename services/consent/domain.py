@@ -245,14 +245,27 @@ def require_knows_child(caller: Caller, child_id: UUID, child: Relationship) -> 
         raise unknown_child(child_id)
 
 
-def require_parent_or_team(caller: Caller, child_id: UUID, child: Relationship, doing: str) -> None:
-    """The child's parent (a parent's token acts for their own children only), or a
-    practitioner of the child's setting or team, recording on the parent's behalf."""
+def require_parent_or_setting_on_behalf(caller: Caller, child_id: UUID, child: Relationship, doing: str) -> None:
+    """Who may give or withdraw a parent's consent: the parent (a parent's token acts for their
+    own children only), or a practitioner of the child's *setting* recording it on the
+    parent's behalf (DESIGN §3) — the setting holds the relationship with the family. A team
+    member is not the family's voice: were it able to record "the parent's consent" naming
+    itself, it could open the child's record to itself, or withdraw what the family gave.
+
+    A practitioner whose organisation neither is the child's setting nor on its team gets what
+    an unknown id gets (404); a team member is told, in words, who may (403). Team membership
+    decides only between those two refusals: a write needs the setting, which is compared with
+    the child's registration alone, so a stale copy of the team (a removal not yet consumed)
+    can never let a practitioner who is not the setting write."""
     if caller.agency is Agency.PARENT:
         if is_parent_of(caller, child_id):
             return
         raise Forbidden(f"a parent may {doing} only for a child they hold parental responsibility for")
     require_knows_child(caller, child_id, child)
+    if not is_setting_of(caller, child):
+        raise Forbidden(f"only the child's parent, or a practitioner of the child's setting on the parent's behalf, "
+                        f"may {doing}: ask the family or the child's setting, which holds the relationship with "
+                        "the family")
 
 
 def require_parent_or_setting(caller: Caller, child_id: UUID, child: Relationship, doing: str) -> None:
@@ -323,7 +336,7 @@ def grant_consent(
 ) -> tuple[Consent, ConsentGranted]:
     """`directory`: every recipient organisation must be in it (a 422 naming the field
     otherwise); None skips the check (pure rule tests)."""
-    require_parent_or_team(caller, child_id, child, "record consent")
+    require_parent_or_setting_on_behalf(caller, child_id, child, "record consent")
     # Children Act 1989 s.3: only a person with parental responsibility consents for a child.
     if not cmd.has_parental_responsibility:
         raise Invalid("consent must be given by a person with parental responsibility",
@@ -402,9 +415,9 @@ def withdraw_consent(
     caller: Caller, consent: Consent, child: Relationship, cmd: WithdrawConsent, *, now: datetime
 ) -> tuple[Consent, ConsentWithdrawn]:
     """Withdrawal is immediate (DESIGN §3). The parent withdraws for themselves; a
-    practitioner of the child's setting or team may record a withdrawal the parent made to
-    them, with the date the parent withdrew."""
-    require_parent_or_team(caller, consent.child_id, child, "withdraw consent")
+    practitioner of the child's setting may record a withdrawal the parent made to it, with
+    the date the parent withdrew. Nobody else: a team member cannot end the family's consent."""
+    require_parent_or_setting_on_behalf(caller, consent.child_id, child, "withdraw consent")
     if is_parent_of(caller, consent.child_id):
         if cmd.parent_withdrew_on is not None:
             raise Invalid("a parent's own withdrawal takes effect now; parent_withdrew_on is for a practitioner "
@@ -480,11 +493,32 @@ def grant_safeguarding_access(
     return access, event
 
 
-def require_may_list_safeguarding(caller: Caller, child_id: UUID, child: Relationship) -> None:
-    """An organisation of the child's setting or team reviews its own break-glass grants.
-    Parents are not shown them here: the advice is to tell the family about sharing without
-    consent *when it is safe to*, which is a practitioner's judgement, not an automatic
-    listing."""
+class SafeguardingScope(StrEnum):
+    """Whose break-glass grants for a child a practitioner is listed."""
+
+    OWN_ORGANISATION = "own_organisation"  # the grants their organisation holds
+    SETTING = "setting"  # the child's setting's DSL: every organisation's grants for the child
+
+
+def require_may_list_safeguarding(caller: Caller, child_id: UUID, child: Relationship) -> SafeguardingScope:
+    """An organisation of the child's setting or team reviews its own break-glass grants. The
+    child's setting's designated safeguarding lead — told of every grant for a child of the
+    setting — also lists the grants other organisations opened (which organisation, from when,
+    until when; not why: see `may_read_justification`). Parents are not shown them here: the
+    advice is to tell the family about sharing without consent *when it is safe to*, which is a
+    practitioner's judgement, not an automatic listing."""
     if caller.agency is Agency.PARENT or caller.organisation_id is None:
         raise Forbidden("safeguarding access is listed to the organisations that hold it")
     require_knows_child(caller, child_id, child)
+    if caller.role == DSL_ROLE and is_setting_of(caller, child):
+        return SafeguardingScope.SETTING
+    return SafeguardingScope.OWN_ORGANISATION
+
+
+def may_read_justification(caller: Caller, access: SafeguardingAccess) -> bool:
+    """The written justification of a break-glass grant may say what a child disclosed or
+    concern someone at home: it is read by the granting organisation's designated safeguarding
+    lead (and the audit, tac.audit.v1) only. Other practitioners of that organisation see the
+    grant without it; the child's setting's DSL sees another organisation's grant without it."""
+    return (caller.agency is not Agency.PARENT and caller.role == DSL_ROLE
+            and caller.organisation_id is not None and caller.organisation_id == access.organisation_id)

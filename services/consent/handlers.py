@@ -133,20 +133,27 @@ def consent_view(stored: store.StoredConsent, now: datetime, deps: Deps) -> dict
     }
 
 
-def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: datetime, deps: Deps) -> dict:
-    return {
+def safeguarding_view(access: domain.SafeguardingAccess, event_id: str, now: datetime, deps: Deps,
+                      caller: Caller) -> dict:
+    """A grant as `caller` may see it. The justification only to the granting organisation's
+    designated safeguarding lead (domain.may_read_justification); a grant of another
+    organisation (the setting's DSL's listing) as which organisation, from when, until when."""
+    status = "active" if access.is_active(now) else ("expired" if now >= access.expires_at else "not_yet_started")
+    view = {
         "grant_id": access.grant_id,
         "child_id": access.child_id,
         "organisation_id": access.organisation_id,
         "organisation": deps.summary(access.organisation_id),
-        "granted_by": access.granted_by.model_dump(mode="json"),
-        "justification": access.justification,
         "granted_at": access.granted_at,
         "expires_at": access.expires_at,
-        "status": "active" if access.is_active(now) else ("expired" if now >= access.expires_at else "not_yet_started"),
-        "notify_role": access.notify_role,
+        "status": status,
         "event_id": event_id,
     }
+    if caller.organisation_id == access.organisation_id:
+        view |= {"granted_by": access.granted_by.model_dump(mode="json"), "notify_role": access.notify_role}
+    if domain.may_read_justification(caller, access):
+        view["justification"] = access.justification
+    return view
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -168,8 +175,9 @@ def withdraw_consent(deps: Deps, caller: Caller, child_id: UUID, consent_id: UUI
     with unit_of_work(deps) as uow:
         child = relationship(uow.session, child_id, uow.now)
         # Who may withdraw is checked before the consent is looked up, so a caller with no
-        # relationship to the child learns nothing, not even whether the consent id exists.
-        domain.require_parent_or_team(caller, child_id, child, "withdraw consent")
+        # relationship to the child learns nothing, and a team member (403) not even whether
+        # the consent id exists.
+        domain.require_parent_or_setting_on_behalf(caller, child_id, child, "withdraw consent")
         stored = _load_consent(uow, child_id, consent_id)
         with _contract_errors():
             withdrawn, event = domain.withdraw_consent(caller, stored.consent, child, cmd, now=uow.now)
@@ -203,17 +211,20 @@ def grant_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID, cmd: d
             access, event = domain.grant_safeguarding_access(caller, child_id, child, cmd, grant_id=uuid4(), now=uow.now)
         event_id = uow.emit(caller.as_actor(), child_id, event)
         store.add_safeguarding_access(uow.session, access, event_id)
-    return {**safeguarding_view(access, str(event_id), uow.now, deps), "event_id": event_id}
+    return {**safeguarding_view(access, str(event_id), uow.now, deps, caller), "event_id": event_id}
 
 
 def list_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID) -> dict:
+    """The caller's organisation's grants for the child; for the child's setting's DSL, every
+    organisation's (scope `setting`)."""
     with deps.sessions() as session:
         now = deps.now()
-        domain.require_may_list_safeguarding(caller, child_id, relationship(session, child_id, now))
-        found = store.safeguarding_access_of(session, child_id, caller.organisation_id)
+        scope = domain.require_may_list_safeguarding(caller, child_id, relationship(session, child_id, now))
+        holder = None if scope is domain.SafeguardingScope.SETTING else caller.organisation_id
+        found = store.safeguarding_access_of(session, child_id, holder)
     return {"child_id": child_id, "organisation_id": caller.organisation_id,
-            "organisation": deps.summary(caller.organisation_id), "as_of": now,
-            "grants": [safeguarding_view(a, e, now, deps) for a, e in found]}
+            "organisation": deps.summary(caller.organisation_id), "scope": scope.value, "as_of": now,
+            "grants": [safeguarding_view(a, e, now, deps, caller) for a, e in found]}
 
 
 # -- the copy of each child's setting and team ----------------------------------------------

@@ -312,13 +312,13 @@ def add_safeguarding_access(session: Session, access: SafeguardingAccess, event_
     ))
 
 
-def safeguarding_access_of(session: Session, child_id: UUID, organisation_id: str) -> list[tuple[SafeguardingAccess, str]]:
-    rows = session.execute(
-        select(safeguarding_grants)
-        .where(and_(safeguarding_grants.c.child_id == str(child_id),
-                    safeguarding_grants.c.organisation_id == organisation_id))
-        .order_by(safeguarding_grants.c.granted_at, safeguarding_grants.c.grant_id)
-    )
+def safeguarding_access_of(session: Session, child_id: UUID,
+                           organisation_id: str | None) -> list[tuple[SafeguardingAccess, str]]:
+    """The child's grants held by `organisation_id`; None: every organisation's."""
+    query = select(safeguarding_grants).where(safeguarding_grants.c.child_id == str(child_id))
+    if organisation_id is not None:
+        query = query.where(safeguarding_grants.c.organisation_id == organisation_id)
+    rows = session.execute(query.order_by(safeguarding_grants.c.granted_at, safeguarding_grants.c.grant_id))
     return [(SafeguardingAccess(
         grant_id=UUID(r.grant_id), child_id=UUID(r.child_id), organisation_id=r.organisation_id,
         granted_by=_actor(r.granted_by), justification=r.justification, granted_at=r.granted_at,

@@ -127,8 +127,12 @@ class WebhookChannel:
                 address = check_resolved(target, addresses, self._policy)
         except UnsafeWebhook as exc:
             raise DeliveryError(f"webhook refused: {exc}") from None
-        original = httpx.URL(url)
-        pinned = original.copy_with(host=str(address))
+        try:
+            pinned = httpx.URL(url).copy_with(host=str(address))
+        except httpx.InvalidURL as exc:
+            # Not an HTTPError, and raised before the request: left alone it would escape the
+            # worker's failure handling and the job would be leased again forever.
+            raise DeliveryError(f"webhook refused: not a valid URL ({exc})") from None
         extensions = {"sni_hostname": target.host} if target.scheme == "https" and target.address is None else {}
         return pinned, {"Host": _host_header(target)}, extensions
 

@@ -3,7 +3,7 @@ delivery worker, the HTTP routes). Plain synchronous functions over a Session: t
 them in worker threads so the event loop never waits on the database.
 
 * `handle_event`: one consumed event, applied once. The event's claim and all its effects —
-  team and consent copies, reminder rows, inbox items, delivery jobs, NotificationSent for the
+  the decision's state (consent and team events), reminder rows, inbox items, delivery jobs, NotificationSent for the
   inbox — are one transaction. Nothing is sent here: e-mails and webhooks are jobs the
   delivery worker picks up, so a slow or failing channel never holds up the stream.
 * `send_due_reminders`: each due reminder in its own transaction, each recipient's copy
@@ -33,7 +33,7 @@ from services.notifications.domain.messages import (
     NO_DIRECTORY, Message, entry_message, reminder_message, safeguarding_message, webhook_body,
 )
 from services.notifications.domain.recipients import (
-    NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients, team_change,
+    NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients,
 )
 from services.notifications.domain.reminders import (
     Reminder, cancellations, due_now, reminded, reminder_audience, reminders_for,
@@ -72,9 +72,6 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
     if not store.claim(session, envelope.id):
         return 0
     child = envelope.subject
-    change = team_change(envelope)
-    if change is not None:
-        store.apply_team_change(session, child, change, now)
     if envelope.type in FOLDED_TYPES:
         # The decision's state: consent facts, and the team (rule 5 needs it).
         store.store_consent_event(session, envelope)

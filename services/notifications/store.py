@@ -1,5 +1,6 @@
-"""The notifications store: the service's own copy of each child's team and consent events,
-the subscription directory, inboxes, delivery jobs, reminders, processed events and outbox.
+"""The notifications store: the service's own copy of each child's team and consent events
+(the decision's state), the subscription directory, inboxes, delivery jobs, reminders,
+processed events and outbox.
 
 Functions take a Session and never commit: the caller's one transaction holds the consumed
 event's claim and every effect of it (STYLE "What we adopt" 6).
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    BigInteger, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, and_, delete,
+    BigInteger, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, delete,
     insert, select, update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -27,7 +28,7 @@ from schemas.vocabulary import Agency
 from services.common.idempotency import claim_event, define_processed_events_table
 from services.common.outbox import define_outbox_table
 from services.consent.decision import ConsentState
-from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber, TeamChange
+from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber
 from services.notifications.domain.reminders import Cancellation, Reminder
 
 metadata = MetaData()
@@ -39,16 +40,10 @@ ORG = String(128)
 PERSON = String(128)
 TS = DateTime(timezone=True)
 
-team_members = Table(
-    "team_members", metadata,
-    Column("child_id", ID, primary_key=True),
-    Column("organisation_id", ORG, primary_key=True),
-    Column("agency", String(32), nullable=True),
-    Column("joined_at", TS, nullable=False),
-)
-
 # The copy of the state the decision folds: every event of decision.FOLDED_TYPES (the consent
 # events and the team events), whichever topic it came on. (The name predates the team events.)
+# The team is read from here alone: the `team_members` table it replaced was dropped by
+# migration 0004, which put each already registered child's setting in here.
 consent_events = Table(
     "consent_events", metadata,
     Column("event_id", ID, primary_key=True),
@@ -207,22 +202,6 @@ class Source:
 
 def claim(session: Session, event_id: UUID) -> bool:
     return claim_event(session, processed_events, event_id)
-
-
-def apply_team_change(session: Session, child_id: UUID, change: TeamChange, now: datetime) -> None:
-    where = and_(team_members.c.child_id == str(child_id), team_members.c.organisation_id == change.organisation_id)
-    if not change.joined:
-        session.execute(delete(team_members).where(where))
-        return
-    if session.execute(select(team_members.c.child_id).where(where)).first() is None:
-        session.execute(insert(team_members).values(
-            child_id=str(child_id), organisation_id=change.organisation_id,
-            agency=None if change.agency is None else str(change.agency), joined_at=now))
-
-
-def team_of(session: Session, child_id: UUID) -> frozenset[str]:
-    rows = session.execute(select(team_members.c.organisation_id).where(team_members.c.child_id == str(child_id)))
-    return frozenset(r.organisation_id for r in rows)
 
 
 def store_consent_event(session: Session, envelope: EnvelopeBase) -> None:

@@ -25,12 +25,26 @@ read that is not permitted answers 404, exactly as for an id that does not exist
 answer does not confirm that the record exists (a 403 would). Withdrawal or expiry takes
 effect on the next read: nothing is cached per viewer.
 
+An item that answers someone's request carries `answers_request_of` (the decision's rule 3,
+own_request), exactly as the timeline entry of the same answer does: a referral's response
+(accepted, declined, closed) answers its referring organisation; the LA's decision to assess
+or not answers the EHC request's requester; advice submitted answers the LA that asked for it.
+So a setting sees the answers to its requests in GET /referrals/{id} and GET /ehc-requests/{id}
+as its timeline shows them. (Caseload items are work addressed to the caller — requests, not
+answers to the caller's requests — so none carries it.)
+
 Reads of a request by the organisation it is addressed to, before it has answered (a referral
 waiting for the receiver): `may_see_request` — the consent that let the request name it.
 
+Personal details (name, date of birth and everything derived from it): ONE rule,
+`may_see_details`, wherever they are shown (GET /children/{id}, GET /children?name=, GET
+/caseload, GET /caseload/integrated-reviews). The rest of a child's team: `may_see_team`.
+
 Writes. A command that NAMES another organisation as the one to receive, run or contribute to
 a piece of work (a referral's receiver, an integrated review's partner, the local authority of
-an EHC request, the organisation asked for EHC advice) discloses the child to it, so at that
+an EHC request, the organisation asked for EHC advice, the school of a transition plan — for
+`transition` —, an organisation invited to the team — for `referral`) discloses the child to
+it, so at that
 moment an active consent must cover that organisation or its agency for the work's category
 (rule 5 without the team — the request is what brings it onto the team; a safeguarding grant
 is break-glass access for reading, not a basis for referring). The organisation itself is
@@ -47,6 +61,7 @@ from schemas.vocabulary import Agency, Category
 from services.common.directory import Directory, Organisation
 from services.common.errors import Invalid
 from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
+from services.referrals.domain import ChildRecord
 
 # An entry id is part of decide()'s signature but not of its rules; items here have no single
 # event id, so one fixed id stands in.
@@ -68,14 +83,67 @@ def named(organisation_id: str, agency: Agency | str) -> Viewer:
 
 
 def decision(viewer: Viewer, child_id: UUID, author_organisation_id: str | None, category: Category | str,
-             now: datetime, state: ConsentState) -> Decision:
+             now: datetime, state: ConsentState, *, answers_request_of: str | None = None) -> Decision:
+    """The decision about an item; `answers_request_of` is the organisation whose request the
+    item answers (rule 3, own_request), as the timeline entry of the same answer carries it."""
     return decide(viewer, Entry(event_id=_ANY_ENTRY, child_id=child_id, author_organisation_id=author_organisation_id,
-                                category=str(category)), now, state)
+                                category=str(category), answers_request_of=answers_request_of), now, state)
 
 
 def may_see(viewer: Viewer, child_id: UUID, author_organisation_id: str | None, category: Category | str,
-            now: datetime, state: ConsentState) -> bool:
-    return decision(viewer, child_id, author_organisation_id, category, now, state).permitted
+            now: datetime, state: ConsentState, *, answers_request_of: str | None = None) -> bool:
+    return decision(viewer, child_id, author_organisation_id, category, now, state,
+                    answers_request_of=answers_request_of).permitted
+
+
+def may_see_team(caller, child: ChildRecord, state: ConsentState, now: datetime) -> bool:
+    """May the caller see who else is on the child's team (their organisations, how they joined,
+    who invited them): a parent of the child, or an organisation the decision lets see a
+    `referral`-category entry the setting authored about the child — the category the team's
+    own events (TeamMemberJoined, InvitationSent) are in. Anyone else sees the setting's row and
+    its own only."""
+    viewer = viewer_of(caller)
+    if viewer.is_parent:
+        return child.child_id in viewer.children
+    return may_see(viewer, child.child_id, child.setting_organisation_id, Category.REFERRAL, now, state)
+
+
+def invitation_visible(invitation, child: ChildRecord, state: ConsentState, now: datetime) -> bool:
+    """May the organisation invited still see (and answer) an invitation to the child's team:
+    while an active consent names it or its agency (the consent the invitation needed,
+    services.referrals.handlers_team). The invitation names the child; without that consent
+    it is as if there were none."""
+    invitee = named(invitation["organisation_id"], invitation["agency"])
+    return consent_naming(invitee, child.child_id, now, state) is not None
+
+
+def may_see_details(caller, child: ChildRecord, state: ConsentState, now: datetime, *,
+                    awaiting_answer: bool = False) -> bool:
+    """THE rule for a child's personal details — name, date of birth and everything derived
+    from it (age, the child's due dates, the integrated review window), key person — wherever
+    this service shows them (GET /children/{id}, GET /children?name=, GET /caseload, GET
+    /caseload/integrated-reviews):
+
+    * the child's setting (it recorded them);
+    * a parent of the child;
+    * an organisation the decision lets see some category of the setting's entries about the
+      child (on the team under a consent naming it, or a safeguarding grant): the family agreed
+      to share something about the child with it, and it cannot act on that without knowing
+      whom it is about (a health visitor's integrated review, a school's transition);
+    * the addressee of a referral about the child still waiting for its answer
+      (`awaiting_answer`, the caller's organisation as the agency it was referred to as), while
+      an active consent covers it for `referral` — the consent that let the referral name it
+      (or one given since): it must know whom it is asked to see in order to answer.
+
+    Nobody else: what is shown to them carries the child's id and no personal detail."""
+    viewer = viewer_of(caller)
+    if viewer.is_parent:
+        return child.child_id in viewer.children
+    if viewer.organisation_id == child.setting_organisation_id:
+        return True
+    if any(may_see(viewer, child.child_id, child.setting_organisation_id, category, now, state) for category in Category):
+        return True
+    return awaiting_answer and consent_covering(viewer, child.child_id, Category.REFERRAL, now, state) is not None
 
 
 def consent_covering(viewer: Viewer, child_id: UUID, category: Category | str, now: datetime,
@@ -86,6 +154,13 @@ def consent_covering(viewer: Viewer, child_id: UUID, category: Category | str, n
     # and a safeguarding grant is not a basis for sharing onwards: ask about consents alone.
     return state.covering_consent(viewer, Entry(event_id=_ANY_ENTRY, child_id=child_id, author_organisation_id=None,
                                                 category=str(category)), now)
+
+
+def consent_naming(viewer: Viewer, child_id: UUID, now: datetime, state: ConsentState) -> UUID | None:
+    """An active consent that names the organisation or its agency for any category (lowest id),
+    or None: the family has agreed to share something about the child with it."""
+    found = [c for c in (consent_covering(viewer, child_id, category, now, state) for category in Category) if c]
+    return min(found) if found else None
 
 
 def missing_consent(organisation_id: str, agency: Agency | str, category: Category | str) -> str:

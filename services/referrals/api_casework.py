@@ -7,21 +7,21 @@ member): services/referrals/README.md. Casework dates lie within the child's ear
 
 | method | path | who | event |
 |---|---|---|---|
-| POST | /children/{child_id}/integrated-reviews | health_visiting on the team (under consent) or the setting; a partner needs consent | IntegratedReviewScheduled (+ TeamMemberJoined review_partner) |
+| POST | /children/{child_id}/integrated-reviews | health_visiting on the team (under consent) or the setting; a partner needs consent | TeamMemberJoined review_partner (first) + IntegratedReviewScheduled |
 | POST | /integrated-reviews/{review_id}/complete | the setting, or the scheduler / invitee | IntegratedReviewCompleted |
-| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | EHCAssessmentRequested (+ TeamMemberJoined ehc_request) |
+| POST | /children/{child_id}/ehc-requests | the setting or a parent of the child (consent must cover the LA) | TeamMemberJoined ehc_request (first) + EHCAssessmentRequested |
 | GET | /ehc-requests/{request_id} | the LA, the setting, a parent, under consent; lists `advice` and the parent's views received (`parent_views`, `advice_received` counts both) | - |
 | POST | /ehc-requests/{request_id}/start | the LA asked | EHCAssessmentStarted |
 | POST | /ehc-requests/{request_id}/decline | the LA asked | EHCAssessmentDeclined |
-| POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | EHCAdviceRequested (+ TeamMemberJoined advice_request) |
+| POST | /ehc-requests/{request_id}/advice-requests | the LA asked (consent must cover the organisation asked) | TeamMemberJoined advice_request (first) + EHCAdviceRequested |
 | POST | /ehc-advice/{advice_id}/submit | the organisation asked | EHCAdviceSubmitted |
 | POST | /ehc-requests/{request_id}/parent-views | a parent of the child, while the request is open (409 after): {parent_views, child_views?} | EHCParentViewsGiven (authored by the parent) |
 | POST | /ehc-requests/{request_id}/draft-plan | the LA asked | EHCDraftPlanIssued |
 | POST | /ehc-requests/{request_id}/final-plan | the LA asked | EHCPlanFinalised |
-| POST | /children/{child_id}/transition | the setting | TransitionToSchoolPlanned (+ TeamMemberJoined transition_plan) |
+| POST | /children/{child_id}/transition | the setting (consent must cover the school for `transition`) | TeamMemberJoined transition_plan (first) + TransitionToSchoolPlanned |
 | POST | /children/{child_id}/transition/complete | the setting or the school | TransitionToSchoolCompleted |
-| GET | /caseload | any practitioner, for their organisation, under consent and on the team | - |
-| GET | /caseload/integrated-reviews | health_visiting, under consent | - |
+| GET | /caseload | any practitioner, for their organisation, under consent and on the team; `child_name` only where access.may_see_details says so | - |
+| GET | /caseload/integrated-reviews | health_visiting, on the team under consent, children whose details access.may_see_details lets it see | - |
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ invitation to its team) answers the 404 of an unknown id (services.referrals.tea
 |---|---|---|---|
 | GET | /children/{child_id}/team | the setting, team members, a parent of the child | - |
 | POST | /children/{child_id}/team | a parent of the child, adding an organisation: {organisation_id} | TeamMemberJoined (parent) |
-| POST | /children/{child_id}/invitations | the child's setting or a team member: {organisation_id, message?} | InvitationSent |
+| POST | /children/{child_id}/invitations | the child's setting or a team member, under a consent covering the organisation for `referral` (409 naming it): {organisation_id, message?} | InvitationSent |
 | GET | /invitations | any practitioner: its organisation's pending invitations | - |
-| POST | /invitations/{invitation_id}/accept | the organisation invited, before expiry (409 after) | TeamMemberJoined (invitation) |
+| POST | /invitations/{invitation_id}/accept | the organisation invited, before expiry, while its inviter is the setting or on the team (409 otherwise) and a consent covers it (else the 404 of an unknown id) | TeamMemberJoined (invitation) |
 | POST | /invitations/{invitation_id}/decline | the organisation invited: {reason?} | InvitationDeclined |
 | POST | /children/{child_id}/team/{organisation_id}/remove | a parent of the child or the setting: {reason} | TeamMemberLeft (removed_by_parent / removed_by_setting) |
 | POST | /children/{child_id}/team/{organisation_id}/leave | the organisation itself: {reason?} | TeamMemberLeft (left) |

@@ -55,6 +55,16 @@ def require_consent(uow: UnitOfWork, child_id: UUID, organisation_id: str, agenc
     return consent_id
 
 
+def require_named_in_consent(uow: UnitOfWork, child_id: UUID, organisation_id: str, agency: Agency | str) -> UUID:
+    """An active consent names the organisation or its agency, for any category (409 otherwise):
+    what naming the child to an organisation the family has not tied to a request needs."""
+    consent_id = access.consent_naming(access.named(organisation_id, agency), child_id, uow.now,
+                                       store.consent_state_for(uow.session, child_id))
+    if consent_id is None:
+        raise MissingConsent(f"no active consent names {organisation_id}/{Agency(str(agency)).value}")
+    return consent_id
+
+
 def require_may_see(uow: UnitOfWork, caller, child_id: UUID, author_organisation_id: str | None, category: Category) -> None:
     """The caller itself must be permitted to see `category` about the child (409 otherwise):
     for work it records about a child whose record someone else made."""

@@ -33,11 +33,11 @@ Rules (403 otherwise):
 | submit EHC advice | the organisation asked |
 | offer family support | a `childrens_centre` organisation |
 | share "what we see at home", give the parent's views on an EHC request | a parent of the child (a parent token for that child) |
-| read a child's details (name, date of birth, key person) | the child's setting, or a parent token for that child |
+| read a child's details (name, date of birth, key person) | services.referrals.access.may_see_details: the setting, a parent, an organisation the decision lets see the setting's `referral` entries, the addressee of a referral waiting for its answer under consent |
 | read a referral | the referring organisation, or the receiving organisation as the agency it was referred to as |
 
-* "involved": a current team member (joined, not left) or the receiving organisation of an
-  accepted referral that is still open. Reports are only shared by those working with the
+* "involved": on the child's team now, in the decision's state (accepting a referral puts the
+  receiver on the team; one removed since, or gone, is not involved). Reports are only shared by those working with the
   child. Any health visiting service may ASK to schedule a review, because health visitors work
   by area, which this service does not know; the handler then requires the family's consent
   to share `health` with it (services.referrals.access).
@@ -172,7 +172,7 @@ def require_involved_agency(caller: Caller, agency: Agency, involved: Collection
     if str(caller.agency) != agency:
         _deny(f"only a {agency} organisation may {doing}")
     if caller.organisation_id not in involved:
-        _deny(f"only an organisation in the team around the child (or with an accepted referral) may {doing}")
+        _deny(f"only an organisation in the team around the child may {doing}")
 
 
 def require_review_scheduler(caller: Caller, child: ChildRecord) -> None:

@@ -23,7 +23,7 @@ from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, Category, TeamJoinRoute
 from services.common.directory import NationalCode, Organisation
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
-from services.referrals import clock, commands as c, domain, review_window, store, team
+from services.referrals import access, clock, commands as c, domain, review_window, store, team
 from services.referrals.consent_checks import catching_up, require_consent, require_named
 from services.referrals.domain import ChildRecord, NotPermitted, ReferralRecord
 from services.referrals.state_machine import REFERRAL, IllegalTransition, Machine, ReferralAction, ReferralState
@@ -161,10 +161,12 @@ def _load_referral(uow: UnitOfWork, caller, referral_id: UUID) -> ReferralRecord
 
 
 def _move_referral(deps: Deps, caller, referral_id: UUID, action: ReferralAction, rule, payload, note: str | None,
-                   then=None) -> dict:
+                   then=None, answer: bool = False) -> dict:
     with unit_of_work(deps) as uow:
         referral = _load_referral(uow, caller, referral_id)
         allow(*rule(referral))
+        if answer:
+            _consent_still_covers_receiver(uow, referral)
         new_state = advance(REFERRAL, referral.state, action)
         moved(store.move(uow.session, store.referrals, "referral_id", referral_id, expected_state=referral.state,
                          state=new_state, updated_at=uow.now, note=note), "the referral")
@@ -175,6 +177,17 @@ def _move_referral(deps: Deps, caller, referral_id: UUID, action: ReferralAction
     if then:
         out["team_event_id"] = joined
     return out
+
+
+def _consent_still_covers_receiver(uow: UnitOfWork, referral: ReferralRecord) -> None:
+    """Answering a referral (accepting it, declining it) needs an active consent that still
+    covers the receiver for `referral`: without one it may no longer read the referral (GET
+    /referrals/{id} answers it the 404 of an unknown id), so an answer must not confirm it
+    either — and accepting would put it on the team the family's consent no longer reaches."""
+    state = store.consent_state_for(uow.session, referral.child_id)
+    receiver = access.named(referral.to_organisation_id, referral.to_agency)
+    if access.consent_covering(receiver, referral.child_id, Category.REFERRAL, uow.now, state) is None:
+        raise NotFound(f"no referral {referral.referral_id}")
 
 
 def _receiver_joins(caller):
@@ -196,14 +209,14 @@ def accept_referral(deps: Deps, caller, referral_id: UUID) -> dict:
     return _move_referral(deps, caller, referral_id, ReferralAction.ACCEPT,
                           lambda r: (domain.require_receiver, caller, r, "accept"),
                           lambda by: ev.ReferralAccepted(referral_id=referral_id, requested_by_organisation_id=by), None,
-                          then=_receiver_joins(caller))
+                          then=_receiver_joins(caller), answer=True)
 
 
 def decline_referral(deps: Deps, caller, referral_id: UUID, cmd: c.DeclineReferral) -> dict:
     return _move_referral(deps, caller, referral_id, ReferralAction.DECLINE,
                           lambda r: (domain.require_receiver, caller, r, "decline"),
                           lambda by: ev.ReferralDeclined(referral_id=referral_id, requested_by_organisation_id=by,
-                                                         reason=cmd.reason), cmd.reason)
+                                                         reason=cmd.reason), cmd.reason, answer=True)
 
 
 def withdraw_referral(deps: Deps, caller, referral_id: UUID, cmd: c.WithdrawReferral) -> dict:
@@ -245,7 +258,7 @@ def name_key_person(deps: Deps, caller, child_id: UUID, cmd: c.NameKeyPerson) ->
 def share_slt_report(deps: Deps, caller, child_id: UUID, cmd: c.ShareSLTReport) -> dict:
     with unit_of_work(deps) as uow:
         load_child(uow, caller, child_id)
-        allow(domain.require_involved_agency, caller, Agency.SLT_SERVICE, store.involved_organisations(uow.session, child_id),
+        allow(domain.require_involved_agency, caller, Agency.SLT_SERVICE, store.involved_organisations(uow.session, child_id, uow.now),
               "share an SLT report")
         report_id = uuid4()
         event_id = uow.emit(caller, child_id, ev.SLTReportShared(
@@ -257,7 +270,7 @@ def share_slt_report(deps: Deps, caller, child_id: UUID, cmd: c.ShareSLTReport) 
 def share_ep_advice(deps: Deps, caller, child_id: UUID, cmd: c.ShareEPAdvice) -> dict:
     with unit_of_work(deps) as uow:
         load_child(uow, caller, child_id)
-        allow(domain.require_involved_agency, caller, Agency.EP_SERVICE, store.involved_organisations(uow.session, child_id),
+        allow(domain.require_involved_agency, caller, Agency.EP_SERVICE, store.involved_organisations(uow.session, child_id, uow.now),
               "share EP advice")
         advice_id = uuid4()
         event_id = uow.emit(caller, child_id, ev.EPAdviceShared(

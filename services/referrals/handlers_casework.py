@@ -6,7 +6,10 @@ transition and the dates (within the child's early years), write state and event
 transaction.
 
 A request addressed to an organisation puts it on the child's team WHEN THE REQUEST IS MADE,
-in the same transaction (TeamMemberJoined, once: not again when already a member): the local
+in the same transaction (TeamMemberJoined, once: not again when already a member), and the
+TeamMemberJoined is queued BEFORE the request's event, so that a consumer folding the child's
+partition in order has the addressee on the team when it decides about the request (who is
+notified of it, who sees it): the local
 authority named in an EHC needs assessment request (ehc_request), the organisation asked for
 EHC advice (advice_request), the partner of an integrated review (review_partner) and the
 school named in a transition plan (transition_plan). Why: services/referrals/README.md.
@@ -84,11 +87,11 @@ def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegrat
                          recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
                          scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id,
                          with_agency=with_agency)
-        event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
-            review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
-        if partner is not None:
+        if partner is not None:  # on the team before the request it is to answer (module docstring)
             team.join(uow, caller, child, partner, role=partner.agency.value, through=TeamJoinRoute.REVIEW_PARTNER,
                       request_id=review_id)
+        event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
+            review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
     return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED,
             "with_organisation_id": cmd.with_organisation_id,
             "with_organisation_name": uow.deps.directory.name_of(cmd.with_organisation_id)}
@@ -136,12 +139,12 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
         store.add_ehc(uow.session, request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
                       requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[],
                       requested_by_organisation_id=caller.organisation_id if requested_by == "setting" else None)
+        # SEND Regulations 2014 reg. 5: the LA must answer within 6 weeks: it works with the
+        # child from the moment the request is made — on the team before the request's event.
+        team.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
         event_id = uow.emit(caller, child_id, ev.EHCAssessmentRequested(
             request_id=request_id, requested_on=requested_on, requested_by=requested_by,
             la_organisation_id=cmd.la_organisation_id, due_dates=clock.ehc_due_dates(requested_on)))
-        # SEND Regulations 2014 reg. 5: the LA must answer within 6 weeks: it works with the
-        # child from the moment the request is made.
-        team.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
     return {"request_id": request_id, "event_id": event_id, "state": EHCState.REQUESTED,
             "la_organisation_id": la.id, "la_organisation_name": la.name,
             "due_dates": [d.model_dump() for d in clock.ehc_due_dates(requested_on)]}
@@ -209,12 +212,13 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
         store.add_advice(uow.session, advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
                          from_organisation_id=cmd.from_organisation_id, from_agency=str(cmd.from_agency),
                          requested_on=asked_on, due_on=due.due_on)
+        # SEND Regulations 2014 reg. 8: the advice must be given within 6 weeks of being asked:
+        # the organisation asked is on the team before the request's event.
+        team.join(uow, caller, store.get_child(uow.session, UUID(row["child_id"])), asked, role=asked.agency.value,
+                  through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAdviceRequested(
             request_id=request_id, advice_id=advice_id, from_organisation_id=cmd.from_organisation_id,
             from_agency=cmd.from_agency, requested_on=asked_on, due_on=due.due_on))
-        # SEND Regulations 2014 reg. 8: the advice must be given within 6 weeks of being asked.
-        team.join(uow, caller, store.get_child(uow.session, UUID(row["child_id"])), asked, role=asked.agency.value,
-                  through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
     return {"advice_id": advice_id, "request_id": request_id, "event_id": event_id, "due": due.model_dump(),
             "from_organisation_id": asked.id, "from_organisation_name": asked.name}
 
@@ -310,6 +314,10 @@ def give_parent_views(deps: Deps, caller, request_id: UUID, cmd: c.GiveEHCParent
 
 
 def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
+    return catching_up(deps, lambda: _plan_transition(deps, caller, child_id, cmd))
+
+
+def _plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         allow(domain.require_setting, caller, child, "plan the transition to school")
@@ -320,11 +328,15 @@ def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -
             raise Invalid("starts_on must not be in the past", field="starts_on")
         within_early_years(cmd.starts_on, child, "starts_on")
         school = require_named(uow, cmd.school_organisation_id, Agency.SCHOOL, "school_organisation_id")
+        # The school the child is moving to joins the team with the plan (the parents chose the
+        # school: School Admissions Code 2021; the move is planned with them, SEND Code of
+        # Practice 0-25 para 5.47). Joining shows it nothing: until a consent names it, it sees
+        # only its own records (the decision's rule 5; SCENARIO step 12).
         store.plan_transition(uow.session, child_id=child_id, school_organisation_id=cmd.school_organisation_id,
                               starts_on=cmd.starts_on)
+        team.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)
         event_id = uow.emit(caller, child_id, ev.TransitionToSchoolPlanned(
             school_organisation_id=cmd.school_organisation_id, starts_on=cmd.starts_on, plan_summary=cmd.plan_summary))
-        team.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)
     reception = clock.reception_start(child.date_of_birth)
     return {"child_id": child_id, "event_id": event_id, "state": TransitionState.PLANNED,
             "school_organisation_id": school.id, "school_organisation_name": school.name,

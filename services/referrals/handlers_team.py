@@ -1,6 +1,7 @@
 """Handlers of the team around the child (DESIGN §3; services.referrals.team): a parent adds an
-organisation, the setting or a team member invites one and it accepts or declines, a parent or
-the setting removes one, an organisation leaves. Nobody adds itself. Same shape as
+organisation, the setting or a team member invites one (under a consent covering it for `referral`) and it
+accepts or declines, a parent or the setting removes one, an organisation leaves — which
+withdraws the pending invitations it sent, or was sent, for that child. Nobody adds itself. Same shape as
 services.referrals.handlers: the caller must know the child (404 as for an unknown id), then
 the rules of services.referrals.domain (403), the directory (422), the state (409); state and
 event in one transaction, and the team events also into this service's copy of the decision's
@@ -14,12 +15,12 @@ from uuid import UUID, uuid4
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.errors import Conflict, NotFound
-from services.referrals import commands as c, domain, store, team
-from services.referrals.consent_checks import require_named
+from services.referrals import access, commands as c, domain, store, team
+from services.referrals.consent_checks import catching_up, require_named, require_named_in_consent
 from services.referrals.handlers import allow, load_child, moved
 from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
 
-PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+PENDING, ACCEPTED, DECLINED, WITHDRAWN = "pending", "accepted", "declined", "withdrawn"
 
 
 def _member_or_conflict(uow: UnitOfWork, child, organisation_id: str) -> None:
@@ -42,12 +43,21 @@ def add_member(deps: Deps, caller, child_id: UUID, cmd: c.AddTeamMember) -> dict
 
 
 def invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
+    return catching_up(deps, lambda: _invite(deps, caller, child_id, cmd))
+
+
+def _invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
+    """The child's setting or a team member (load_child lets only them, and a parent, past the
+    404; a parent adds instead) invites an organisation. The invitation names the child to the
+    organisation invited (GET /invitations), so, as for a referral, an active consent must
+    cover that organisation or its agency for `referral` (409 naming what is missing)."""
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         allow(domain.require_practitioner, caller, "invite an organisation (a parent adds it to the team directly)")
         organisation = require_named(uow, cmd.organisation_id, None, "organisation_id")
         if team.is_member(store.consent_state_for(uow.session, child_id), child, organisation.id, uow.now):
             raise Conflict(f"organisation {organisation.id} is already in the team around the child")
+        require_named_in_consent(uow, child_id, organisation.id, organisation.agency)
         if store.pending_invitation(uow.session, child_id, organisation.id, uow.today) is not None:
             raise Conflict(f"organisation {organisation.id} has already been invited and has not answered yet")
         invitation_id = uuid4()
@@ -69,6 +79,9 @@ def _load_invitation(uow: UnitOfWork, caller, invitation_id: UUID):
     if row is None or str(caller.agency) == Agency.PARENT or caller.organisation_id != row["organisation_id"]:
         raise missing
     allow(domain.require_invitee, caller, row["organisation_id"], row["agency"])
+    if not access.invitation_visible(row, store.get_child(uow.session, UUID(row["child_id"])),
+                                     store.consent_state_for(uow.session, UUID(row["child_id"])), uow.now):
+        raise missing  # no consent covers it any more: GET /invitations no longer lists it either
     if row["state"] != PENDING:
         raise Conflict(f"this invitation was {row['state']} already")
     if uow.today >= row["expires_on"]:
@@ -80,6 +93,12 @@ def accept_invitation(deps: Deps, caller, invitation_id: UUID) -> dict:
     with unit_of_work(deps) as uow:
         row = _load_invitation(uow, caller, invitation_id)
         child = store.get_child(uow.session, UUID(row["child_id"]))
+        inviter = row["invited_by_organisation_id"]
+        if not team.is_member(store.consent_state_for(uow.session, child.child_id), child, inviter, uow.now):
+            # Only the setting or a team member invites (services.referrals.team); one that has
+            # left or been removed since no longer speaks for the team.
+            raise Conflict(f"this invitation came from {uow.deps.directory.name_of(inviter) or inviter}, which is no longer "
+                           f"in the team around the child; ask the child's setting to invite you again")
         moved(store.answer_invitation(uow.session, invitation_id, state=ACCEPTED, now=uow.now, reason=None), "the invitation")
         organisation = uow.deps.directory.get(row["organisation_id"])
         if organisation is None:
@@ -108,6 +127,7 @@ def remove_member(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd:
             raise Conflict("the child's setting cannot be removed from the team: it holds the child's record")
         _member_or_conflict(uow, child, organisation_id)
         store.leave_team(uow.session, child_id=child_id, organisation_id=organisation_id, now=uow.now, ended_by=ended_by)
+        store.withdraw_invitations(uow.session, child_id, organisation_id, now=uow.now, reason=ended_by)
         event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
             organisation_id=organisation_id, ended_by=TeamLeaveRoute(ended_by), reason=cmd.reason))
     return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": ended_by, "event_id": event_id}
@@ -122,6 +142,7 @@ def leave(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd: c.Leave
         _member_or_conflict(uow, child, organisation_id)
         store.leave_team(uow.session, child_id=child_id, organisation_id=organisation_id, now=uow.now,
                          ended_by=str(TeamLeaveRoute.LEFT))
+        store.withdraw_invitations(uow.session, child_id, organisation_id, now=uow.now, reason=str(TeamLeaveRoute.LEFT))
         event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
             organisation_id=organisation_id, ended_by=TeamLeaveRoute.LEFT, reason=cmd.reason))
     return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": TeamLeaveRoute.LEFT, "event_id": event_id}

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from schemas.vocabulary import Agency, Category
 from services.common.errors import Forbidden, Invalid
 from services.referrals import access, caseload as cl, clock, store
+from services.referrals.domain import ChildRecord
 from services.referrals.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReferralState, ReviewState
 from services.referrals.unit_of_work import Deps
 
@@ -72,31 +73,48 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
             found += [(x["child_id"], x["scheduled_by_organisation_id"], Category.HEALTH,
                        cl.review_item(cl.OpenReview(UUID(x["review_id"]), UUID(x["child_id"]), _name(x), x["recorded_on"],
                                                     x["scheduled_for"]), today), False) for x in rows]
-        states = store.consent_state_for_children(session, sorted({child for child, *_ in found}))
+        child_ids = sorted({child for child, *_ in found})
+        states = store.consent_state_for_children(session, child_ids)
+        children = {r["child_id"]: _child(r) for r in store.children_by_id(session, child_ids)}
+        awaiting = store.children_awaiting_answer(session, org, agency)
     viewer = access.viewer_of(caller)
     # A referral waiting for the caller's answer is read under the consent that let it be made
     # to the caller (it is not on the team until it accepts); everything else by the decision.
     items = [item for child, author, category, item, waiting in found
              if (access.may_see_request if waiting else access.may_see)(viewer, UUID(child), author, category, now,
                                                                        states[child])]
+    # The child's name only where the one rule for personal details says so.
+    named = {child for child in child_ids if access.may_see_details(caller, children[child], states[child], now,
+                                                                    awaiting_answer=child in awaiting)}
     page = cl.page(items, kind=kind, overdue_only=overdue_only, limit=limit, offset=offset)
     return {"organisation_id": org, "today": today, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "items": [_item_json(i) for i in page.items]}
+            "items": [_item_json(i, str(i.child_id) in named) for i in page.items]}
 
 
-def _item_json(i: cl.CaseloadItem) -> dict:
-    return {"kind": i.kind, "id": i.id, "child_id": i.child_id, "child_name": i.child_name, "state": i.state,
+def _child(row) -> ChildRecord:
+    return ChildRecord(UUID(row["child_id"]), row["setting_organisation_id"], row["date_of_birth"])
+
+
+def _item_json(i: cl.CaseloadItem, details_visible: bool) -> dict:
+    """One caseload item; without the child's name (`details_hidden`) where
+    access.may_see_details says no. Its dates are those of the work, not the child's."""
+    return {"kind": i.kind, "id": i.id, "child_id": i.child_id,
+            "child_name": i.child_name if details_visible else None, "state": i.state,
             "since": i.since, "days_waiting": i.days_waiting, "next_action": i.next_action,
             "next_due": i.next_due.model_dump() if i.next_due else None, "overdue": i.overdue,
-            "days_overdue": i.days_overdue, "excused_by": [str(x) for x in i.excused_by]}
+            "days_overdue": i.days_overdue, "excused_by": [str(x) for x in i.excused_by],
+            "details_hidden": not details_visible}
 
 
 def review_watch(deps: Deps, caller, *, limit: int = 50, offset: int = 0) -> dict:
     """Children a health visiting service should see for the integrated review: from 23 months
     until the review is done past 36 months, or the child starts school — and of those, only
-    the children whose family lets it see `health` (a consent naming it or health visiting, or
-    a safeguarding grant), decided per child now. Joining a child's team, being referred to,
-    or having scheduled a review grants nothing here: only consent does (DESIGN §3).
+    the children the decision lets it see `health` about, per child now: on the child's team
+    under a consent naming it or health visiting for `health`, or a safeguarding grant
+    (DESIGN §3: the team is needed, consent decides; neither alone is enough). The list is
+    made of the child's name and of dates derived from the date of birth, so a child is listed
+    only where access.may_see_details lets the service see those too; otherwise not at all
+    (a row without them would still say the child is of review age).
 
     The store narrows by date of birth and to children some consent event names the service
     or its agency in; the decision then runs per child, and the pure module orders the list."""
@@ -114,7 +132,8 @@ def review_watch(deps: Deps, caller, *, limit: int = 50, offset: int = 0) -> dic
         # The list is made of the child's record (its dates come from the date of birth the
         # setting recorded), so its author is the setting: never the health visitor's "own".
         shown = [x for x in rows if access.may_see(viewer, UUID(x["child_id"]), x["setting_organisation_id"],
-                                                   Category.HEALTH, now, states[x["child_id"]])]
+                                                   Category.HEALTH, now, states[x["child_id"]])
+                 and access.may_see_details(caller, _child(x), states[x["child_id"]], now)]
         reviews = store.review_state_for_children(session, [x["child_id"] for x in shown])
     inputs = [cl.ReviewWatchInput(UUID(x["child_id"]), _name(x), x["date_of_birth"], *reviews.get(x["child_id"], (None, None)))
               for x in shown]

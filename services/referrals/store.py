@@ -99,7 +99,7 @@ invitations = Table(
     Column("message", Text),
     Column("sent_on", Date, nullable=False),
     Column("expires_on", Date, nullable=False),
-    Column("state", String(16), nullable=False),  # pending, accepted, declined
+    Column("state", String(16), nullable=False),  # pending, accepted, declined, withdrawn
     Column("answered_at", TS()),
     Column("reason", Text),
 )
@@ -293,19 +293,30 @@ def leave_team(session: Session, *, child_id: UUID, organisation_id: str, now: d
     )).values(left_at=now, ended_by=ended_by))
 
 
-def current_team(session: Session, child_id: UUID) -> list:
-    return list(session.execute(select(team_members).where(and_(
+def current_team(session: Session, child_id: UUID, state: ConsentState, now: datetime) -> list:
+    """The child's team at `now` with how each member joined: the rows of `team_members` still
+    open, of organisations the decision's state has on the team at `now`. The state decides
+    who is on the team (it is what every enforcing service folds); the table only says how. A
+    row the state does not confirm (a self-asserted join from before migration 0003) is not a
+    member."""
+    members = state.team_members(child_id, now)
+    rows = session.execute(select(team_members).where(and_(
         team_members.c.child_id == _s(child_id), team_members.c.left_at.is_(None),
-    )).order_by(team_members.c.joined_at, team_members.c.organisation_id)).mappings())
+    )).order_by(team_members.c.joined_at, team_members.c.organisation_id)).mappings()
+    return [r for r in rows if r["organisation_id"] in members]
 
 
-def children_of_team(session: Session, organisation_id: str) -> list:
-    """Every child whose current team includes the organisation, or whose setting it is, in
-    name order."""
+def children_of_team(session: Session, organisation_id: str, now: datetime) -> list:
+    """Every child whose team at `now` includes the organisation — in the decision's state, as
+    current_team — or whose setting it is, in name order."""
     member = exists().where(and_(team_members.c.child_id == children.c.child_id,
                                  team_members.c.organisation_id == organisation_id, team_members.c.left_at.is_(None)))
-    return list(session.execute(select(children).where(or_(children.c.setting_organisation_id == organisation_id, member))
+    rows = list(session.execute(select(children).where(or_(children.c.setting_organisation_id == organisation_id, member))
                                 .order_by(children.c.family_name, children.c.given_name, children.c.child_id)).mappings())
+    candidates = [r["child_id"] for r in rows if r["setting_organisation_id"] != organisation_id]
+    states = consent_state_for_children(session, candidates)
+    return [r for r in rows if r["setting_organisation_id"] == organisation_id
+            or states[r["child_id"]].is_team_member(UUID(r["child_id"]), organisation_id, now)]
 
 
 def children_by_id(session: Session, child_ids: list[str]) -> list:
@@ -345,6 +356,25 @@ def pending_invitations_for(session: Session, organisation_id: str, agency: str,
     )).order_by(invitations.c.sent_on, invitations.c.invitation_id)).mappings())
 
 
+def children_awaiting_answer(session: Session, organisation_id: str, agency: str) -> set[str]:
+    """Children with a referral made to the organisation, as that agency, still waiting for its
+    answer (state made)."""
+    return set(session.execute(select(referrals.c.child_id).where(and_(
+        referrals.c.to_organisation_id == organisation_id, referrals.c.to_agency == agency,
+        referrals.c.state == "made"))).scalars())
+
+
+def withdraw_invitations(session: Session, child_id: UUID, organisation_id: str, *, now: datetime, reason: str) -> int:
+    """Close the pending invitations about the child that the organisation sent, or that were
+    sent to it (state `withdrawn`): when it leaves the team or is removed from it, an invitation
+    it sent no longer comes from a member, and one sent to it must not bring it back."""
+    result = session.execute(update(invitations).where(and_(
+        invitations.c.child_id == _s(child_id), invitations.c.state == "pending",
+        or_(invitations.c.invited_by_organisation_id == organisation_id, invitations.c.organisation_id == organisation_id),
+    )).values(state="withdrawn", answered_at=now, reason=reason))
+    return result.rowcount
+
+
 def answer_invitation(session: Session, invitation_id: UUID, *, state: str, now: datetime, reason: str | None) -> bool:
     result = session.execute(update(invitations).where(and_(
         invitations.c.invitation_id == _s(invitation_id), invitations.c.state == "pending",
@@ -352,15 +382,11 @@ def answer_invitation(session: Session, invitation_id: UUID, *, state: str, now:
     return result.rowcount == 1
 
 
-def involved_organisations(session: Session, child_id: UUID) -> set[str]:
-    """Current team members, and receivers of accepted referrals still open."""
-    members = session.execute(select(team_members.c.organisation_id).where(and_(
-        team_members.c.child_id == _s(child_id), team_members.c.left_at.is_(None),
-    ))).scalars()
-    receivers = session.execute(select(referrals.c.to_organisation_id).where(and_(
-        referrals.c.child_id == _s(child_id), referrals.c.state == "accepted",
-    ))).scalars()
-    return set(members) | set(receivers)
+def involved_organisations(session: Session, child_id: UUID, now: datetime) -> frozenset[str]:
+    """The organisations on the child's team at `now`, in the decision's state. (Receivers of
+    accepted referrals need no branch of their own: accepting puts the receiver on the team in
+    the same transaction, and one removed or gone since is not involved any more.)"""
+    return consent_state_for(session, child_id).team_members(child_id, now)
 
 
 # --- integrated reviews ----------------------------------------------------------------------

@@ -102,8 +102,12 @@ def _naming(organisation_id: str | None, directory: Directory) -> dict[str, str]
     return {"organisation_id": organisation_id, **({"organisation_name": name} if name else {})}
 
 
+def child_link(public_url: str, child_id: UUID) -> str:
+    return f"{public_url.rstrip('/')}/children/{child_id}/timeline"
+
+
 def timeline_link(public_url: str, child_id: UUID, event_id: UUID) -> str:
-    return f"{public_url.rstrip('/')}/children/{child_id}/timeline#{event_id}"
+    return f"{child_link(public_url, child_id)}#{event_id}"
 
 
 def entry_message(about: About, public_url: str, directory: Directory = NO_DIRECTORY) -> Message:
@@ -126,19 +130,21 @@ def entry_message(about: About, public_url: str, directory: Directory = NO_DIREC
 
 def safeguarding_message(about: About, organisation_id: str, until: datetime, public_url: str,
                          directory: Directory = NO_DIRECTORY) -> Message:
-    """A break-glass grant: which organisation (by name), until when. Never the justification
-    (it may hold what the child disclosed); the DSL reads it in TAC, where it is shown to the
-    setting."""
-    link = timeline_link(public_url, about.child_id, about.event_id)
+    """A break-glass grant, told to the designated safeguarding leads only (see recipients):
+    which organisation (by name), until when. Never the justification (it may hold what the
+    child disclosed). The timeline never shows a grant, so the message does not send the DSL
+    to an entry there: the consent service lists the grants of the child (to the granted
+    organisation, and to the setting's DSL), and the link is the child's record."""
+    link = child_link(public_url, about.child_id)
     title = entry_title(about.about)
     granted = organisation_words(organisation_id, directory)
     text = (
         f"{title}.\n\n"
         f"{granted[0].upper()}{granted[1:]} was granted safeguarding access to the TAC record of child "
         f"{about.child_id} until {until.isoformat()}.\n"
-        f"Open it in TAC: {link}\n\n"
-        "You are told as the designated safeguarding lead, or because you may see this entry. "
-        "This message holds no detail of why; TAC shows it after checking again."
+        "As a designated safeguarding lead, you can see the grant in TAC under the child's safeguarding access.\n"
+        f"The child's record in TAC: {link}\n\n"
+        "You are told as a designated safeguarding lead. This message holds no detail of why."
     )
     extra = {**_naming(organisation_id, directory), "until": until.isoformat()}
     return Message(title, text, link, about.child_id, about.about, about.event_id, extra=extra,

@@ -25,31 +25,6 @@ from schemas.events import referrals as r
 from schemas.vocabulary import DSL_ROLE, Agency, NotificationChannel
 from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
 
-# --- the team around the child ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TeamChange:
-    """What one event does to the team: an organisation joins or leaves."""
-
-    organisation_id: str
-    agency: Agency | None
-    joined: bool
-
-
-def team_change(envelope: EnvelopeBase) -> TeamChange | None:
-    """The team is the child's setting (ChildRegistered) plus every organisation that joined
-    (TeamMemberJoined) and has not since left (TeamMemberLeft)."""
-    data = envelope.data
-    if isinstance(data, r.ChildRegistered):
-        return TeamChange(data.setting_organisation_id, Agency.SETTING, joined=True)
-    if isinstance(data, r.TeamMemberJoined):
-        return TeamChange(data.organisation_id, data.agency, joined=True)
-    if isinstance(data, r.TeamMemberLeft):
-        return TeamChange(data.organisation_id, None, joined=False)
-    return None
-
-
 # --- subscribers -----------------------------------------------------------------------------
 
 PARENT_SCOPE = "parent"
@@ -199,6 +174,12 @@ NOT_ANNOUNCED: frozenset[str] = frozenset({c.ConsentExpiryReminderDue.TYPE, r.In
 NOT_PUSHED_TO_PARENTS: frozenset[str] = frozenset({c.SafeguardingAccessGranted.TYPE})
 
 
+# Break-glass access is told to the designated safeguarding leads only (DESIGN §3): the
+# granted organisation's (`notify_role`) and the child's setting's. The timeline never shows
+# the grant, so no one else hears of it, whatever the consent covers.
+TOLD_TO_OVERSIGHT_ONLY: frozenset[str] = frozenset({c.SafeguardingAccessGranted.TYPE})
+
+
 @dataclass(frozen=True)
 class Addressed:
     """One recipient of a notification and the basis on which they may see it."""
@@ -210,9 +191,9 @@ class Addressed:
 @dataclass(frozen=True)
 class Audience:
     """Who is considered before the decision: the organisations on the team at the entry's
-    moment, and for break-glass access the designated safeguarding leads of the granted
-    organisation and of the child's setting (DESIGN §3: "the designated safeguarding lead is
-    notified")."""
+    moment; for break-glass access, instead, only the designated safeguarding leads of the
+    granted organisation and of the child's setting (DESIGN §3: "the designated safeguarding
+    lead is notified")."""
 
     team: frozenset[str]
     oversight: frozenset[tuple[str, str]] = frozenset()  # (organisation id, role)
@@ -221,12 +202,15 @@ class Audience:
 
     @classmethod
     def for_entry(cls, envelope: EnvelopeBase, team: Iterable[str], setting: str | None = None) -> "Audience":
-        oversight: set[tuple[str, str]] = set()
         if isinstance(envelope.data, c.SafeguardingAccessGranted):
-            oversight.add((envelope.data.organisation_id, envelope.data.notify_role))
+            # A grant is told to the safeguarding leads and to no one else: not to the team
+            # (a consent covering `consent` would otherwise announce it to every member, while
+            # the timeline never shows it), not to the family (NOT_PUSHED_TO_PARENTS).
+            oversight = {(envelope.data.organisation_id, envelope.data.notify_role)}
             if setting is not None:
                 oversight.add((setting, DSL_ROLE))
-        return cls(frozenset(team), frozenset(oversight), setting=setting)
+            return cls(frozenset(), frozenset(oversight), setting=setting)
+        return cls(frozenset(team), setting=setting)
 
 
 def recipients(
@@ -257,6 +241,10 @@ def recipients(
 
 
 def _considered(sub: Subscriber, about: About, audience: Audience) -> bool:
+    if about.about in TOLD_TO_OVERSIGHT_ONLY:
+        # Whatever audience a caller built: the safeguarding leads it names, and no one else.
+        return (not sub.is_parent and (sub.organisation_id, sub.role) in audience.oversight
+                and sub.person_id != about.author_person_id)
     if sub.is_parent:
         if about.child_id not in sub.children:
             return False

@@ -10,7 +10,15 @@ allowed only when a development setting says so (the tests' receiver).
 Checked twice: on subscription (the URL as written: `check_url`) and at every delivery after
 resolving the name (`check_address` on every address), and the delivery then connects to the
 address it checked, so a name that resolves differently the second time (DNS rebinding) cannot
-slip through. Pure: the standard library's `ipaddress` and `socket.inet_aton` only.
+slip through.
+
+An international name is checked in the form a resolver asks for: IDNA (UTS 46) maps
+`①②⑦.0.0.1` to `127.0.0.1` and `ＬＯＣＡＬＨＯＳＴ` to `localhost`, so the name is normalised
+to ASCII first, checked in that form, and resolved and sent (Host, TLS SNI) in that form. And a
+URL with a control character or a space (such as `\x7f`), which no HTTP client can send, is
+refused here rather than failing every delivery attempt.
+
+Pure: `ipaddress`, `socket.inet_aton` and `idna`; no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import idna
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -36,7 +46,7 @@ class WebhookPolicy:
 @dataclass(frozen=True)
 class WebhookTarget:
     scheme: str
-    host: str  # as written (a name, or an address without brackets)
+    host: str  # a name in ASCII (IDNA A-labels, lower case, no final dot), or an address without brackets
     port: int
     address: IPAddress | None  # set when the URL names an address rather than a name
 
@@ -70,8 +80,10 @@ def check_address(address: IPAddress, policy: WebhookPolicy) -> None:
         if policy.allow_loopback:
             return
         raise UnsafeWebhook(f"{address} is a loopback address")
-    for kind in ("unspecified", "link_local", "multicast", "private", "reserved"):
-        if getattr(address, f"is_{kind}"):
+    # site_local: IPv6 fec0::/10 (deprecated by RFC 3879, still routed inside some networks;
+    # `ipaddress` counts it neither private nor reserved). IPv4 has no such attribute.
+    for kind in ("unspecified", "link_local", "site_local", "multicast", "private", "reserved"):
+        if getattr(address, f"is_{kind}", False):
             raise UnsafeWebhook(f"{address} is a {kind.replace('_', '-')} address")
     if not address.is_global:
         raise UnsafeWebhook(f"{address} is not a public address")
@@ -89,7 +101,7 @@ def check_url(url: str, policy: WebhookPolicy) -> WebhookTarget:
     scheme = parts.scheme.lower()
     if scheme != "https" and not (scheme == "http" and policy.allow_http):
         raise UnsafeWebhook("must be an http(s) URL" if policy.allow_http else "must be an https URL")
-    host = (parts.hostname or "").rstrip(".").lower()
+    host = _ascii_host(parts.hostname or "")
     if not host:
         raise UnsafeWebhook("must name a host")
     if parts.username or parts.password:
@@ -100,7 +112,23 @@ def check_url(url: str, policy: WebhookPolicy) -> WebhookTarget:
     elif host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         if not policy.allow_loopback:
             raise UnsafeWebhook(f"{host} is a loopback name")
+    bad = next((ch for ch in url if ord(ch) < 0x21 or ord(ch) == 0x7F), None)
+    if bad is not None:  # what delivers could not send to it (RFC 3986 has no place for these)
+        raise UnsafeWebhook(f"is not a valid URL (control character or space {bad!r})")
     return WebhookTarget(scheme, host, port or (443 if scheme == "https" else 80), address)
+
+
+def _ascii_host(hostname: str) -> str:
+    """The host as a resolver asks for it: lower case, no final dot, an international name in
+    IDNA A-labels after UTS 46 mapping (which also folds full-width and circled digits and
+    letters to ASCII), so the checks see what the connection would reach."""
+    host = hostname.rstrip(".")
+    if host.isascii():
+        return host.lower()
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower().rstrip(".")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise UnsafeWebhook(f"is not a valid URL (host: {exc})") from None
 
 
 def check_resolved(target: WebhookTarget, addresses: list[IPAddress], policy: WebhookPolicy) -> IPAddress:

@@ -139,25 +139,57 @@ async def test_only_the_childs_parent_setting_or_team_may_record_consents(servic
     assert service.outbox_count() == 0
 
 
-async def test_a_team_member_records_consent_on_the_parents_behalf_but_the_list_stays_with_the_setting(service):
+async def test_a_team_member_cannot_fabricate_a_parents_consent_naming_itself(service):
+    """Security review: the SLT service, on the team, recorded "the parent's consent" naming
+    itself for every category and could then read everything. Only the parent, or the child's
+    setting on their behalf, records consent: a team member is told so (403), nothing is written."""
     child = service.register_child()
     service.join_team(child, "slt")
-    consent = await service.grant(child, who="slt")
-    assert consent["recorded_on_behalf"] and consent["recorded_by"]["organisation_id"] == "nhs-slt-east"
+    service.join_team(child, "slt_dsl")
+    everything = grant_body(recipients={"organisation_ids": ["nhs-slt-east"], "agencies": []},
+                            categories=["concern", "referral", "progress", "health", "slt", "ep", "ehc"])
+    for who in ("slt", "slt_dsl"):
+        r = await service.client.post(f"/children/{child}/consents", json=everything, headers=auth(who))
+        assert r.status_code == 403, r.text
+        assert "child's setting on the parent's behalf" in r.json()["detail"]
     r = await service.client.get(f"/children/{child}/consents", headers=auth("slt"))
-    assert r.status_code == 403, r.text
-    assert "setting" in r.json()["detail"]
+    assert r.status_code == 403 and "setting" in r.json()["detail"]
+    assert service.outbox_count() == 0
 
 
 async def test_an_organisation_that_left_the_team_is_answered_as_for_an_unknown_child(service):
     child = service.register_child()
     service.join_team(child, "slt")
-    await service.grant(child, who="slt")
+    r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=auth("slt"))
+    assert r.status_code == 403, r.text  # on the team: told who may
     service.clock.advance(seconds=1)
     service.leave_team(child, "slt")
     service.clock.advance(seconds=1)
     r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=auth("slt"))
-    assert r.status_code == 404, r.text
+    assert r.status_code == 404, r.text  # off it: the child does not exist
+    assert service.outbox_count() == 0
+
+
+async def test_a_stale_copy_of_the_team_never_lets_a_practitioner_who_is_not_the_setting_write(service):
+    """The team is folded from tac.referrals.v1 as it is consumed. Here the copy still holds
+    the SLT service (its removal not yet consumed) and the child's former setting (the child
+    moved to Acorns; the old setting's departure not yet consumed): neither records nor
+    withdraws a consent. Writing needs the setting, read from the child's latest registration."""
+    child = service.register_child()
+    consent = await service.grant(child)  # recorded by the setting
+    service.join_team(child, "slt")
+    service.clock.advance(seconds=1)
+    service.register_child(setting="acorns-preschool", child_id=child)  # moved; Sunflowers still on the copy
+    today = service.clock.now.astimezone(ZoneInfo("Europe/London")).date().isoformat()
+    for who in ("slt", "setting"):
+        r = await service.client.post(f"/children/{child}/consents", json=grant_body(), headers=auth(who))
+        assert r.status_code == 403, (who, r.text)
+        r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
+                                      json={"parent_withdrew_on": today}, headers=auth(who))
+        assert r.status_code == 403, (who, r.text)
+    assert service.outbox_count() == 1
+    await service.grant(child, who="other_setting")  # the new setting may
+    assert service.outbox_count() == 2
 
 
 def _same_answer(known: httpx.Response, unknown: httpx.Response, known_id: UUID, unknown_id: UUID) -> None:
@@ -317,16 +349,38 @@ async def test_an_unknown_consent_or_one_of_another_child_is_a_404(service):
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("who, status", [("other_setting", 404), ("slt", 404), ("parent", 403)])
+@pytest.mark.parametrize("who, status", [("other_setting", 404), ("slt", 404), ("parent", 403),
+                                         ("slt_on_team", 403), ("slt_dsl_on_team", 403)])
 async def test_the_wrong_party_may_not_withdraw(service, who, status):
     child = service.register_child()
     consent = await service.grant(child)
+    if who.endswith("_on_team"):
+        who = who.removesuffix("_on_team")
+        service.join_team(child, who)
     headers = auth(who, children=[uuid4()]) if who == "parent" else auth(who)
     r = await service.client.post(f"/children/{child}/consents/{consent['consent_id']}/withdrawal",
                                   json={"parent_withdrew_on": service.clock.now.date().isoformat()} if who != "parent" else None,
                                   headers=headers)
     assert r.status_code == status, r.text
     assert service.outbox_count() == 1
+
+
+async def test_a_team_member_cannot_withdraw_the_familys_consent_nor_learn_whether_a_consent_exists(service):
+    child = service.register_child()
+    consent = await service.grant(child)
+    service.join_team(child, "slt")
+    today = service.clock.now.astimezone(ZoneInfo("Europe/London")).date().isoformat()
+    answers = []
+    for consent_id in (consent["consent_id"], uuid4()):
+        r = await service.client.post(f"/children/{child}/consents/{consent_id}/withdrawal",
+                                      json={"parent_withdrew_on": today}, headers=auth("slt"))
+        assert r.status_code == 403, r.text
+        assert "child's setting on the parent's behalf" in r.json()["detail"]
+        answers.append(r.json())
+    assert answers[0] == answers[1]
+    assert service.outbox_count() == 1
+    r = await service.client.get(f"/children/{child}/consents", headers=auth("setting"))
+    assert [c["status"] for c in r.json()["consents"]] == ["active"]
 
 
 # -- safeguarding ---------------------------------------------------------------------------
@@ -347,7 +401,8 @@ async def test_a_dsl_grants_their_organisation_safeguarding_access_and_it_is_lis
     assert (str(event.id), event.data.grant_id) == (grant["event_id"], UUID(grant["grant_id"]))
     assert event.actor.practitioner_id == "dsl-sam"  # audited: who broke the glass
 
-    listed = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt"))).json()
+    assert grant["justification"] == JUSTIFICATION  # the DSL who wrote it
+    listed = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt_dsl"))).json()
     assert [(g["grant_id"], g["status"], g["justification"]) for g in listed["grants"]] == \
         [(grant["grant_id"], "active", JUSTIFICATION)]
     service.clock.advance(hours=24)
@@ -355,6 +410,66 @@ async def test_a_dsl_grants_their_organisation_safeguarding_access_and_it_is_lis
     assert [g["status"] for g in listed["grants"]] == ["expired"]
     other = (await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("ep"))).json()
     assert other["grants"] == []
+
+
+async def test_the_justification_is_read_by_the_granting_organisations_dsl_only(service):
+    """Security review: every practitioner of the granted organisation read the written
+    justification (it may say what the child disclosed). They see the grant; only their DSL
+    (and the audit) reads why."""
+    child = service.register_child()
+    service.join_team(child, "slt")
+    r = await service.client.post(f"/children/{child}/safeguarding-access",
+                                  json={"justification": JUSTIFICATION, "hours": 24}, headers=auth("slt_dsl"))
+    assert r.status_code == 201, r.text
+    grant_id = r.json()["grant_id"]
+    r = await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt"))
+    assert r.status_code == 200, r.text
+    [listed] = r.json()["grants"]
+    assert (listed["grant_id"], listed["status"], listed["organisation_id"]) == (grant_id, "active", "nhs-slt-east")
+    assert "justification" not in listed and JUSTIFICATION not in r.text
+    assert listed["granted_by"]["practitioner_id"] == "dsl-sam"  # their own organisation's grant
+    r = await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt_dsl"))
+    assert [g["justification"] for g in r.json()["grants"]] == [JUSTIFICATION]
+
+
+async def test_the_settings_dsl_lists_every_grant_for_a_child_of_the_setting_without_the_justification(service):
+    """The notification tells the setting's DSL to read the grant in TAC: it lists which
+    organisation opened the record, from when, until when — not why (that belongs to the
+    granting organisation and the audit). Others of the setting list only their own grants."""
+    child, other_child = service.register_child(), service.register_child()
+    for c in (child, other_child):
+        service.join_team(c, "slt")
+    r = await service.client.post(f"/children/{child}/safeguarding-access",
+                                  json={"justification": JUSTIFICATION, "hours": 24}, headers=auth("slt_dsl"))
+    slt_grant = r.json()
+    service.clock.advance(minutes=5)
+    own_reason = "Our own concern: the child arrived with bruising and gave an account at drop-off."
+    r = await service.client.post(f"/children/{child}/safeguarding-access",
+                                  json={"justification": own_reason, "hours": 2}, headers=auth("setting_dsl"))
+    assert r.status_code == 201, r.text
+    own_grant = r.json()
+
+    r = await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("setting_dsl"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["scope"] == "setting" and JUSTIFICATION not in r.text
+    theirs, ours = body["grants"]
+    assert theirs == {
+        "grant_id": slt_grant["grant_id"], "child_id": str(child), "organisation_id": "nhs-slt-east",
+        "organisation": {"organisation_id": "nhs-slt-east", "name": "East Speech and Language Therapy",
+                         "agency": "slt_service"},
+        "granted_at": slt_grant["granted_at"], "expires_at": slt_grant["expires_at"], "status": "active",
+        "event_id": slt_grant["event_id"],
+    }
+    assert (ours["grant_id"], ours["justification"]) == (own_grant["grant_id"], own_reason)
+
+    r = await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("setting"))
+    assert r.json()["scope"] == "own_organisation"
+    assert [(g["grant_id"], "justification" in g) for g in r.json()["grants"]] == [(own_grant["grant_id"], False)]
+    r = await service.client.get(f"/children/{child}/safeguarding-access", headers=auth("slt_dsl"))
+    assert [g["grant_id"] for g in r.json()["grants"]] == [slt_grant["grant_id"]]
+    r = await service.client.get(f"/children/{other_child}/safeguarding-access", headers=auth("setting_dsl"))
+    assert r.json()["grants"] == []  # only that child's grants
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, update
@@ -109,7 +110,7 @@ def test_the_team_is_the_setting_plus_joiners_minus_leavers(sessions):
     apply(sessions, *team(child, SLT, EP), envelope(r.TeamMemberLeft(organisation_id=SLT, ended_by=TeamLeaveRoute.REMOVED_BY_PARENT), child, at=NOW))
 
     with sessions() as session:
-        assert store.team_of(session, child) == {SETTING, EP}
+        assert store.consent_state(session, child).team_members(child, NOW) == {SETTING, EP}
 
 
 def test_a_subscription_is_replaced_not_duplicated_and_a_parents_children_are_kept(sessions):
@@ -221,6 +222,28 @@ def test_break_glass_access_tells_the_granted_organisations_safeguarding_lead_on
     assert [i.title for i in inbox_of(sessions, dsl)] == ["Safeguarding access to the child's record was granted"]
     assert inbox_of(sessions, colleague) == []
     assert [i.about.about for i in inbox_of(sessions, parent("parent-1", child))] == [r.ChildRegistered.TYPE]
+
+
+def test_break_glass_access_is_not_announced_to_the_team_a_consent_covering_consent_reaches(sessions):
+    child = uuid4()
+    setting_dsl = practitioner(SETTING, "dsl-hana", role="designated_safeguarding_lead")
+    setting_senco, slt, ep = practitioner(SETTING, "senco-1"), practitioner(SLT, "slt-1"), practitioner(EP, "ep-2")
+    ep_dsl = practitioner(EP, "dsl-ep", role="designated_safeguarding_lead")
+    mum = parent("parent-1", child)
+    subscribe(sessions, setting_dsl, setting_senco, slt, ep, ep_dsl, mum)
+    apply(sessions, *team(child, SLT, EP), consent_granted(child, orgs=(SETTING, SLT, EP), categories=tuple(Category)))
+    grant = c.SafeguardingAccessGranted(
+        grant_id=uuid4(), organisation_id=EP, justification="Disclosure at nursery this morning.",
+        granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24))
+
+    assert apply(sessions, envelope(grant, child, by=actor(EP, "dsl-ep-granting"), at=NOW)) == [2]
+
+    def told(sub):
+        return [i for i in inbox_of(sessions, sub) if i.about.about == c.SafeguardingAccessGranted.TYPE]
+    [item] = told(setting_dsl)
+    assert "you can see the grant in TAC under the child's safeguarding access" in item.text
+    assert len(told(ep_dsl)) == 1
+    assert told(setting_senco) == told(slt) == told(ep) == told(mum) == []
 
 
 def test_the_tick_after_an_outage_sends_the_on_the_day_reminder_and_not_the_week_before_one(sessions):
@@ -400,3 +423,84 @@ def test_a_leased_job_cannot_be_taken_again_until_the_lease_runs_out(sessions):
         assert jobs.due_jobs(session, NOW + timedelta(seconds=30), limit=10) == []
     with sessions.begin() as session:
         assert jobs.lease(session, job.job_id, NOW + timedelta(seconds=61), NOW + timedelta(seconds=120))
+
+
+# --- upgrading a store from before issue 10 ------------------------------------------------------
+
+
+def _alembic(database_url: str, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    getattr(command, action)(config, revision)
+
+
+def test_upgrading_a_store_from_0003_keeps_each_registered_childs_setting_on_its_team(database_url):
+    """Before issue 10 the store kept the team in `team_members` and no ChildRegistered in the
+    decision's state: after the upgrade each child's setting is on its team again (told of its
+    entries, its DSL told of break-glass access), an old self-join is not, and `team_members`
+    is gone."""
+    registered, self_joined, already, tied = uuid4(), uuid4(), uuid4(), uuid4()
+    before = NOW - timedelta(days=30)
+    _alembic(database_url, "upgrade", "0003")
+    engine = make_engine(database_url)
+    old_team = sa.table("team_members", sa.column("child_id", sa.String), sa.column("organisation_id", sa.String),
+                        sa.column("agency", sa.String), sa.column("joined_at", sa.DateTime(timezone=True)))
+    try:
+        with engine.begin() as connection:  # what the store held: team rows, and no team state
+            connection.execute(old_team.insert(), [
+                dict(child_id=str(registered), organisation_id=SETTING, agency="setting", joined_at=before),
+                dict(child_id=str(registered), organisation_id=EP, agency="ep_service", joined_at=before + timedelta(1)),
+                # Another nursery that added itself to the team later (issue 10): not the setting.
+                dict(child_id=str(registered), organisation_id="org-nosy-nursery", agency="setting",
+                     joined_at=before + timedelta(2)),
+                # A child registered without `team_members` rows ever being read again.
+                dict(child_id=str(self_joined), organisation_id="org-other-setting", agency="setting",
+                     joined_at=before),
+                dict(child_id=str(already), organisation_id="org-old", agency="setting", joined_at=before),
+                dict(child_id=str(tied), organisation_id="org-a", agency="setting", joined_at=before),
+                dict(child_id=str(tied), organisation_id="org-b", agency="setting", joined_at=before),
+            ])
+            # A child whose registration the store already kept (consumed by a later revision).
+            kept = envelope(r.ChildRegistered(setting_organisation_id=SETTING), already, at=before)
+            connection.execute(store.consent_events.insert().values(
+                event_id=str(kept.id), child_id=str(already), event_type=kept.type,
+                envelope=kept.to_json_bytes().decode()))
+        _alembic(database_url, "upgrade", "head")
+        sessions = make_session_factory(engine)
+
+        with sessions() as session:
+            def team_now(child):
+                return store.consent_state(session, child).team_members(child, NOW)
+            assert team_now(registered) == {SETTING}  # the EP and the nosy nursery re-join by relationship
+            assert store.setting_of(session, registered) == SETTING
+            assert team_now(self_joined) == {"org-other-setting"}
+            assert team_now(already) == {SETTING} and store.setting_of(session, already) == SETTING
+            assert team_now(tied) == set()  # cannot tell which registered it: neither
+            assert "team_members" not in sa.inspect(session.connection()).get_table_names()
+
+        # The setting is told again: its practitioners of a concern, its DSL of break-glass access.
+        dsl = practitioner(SETTING, "dsl-hana", role="designated_safeguarding_lead")
+        subscribe(sessions, dsl)
+        grant = c.SafeguardingAccessGranted(
+            grant_id=uuid4(), organisation_id=EP, justification="Disclosure at nursery this morning.",
+            granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24))
+        assert apply(sessions, envelope(grant, registered, by=actor(EP, "dsl-ep"), at=NOW)) == [1]
+        assert [i.about.about for i in inbox_of(sessions, dsl)] == [c.SafeguardingAccessGranted.TYPE]
+
+        # Down and up again: the table comes back with the team, and nothing is copied twice.
+        _alembic(database_url, "downgrade", "0003")
+        with engine.connect() as connection:
+            rows = {(row.child_id, row.organisation_id) for row in connection.execute(sa.select(old_team))}
+            assert (str(registered), SETTING) in rows and (str(already), SETTING) in rows
+        _alembic(database_url, "upgrade", "head")
+        with sessions() as session:
+            assert store.consent_state(session, registered).team_members(registered, NOW) == {SETTING}
+            assert session.execute(select(func.count()).select_from(store.consent_events).where(
+                store.consent_events.c.child_id == str(registered),
+                store.consent_events.c.event_type == r.ChildRegistered.TYPE)).scalar_one() == 1
+    finally:
+        engine.dispose()

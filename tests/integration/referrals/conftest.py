@@ -111,10 +111,15 @@ class Service:
         (e.g. "integrated_review_window_opened")."""
         return outbox_events(self.app, child_id, kind=kind)
 
-    async def join_by_invitation(self, child_id: UUID, who: str, *, inviter: str = "setting") -> UUID:
+    async def join_by_invitation(self, child_id: UUID, who: str, *, inviter: str = "setting",
+                                 consent: bool = True) -> UUID:
         """Put `who`'s organisation on the child's team the only way an organisation asks for
-        nothing: the setting invites it and it accepts. Returns the invitation id."""
+        nothing: the setting invites it and it accepts. An invitation names the child to the
+        organisation, so it needs a consent covering it for `referral`: with `consent`, one
+        naming the organisation is granted first. Returns the invitation id."""
         organisation = PEOPLE[who][1]
+        if consent:
+            self.grant_consent(child_id, organisations=[organisation], categories=[Category.REFERRAL])
         r = await self.client.post(f"/children/{child_id}/invitations", headers=auth(inviter),
                                    json={"organisation_id": organisation})
         assert r.status_code == 201, r.text

@@ -78,7 +78,7 @@ async def test_each_command_emits_its_events_and_refusals_emit_none(live_service
                  "team_member_left"]
     s.clock.now += timedelta(hours=1)
 
-    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
+    s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH, Category.REFERRAL])
     invited = await _ok(await post(f"/children/{child}/invitations", headers=auth("setting"), json={
         "organisation_id": "hv-team-west"}))
     await _ok(await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("hv")))
@@ -103,9 +103,11 @@ async def test_each_command_emits_its_events_and_refusals_emit_none(live_service
     s.clock.now += timedelta(days=20)
     await _ok(await post(f"/ehc-requests/{ehc['request_id']}/final-plan", headers=auth("la"), json={
         "exceptions": ["family_absent_4_weeks"]}))
-    expected += ["ehc_assessment_requested", "team_member_joined", "ehc_assessment_started", "ehc_advice_requested",
-                 "team_member_joined", "ehc_advice_submitted", "ehc_draft_plan_issued", "ehc_plan_finalised"]
+    # The addressee of a request is on the team before the request reaches the bus.
+    expected += ["team_member_joined", "ehc_assessment_requested", "ehc_assessment_started", "team_member_joined",
+                 "ehc_advice_requested", "ehc_advice_submitted", "ehc_draft_plan_issued", "ehc_plan_finalised"]
 
+    s.grant_consent(child, organisations=["oak-primary"], categories=[Category.TRANSITION])
     await _ok(await post(f"/children/{child}/transition", headers=auth("setting"), json={
         "school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "Visits in June"}))
     s.clock.set_date(2027, 9, 3)
@@ -113,7 +115,7 @@ async def test_each_command_emits_its_events_and_refusals_emit_none(live_service
     await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
                          json={"organisation_id": "family-hub-central"}))
     await _ok(await post(f"/children/{child}/family-support", headers=auth("family"), json={"summary": "Stay and play"}))
-    expected += ["transition_to_school_planned", "team_member_joined", "transition_to_school_completed",
+    expected += ["team_member_joined", "transition_to_school_planned", "transition_to_school_completed",
                  "team_member_joined", "family_support_offered"]
 
     # A second child whose EHC request is declined.
@@ -126,7 +128,7 @@ async def test_each_command_emits_its_events_and_refusals_emit_none(live_service
     mine = [e for e in events if e.subject == child]
     assert [e.type for e in mine] == [f"{T}{name}.v1" for name in expected]
     assert [e.type for e in events if e.subject == other] == [
-        f"{T}child_registered.v1", f"{T}ehc_assessment_requested.v1", f"{T}team_member_joined.v1",
+        f"{T}child_registered.v1", f"{T}team_member_joined.v1", f"{T}ehc_assessment_requested.v1",
         f"{T}ehc_assessment_declined.v1"]
     assert len({e.id for e in events}) == len(events)
 

@@ -43,6 +43,8 @@ async def scenario(service) -> Scenario:
     s.grant_consent(child, agencies=[Agency.AREA_SENCO, Agency.SLT_SERVICE])
     s.grant_consent(child, agencies=[Agency.HEALTH_VISITING, Agency.LA_SEN_TEAM, Agency.EP_SERVICE],
                     categories=[Category.HEALTH, Category.EHC])
+    # An invitation names the child to the organisation invited: a consent must cover it for `referral`.
+    s.grant_consent(child, organisations=["hv-team-west", "family-hub-central"], categories=[Category.REFERRAL])
     referral = await _json(await post(f"/children/{child}/referrals", headers=auth("setting"), json={
         "to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}))
     accepted = await _json(await post(f"/children/{child}/referrals", headers=auth("setting"), json={

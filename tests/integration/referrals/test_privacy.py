@@ -99,7 +99,10 @@ async def test_a_review_names_a_partner_only_as_what_it_is_and_only_under_consen
     assert (joined.organisation_id, joined.joined_through, joined.request_id) == (
         "acorns-preschool", "review_partner", UUID(review["review_id"]))
     items = (await _caseload(s, "other_setting"))["items"]
-    assert [(i["id"], i["child_name"]) for i in items] == [(review["review_id"], "Alfie Example")]
+    # The child's name where the one rule says so: on the team (from the request) and named by a
+    # consent (for `health`), the partner knows whom the review is about.
+    assert [(i["id"], i["details_hidden"]) for i in items] == [(review["review_id"], False)]
+    assert items[0]["child_name"]
 
     # The child's own setting may be named without consent (it made the child's record), but
     # its caseload shows the health visitor's review only under consent, like its timeline.
@@ -187,14 +190,17 @@ async def test_withdrawing_consent_takes_every_caseload_item_and_single_read_awa
         r, unknown = await get(path, headers=auth(who)), await get(missing, headers=auth(who))
         assert r.status_code == unknown.status_code == 404
         assert r.json()["detail"].rsplit(" ", 1)[0] == unknown.json()["detail"].rsplit(" ", 1)[0]
-    # What an organisation recorded itself stays its own (DESIGN §3 rule 2); what the other
-    # side recorded in it (the receiver's response, the LA's decisions) is left out.
+    # What an organisation recorded itself stays its own (DESIGN §3 rule 2), and so do the
+    # answers to its own requests (rule 3: the receiver's response, the LA's decision to
+    # assess); what the other side recorded beyond that (the advice it gathered) is left out.
     assert (await _caseload(s, "hv", kind="integrated_review"))["total"] == 1
     mine = await _ok(await get(f"/referrals/{referral['referral_id']}", headers=auth("setting")))
-    assert mine["reason"] == "Advice" and mine["state"] is None and mine["hidden"] == ["state", "note"]
+    assert mine["reason"] == "Advice" and mine["state"] == "accepted" and mine["hidden"] == []
     request = await _ok(await get(f"/ehc-requests/{ehc['request_id']}", headers=auth("setting")))
-    assert request["state"] is None and request["decided_on"] is None and request["advice"] == []
-    assert {d["met_on"] for d in request["due_dates"]} == {None} and "advice" in request["hidden"]
+    assert request["state"] == "started" and request["decided_on"] == "2025-06-02" and request["advice"] == []
+    assert {d["kind"]: d["met_on"] for d in request["due_dates"]} == {
+        "ehc_decision_to_assess": "2025-06-02", "ehc_notice_if_no_plan": None, "ehc_final_plan": None}
+    assert "advice" in request["hidden"]
 
 
 async def test_work_given_to_an_organisation_as_one_agency_is_not_shown_to_its_token_of_another(service):
@@ -247,7 +253,7 @@ async def test_the_review_list_is_paged_and_answers_with_more_children_than_a_qu
             for c in consented for e in [consent_envelope(UUID(c), ConsentGranted(
                 consent_id=uuid4(), given_by=ConsentGiver(person_id="p", relationship="mother", has_parental_responsibility=True),
                 recorded_on_behalf=True, recipients=Recipients(agencies=(Agency.HEALTH_VISITING,)),
-                categories=(Category.HEALTH,), purposes=(Purpose.COORDINATION,),
+                categories=(Category.HEALTH, Category.REFERRAL), purposes=(Purpose.COORDINATION,),
                 valid_from=s.clock.now - timedelta(days=1), expires_at=s.clock.now + timedelta(days=300))),
                 make_envelope(TeamMemberJoined(
                     organisation_id="hv-team-west", agency=Agency.HEALTH_VISITING, role="health_visitor",

@@ -137,6 +137,8 @@ async def test_an_organisation_not_invited_cannot_join_read_or_post_and_can_once
     child = await s.register(given_name="Amara", family_name="Okoro", date_of_birth="2023-04-02")
     s.grant_consent(child, agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH, Category.CONCERN])
     await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("setting"), json={"scheduled_for": "2025-06-20"}))
+    # Consent may name it (an invitation names the child to it): still not on the team.
+    s.grant_consent(child, organisations=["hv-team-west"], categories=[Category.REFERRAL])
 
     # Not invited: no self-join, no read, no write, not on any list.
     assert (await post(f"/children/{child}/team", headers=auth("hv"), json={"organisation_id": "hv-team-west"})).status_code == 404
@@ -167,18 +169,20 @@ async def test_an_organisation_not_invited_cannot_join_read_or_post_and_can_once
     assert hv["invited_by"] == "Sunflowers Nursery" and hv["since"] == "2025-06-02"
     assert (await _ok(await get("/caseload/integrated-reviews", headers=auth("hv"))))["total"] == 1
     await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": "2025-06-21"}))
-    # A team member that is not the setting sees the child's team, not the child's personal details.
+    # On the team under a consent covering `referral`, it sees the child's details (the one rule,
+    # services.referrals.access.may_see_details); a member without one does not
+    # (test_review_findings).
     me = await _ok(await get(f"/children/{child}", headers=auth("hv")))
-    assert me["details_hidden"] is True and "given_name" not in me and "Amara" not in repr(me)
-    found = await _ok(await get("/children", headers=auth("hv")))
-    assert [i["child_id"] for i in found["items"]] == [str(child)] and found["items"][0]["details_hidden"] is True
-    assert (await _ok(await get("/children?name=Amara", headers=auth("hv"))))["items"] == []  # cannot search a name it cannot see
+    assert me["details_hidden"] is False and me["given_name"] == "Amara"
+    found = await _ok(await get("/children?name=Amara", headers=auth("hv")))
+    assert [i["child_id"] for i in found["items"]] == [str(child)] and found["items"][0]["details_hidden"] is False
     assert (await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("hv"))).status_code == 409
 
 
 async def test_an_invitation_expires_and_can_be_declined(service):
     s, post = service, service.client.post
     child = await s.register()
+    s.grant_consent(child, organisations=["nhs-slt-east"], categories=[Category.REFERRAL])
     late = await _ok(await post(f"/children/{child}/invitations", headers=auth("setting"), json={"organisation_id": "nhs-slt-east"}))
     s.clock.now += timedelta(days=14)
     r = await post(f"/invitations/{late['invitation_id']}/accept", headers=auth("slt"))

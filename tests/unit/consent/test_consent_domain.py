@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.events.consent import ConsentExpired, ConsentExpiryReminderDue
 from schemas.vocabulary import DSL_ROLE, Agency, Category, Purpose
@@ -113,15 +115,31 @@ def test_an_organisation_of_the_agency_named_but_not_on_the_team_may_not_record_
         grant(caller=EP, recipient_agencies=[Agency.EP_SERVICE])
 
 
-def test_a_team_member_records_consent_on_the_parents_behalf():
-    consent, event = grant(caller=SLT)
-    assert consent.recorded_on_behalf and event.recorded_on_behalf
-    assert consent.recorded_by.organisation_id == "nhs-slt-1"
+def test_a_team_member_may_not_record_a_parents_consent_and_is_told_who_may():
+    # The SLT service is on the team; were it able to record "the parent's consent" naming
+    # itself, it could open the whole record to itself (DESIGN §3: the parent, or the setting
+    # on their behalf).
+    with pytest.raises(Forbidden, match="child's setting on the parent's behalf") as refused:
+        grant(caller=SLT, recipient_organisations=["nhs-slt-1"], recipient_agencies=[])
+    assert "record consent" in refused.value.detail
+
+
+@pytest.mark.parametrize("role", ["therapist", DSL_ROLE, "manager"])
+def test_no_role_of_a_team_organisation_may_record_consent(role):
+    with pytest.raises(Forbidden):
+        grant(caller=SLT.model_copy(update={"role": role}))
 
 
 def test_a_team_member_who_has_left_may_not_record_consent():
     with pytest.raises(NotFound):
         grant(caller=SLT, setting=Relationship(SETTING, frozenset({SETTING})))
+
+
+def test_the_former_setting_of_a_child_who_moved_is_no_longer_the_one_to_record_consent():
+    # The child moved to nursery-2; the old setting's departure from the team has not arrived.
+    moved = Relationship("nursery-2", frozenset({SETTING, "nursery-2"}))
+    with pytest.raises(Forbidden):
+        grant(caller=SENCO, setting=moved)
 
 
 def test_a_practitioner_cannot_record_consent_for_a_child_the_service_does_not_know():
@@ -250,11 +268,11 @@ def test_a_parents_withdrawal_takes_effect_now():
     assert withdrawn.withdrawal.recorded_by.practitioner_id == "parent-1"
 
 
-def test_a_team_member_records_a_withdrawal_the_parent_made_to_them():
+def test_a_team_member_may_not_withdraw_the_familys_consent():
     consent, _ = grant()
-    withdrawn, event = domain.withdraw_consent(
-        SLT, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)), now=NOW)
-    assert event.recorded_on_behalf and withdrawn.withdrawal.recorded_by.organisation_id == "nhs-slt-1"
+    with pytest.raises(Forbidden, match="child's setting on the parent's behalf"):
+        domain.withdraw_consent(SLT, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)),
+                                now=NOW)
 
 
 def test_a_setting_practitioner_records_a_withdrawal_with_the_date_the_parent_withdrew():
@@ -301,12 +319,41 @@ def test_a_parent_does_not_backdate_their_own_withdrawal():
         == "parent_withdrew_on"
 
 
-@pytest.mark.parametrize("caller", [EP, OTHER_NURSERY, PARENT_OF_OTHER], ids=["ep", "other-setting", "other-parent"])
-def test_nobody_but_the_parent_the_setting_or_the_team_may_withdraw(caller):
+@pytest.mark.parametrize("caller", [EP, OTHER_NURSERY, PARENT_OF_OTHER, SLT],
+                         ids=["ep", "other-setting", "other-parent", "team-member"])
+def test_nobody_but_the_parent_or_the_setting_may_withdraw(caller):
     consent, _ = grant()
-    # A parent of another child is refused; to a practitioner off the team the child does not exist.
-    with pytest.raises(Forbidden if caller is PARENT_OF_OTHER else NotFound):
+    # A parent of another child and a team member are refused; to a practitioner off the team
+    # the child does not exist.
+    with pytest.raises(Forbidden if caller in (PARENT_OF_OTHER, SLT) else NotFound):
         domain.withdraw_consent(caller, consent, AT_SETTING, WithdrawConsent(parent_withdrew_on=date(2025, 3, 1)), now=NOW)
+
+
+ORGANISATIONS = [SETTING, "nursery-2", "nursery-9", "nhs-slt-1", "ep-1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(setting=st.sampled_from(ORGANISATIONS + [None]), team=st.frozensets(st.sampled_from(ORGANISATIONS)),
+       caller_org=st.sampled_from(ORGANISATIONS), agency=st.sampled_from([a for a in Agency if a is not Agency.PARENT]),
+       role=st.sampled_from(["senco", "therapist", DSL_ROLE]))
+def test_whatever_the_copy_of_the_team_holds_only_the_setting_writes_consent(setting, team, caller_org, agency, role):
+    """The team is a copy folded from events consumed asynchronously: it may still hold an
+    organisation the referrals service removed, or a former setting. Whatever it holds, a
+    practitioner whose organisation is not the child's setting never records or withdraws a
+    consent; the team decides only between 404 (strangers) and 403 (team members)."""
+    child = Relationship(setting, team)
+    caller = Principal(practitioner_id="p-1", organisation_id=caller_org, agency=agency, role=role)
+    consent, _ = grant()
+    withdrawal = WithdrawConsent(parent_withdrew_on=date(2025, 3, 1))
+    for attempt in (lambda: grant(caller=caller, setting=child),
+                    lambda: domain.withdraw_consent(caller, consent, child, withdrawal, now=NOW)):
+        if setting is not None and caller_org == setting:
+            attempt()  # the setting, on the parent's behalf
+            continue
+        with pytest.raises((Forbidden, NotFound)) as refused:
+            attempt()
+        on_team = setting is not None and caller_org in team
+        assert isinstance(refused.value, Forbidden if on_team else NotFound)
 
 
 def test_withdrawing_twice_is_a_conflict():
@@ -442,6 +489,26 @@ def test_parents_are_not_listed_safeguarding_grants():
     domain.require_may_list_safeguarding(SLT, CHILD, AT_SETTING)
     with pytest.raises(NotFound):
         domain.require_may_list_safeguarding(OTHER_NURSERY, CHILD, AT_SETTING)
+
+
+SETTING_DSL = Principal(practitioner_id="dsl-1", organisation_id=SETTING, agency=Agency.SETTING, role=DSL_ROLE)
+
+
+def test_the_settings_dsl_lists_every_organisations_grants_others_their_own():
+    listed = lambda caller: domain.require_may_list_safeguarding(caller, CHILD, AT_SETTING)  # noqa: E731
+    assert listed(SETTING_DSL) is domain.SafeguardingScope.SETTING
+    assert listed(SENCO) is domain.SafeguardingScope.OWN_ORGANISATION
+    assert listed(SLT_DSL) is domain.SafeguardingScope.OWN_ORGANISATION  # a team DSL is not the setting's
+    assert listed(SLT) is domain.SafeguardingScope.OWN_ORGANISATION
+
+
+def test_only_the_granting_organisations_dsl_reads_the_justification():
+    access, _ = safeguarding()  # granted by the SLT service's DSL
+    assert domain.may_read_justification(SLT_DSL, access)
+    assert not domain.may_read_justification(SLT, access)  # same organisation, not its DSL
+    assert not domain.may_read_justification(SETTING_DSL, access)  # the setting's DSL: organisation and dates only
+    assert not domain.may_read_justification(STRANGER_DSL, access)
+    assert not domain.may_read_justification(PARENT, access)
 
 
 # -- purity ---------------------------------------------------------------------------------

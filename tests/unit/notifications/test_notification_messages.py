@@ -147,6 +147,19 @@ def test_an_entry_message_names_the_authoring_organisation_by_its_directory_name
     assert "A new entry from Brookside Speech and Language Therapy is on the TAC timeline" in message.text
     assert SLT not in message.text
     assert message.organisation_id == SLT
+
+
+def test_a_safeguarding_message_sends_the_dsl_to_the_grant_not_to_a_timeline_that_never_shows_it():
+    data = c.SafeguardingAccessGranted(grant_id=uuid4(), organisation_id=SLT, justification="Disclosure today; urgent.",
+                                       granted_at=NOW, expires_at=NOW + timedelta(hours=24))
+    grant = envelope(data, CHILD, by=actor(SLT, "dsl-1"))
+
+    message = safeguarding_message(About.from_envelope(grant), SLT, data.expires_at, URL, DIRECTORY)
+
+    assert "you can see the grant in TAC under the child's safeguarding access" in message.text
+    assert "Open it in TAC" not in message.text and "may see this entry" not in message.text
+    assert str(grant.id) not in message.link  # no anchor to an entry the timeline does not show
+    assert message.link == f"{URL.rstrip('/')}/children/{CHILD}/timeline"
     body = json.loads(webhook_body(uuid4(), message, NOW))
     assert (body["organisation_id"], body["organisation_name"]) == (SLT, "Brookside Speech and Language Therapy")
 

@@ -14,7 +14,7 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category
 from services.consent.decision import ConsentState, decide
-from services.notifications.domain.recipients import About, Audience, recipients, team_change
+from services.notifications.domain.recipients import About, Audience, recipients
 
 from .builders import (
     EP, LA, NOW, OTHER_LA, OTHER_SETTING, OUTSIDER, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope,
@@ -145,17 +145,6 @@ def test_the_safeguarding_lead_of_another_organisation_is_not_told_of_break_glas
     assert told(grant, [other_dsl], ConsentState.from_events([grant]), team=()) == set()
 
 
-def test_the_team_is_the_setting_plus_joiners_minus_leavers():
-    registered = envelope(r.ChildRegistered(setting_organisation_id=SETTING), CHILD)
-    joined = team_joined(CHILD, EP)
-    left = team_left(CHILD, EP)
-
-    assert (team_change(registered).organisation_id, team_change(registered).joined) == (SETTING, True)
-    assert (team_change(joined).organisation_id, team_change(joined).joined) == (EP, True)
-    assert (team_change(left).organisation_id, team_change(left).joined) == (EP, False)
-    assert team_change(concern()) is None
-
-
 # --- property: nobody the decision refuses is ever told -----------------------------------------
 
 ORGS = [SETTING, SLT, EP, OUTSIDER]
@@ -273,6 +262,41 @@ def test_the_settings_dsl_is_told_of_break_glass_access_without_consent_and_no_o
     found = recipients(About.from_envelope(grant), Audience.for_entry(grant, (SETTING, EP), SETTING),
                        [setting_dsl, setting_senco], now=NOW, state=state)
     assert [(a.subscriber.person_id, a.basis) for a in found] == [("dsl-hana", "safeguarding_oversight")]
+
+
+def test_break_glass_access_is_told_to_the_designated_safeguarding_leads_only_never_the_team_a_consent_reaches():
+    """The timeline never shows a grant and DESIGN §3 says the DSL is told: a team member whose
+    consent covers the `consent` category (rule 5), or a colleague of the granted organisation
+    (rule 4 lets it read the child's record, not hear of the grant), is told nothing; nor is the
+    family (told "when safe", by a person). The setting's DSL is told (oversight) and the
+    granted organisation's DSL (DESIGN §3: "the organisation's designated safeguarding lead")."""
+    grant = _safeguarding_grant(org=EP, by_org=EP)
+    everything = consent_granted(CHILD, orgs=(SETTING, SLT, EP), categories=tuple(Category))
+    state = with_team(ConsentState.from_events([everything, grant]), CHILD, (SETTING, SLT, EP))
+    subscribers = [
+        practitioner(SETTING, "dsl-hana", role="designated_safeguarding_lead"), practitioner(SETTING, "senco-1"),
+        practitioner(SLT, "slt-1"), practitioner(SLT, "dsl-slt", role="designated_safeguarding_lead"),
+        practitioner(EP, "ep-colleague"), practitioner(EP, "dsl-ep", role="designated_safeguarding_lead"),
+        parent("parent-1", CHILD),
+    ]
+    # Each of them may see a `consent` entry by the consent (rules 1 and 5), so only the
+    # recipient rule keeps them out.
+    assert decide(practitioner(SLT, "slt-1").viewer(), About.from_envelope(grant).entry(), NOW, state).permitted
+
+    found = recipients(About.from_envelope(grant), Audience.for_entry(grant, (SETTING, SLT, EP), SETTING),
+                       subscribers, now=NOW, state=state)
+
+    assert {(a.subscriber.address, a.basis.split(":")[0]) for a in found} == {
+        (f"{SETTING}/dsl-hana", "safeguarding_oversight"), (f"{EP}/dsl-ep", "own")}  # the grant is EP's record
+
+
+def test_the_audience_of_a_break_glass_grant_is_the_oversight_alone():
+    grant = _safeguarding_grant(org=EP, by_org=EP)
+
+    audience = Audience.for_entry(grant, (SETTING, SLT, EP), SETTING)
+
+    assert audience.team == frozenset()
+    assert audience.oversight == {(SETTING, "designated_safeguarding_lead"), (EP, "designated_safeguarding_lead")}
 
 
 # --- rule 3: the answers to an organisation's own requests ---------------------------------------

@@ -18,6 +18,7 @@ from services.common.directory import Directory, NationalCode, Organisation
 from services.common.errors import Invalid
 from services.consent.decision import ConsentState
 from services.referrals import access, clock
+from services.referrals.domain import ChildRecord
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
 CHILD = uuid4()
@@ -167,3 +168,69 @@ def test_the_access_rules_are_pure():
     from tests.unit.test_architecture import infrastructure_imports
 
     assert infrastructure_imports(Path(access.__file__)) == []
+
+
+# --- the security review of issue 10: one rule for personal details, the team list, rule 3 ----
+
+CHILD_RECORD = ChildRecord(child_id=CHILD, setting_organisation_id="sunflowers", date_of_birth=date(2023, 3, 15))
+SETTING = Caller("sunflowers", Agency.SETTING)
+PARENT = Caller(None, Agency.PARENT, children=frozenset({CHILD}))
+OTHER_PARENT = Caller(None, Agency.PARENT, children=frozenset({uuid4()}))
+
+
+def test_personal_details_are_for_the_setting_a_parent_and_whoever_the_decision_shows_some_of_the_settings_entries():
+    referral, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
+    _, health_only = _grant(agencies=[Agency.HEALTH_VISITING], categories=[Category.HEALTH])
+    state = _state(granted, health_only)
+    assert access.may_see_details(SETTING, CHILD_RECORD, _state(), NOW)
+    assert access.may_see_details(PARENT, CHILD_RECORD, _state(), NOW)
+    assert not access.may_see_details(OTHER_PARENT, CHILD_RECORD, state, NOW)
+    assert access.may_see_details(SLT, CHILD_RECORD, state, NOW)  # on the team, consent for `referral`
+    assert access.may_see_details(HV, CHILD_RECORD, state, NOW)  # on the team, consent for `health`
+    assert not access.may_see_details(HV, CHILD_RECORD, _state(granted), NOW)  # on the team, no consent names it
+    assert not access.may_see_details(SLT, CHILD_RECORD, _state(granted, team=()), NOW)  # consent, not on the team
+    withdrawn = make_envelope(ConsentWithdrawn(consent_id=referral, withdrawn_at=NOW, recorded_on_behalf=False),
+                              subject=CHILD, actor=RECORDER, source="/tac/consent")
+    assert not access.may_see_details(SLT, CHILD_RECORD, _state(granted, withdrawn), NOW)
+
+
+def test_the_addressee_of_a_referral_waiting_for_its_answer_sees_the_details_under_the_consent_that_named_it():
+    referral, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
+    off_team = _state(granted, team=())
+    assert access.may_see_details(SLT, CHILD_RECORD, off_team, NOW, awaiting_answer=True)
+    assert not access.may_see_details(SLT, CHILD_RECORD, off_team, NOW)  # nothing waiting for it
+    withdrawn = make_envelope(ConsentWithdrawn(consent_id=referral, withdrawn_at=NOW, recorded_on_behalf=False),
+                              subject=CHILD, actor=RECORDER, source="/tac/consent")
+    assert not access.may_see_details(SLT, CHILD_RECORD, _state(granted, withdrawn, team=()), NOW, awaiting_answer=True)
+
+
+def test_the_rest_of_the_team_is_shown_to_a_parent_and_whoever_may_see_the_settings_referral_entries():
+    _, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
+    state = _state(granted)
+    assert access.may_see_team(PARENT, CHILD_RECORD, state, NOW)
+    assert access.may_see_team(SETTING, CHILD_RECORD, state, NOW)
+    assert access.may_see_team(SLT, CHILD_RECORD, state, NOW)
+    assert not access.may_see_team(HV, CHILD_RECORD, state, NOW)
+    assert not access.may_see_team(OTHER_PARENT, CHILD_RECORD, state, NOW)
+
+
+def test_an_answer_to_the_viewers_own_request_is_permitted_as_own_request():
+    setting = access.viewer_of(SETTING)
+    denied = access.decision(setting, CHILD, "slt-east", Category.REFERRAL, NOW, _state())
+    assert not denied.permitted
+    answer = access.decision(setting, CHILD, "slt-east", Category.REFERRAL, NOW, _state(), answers_request_of="sunflowers")
+    assert answer.permitted and answer.basis == "own_request"
+    assert not access.may_see(setting, CHILD, "slt-east", Category.REFERRAL, NOW, _state(), answers_request_of="acorns")
+
+
+def test_an_invitation_is_visible_to_the_organisation_invited_only_while_a_consent_names_it():
+    invitation = {"organisation_id": "slt-east", "agency": "slt_service"}
+    consent, granted = _grant(organisations=["slt-east"], categories=[Category.REFERRAL])
+    assert access.invitation_visible(invitation, CHILD_RECORD, _state(granted, team=()), NOW)
+    _, health = _grant(organisations=["slt-east"], categories=[Category.HEALTH])
+    assert access.invitation_visible(invitation, CHILD_RECORD, _state(health, team=()), NOW)  # any category
+    _, other = _grant(organisations=["hv-west"], categories=[Category.REFERRAL])
+    assert not access.invitation_visible(invitation, CHILD_RECORD, _state(other, team=()), NOW)
+    withdrawn = make_envelope(ConsentWithdrawn(consent_id=consent, withdrawn_at=NOW, recorded_on_behalf=False),
+                              subject=CHILD, actor=RECORDER, source="/tac/consent")
+    assert not access.invitation_visible(invitation, CHILD_RECORD, _state(granted, withdrawn, team=()), NOW)
