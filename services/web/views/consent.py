@@ -6,37 +6,37 @@ confirmation panel."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from services.web.api_clients import ApiValidationError, NotFound
 from services.web.forms import FormErrors
 from services.web.templating import UK
 from services.web.views.children import is_setting_of, load_child
+from services.web.views.consent_answers import (
+    API_FIELDS, PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, drafts, expires_at, grant_body,
+    read_answers, relationship,
+)
 from services.web.views.deps import Page, PractitionerPage
-from services.web.words import AGENCIES, CATEGORIES, PURPOSES, organisations
+from services.web.words import CATEGORIES, PURPOSES, organisations
 
 router = APIRouter()
 
 DRAFT_KEY = "consent_draft"
 RECORDED_KEY = "consent_recorded"
-PERIODS = {"12": "12 months (consent is reviewed every year)", "6": "6 months", "3": "3 months"}
-RELATIONSHIPS = ("mother", "father", "carer", "guardian", "other")
-
-_API_FIELDS = {
-    "given_by.name": "given-by-name", "given_by.relationship": "relationship",
-    "given_by.has_parental_responsibility": "pr", "recipients": "organisations",
-    "recipients.organisation_ids": "organisations", "recipients.agencies": "agencies",
-    "categories": "categories", "purposes": "purposes", "expires_at": "period", "valid_from": "period",
-}
-
-
-def _agencies() -> dict[str, str]:
-    return {k: v for k, v in AGENCIES.items() if k != "parent"}
+ERROR_WORDS = ErrorWords(
+    name_missing="Enter the name of the person who gave consent",
+    name_too_long="The name must be 200 characters or fewer",
+    relationship="Select their relationship to the child",
+    relationship_other="Enter their relationship to the child",
+    pr="Select whether they have parental responsibility",
+    purposes="Select at least one purpose",
+    period="Select how long the consent lasts",
+)
 
 
 async def _setting_child(page: Page, child_id: UUID) -> dict[str, Any]:
@@ -48,69 +48,24 @@ async def _setting_child(page: Page, child_id: UUID) -> dict[str, Any]:
     return child
 
 
-def _drafts(page: Page) -> dict[str, Any]:
-    drafts = page.request.session.get(DRAFT_KEY)
-    return drafts if isinstance(drafts, dict) else {}
-
-
 def _render_form(page: Page, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
     directory = page.request.app.state.directory
     return page.render("consent/new.html", child=child, values=values, errors=errors, status_code=status_code,
-                       organisations=organisations(directory), agencies=_agencies(), categories=CATEGORIES,
+                       organisations=organisations(directory), agencies=agencies(), categories=CATEGORIES,
                        purposes=PURPOSES, periods=PERIODS, relationships=RELATIONSHIPS)
 
 
 @router.get("/children/{child_id}/consents/new")
 async def consent_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await _setting_child(page, child_id)
-    values = _drafts(page).get(str(child_id)) or {"organisations": [], "agencies": [], "categories": [],
-                                                  "purposes": [], "period": "12"}
+    values = drafts(page, DRAFT_KEY).get(str(child_id)) or blank()
     return await _render_form(page, child, values, FormErrors())
 
 
 @router.post("/children/{child_id}/consents/new")
-async def consent_answers(
-    page: PractitionerPage, child_id: UUID,
-    given_by_name: Annotated[str, Form()] = "",
-    relationship: Annotated[str, Form()] = "",
-    relationship_other: Annotated[str, Form()] = "",
-    pr: Annotated[str, Form()] = "",
-    organisation: Annotated[list[str] | None, Form()] = None,
-    agency: Annotated[list[str] | None, Form()] = None,
-    category: Annotated[list[str] | None, Form()] = None,
-    purpose: Annotated[list[str] | None, Form()] = None,
-    period: Annotated[str, Form()] = "12",
-) -> Response:
+async def consent_answers(page: PractitionerPage, child_id: UUID, form: Submitted) -> Response:
     child = await _setting_child(page, child_id)
-    directory = page.request.app.state.directory
-    values = {
-        "given_by_name": given_by_name.strip(), "relationship": relationship.strip(),
-        "relationship_other": relationship_other.strip(), "pr": pr,
-        "organisations": [o for o in organisation or () if o in directory],
-        "agencies": [a for a in agency or () if a in _agencies()],
-        "categories": [c for c in category or () if c in CATEGORIES],
-        "purposes": [p for p in purpose or () if p in PURPOSES],
-        "period": period if period in PERIODS else "",
-    }
-    errors = FormErrors()
-    if not values["given_by_name"]:
-        errors.add("given-by-name", "Enter the name of the person who gave consent")
-    elif len(values["given_by_name"]) > 200:
-        errors.add("given-by-name", "The name must be 200 characters or fewer")
-    if values["relationship"] not in RELATIONSHIPS:
-        errors.add("relationship", "Select their relationship to the child")
-    elif values["relationship"] == "other" and not values["relationship_other"]:
-        errors.add("relationship-other", "Enter their relationship to the child")
-    if pr not in ("yes", "no"):
-        errors.add("pr", "Select whether they have parental responsibility")
-    if not values["organisations"] and not values["agencies"]:
-        errors.add("organisations", "Select at least one organisation or kind of service")
-    if not values["categories"]:
-        errors.add("categories", "Select at least one kind of information")
-    if not values["purposes"]:
-        errors.add("purposes", "Select at least one purpose")
-    if not values["period"]:
-        errors.add("period", "Select how long the consent lasts")
+    values, errors = read_answers(form, page.request.app.state.directory, ERROR_WORDS)
     if errors:
         return await _render_form(page, child, values, errors, status_code=400)
     # One draft at a time, so the session cookie stays small.
@@ -118,31 +73,10 @@ async def consent_answers(
     return RedirectResponse(f"/children/{child_id}/consents/check", status_code=303)
 
 
-def _relationship(values: dict) -> str:
-    return values["relationship_other"] if values["relationship"] == "other" else values["relationship"]
-
-
-def months_after(start: datetime, months: int) -> datetime:
-    year, month = divmod(start.month - 1 + months, 12)
-    year += start.year
-    day = start.day
-    while True:
-        try:
-            return start.replace(year=year, month=month + 1, day=day)
-        except ValueError:
-            day -= 1
-
-
-def _expires_at(values: dict, now: datetime) -> datetime:
-    # The end of the day in UK time, `period` months from today.
-    end_day = months_after(now.astimezone(UK), int(values["period"])).date()
-    return datetime.combine(end_day, time(23, 59), tzinfo=UK)
-
-
 @router.get("/children/{child_id}/consents/check")
 async def check_answers(page: PractitionerPage, child_id: UUID) -> Response:
     child = await _setting_child(page, child_id)
-    values = _drafts(page).get(str(child_id))
+    values = drafts(page, DRAFT_KEY).get(str(child_id))
     if not values:
         return RedirectResponse(f"/children/{child_id}/consents/new", status_code=303)
     return await _render_check(page, child, values, FormErrors())
@@ -151,29 +85,22 @@ async def check_answers(page: PractitionerPage, child_id: UUID) -> Response:
 def _render_check(page: Page, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
     now = datetime.now(UK)
     return page.render("consent/check.html", child=child, values=values, errors=errors, status_code=status_code,
-                       relationship=_relationship(values), agencies=_agencies(), categories=CATEGORIES,
-                       purposes=PURPOSES, periods=PERIODS, starts=now, expires=_expires_at(values, now))
+                       relationship=relationship(values), agencies=agencies(), categories=CATEGORIES,
+                       purposes=PURPOSES, starts=now, expires=expires_at(values, now))
 
 
 @router.post("/children/{child_id}/consents/check")
 async def record(page: PractitionerPage, child_id: UUID) -> Response:
     assert page.apis is not None
     child = await _setting_child(page, child_id)
-    values = _drafts(page).get(str(child_id))
+    values = drafts(page, DRAFT_KEY).get(str(child_id))
     if not values:
         return RedirectResponse(f"/children/{child_id}/consents/new", status_code=303)
-    now = datetime.now(UK)
-    body = {
-        "given_by": {"name": values["given_by_name"], "relationship": _relationship(values),
-                     "has_parental_responsibility": values["pr"] == "yes"},
-        "recipients": {"organisation_ids": values["organisations"], "agencies": values["agencies"]},
-        "categories": values["categories"], "purposes": values["purposes"],
-        "expires_at": _expires_at(values, now).isoformat(),
-    }
+    body = grant_body(values, datetime.now(UK))
     try:
         consent = await page.apis.consent.grant_consent(child_id, body)
     except ApiValidationError as e:
-        errors = FormErrors.from_api(e, fields=_API_FIELDS)
+        errors = FormErrors.from_api(e, fields=API_FIELDS)
         return await _render_form(page, child, values, errors, status_code=400)
     except NotFound:
         # The consent service learns of a child from its registration event: a child registered

@@ -7,38 +7,31 @@ the APIs answer with: the APIs still decide every read."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from services.web.api_clients import ApiValidationError, NotFound
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.templating import UK
-from services.web.views.consent import PERIODS, RELATIONSHIPS, months_after
+from services.web.views.consent_answers import (
+    API_FIELDS, PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, drafts, expires_at, grant_body,
+    read_answers, relationship,
+)
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
-    AGENCIES, CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, listing, names_for,
-    parent_child, purpose_phrase, take_done,
+    CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, listing, names_for, parent_child,
+    purpose_phrase, take_done,
 )
 from services.web.words import organisations
 
 router = APIRouter()
 
 DRAFT_KEY = "parent_consent_draft"
-_API_FIELDS = {
-    "given_by.name": "given-by-name", "given_by.relationship": "relationship",
-    "given_by.has_parental_responsibility": "pr", "recipients": "organisations",
-    "recipients.organisation_ids": "organisations", "recipients.agencies": "agencies",
-    "categories": "categories", "purposes": "purposes", "expires_at": "period", "valid_from": "period",
-}
-
-
-def _agencies() -> dict[str, str]:
-    return {k: v for k, v in AGENCIES.items() if k != "parent"}
 
 
 # -- the consents in words ---------------------------------------------------------------------
@@ -182,9 +175,16 @@ async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
 # -- give a new consent -------------------------------------------------------------------------
 
 
-def _drafts(page: Page) -> dict[str, Any]:
-    drafts = page.request.session.get(DRAFT_KEY)
-    return drafts if isinstance(drafts, dict) else {}
+def _error_words(child: dict) -> ErrorWords:
+    return ErrorWords(
+        name_missing="Enter your full name",
+        name_too_long="Your name must be 200 characters or fewer",
+        relationship=f"Select your relationship to {child['first_name']}",
+        relationship_other=f"Enter your relationship to {child['first_name']}",
+        pr="Select whether you have parental responsibility",
+        purposes="Select at least one reason",
+        period="Select how long your consent lasts",
+    )
 
 
 def _form(page: Page, child: dict, values: dict, errors: FormErrors, team: list[dict], status_code: int = 200):
@@ -195,7 +195,7 @@ def _form(page: Page, child: dict, values: dict, errors: FormErrors, team: list[
     for o in orgs:
         o["on_team"] = o["id"] in on_team
     return page.render("parent/consent_new.html", child=child, values=values, errors=errors, status_code=status_code,
-                       organisations=orgs, agencies=_agencies(), categories=CATEGORIES, purposes=PURPOSES,
+                       organisations=orgs, agencies=agencies(), categories=CATEGORIES, purposes=PURPOSES,
                        periods=PERIODS, relationships=RELATIONSHIPS)
 
 
@@ -204,55 +204,15 @@ async def consent_form(page: ParentPage, child_id: UUID) -> Response:
     assert page.apis is not None and page.person is not None
     child = await parent_child(page, child_id)
     team = (await page.apis.referrals.team(child_id)).get("members") or []
-    values = _drafts(page).get(str(child_id)) or {"given_by_name": page.person.name, "organisations": [],
-                                                  "agencies": [], "categories": [], "purposes": [], "period": "12"}
+    values = drafts(page, DRAFT_KEY).get(str(child_id)) or blank(given_by_name=page.person.name)
     return await _form(page, child, values, FormErrors(), team)
 
 
 @router.post("/your-child/{child_id}/consents/new")
-async def consent_answers(
-    page: ParentPage, child_id: UUID,
-    given_by_name: Annotated[str, Form()] = "",
-    relationship: Annotated[str, Form()] = "",
-    relationship_other: Annotated[str, Form()] = "",
-    pr: Annotated[str, Form()] = "",
-    organisation: Annotated[list[str] | None, Form()] = None,
-    agency: Annotated[list[str] | None, Form()] = None,
-    category: Annotated[list[str] | None, Form()] = None,
-    purpose: Annotated[list[str] | None, Form()] = None,
-    period: Annotated[str, Form()] = "12",
-) -> Response:
+async def consent_answers(page: ParentPage, child_id: UUID, form: Submitted) -> Response:
     assert page.apis is not None
     child = await parent_child(page, child_id)
-    directory = page.request.app.state.directory
-    values = {
-        "given_by_name": given_by_name.strip(), "relationship": relationship.strip(),
-        "relationship_other": relationship_other.strip(), "pr": pr,
-        "organisations": [o for o in organisation or () if o in directory],
-        "agencies": [a for a in agency or () if a in _agencies()],
-        "categories": [c for c in category or () if c in CATEGORIES],
-        "purposes": [p for p in purpose or () if p in PURPOSES],
-        "period": period if period in PERIODS else "",
-    }
-    errors = FormErrors()
-    if not values["given_by_name"]:
-        errors.add("given-by-name", "Enter your full name")
-    elif len(values["given_by_name"]) > 200:
-        errors.add("given-by-name", "Your name must be 200 characters or fewer")
-    if values["relationship"] not in RELATIONSHIPS:
-        errors.add("relationship", f"Select your relationship to {child['first_name']}")
-    elif values["relationship"] == "other" and not values["relationship_other"]:
-        errors.add("relationship-other", f"Enter your relationship to {child['first_name']}")
-    if pr not in ("yes", "no"):
-        errors.add("pr", "Select whether you have parental responsibility")
-    if not values["organisations"] and not values["agencies"]:
-        errors.add("organisations", "Select at least one organisation or kind of service")
-    if not values["categories"]:
-        errors.add("categories", "Select at least one kind of information")
-    if not values["purposes"]:
-        errors.add("purposes", "Select at least one reason")
-    if not values["period"]:
-        errors.add("period", "Select how long your consent lasts")
+    values, errors = read_answers(form, page.request.app.state.directory, _error_words(child))
     if errors:
         team = (await page.apis.referrals.team(child_id)).get("members") or []
         return await _form(page, child, values, errors, team, status_code=400)
@@ -260,26 +220,17 @@ async def consent_answers(
     return RedirectResponse(f"{base(child)}/consents/check", status_code=303)
 
 
-def _relationship(values: dict) -> str:
-    return values["relationship_other"] if values["relationship"] == "other" else values["relationship"]
-
-
-def _expires_at(values: dict, now: datetime) -> datetime:
-    end_day = months_after(now.astimezone(UK), int(values["period"])).date()
-    return datetime.combine(end_day, time(23, 59), tzinfo=UK)
-
-
 def _check(page: Page, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
     now = datetime.now(UK)
     return page.render("parent/consent_check.html", child=child, values=values, errors=errors,
-                       status_code=status_code, relationship=_relationship(values), agencies=_agencies(),
-                       categories=CATEGORIES, purposes=PURPOSES, starts=day(now), expires=day(_expires_at(values, now)))
+                       status_code=status_code, relationship=relationship(values), agencies=agencies(),
+                       categories=CATEGORIES, purposes=PURPOSES, starts=day(now), expires=day(expires_at(values, now)))
 
 
 @router.get("/your-child/{child_id}/consents/check")
 async def check_answers(page: ParentPage, child_id: UUID) -> Response:
     child = await parent_child(page, child_id)
-    values = _drafts(page).get(str(child_id))
+    values = drafts(page, DRAFT_KEY).get(str(child_id))
     if not values:
         return RedirectResponse(f"{base(child)}/consents/new", status_code=303)
     return await _check(page, child, values, FormErrors())
@@ -289,21 +240,15 @@ async def check_answers(page: ParentPage, child_id: UUID) -> Response:
 async def give(page: ParentPage, child_id: UUID) -> Response:
     assert page.apis is not None
     child = await parent_child(page, child_id)
-    values = _drafts(page).get(str(child_id))
+    values = drafts(page, DRAFT_KEY).get(str(child_id))
     if not values:
         return RedirectResponse(f"{base(child)}/consents/new", status_code=303)
-    body = {
-        "given_by": {"name": values["given_by_name"], "relationship": _relationship(values),
-                     "has_parental_responsibility": values["pr"] == "yes"},
-        "recipients": {"organisation_ids": values["organisations"], "agencies": values["agencies"]},
-        "categories": values["categories"], "purposes": values["purposes"],
-        "expires_at": _expires_at(values, datetime.now(UK)).isoformat(),
-    }
+    body = grant_body(values, datetime.now(UK))
     try:
         consent = await page.apis.consent.grant_consent(child_id, body)
     except ApiValidationError as e:
         team = (await page.apis.referrals.team(child_id)).get("members") or []
-        return await _form(page, child, values, FormErrors.from_api(e, fields=_API_FIELDS), team, status_code=400)
+        return await _form(page, child, values, FormErrors.from_api(e, fields=API_FIELDS), team, status_code=400)
     except NotFound:
         errors = FormErrors().add(None, "TAC is still setting up your child’s record. Wait a few seconds, then "
                                         "select “Give consent” again.")
