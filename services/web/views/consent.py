@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.web.api_clients import ApiValidationError, NotFound
 from services.web.forms import FormErrors
-from services.web.templating import UK
+from services.web.templating import UK, date_words
 from services.web.views.children import is_setting_of, load_child
 from services.web.views.consent_answers import (
     API_FIELDS, PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, drafts, expires_at, grant_body,
@@ -86,7 +86,7 @@ def _render_check(page: Page, child: dict, values: dict, errors: FormErrors, sta
     now = datetime.now(UK)
     return page.render("consent/check.html", child=child, values=values, errors=errors, status_code=status_code,
                        relationship=relationship(values), agencies=agencies(), categories=CATEGORIES,
-                       purposes=PURPOSES, starts=now, expires=expires_at(values, now))
+                       purposes=PURPOSES, starts=date_words(now), expires=date_words(expires_at(values, now)))
 
 
 @router.post("/children/{child_id}/consents/check")
