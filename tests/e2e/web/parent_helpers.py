@@ -3,9 +3,6 @@ story played for a fresh child, people signed in in their own browser contexts, 
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -16,6 +13,7 @@ from demo.cast import ADA, Person
 from demo import scenario
 from demo.client import Api, StoryError
 from demo.scenario import Story, play
+from tests.e2e.web import journeys
 from tests.e2e.web.browser import CheckedPage
 
 
@@ -67,30 +65,12 @@ class Browsers:
 
 
 def sign_in(pages: CheckedPage, person: Person) -> Page:
-    page = pages.page
-    pages.goto("/sign-in")
-    first = person.name.split(" (")[0]
-    page.get_by_role("radio", name=re.compile("^" + re.escape(first) + ",")).check()
-    return pages.follow(lambda: page.get_by_role("button", name="Sign in").click(), f"signed-in-{person.key}")
+    """Sign in in a fresh browser context; the page it lands on is checked as signed-in-<key>."""
+    return journeys.sign_in(pages, person, slug=f"signed-in-{person.key}", title=None)
 
 
 def sign_in_ada(pages: CheckedPage) -> Page:
     return sign_in(pages, ADA)
-
-
-def wait_for(condition: Callable[[], object], what: str, within_s: float = 45):
-    deadline = time.monotonic() + within_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
-def timeline(api: Api, person: Person, child_id: UUID) -> list[dict]:
-    return api.call(person, "GET", "timeline", f"/children/{child_id}/timeline", params={"limit": 1000})["entries"]
 
 
 def tab_to(page: Page, matches: str, most: int = 300) -> None:

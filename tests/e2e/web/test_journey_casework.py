@@ -33,25 +33,12 @@ from demo.client import Api
 from demo.expectations import expected_basis
 from demo.scenario import ALL_CATEGORIES, Entry, Story, months_before
 from tests.e2e.web.browser import CheckedPage
+from tests.e2e.web.journeys import BY_KEY, OWN, OWN_REQUEST, shown_entries, sign_in, timeline, wait_for
 
-OWN = "Your organisation’s record"
-OWN_REQUEST = "Answers your organisation’s request"
-BY_KEY = {p.key: p for p in CAST}
 REASON = "Emerging speech and language delay; advice and assessment requested."
 
 
 # -- browser helpers ------------------------------------------------------------------------------
-
-
-def sign_in(pages: CheckedPage, person: Person) -> Page:
-    page = pages.page
-    if page.get_by_role("button", name=re.compile("^Sign out")).count():
-        pages.follow(lambda: page.get_by_role("button", name=re.compile("^Sign out")).click(), "signed-out")
-    pages.goto("/sign-in")
-    page.get_by_role("radio", name=re.compile("^" + re.escape(person.name.split(" (")[0]) + ",")).check()
-    pages.follow(lambda: page.get_by_role("button", name="Sign in").click(), f"your-work-{person.key}")
-    expect(page).to_have_title(re.compile("^Your work"))
-    return page
 
 
 def press(pages: CheckedPage, name: str, slug: str) -> Page:
@@ -71,27 +58,6 @@ def fill_date(page: Page, day: date, within: str = "body") -> None:
     scope.get_by_role("textbox", name="Day", exact=True).fill(str(day.day))
     scope.get_by_role("textbox", name="Month", exact=True).fill(str(day.month))
     scope.get_by_role("textbox", name="Year", exact=True).fill(str(day.year))
-
-
-def shown_entries(page: Page) -> list[tuple[str, str, str]]:
-    """(event id, basis, reason in words) of each timeline entry on the child page, in order."""
-    return [(li.get_attribute("data-event-id"), li.get_attribute("data-basis"),
-             li.locator(".tac-why").inner_text().strip()) for li in page.locator("li.tac-timeline__entry").all()]
-
-
-def wait_for(condition, what: str, within_s: float = 45):
-    deadline = time.monotonic() + within_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
-def timeline(api: Api, person: Person, child_id: UUID) -> list[dict]:
-    return api.call(person, "GET", "timeline", f"/children/{child_id}/timeline", params={"limit": 1000})["entries"]
 
 
 def child_page_ids(pages: CheckedPage, child_id: UUID, slug: str) -> set[str]:

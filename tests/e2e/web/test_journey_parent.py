@@ -22,8 +22,9 @@ from playwright.sync_api import expect
 
 from demo.cast import ADA, DANA, GRACE, JO, MARIA, PRIYA, SAM
 from tests.e2e.web.parent_helpers import (
-    Browsers, give_parent_children, play_story, sign_in, sign_in_ada, tab_to, timeline, wait_for,
+    Browsers, give_parent_children, play_story, sign_in, sign_in_ada, tab_to,
 )
+from tests.e2e.web.journeys import timeline, wait_for
 
 SLT_ORG = "riverside-slt"
 

@@ -20,32 +20,19 @@ from uuid import UUID
 
 from playwright.sync_api import Page, expect
 
-from demo.cast import ADA, CAST, DANA, GRACE, PRIYA, SAM, Person
+from demo.cast import ADA, DANA, GRACE, PRIYA, SAM, Person
 from demo.client import Api
 from demo.expectations import CONSENT_BEFORE_WITHDRAWAL, CONSENTS_IN_FORCE, _basis
 from demo.scenario import Entry, Story, months_before
 from tests.e2e.web.browser import CheckedPage
+from tests.e2e.web.journeys import BY_KEY, OWN, OWN_REQUEST, shown_entries, sign_in, timeline, wait_for
 
-OWN = "Your organisation’s record"
-OWN_REQUEST = "Answers your organisation’s request"
 # The consents in force at step 6 of the story: C1a, C1b, C1c (not yet withdrawn) and C1s.
 CONSENTS_AT_STEP_6 = {**{k: v for k, v in CONSENTS_IN_FORCE.items() if k in ("C1a", "C1b", "C1s")},
                       **CONSENT_BEFORE_WITHDRAWAL}
-BY_KEY = {p.key: p for p in CAST}
 
 
 # -- browser helpers ----------------------------------------------------------------------------
-
-
-def sign_in(pages: CheckedPage, person: Person) -> None:
-    page = pages.page
-    if page.get_by_role("button", name=re.compile("^Sign out")).count():
-        pages.follow(lambda: page.get_by_role("button", name=re.compile("^Sign out")).click(), "signed-out")
-    pages.goto("/sign-in")
-    first_name = person.name.split(" (")[0]
-    page.get_by_role("radio", name=re.compile("^" + re.escape(first_name) + ",")).check()
-    pages.follow(lambda: page.get_by_role("button", name="Sign in").click(), f"your-work-{person.key}")
-    expect(page).to_have_title(re.compile("^Your work"))
 
 
 def click(pages: CheckedPage, role: str, name: str, slug: str | None = None, exact: bool = True) -> Page:
@@ -67,28 +54,7 @@ def submit_until(pages: CheckedPage, button: str, retry_while: str, slug: str, w
             pages.follow(lambda: page.go_back(), slug + "-again")
 
 
-def shown_entries(page: Page) -> list[tuple[str, str, str]]:
-    """(event id, basis, reason in words) of each timeline entry on the child page, in order."""
-    return [(li.get_attribute("data-event-id"), li.get_attribute("data-basis"),
-             li.locator(".tac-why").inner_text().strip()) for li in page.locator("li.tac-timeline__entry").all()]
-
-
 # -- the story as the APIs tell it --------------------------------------------------------------
-
-
-def wait_for(condition, what: str, within_s: float = 45):
-    deadline = time.monotonic() + within_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
-def timeline(api: Api, person: Person, child_id: UUID) -> list[dict]:
-    return api.call(person, "GET", "timeline", f"/children/{child_id}/timeline", params={"limit": 1000})["entries"]
 
 
 def story_from(parent_view: list[dict], child_id: UUID, today: date) -> Story:
