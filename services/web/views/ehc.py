@@ -14,6 +14,7 @@ Dates and flags are the referrals API's (services/referrals/clock.py); the page 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,8 +25,8 @@ from fastapi.responses import Response
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.casework_common import (
-    child_view, date_field_id, date_parts, form_then_check, org_name, organisations, read_date,
-    read_form, today,
+    child_view, date_field_id, date_values, form_then_check, org_name, organisations, read_date, read_form,
+    today,
 )
 from services.web.views.deps import Page, PractitionerPage
 
@@ -68,7 +69,7 @@ def week_of(requested_on: date, on: date) -> int:
 @router.get("/children/{child_id}/ehc-requests/new")
 async def request_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
-    values = {f"received_on_{k}": v for k, v in date_parts(today(page)).items()}
+    values = date_values(received_on=today(page))
     las = organisations(page, "la_sen_team")
     if len(las) == 1:
         values["la_organisation_id"] = las[0]["value"]
@@ -158,20 +159,34 @@ async def ehc_page(request_id: UUID, page: PractitionerPage) -> Response:
 # --- the local authority's actions -----------------------------------------------------------
 
 
-@router.get("/ehc-requests/{request_id}/decision")
-async def decision_form(request_id: UUID, page: PractitionerPage) -> Response:
+async def _la_form(page: Page, request_id: UUID, template: str, values: dict[str, str], **context: Any) -> Response:
+    """A local authority's action on the request, its form (the dates filled in with `values`)."""
     req, title = await _request(page, request_id)
-    values = {f"decided_on_{k}": v for k, v in date_parts(today(page)).items()}
-    return await page.render("ehc/decision.html", req=req, title=title, values=values, errors=FormErrors())
+    return await page.render(template, req=req, title=title, values=values, errors=FormErrors(), **context)
 
 
-@router.post("/ehc-requests/{request_id}/decision")
-async def decide(request_id: UUID, page: PractitionerPage) -> Response:
+async def _la_action(
+    page: Page, request_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], dict[str, Any]],
+    send: Callable[[Any, dict[str, Any]], Awaitable[Any]], fields: dict[str, str], **context: Any,
+) -> Response:
+    """A local authority's action on the request posted: checked by `validate`, sent with
+    `send(apis, body)`, then back to the caseworker's page (casework_common.form_then_check)."""
     assert page.apis is not None
     apis = page.apis
     req, title = await _request(page, request_id)
     form = await read_form(page)
+    return await form_then_check(
+        page, form, template=template, context={"req": req, "title": title, **context}, validate=validate,
+        send=lambda body: send(apis, body), done=lambda _: f"/ehc-requests/{request_id}", fields=fields)
 
+
+@router.get("/ehc-requests/{request_id}/decision")
+async def decision_form(request_id: UUID, page: PractitionerPage) -> Response:
+    return await _la_form(page, request_id, "ehc/decision.html", date_values(decided_on=today(page)))
+
+
+@router.post("/ehc-requests/{request_id}/decision")
+async def decide(request_id: UUID, page: PractitionerPage) -> Response:
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         decision = str(f.get("decision") or "")
         if decision not in ("start", "decline"):
@@ -187,32 +202,24 @@ async def decide(request_id: UUID, page: PractitionerPage) -> Response:
             body["reason"] = reason
         return body
 
-    async def send(body: dict[str, Any]) -> Any:
+    async def send(apis: Any, body: dict[str, Any]) -> Any:
         decision = body.pop("decision")
         if decision == "start":
             return await apis.referrals.start_ehc(request_id, body)
         return await apis.referrals.decline_ehc(request_id, body)
 
-    return await form_then_check(
-        page, form, template="ehc/decision.html", context={"req": req, "title": title}, validate=validate, send=send,
-        done=lambda _: f"/ehc-requests/{request_id}",
-        fields={"decided_on": date_field_id("decided_on"), "reason": "reason"})
+    return await _la_action(page, request_id, template="ehc/decision.html", validate=validate, send=send,
+                            fields={"decided_on": date_field_id("decided_on"), "reason": "reason"})
 
 
 @router.get("/ehc-requests/{request_id}/advice-requests/new")
 async def advice_request_form(request_id: UUID, page: PractitionerPage) -> Response:
-    req, title = await _request(page, request_id)
-    values = {f"requested_on_{k}": v for k, v in date_parts(today(page)).items()}
-    return await page.render("ehc/advice_request.html", req=req, title=title, values=values, errors=FormErrors(),
-                             advisers=organisations(page, *ADVICE_AGENCIES))
+    return await _la_form(page, request_id, "ehc/advice_request.html", date_values(requested_on=today(page)),
+                          advisers=organisations(page, *ADVICE_AGENCIES))
 
 
 @router.post("/ehc-requests/{request_id}/advice-requests/new")
 async def ask_for_advice(request_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    req, title = await _request(page, request_id)
-    form = await read_form(page)
     advisers = organisations(page, *ADVICE_AGENCIES)
     by_id = {a["value"]: a for a in advisers}
 
@@ -224,30 +231,22 @@ async def ask_for_advice(request_id: UUID, page: PractitionerPage) -> Response:
         return {"from_organisation_id": org, "from_agency": by_id[org]["agency"] if org in by_id else None,
                 "requested_on": asked.isoformat() if asked else None}
 
-    return await form_then_check(
-        page, form, template="ehc/advice_request.html", context={"req": req, "title": title, "advisers": advisers},
-        validate=validate, send=lambda body: apis.referrals.request_advice(request_id, body),
-        done=lambda _: f"/ehc-requests/{request_id}",
+    return await _la_action(
+        page, request_id, template="ehc/advice_request.html", advisers=advisers, validate=validate,
+        send=lambda apis, body: apis.referrals.request_advice(request_id, body),
         fields={"from_organisation_id": "from-organisation-id", "from_agency": "from-organisation-id",
                 "requested_on": date_field_id("requested_on")})
 
 
 @router.get("/ehc-requests/{request_id}/draft-plan")
 async def draft_form(request_id: UUID, page: PractitionerPage) -> Response:
-    req, title = await _request(page, request_id)
     on = today(page)
-    values = {**{f"issued_on_{k}": v for k, v in date_parts(on).items()},
-              **{f"comments_due_on_{k}": v for k, v in date_parts(on + timedelta(days=DRAFT_COMMENT_DAYS)).items()}}
-    return await page.render("ehc/draft.html", req=req, title=title, values=values, errors=FormErrors())
+    return await _la_form(page, request_id, "ehc/draft.html",
+                          date_values(issued_on=on, comments_due_on=on + timedelta(days=DRAFT_COMMENT_DAYS)))
 
 
 @router.post("/ehc-requests/{request_id}/draft-plan")
 async def issue_draft(request_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    req, title = await _request(page, request_id)
-    form = await read_form(page)
-
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         issued = read_date(f, "issued_on", "the draft plan was issued", errors)
         due = read_date(f, "comments_due_on", "comments are due", errors)
@@ -257,28 +256,20 @@ async def issue_draft(request_id: UUID, page: PractitionerPage) -> Response:
                        f"{_words(issued + timedelta(days=DRAFT_COMMENT_DAYS))} or later (reg. 13(1))")
         return {"issued_on": issued.isoformat() if issued else None, "comments_due_on": due.isoformat() if due else None}
 
-    return await form_then_check(
-        page, form, template="ehc/draft.html", context={"req": req, "title": title}, validate=validate,
-        send=lambda body: apis.referrals.issue_draft_plan(request_id, body),
-        done=lambda _: f"/ehc-requests/{request_id}",
+    return await _la_action(
+        page, request_id, template="ehc/draft.html", validate=validate,
+        send=lambda apis, body: apis.referrals.issue_draft_plan(request_id, body),
         fields={"issued_on": date_field_id("issued_on"), "comments_due_on": date_field_id("comments_due_on")})
 
 
 @router.get("/ehc-requests/{request_id}/final-plan")
 async def final_form(request_id: UUID, page: PractitionerPage) -> Response:
-    req, title = await _request(page, request_id)
-    values = {f"finalised_on_{k}": v for k, v in date_parts(today(page)).items()}
-    return await page.render("ehc/final.html", req=req, title=title, values=values, errors=FormErrors(),
-                             exceptions=EXCEPTIONS)
+    return await _la_form(page, request_id, "ehc/final.html", date_values(finalised_on=today(page)),
+                          exceptions=EXCEPTIONS)
 
 
 @router.post("/ehc-requests/{request_id}/final-plan")
 async def finalise(request_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    req, title = await _request(page, request_id)
-    form = await read_form(page)
-
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         final = read_date(f, "finalised_on", "the final plan was issued", errors)
         chosen = f.get("exceptions") or []
@@ -287,10 +278,9 @@ async def finalise(request_id: UUID, page: PractitionerPage) -> Response:
             errors.add("exceptions", "Select only the exceptions listed")
         return {"finalised_on": final.isoformat() if final else None, "exceptions": chosen}
 
-    return await form_then_check(
-        page, form, template="ehc/final.html", context={"req": req, "title": title, "exceptions": EXCEPTIONS},
-        validate=validate, send=lambda body: apis.referrals.finalise_plan(request_id, body),
-        done=lambda _: f"/ehc-requests/{request_id}",
+    return await _la_action(
+        page, request_id, template="ehc/final.html", exceptions=EXCEPTIONS, validate=validate,
+        send=lambda apis, body: apis.referrals.finalise_plan(request_id, body),
         fields={"finalised_on": date_field_id("finalised_on"), "exceptions": "exceptions"})
 
 
@@ -309,7 +299,7 @@ async def _advice_item(page: Page, advice_id: UUID) -> dict[str, Any]:
 @router.get("/ehc-advice/{advice_id}")
 async def advice_form(advice_id: UUID, page: PractitionerPage) -> Response:
     item = await _advice_item(page, advice_id)
-    values = {f"submitted_on_{k}": v for k, v in date_parts(today(page)).items()}
+    values = date_values(submitted_on=today(page))
     return await page.render("ehc/advice.html", item=item, values=values, errors=FormErrors())
 
 

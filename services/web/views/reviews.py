@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from services.web.api_clients import Forbidden
 from services.web.forms import FormErrors
 from services.web.views.casework_common import (
-    child_view, date_field_id, date_parts, form_then_check, organisations, read_date, read_form, today,
+    child_view, date_field_id, date_values, form_then_check, organisations, read_date, read_form, today,
 )
 from services.web.views.deps import PractitionerPage
 
@@ -39,8 +39,7 @@ PHASES = {
 @router.get("/children/{child_id}/integrated-reviews/new")
 async def schedule_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
-    values = {"with_organisation_id": child.setting_id or "", **{f"scheduled_for_{k}": v for k, v in
-                                                                 date_parts(None).items()}}
+    values = {"with_organisation_id": child.setting_id or "", **date_values(scheduled_for=None)}
     return await page.render("reviews/schedule.html", child=child, values=values, errors=FormErrors(),
                              partners=_partners(page, child))
 
@@ -79,7 +78,7 @@ async def schedule(child_id: UUID, page: PractitionerPage) -> Response:
 @router.get("/children/{child_id}/integrated-reviews/{review_id}/complete")
 async def complete_form(child_id: UUID, review_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
-    values = {f"completed_on_{k}": v for k, v in date_parts(today(page)).items()}
+    values = date_values(completed_on=today(page))
     return await page.render("reviews/complete.html", child=child, review_id=review_id, values=values,
                              errors=FormErrors(), areas=PRIME_AREAS, outcomes=OUTCOMES)
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from services.web.forms import FormErrors
 from services.web.views.casework_common import (
-    child_view, date_field_id, date_parts, form_then_check, org_name, organisations, read_date, read_form, today,
+    child_view, date_field_id, date_values, form_then_check, org_name, organisations, read_date, read_form, today,
 )
 from services.web.views.deps import PractitionerPage
 
@@ -27,7 +27,7 @@ async def plan_form(child_id: UUID, page: PractitionerPage) -> Response:
     reception = (child.raw.get("due_dates") or ())
     start = next((d["due_on"] for d in reception if d.get("kind") == "reception_place_from"), None)
     if start:
-        values.update({f"starts_on_{k}": v for k, v in date_parts(date.fromisoformat(str(start))).items()})
+        values.update(date_values(starts_on=date.fromisoformat(str(start))))
     return await page.render("transition/plan.html", child=child, values=values, errors=FormErrors(),
                              schools=organisations(page, "school"))
 
@@ -76,7 +76,7 @@ async def plan(child_id: UUID, page: PractitionerPage) -> Response:
 @router.get("/children/{child_id}/transition/complete")
 async def complete_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
-    values = {f"completed_on_{k}": v for k, v in date_parts(today(page)).items()}
+    values = date_values(completed_on=today(page))
     return await page.render("transition/complete.html", child=child, values=values, errors=FormErrors())
 
 
