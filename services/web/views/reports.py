@@ -6,6 +6,7 @@ referrals API's decision (403/404 are pages that say so)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from fastapi.responses import Response
 
 from services.web.forms import FormErrors
 from services.web.views.casework_common import child_view, form_then_check, lines, read_form
-from services.web.views.deps import PractitionerPage
+from services.web.views.deps import Page, PractitionerPage
 
 router = APIRouter()
 
@@ -41,22 +42,39 @@ def _recommendations(form: dict[str, Any], errors: FormErrors) -> list[str]:
     return items
 
 
+async def _form(page: Page, child_id: UUID, template: str) -> Response:
+    child = await child_view(page, child_id)
+    return await page.render(template, child=child, values={}, errors=FormErrors())
+
+
+async def _share(
+    page: Page, child_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], dict[str, Any]],
+    check: Callable[[dict[str, Any]], dict[str, Any]], send: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+    fields: dict[str, str],
+) -> Response:
+    """A report posted: checked by `validate`, shown on check your answers (`check`'s heading,
+    rows, confirm and note, captioned with the child), shared with `send(apis, body)`, then back
+    to the child's page."""
+    assert page.apis is not None
+    apis = page.apis
+    child = await child_view(page, child_id)
+    form = await read_form(page)
+    return await form_then_check(
+        page, form, template=template, context={"child": child}, validate=validate,
+        check=lambda body: {"caption": child.title, **check(body)}, send=lambda body: send(apis, body),
+        done=lambda _: f"/children/{child_id}", fields=fields)
+
+
 # --- SLT report ----------------------------------------------------------------------------
 
 
 @router.get("/children/{child_id}/slt-reports/new")
 async def slt_report_form(child_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
-    return await page.render("reports/slt.html", child=child, values={}, errors=FormErrors())
+    return await _form(page, child_id, "reports/slt.html")
 
 
 @router.post("/children/{child_id}/slt-reports/new")
 async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         return {"assessment_summary": _text(f, "assessment_summary", "assessment-summary",
                                             "Enter a summary of the assessment", "The assessment summary", errors),
@@ -65,17 +83,16 @@ async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
                 "recommendations": _recommendations(f, errors)}
 
     def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share a speech and language therapy report", "caption": child.title,
+        return {"heading": "Share a speech and language therapy report",
                 "rows": [("Assessment summary", body["assessment_summary"]), ("Programme", body["programme"]),
                          ("Recommendations", body["recommendations"])],
                 "confirm": "Share the report",
                 "note": "The report goes on the child’s timeline. Who on the team sees it is decided by the "
                         "family’s consent."}
 
-    return await form_then_check(
-        page, form, template="reports/slt.html", context={"child": child}, validate=validate, check=check,
-        send=lambda body: apis.referrals.share_slt_report(child_id, body),
-        done=lambda _: f"/children/{child_id}",
+    return await _share(
+        page, child_id, template="reports/slt.html", validate=validate, check=check,
+        send=lambda apis, body: apis.referrals.share_slt_report(child_id, body),
         fields={"assessment_summary": "assessment-summary", "programme": "programme",
                 "recommendations": "recommendations"})
 
@@ -85,30 +102,23 @@ async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
 
 @router.get("/children/{child_id}/ep-advice/new")
 async def ep_advice_form(child_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
-    return await page.render("reports/ep_advice.html", child=child, values={}, errors=FormErrors())
+    return await _form(page, child_id, "reports/ep_advice.html")
 
 
 @router.post("/children/{child_id}/ep-advice/new")
 async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         return {"summary": _text(f, "summary", "summary", "Enter a summary of your advice", "The summary", errors),
                 "recommendations": _recommendations(f, errors)}
 
     def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share educational psychology advice", "caption": child.title,
+        return {"heading": "Share educational psychology advice",
                 "rows": [("Summary", body["summary"]), ("Recommendations", body["recommendations"])],
                 "confirm": "Share the advice",
                 "note": "The advice goes on the child’s timeline. Who on the team sees it is decided by the "
                         "family’s consent."}
 
-    return await form_then_check(
-        page, form, template="reports/ep_advice.html", context={"child": child}, validate=validate, check=check,
-        send=lambda body: apis.referrals.share_ep_advice(child_id, body),
-        done=lambda _: f"/children/{child_id}",
+    return await _share(
+        page, child_id, template="reports/ep_advice.html", validate=validate, check=check,
+        send=lambda apis, body: apis.referrals.share_ep_advice(child_id, body),
         fields={"summary": "summary", "recommendations": "recommendations"})
