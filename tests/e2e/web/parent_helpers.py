@@ -17,10 +17,10 @@ from tests.e2e.web import journeys
 from tests.e2e.web.browser import CheckedPage
 
 
-def play_story(api_urls: dict[str, str]) -> tuple[Api, Story]:
-    """The whole story for a fresh child. Step 13 (Kit, a stranger) is the demo's own check and
-    not the parent's pages': a refusal it finds wrong is kept in `story.stranger_refusals` (and
-    printed) instead of stopping the parent's journey."""
+def play_story(api_urls: dict[str, str], *, through_step: int = 13) -> tuple[Api, Story]:
+    """The story for a fresh child, whole or through `through_step` (demo.scenario.play). Step
+    13 (Kit, a stranger) is the demo's own check and not the parent's pages': a refusal it finds
+    wrong is kept in `story.stranger_refusals` (and printed) instead of stopping the journey."""
     api = Api(dict(api_urls))
     strict = scenario.stranger_attempts
 
@@ -33,7 +33,7 @@ def play_story(api_urls: dict[str, str]) -> tuple[Api, Story]:
 
     scenario.stranger_attempts = lenient
     try:
-        story = play(api, date.today())
+        story = play(api, date.today(), through_step=through_step)
     finally:
         scenario.stranger_attempts = strict
     return api, story

@@ -1,16 +1,13 @@
-"""Ada's journey in Chromium against the real stack (issue 13's acceptance): the whole story of
-SCENARIO.md is played through the APIs for a fresh child (demo/scenario.py), then, as Ada in the
-browser: she sees every entry; she withdraws a consent with the keyboard only and, in the same
-test, Grace's child page (a second browser context) no longer shows the SLT report while Dana's
-is unchanged; she gives a narrower consent; she removes an organisation (its next read shows
-only its own records) and adds it back (it can then act); "Who has looked" tells each
-practitioner's read with the reason in words. A parent of another child typing Amara's URLs
-gets the same "Page not found" as for a made-up id.
-
-play() already tells steps 10 and 11 (Ada adds Elm Street Family Hub; C1c is withdrawn through
-the API), so the test records C1c again (Priya, as in step 2) and Ada withdraws *that* in the
-browser; the organisation removed and added back is Riverside SLT (a consent covers it, so the
-removal visibly narrows what it reads)."""
+"""Ada's journey in Chromium against the real stack (issue 13's acceptance): the story of
+SCENARIO.md is played through the APIs for a fresh child up to step 9 (demo/scenario.py), then
+Ada takes steps 10 and 11 herself in the browser: she sees every entry; she withdraws C1c from
+"Who can see" with the keyboard only and, in the same test, Grace's child page (a second browser
+context) no longer shows the SLT report on its next load while Dana's is unchanged; she gives a
+narrower consent (C1d) through her own consent form; she adds Elm Street Family Hub from the
+team page and Jo can then act (his family-support offer, refused as for an unknown child before,
+is accepted); she removes Riverside SLT and its next read shows only its own records; "Who has
+looked" tells each practitioner's read with the reason in words. A parent of another child
+typing Amara's URLs gets the same "Page not found" as for a made-up id."""
 
 from __future__ import annotations
 
@@ -43,15 +40,12 @@ def ids_on(page) -> set[str]:
 
 
 def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
-    api, story = play_story(web_stack.api_urls)
+    api, story = play_story(web_stack.api_urls, through_step=9)  # steps 10 and 11 are Ada's, below
     cid = story.child_id
     slt_report = str(next(e.event_id for e in story.entries if e.label == "SLT report shared"))
-    # C1c again: health visiting may see concerns, health, progress and SLT (play() withdrew the first).
-    again = api.call(PRIYA, "POST", "consent", f"/children/{cid}/consents", json={
-        "given_by": {"name": "Ada Okoro", "relationship": "mother", "has_parental_responsibility": True},
-        "recipients": {"agencies": ["health_visiting"]}, "categories": ["concern", "health", "progress", "slt"],
-        "purposes": ["referral", "coordination"]})
-    c1c = str(again["consent_id"])
+    c1c = str(story.consents["C1c"])  # health visiting may see concerns, health, progress and SLT
+    in_story = {str(e.event_id) for e in story.entries}
+    wait_for(lambda: in_story <= {e["event_id"] for e in timeline(api, ADA, cid)}, "Ada's timeline to hold the story")
     wait_for(lambda: any(e["event_id"] == slt_report for e in timeline(api, GRACE, cid)), "Grace to see the SLT report")
     give_parent_children(web_stack.stack.parent_children_file, cid)
 
@@ -62,7 +56,7 @@ def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
     expect(page.get_by_role("heading", level=1)).to_have_text("Amara Okoro")
     everything = {e["event_id"] for e in timeline(api, ADA, cid)}
     shown = ids_on(page)
-    assert {str(e.event_id) for e in story.entries} <= shown
+    assert in_story <= shown
     assert shown == everything
     assert "tac.referrals" not in page.content()
 
@@ -77,7 +71,7 @@ def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
     dana_before = ids_on(dana.page)
     assert dana_before
 
-    # -- Ada withdraws C1c again, keyboard only -------------------------------------------------
+    # -- Ada withdraws C1c (step 11), keyboard only ---------------------------------------------
     ada.goto(f"/your-child/{cid}/who-can-see", "who-can-see")
     text = page.locator("main").inner_text()
     assert "Riverside Speech and Language Therapy can see concerns, referrals and the team, speech and language " \
@@ -107,7 +101,7 @@ def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
     dana.goto(f"/children/{cid}", "dana-child-after")
     assert ids_on(dana.page) == dana_before
 
-    # -- a narrower consent ----------------------------------------------------------------------
+    # -- a narrower consent (C1d) ----------------------------------------------------------------
     ada.goto(f"/your-child/{cid}/who-can-see", "who-can-see-2")
     ada.follow(lambda: page.get_by_role("button", name="Give a new consent").click(), "consent-new")
     page.get_by_role("radio", name="Mother").check()
@@ -125,9 +119,22 @@ def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
     assert [(c["recipients"]["agencies"], sorted(c["categories"])) for c in mine] == \
         [(["health_visiting"], ["concern", "health", "progress"])]
 
-    # -- remove Riverside SLT: its next read shows only its own records -------------------------
+    # -- Ada adds Elm Street Family Hub (step 10): Jo can then act ------------------------------
+    support = {"summary": "Stay-and-play sessions and a parenting group offered to the family."}
+    status, body = api.raw(JO, "POST", "referrals", f"/children/{cid}/family-support", json=support)
+    assert status == 404, (status, body)  # not on the team: the answer for an unknown child
     ada.goto(f"/your-child/{cid}/team", "team")
-    assert "Added by you" in page.locator("main").inner_text()  # Elm Street, step 10
+    expect(page.get_by_role("link", name="Remove Elm Street Family Hub")).to_have_count(0)
+    ada.follow(lambda: page.get_by_role("button", name="Add an organisation").click(), "team-add")
+    page.get_by_role("radio", name="Elm Street Family Hub").check()
+    ada.follow(lambda: page.get_by_role("button", name="Add to the team").click(), "team-added")
+    expect(page.get_by_text("Elm Street Family Hub is now on Amara’s team")).to_be_visible()
+    status, body = api.raw(JO, "POST", "referrals", f"/children/{cid}/family-support", json=support)
+    assert status == 201 and body["event_id"], (status, body)
+
+    # -- remove Riverside SLT: its next read shows only its own records -------------------------
+    ada.goto(f"/your-child/{cid}/team", "team-2")
+    assert "Added by you" in page.locator("main").inner_text()  # Elm Street, just now
     ada.follow(lambda: page.get_by_role("link", name="Remove Riverside Speech and Language Therapy").click(), "remove")
     page.get_by_label("Why are you removing them?").fill("We are seeing a private therapist instead.")
     ada.follow(lambda: page.get_by_role("button", name="Remove from the team").click(), "removed")
@@ -143,24 +150,17 @@ def test_ada_sees_everything_and_decides_who_sees_what(web_stack, browsers):
     status, body = wait_for(sam_reads_only_own, "Riverside's read to show only its own records", within_s=20)
     assert status == 200 and body["entries"] and all(e["basis"] == "own" for e in body["entries"]), body
 
-    # -- add it back: it can then act --------------------------------------------------------------
-    ada.goto(f"/your-child/{cid}/team", "team-2")
-    ada.follow(lambda: page.get_by_role("button", name="Add an organisation").click(), "team-add")
-    page.get_by_role("radio", name="Riverside Speech and Language Therapy").check()
-    ada.follow(lambda: page.get_by_role("button", name="Add to the team").click(), "team-added")
-    expect(page.get_by_text("Riverside Speech and Language Therapy is now on Amara’s team")).to_be_visible()
-    acted = api.call(SAM, "POST", "referrals", f"/children/{cid}/slt-reports", json={
-        "assessment_summary": "Review after 8 weeks: combining two words at times.",
-        "programme": "Continue the shared-book programme."}, retry_on=(403, 404, 409))
-    assert acted["event_id"]
-
-    # -- who has looked -------------------------------------------------------------------------
+    # -- who has looked: each practitioner's read, with the reason in words ---------------------
     ada.goto(f"/your-child/{cid}/who-has-looked", "who-has-looked")
-    text = page.locator("main").inner_text()
-    for who in ("Grace Mensah, Northbridge Health Visiting, looked at", "Dana Hughes, Northbridge Early Years Inclusion, "
-                "looked at", "Sam Okafor, Riverside Speech and Language Therapy, looked at"):
-        assert who in text, who
-    assert "because of the consent you gave on" in text and "their organisation wrote" in text
+    rows = [li.inner_text() for li in page.locator(".tac-access-log li").all()]
+    while (following := page.locator(".govuk-pagination__next a")).count():  # every page, newest first
+        ada.follow(lambda: following.first.click(), f"who-has-looked-{len(rows)}")
+        rows += [li.inner_text() for li in page.locator(".tac-access-log li").all()]
+    consented = "because of the consent you gave on"
+    for who, why in (("Grace Mensah, Northbridge Health Visiting, looked at", consented),
+                     ("Dana Hughes, Northbridge Early Years Inclusion, looked at", consented),
+                     ("Sam Okafor, Riverside Speech and Language Therapy, looked at", "their organisation wrote")):
+        assert any(r.startswith(who) and why in r for r in rows), (who, why, rows)
 
     # -- two-way: what we see at home, and her views for the EHC needs assessment ---------------
     ada.goto(f"/your-child/{cid}/at-home", "at-home")
