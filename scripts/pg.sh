@@ -102,6 +102,10 @@ BEGIN
   END IF;
 END
 \$\$;
+-- The tests drop each throwaway database WITH (FORCE). An autovacuum worker still
+-- connected to it runs as no role, so terminating it needs pg_signal_backend
+-- (PostgreSQL's TerminateOtherDBBackends); without it the drop fails at random.
+GRANT pg_signal_backend TO $DB_ROLE;
 SQL
   local db
   for db in "${DB_NAMES[@]}"; do
