@@ -47,34 +47,18 @@ WAIT_S=${TAC_IDP_WAIT_S:-180}
 BASE_URL=http://$HOST:$PORT
 WELL_KNOWN=$BASE_URL/realms/$REALM/.well-known/openid-configuration
 
-die() { echo "idp: $*" >&2; exit 1; }
-say() { echo "idp: $*"; }
-
-# True when pid $1 exists and is not a zombie.
-alive() {
-  local pid=$1 state
-  [[ -r /proc/$pid/stat ]] || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
+SCRIPT_NAME=idp
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # Prints the pid of the Keycloak this checkout started, if it is still running: the leader of
 # its own process group, either kc.sh (with the JVM as its child) or, when kc.sh re-augmented
 # the build and exec'd, the JVM itself (its -Dkc.home.dir names this distribution).
 idp_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(<"$PID_FILE")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e "$DIST/bin/kc.sh" -e "-Dkc.home.dir=$DIST/bin/.." \
-    || return 1
-  echo "$pid"
+  recorded_pid "$PID_FILE" -xF -e "$DIST/bin/kc.sh" -e "-Dkc.home.dir=$DIST/bin/.."
 }
 
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$PORT" 2>/dev/null
-}
+port_open() { tcp_open "$HOST" "$PORT"; }
 
 # True when the realm's discovery document answers 200 (python3: no curl needed).
 realm_answers() {
@@ -86,18 +70,6 @@ try:
 except Exception:
     sys.exit(1)
 EOF
-}
-
-# As root with apt-get, a missing command is installed from Debian; otherwise one line names it.
-apt_install_or_die() { # apt_install_or_die COMMAND PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "$1 not found: installing Debian's $2"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; } \
-      >"$LOCAL_DIR/apt.log" 2>&1 || die "installing $2 failed (log: ${LOCAL_DIR#"$ROOT"/}/apt.log)"
-    command -v "$1" >/dev/null 2>&1 && return 0
-  fi
-  die "$1 not found: install it with 'apt-get install -y $2'"
 }
 
 ensure_zip() {
@@ -202,28 +174,13 @@ cmd_up() {
 cmd_down() {
   local pid
   if ! pid=$(idp_pid); then
-    rm -f "$PID_FILE"
-    if port_open; then
-      say "not started by this checkout, but something listens on $HOST:$PORT (left alone)"
-    else
-      say "not running"
-    fi
+    nothing_of_ours_running "$HOST" "$PORT" "$PID_FILE"
     return 0
   fi
   say "stopping Keycloak (pid $pid)"
-  # kc.sh forwards SIGTERM to its JVM and waits for it (or the pid is the JVM itself).
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.3; done
-  if alive "$pid"; then
-    say "still running after 30 s: SIGKILL to its process group"
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
-  rm -f "$PID_FILE"
-  local port_deadline=$((SECONDS + 10))
-  while port_open && ((SECONDS < port_deadline)); do sleep 0.2; done
-  say "stopped"
+  # kc.sh forwards SIGTERM to its JVM and waits for it (or the pid is the JVM itself); a SIGKILL
+  # goes to the whole process group, so the JVM does not outlive kc.sh.
+  stop_started "$pid" "-$pid" "$HOST" "$PORT" "$PID_FILE"
 }
 
 cmd_status() {

@@ -44,35 +44,20 @@ PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 WAIT_S=${TAC_KAFKA_WAIT_S:-90}
 HEAP_OPTS=${TAC_KAFKA_HEAP_OPTS:--Xms512m -Xmx512m}
 
-die() { echo "kafka: $*" >&2; exit 1; }
-say() { echo "kafka: $*"; }
+SCRIPT_NAME=kafka
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 is_local_bootstrap() {
   [[ $BOOTSTRAP == "$LOCAL_BOOTSTRAP" || $BOOTSTRAP == "localhost:$LOCAL_PORT" ]]
 }
 
-# True when pid $1 exists and is not a zombie (PID 1 in a container may not reap it).
-alive() {
-  local pid=$1 state
-  [[ -r /proc/$pid/stat ]] || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
-
 # Prints the pid of the broker this checkout started, if it is still running.
 broker_pid() {
-  [[ -f $PID_FILE ]] || return 1
-  local pid
-  pid=$(<"$PID_FILE")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  echo "$pid"
+  recorded_pid "$PID_FILE" -F 'kafka.Kafka'
 }
 
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/$LOCAL_HOST/$LOCAL_PORT" 2>/dev/null
-}
+port_open() { tcp_open "$LOCAL_HOST" "$LOCAL_PORT"; }
 
 need_python() {
   [[ -x $PYTHON ]] || die "$PYTHON not found: run 'make install' (scripts/install.sh) first"
@@ -80,17 +65,6 @@ need_python() {
 
 # `make demo` and `make test` install what they need: as root with apt-get, a missing Java or
 # Maven is installed from Debian's packages; otherwise a one-line error names the package.
-apt_install_or_die() { # apt_install_or_die COMMAND PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "$1 not found: installing Debian's $2"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; } \
-      >"$LOCAL_DIR/apt.log" 2>&1 || die "installing $2 failed (log: ${LOCAL_DIR#"$ROOT"/}/apt.log)"
-    command -v "$1" >/dev/null 2>&1 && return 0
-  fi
-  die "$1 not found: install it with 'apt-get install -y $2'"
-}
-
 need_java() { apt_install_or_die java openjdk-17-jre-headless; }
 
 need_mvn() { apt_install_or_die mvn maven; }
@@ -219,31 +193,13 @@ cmd_up() {
 cmd_down() {
   local pid
   if ! pid=$(broker_pid); then
-    rm -f "$PID_FILE"
-    if port_open; then
-      say "not started by this checkout, but something listens on $LOCAL_BOOTSTRAP (left alone)"
-    else
-      say "not running"
-    fi
+    nothing_of_ours_running "$LOCAL_HOST" "$LOCAL_PORT" "$PID_FILE"
     return 0
   fi
   say "stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.3; done
-  if alive "$pid"; then
-    say "still running after 30 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
-  rm -f "$PID_FILE"
-  # The pid can be gone (or a zombie) while its last threads still hold the listener.
-  local port_deadline=$((SECONDS + 10))
-  while port_open && ((SECONDS < port_deadline)); do sleep 0.2; done
-  say "stopped"
+  stop_started "$pid" "$pid" "$LOCAL_HOST" "$LOCAL_PORT" "$PID_FILE"
 }
 
-# The broker's classpath only (tests start a second, disposable broker from the same jars).
 cmd_classpath() {
   ensure_classpath
   echo "$CP_FILE"
