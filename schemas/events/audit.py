@@ -29,29 +29,25 @@ class TimelineViewed(Event):
 
 
 class _Notification(Event):
+    """What a sent and a failed notification both say: to whom, how, and about what."""
+
     CATEGORY: ClassVar = AUDIT
     TOPIC: ClassVar = topics.NOTIFICATIONS
-
-
-class NotificationSent(_Notification):
-    TYPE: ClassVar = "tac.notifications.notification_sent.v1"
     notification_id: UUID
     recipient_id: str = Field(min_length=1, max_length=128)
     recipient_organisation_id: str | None = Field(default=None, max_length=128)
     channel: NotificationChannel
     about_event_id: UUID | None = None
     about: str = Field(min_length=1, max_length=200, description="The entry type or reminder kind")
+
+
+class NotificationSent(_Notification):
+    TYPE: ClassVar = "tac.notifications.notification_sent.v1"
     sent_at: AwareDatetime
 
 
 class NotificationFailed(_Notification):
     TYPE: ClassVar = "tac.notifications.notification_failed.v1"
-    notification_id: UUID
-    recipient_id: str = Field(min_length=1, max_length=128)
-    recipient_organisation_id: str | None = Field(default=None, max_length=128)
-    channel: NotificationChannel
-    about_event_id: UUID | None = None
-    about: str = Field(min_length=1, max_length=200)
     attempts: int = Field(ge=1)
     error: str = Field(min_length=1, max_length=2000)
     failed_at: AwareDatetime

@@ -75,34 +75,31 @@ class ReferralMade(_Referrals):
     consent_id: UUID = Field(description="The consent that permitted the referral")
 
 
-class ReferralAccepted(_Referrals):
+class _ReferralAnswer(_Referrals):
+    """An answer to a referral: it names the organisation that made the referral, so that
+    organisation sees the answer to its own request (the decision's rule 3, DESIGN §3)."""
+
+    CATEGORY: ClassVar = Category.REFERRAL
+    referral_id: UUID
+    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
+
+
+class ReferralAccepted(_ReferralAnswer):
     TYPE: ClassVar = "tac.referrals.referral_accepted.v1"
-    CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
-    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
 
 
-class ReferralDeclined(_Referrals):
+class ReferralDeclined(_ReferralAnswer):
     TYPE: ClassVar = "tac.referrals.referral_declined.v1"
-    CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
-    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     reason: str = Field(**_TEXT)
 
 
-class ReferralWithdrawn(_Referrals):
+class ReferralWithdrawn(_ReferralAnswer):
     TYPE: ClassVar = "tac.referrals.referral_withdrawn.v1"
-    CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
-    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     reason: str = Field(**_TEXT)
 
 
-class ReferralClosed(_Referrals):
+class ReferralClosed(_ReferralAnswer):
     TYPE: ClassVar = "tac.referrals.referral_closed.v1"
-    CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
-    requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     outcome: str = Field(**_TEXT)
 
 
