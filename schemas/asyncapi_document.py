@@ -1,0 +1,207 @@
+"""The AsyncAPI 3.0.0 document of TAC's topics (schemas/asyncapi.yaml): a channel per topic, a
+message per event type with its JSON Schema as payload, the producer of each topic."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from schemas import topics
+from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
+from schemas.deadletter import DeadLetterRecord
+from schemas.envelope import Event
+from schemas.json_schemas import GENERATED_NOTE, canonical, json_schemas
+
+# Version of the published contract document. Bump it when the catalogue changes (a breaking
+# change to an event is a new `vN` type, never an edit in place: DESIGN §2).
+CONTRACTS_VERSION = "1.1.0"
+KAFKA_BINDING_VERSION = "0.5.0"
+
+# Who sends on each topic: (service name, CloudEvents `source`), per DESIGN §2.
+PRODUCERS: dict[str, tuple[str, str | None]] = {
+    topics.REFERRALS.name: ("referrals", "/tac/referrals"),
+    topics.CONSENT.name: ("consent", "/tac/consent"),
+    topics.AUDIT.name: ("timeline", "/tac/timeline"),
+    topics.NOTIFICATIONS.name: ("notifications", "/tac/notifications"),
+    topics.DEADLETTER.name: ("any consumer", None),
+}
+
+
+def channel_id(topic: topics.Topic) -> str:
+    """`tac.referrals.v1` -> `referrals`."""
+    return topic.name.split(".")[1]
+
+
+def humanise(class_name: str) -> str:
+    """`EHCDraftPlanIssued` -> `EHC draft plan issued`; acronyms stay in capitals."""
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z][a-z]+|[A-Z]+|[a-z]+|\d+", class_name)
+    words = [w if w.isupper() and len(w) > 1 else w.lower() for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _rewrite_refs(node: Any) -> Any:
+    """`#/$defs/X` -> `#/components/schemas/X`, recursively."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+                out[k] = "#/components/schemas/" + v.removeprefix("#/$defs/")
+            else:
+                out[k] = _rewrite_refs(v)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
+
+
+def _add_component_schemas(components: dict[str, Any], name: str, schema: Mapping[str, Any]) -> None:
+    """Put a JSON Schema and its `$defs` into `components.schemas`, refs rewritten. The same
+    name must always mean the same schema."""
+    schema = dict(schema)
+    defs = schema.pop("$defs", {})
+    # `$id` would change the base URI the rewritten refs resolve against; `$schema` is implied.
+    for key in ("$id", "$schema", "$comment"):
+        schema.pop(key, None)
+    for def_name, def_schema in [*defs.items(), (name, schema)]:
+        rewritten = _rewrite_refs(def_schema)
+        existing = components.get(def_name)
+        if existing is not None and existing != rewritten:
+            raise ValueError(f"two different schemas are both named {def_name!r}; rename one of the models")
+        components[def_name] = rewritten
+
+
+def _key_schema(topic: topics.Topic) -> dict[str, Any]:
+    if topic is topics.DEADLETTER:
+        return {"type": "string", "description": f"Kafka key: {topic.key} (normally a child id); absent when it had none."}
+    return {"type": "string", "format": "uuid", "description": f"Kafka key: {topic.key}."}
+
+
+def _docstring(cls: type) -> str | None:
+    doc = cls.__dict__.get("__doc__")
+    if not doc:
+        return None
+    return inspect.cleandoc(doc)
+
+
+def asyncapi_document() -> dict[str, Any]:
+    schemas = json_schemas()
+    component_schemas: dict[str, Any] = {}
+    component_messages: dict[str, Any] = {}
+    messages_by_topic: dict[str, list[str]] = {t.name: [] for t in topics.ALL_TOPICS}
+
+    for event_type, event in EVENT_TYPES.items():
+        if event.TOPIC.name not in messages_by_topic:
+            raise ValueError(f"{event.__name__} travels on {event.TOPIC.name}, which is not in topics.ALL_TOPICS")
+        envelope_name = ENVELOPE_CLASSES[event_type].__name__
+        _add_component_schemas(component_schemas, envelope_name, schemas[event_type])
+        component_messages[event.__name__] = _event_message(event, envelope_name)
+        messages_by_topic[event.TOPIC.name].append(event.__name__)
+
+    record_name = DeadLetterRecord.__name__
+    _add_component_schemas(component_schemas, record_name, schemas[DeadLetterRecord.TYPE])
+    component_messages[record_name] = {
+        "name": record_name,
+        "title": "Dead-letter record",
+        "summary": "A message a consumer could not process, with the error and the original bytes.",
+        "contentType": "application/json",
+        "payload": {"$ref": f"#/components/schemas/{record_name}"},
+        "bindings": {"kafka": {"key": _key_schema(topics.DEADLETTER), "bindingVersion": KAFKA_BINDING_VERSION}},
+        "x-record-type": DeadLetterRecord.TYPE,
+    }
+    messages_by_topic[topics.DEADLETTER.name].append(record_name)
+
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for topic in topics.ALL_TOPICS:
+        cid = channel_id(topic)
+        names = messages_by_topic[topic.name]
+        channels[cid] = {
+            "address": topic.name,
+            "title": topic.name,
+            "description": (
+                f"{topic.description} Key: {topic.key}. Partitions are configuration "
+                f"(TAC_KAFKA_PARTITIONS), default {topics.DEFAULT_PARTITIONS}; ordering holds per key."
+            ),
+            "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
+            "bindings": {
+                "kafka": {
+                    "topic": topic.name,
+                    "partitions": topics.DEFAULT_PARTITIONS,
+                    "bindingVersion": KAFKA_BINDING_VERSION,
+                }
+            },
+        }
+        service, source = PRODUCERS[topic.name]
+        operation: dict[str, Any] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{cid}"},
+            "title": f"Send on {topic.name}",
+            "summary": (
+                f"The {service} service publishes these messages (CloudEvents source {source})."
+                if source
+                else "Any consumer publishes here a message it could not process."
+            ),
+            "messages": [{"$ref": f"#/channels/{cid}/messages/{n}"} for n in names],
+            "x-producer": service,
+        }
+        operations[f"send_{cid}"] = operation
+
+    return {
+        "asyncapi": "3.0.0",
+        "id": "urn:tac:asyncapi",
+        "info": {
+            "title": "TAC",
+            "version": CONTRACTS_VERSION,
+            "description": (
+                "Team around the child: consent-aware SEND referral and case coordination over Kafka. "
+                "Every event is a CloudEvents 1.0 style envelope (structured JSON mode) whose `subject` "
+                "is the child's pseudonymous id and also the Kafka key. No name, address or date of "
+                "birth travels on the bus. " + GENERATED_NOTE
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": component_messages,
+            "schemas": canonical(dict(sorted(component_schemas.items()))),
+        },
+    }
+
+
+def _event_message(event: type[Event], envelope_name: str) -> dict[str, Any]:
+    title = humanise(event.__name__)
+    doc = _docstring(event)
+    message: dict[str, Any] = {
+        "name": event.__name__,
+        "title": title,
+        "summary": f"{title} ({event.TYPE}), category `{event.CATEGORY}`.",
+    }
+    if doc:
+        message["description"] = doc
+    message.update(
+        {
+            "contentType": "application/json",
+            "correlationId": {"location": "$message.payload#/correlationid"},
+            "payload": {"$ref": f"#/components/schemas/{envelope_name}"},
+            "bindings": {"kafka": {"key": _key_schema(event.TOPIC), "bindingVersion": KAFKA_BINDING_VERSION}},
+            "x-category": str(event.CATEGORY),
+            "x-cloudevents-type": event.TYPE,
+        }
+    )
+    return message
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # never emit &anchors / *aliases
+        return True
+
+
+def dump_yaml(value: Any) -> str:
+    body = yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    return f"# {GENERATED_NOTE}\n{body}"
