@@ -14,6 +14,7 @@ from schemas import topics
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import Event
+from schemas.compatibility import TOPIC_KEY
 from schemas.json_schemas import GENERATED_NOTE, canonical, json_schemas
 
 # Version of the published contract document. Bump it when the catalogue changes (a breaking
@@ -65,7 +66,7 @@ def _add_component_schemas(components: dict[str, Any], name: str, schema: Mappin
     schema = dict(schema)
     defs = schema.pop("$defs", {})
     # `$id` would change the base URI the rewritten refs resolve against; `$schema` is implied.
-    for key in ("$id", "$schema", "$comment"):
+    for key in ("$id", "$schema", "$comment", TOPIC_KEY):  # the channel says the topic
         schema.pop(key, None)
     for def_name, def_schema in [*defs.items(), (name, schema)]:
         rewritten = _rewrite_refs(def_schema)

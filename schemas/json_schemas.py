@@ -11,6 +11,8 @@ import copy
 import json
 from typing import Any
 
+from schemas import topics
+from schemas.compatibility import TOPIC_KEY
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
 from schemas.deadletter import DeadLetterRecord
 
@@ -38,12 +40,14 @@ def event_json_schema(event_type: str) -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of the concrete envelope carrying `event_type`."""
     event = EVENT_TYPES[event_type]
     raw = ENVELOPE_CLASSES[event_type].model_json_schema()
-    return _titled(raw, schema_id=event_type, title=f"{event.__name__} ({event_type})")
+    # The topic is part of the contract (a consumer subscribes to it), so the gate compares it.
+    return {**_titled(raw, schema_id=event_type, title=f"{event.__name__} ({event_type})"), TOPIC_KEY: event.TOPIC.name}
 
 
 def deadletter_json_schema() -> dict[str, Any]:
     raw = DeadLetterRecord.model_json_schema()
-    return _titled(raw, schema_id=DeadLetterRecord.TYPE, title=f"DeadLetterRecord ({DeadLetterRecord.TYPE})")
+    titled = _titled(raw, schema_id=DeadLetterRecord.TYPE, title=f"DeadLetterRecord ({DeadLetterRecord.TYPE})")
+    return {**titled, TOPIC_KEY: topics.DEADLETTER.name}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
