@@ -7,7 +7,9 @@
 #   make idp-up            local Keycloak at 127.0.0.1:8380, realm tac (deploy/keycloak/README.md); idp-down, idp-status
 #   make test              everything: install, kafka-up, pg-up, idp-up, then unit + integration + e2e
 #   make test-unit | test-integration | test-e2e
-#   make schemas | demo | down | bench
+#   make schemas           export the contracts (JSON Schema, AsyncAPI); fails when a released vN broke
+#   make schemas-release   copy the current JSON Schemas into schemas/released/ (the gate compares with them)
+#   make demo | down | bench
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,7 +27,7 @@ export TAC_TEST_POSTGRES_URL ?= postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_
 
 TEST_LEVELS := tests/unit tests/integration tests/e2e
 
-.PHONY: help install lock kafka-up kafka-down kafka-status pg-up pg-down idp-up idp-down idp-status schemas \
+.PHONY: help install lock kafka-up kafka-down kafka-status pg-up pg-down idp-up idp-down idp-status schemas schemas-release \
 	test test-unit test-integration test-e2e demo down bench
 
 help:
@@ -64,6 +66,9 @@ idp-status:
 
 schemas: install
 	$(PY) -m schemas.export
+
+schemas-release: install
+	$(PY) -m schemas.export --release
 
 # $(call pytest_level,DIR): one test level. A level without tests yet (no folder, or pytest's
 # exit 5 "no tests collected") is reported and passes; any other failure fails.
