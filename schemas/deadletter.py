@@ -11,10 +11,11 @@ import base64
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from schemas import topics
 from schemas.envelope import Contract
+from schemas.formats import Timestamp
 
 MAX_REASON_CHARS = 8000
 
@@ -35,7 +36,7 @@ class DeadLetterRecord(Contract):
         pattern=r"^[A-Za-z0-9+/]*={0,2}$",
         description="The original message value, base64 (standard alphabet, padded); empty if it had none",
     )
-    failed_at: AwareDatetime
+    failed_at: Timestamp
 
     @classmethod
     def for_message(

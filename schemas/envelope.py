@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.formats import Timestamp, Uuid
 from schemas.topics import Topic
 from schemas.vocabulary import Agency
 
@@ -51,10 +52,10 @@ class Event(Contract):
 
 class EnvelopeBase(Contract):
     specversion: Literal["1.0"] = "1.0"
-    id: UUID = Field(description="Unique event id; the idempotency key for every consumer")
+    id: Uuid = Field(description="Unique event id; the idempotency key for every consumer")
     source: str = Field(min_length=1, max_length=128, description="Producing service, e.g. /tac/referrals")
-    subject: UUID = Field(description="The child's pseudonymous id; also the Kafka key")
-    time: AwareDatetime
+    subject: Uuid = Field(description="The child's pseudonymous id; also the Kafka key")
+    time: Timestamp
     datacontenttype: Literal["application/json"] = "application/json"
     actor: Actor
     correlationid: str = Field(min_length=1, max_length=128)

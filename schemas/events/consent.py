@@ -7,12 +7,12 @@ the relationship.
 from __future__ import annotations
 
 from typing import Annotated, ClassVar
-from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from schemas import topics
 from schemas.envelope import Contract, Event
+from schemas.formats import Timestamp, Uuid
 from schemas.vocabulary import Agency, Category, Purpose
 
 
@@ -53,14 +53,14 @@ class _Consent(Event):
 
 class ConsentGranted(_Consent):
     TYPE: ClassVar = "tac.consent.consent_granted.v1"
-    consent_id: UUID
+    consent_id: Uuid
     given_by: ConsentGiver
     recorded_on_behalf: bool = Field(description="True when a practitioner recorded it for the parent")
     recipients: Recipients
     categories: tuple[Category, ...] = Field(min_length=1)
     purposes: tuple[Purpose, ...] = Field(min_length=1)
-    valid_from: AwareDatetime
-    expires_at: AwareDatetime
+    valid_from: Timestamp
+    expires_at: Timestamp
 
     @model_validator(mode="after")
     def _expires_after_start(self) -> "ConsentGranted":
@@ -71,23 +71,23 @@ class ConsentGranted(_Consent):
 
 class ConsentWithdrawn(_Consent):
     TYPE: ClassVar = "tac.consent.consent_withdrawn.v1"
-    consent_id: UUID
-    withdrawn_at: AwareDatetime
+    consent_id: Uuid
+    withdrawn_at: Timestamp
     recorded_on_behalf: bool
 
 
 class ConsentExpired(_Consent):
     TYPE: ClassVar = "tac.consent.consent_expired.v1"
-    consent_id: UUID
-    expired_at: AwareDatetime
+    consent_id: Uuid
+    expired_at: Timestamp
 
 
 class ConsentExpiryReminderDue(_Consent):
     """Consent is reviewed yearly; the team is reminded 30 days before it lapses (DESIGN §5)."""
 
     TYPE: ClassVar = "tac.consent.consent_expiry_reminder_due.v1"
-    consent_id: UUID
-    expires_at: AwareDatetime
+    consent_id: Uuid
+    expires_at: Timestamp
 
 
 class SafeguardingAccessGranted(_Consent):
@@ -95,11 +95,11 @@ class SafeguardingAccessGranted(_Consent):
     (HM Government, Information sharing advice for safeguarding practitioners, 2024)."""
 
     TYPE: ClassVar = "tac.consent.safeguarding_access_granted.v1"
-    grant_id: UUID
+    grant_id: Uuid
     organisation_id: str = Field(min_length=1, max_length=128)
     justification: str = Field(min_length=20, max_length=4000)
-    granted_at: AwareDatetime
-    expires_at: AwareDatetime
+    granted_at: Timestamp
+    expires_at: Timestamp
     notify_role: str = Field(default="designated_safeguarding_lead", min_length=1, max_length=64)
 
     @model_validator(mode="after")

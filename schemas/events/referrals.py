@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import ClassVar
-from uuid import UUID
 
 from pydantic import Field, model_validator
 
 from schemas import topics
 from schemas.envelope import Contract, Event
+from schemas.formats import Day, Uuid
 from schemas.vocabulary import (Agency, AreaOfNeed, Category, PrimeArea, ProgressOutcome, Reg10_4Exception, TeamJoinRoute,
                                 TeamLeaveRoute)
 
@@ -27,7 +27,7 @@ class DueDate(Contract):
     other services can remind without ever seeing the child's date of birth."""
 
     kind: str = Field(min_length=1, max_length=64)
-    due_on: date
+    due_on: Day
     reference: str = Field(min_length=1, max_length=200, description="Regulation or guidance the date comes from")
 
 
@@ -53,13 +53,13 @@ class IntegratedReviewWindowOpened(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.integrated_review_window_opened.v1"
     CATEGORY: ClassVar = Category.HEALTH
-    announced_on: date = Field(description="The day the referrals service announced it (not a date of birth + N)")
+    announced_on: Day = Field(description="The day the referrals service announced it (not a date of birth + N)")
 
 
 class ConcernRaised(_Referrals):
     TYPE: ClassVar = "tac.referrals.concern_raised.v1"
     CATEGORY: ClassVar = Category.CONCERN
-    concern_id: UUID
+    concern_id: Uuid
     areas_of_need: tuple[AreaOfNeed, ...] = Field(min_length=1)
     summary: str = Field(**_TEXT)
     evidence: str | None = Field(default=None, max_length=4000)
@@ -68,11 +68,11 @@ class ConcernRaised(_Referrals):
 class ReferralMade(_Referrals):
     TYPE: ClassVar = "tac.referrals.referral_made.v1"
     CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
+    referral_id: Uuid
     to_organisation_id: OrgId = Field(**_ORG)
     to_agency: Agency
     reason: str = Field(**_TEXT)
-    consent_id: UUID = Field(description="The consent that permitted the referral")
+    consent_id: Uuid = Field(description="The consent that permitted the referral")
 
 
 class _ReferralAnswer(_Referrals):
@@ -80,7 +80,7 @@ class _ReferralAnswer(_Referrals):
     organisation sees the answer to its own request (the decision's rule 3, DESIGN §3)."""
 
     CATEGORY: ClassVar = Category.REFERRAL
-    referral_id: UUID
+    referral_id: Uuid
     requested_by_organisation_id: OrgId = Field(**_REQUESTER)
 
 
@@ -113,8 +113,8 @@ class TeamMemberJoined(_Referrals):
     agency: Agency
     role: str = Field(min_length=1, max_length=64, description="The role the organisation plays for the child")
     joined_through: TeamJoinRoute
-    invitation_id: UUID | None = Field(default=None, description="Set when joined_through is invitation")
-    request_id: UUID | None = Field(default=None, description="The referral, EHC request, advice request, review or "
+    invitation_id: Uuid | None = Field(default=None, description="Set when joined_through is invitation")
+    request_id: Uuid | None = Field(default=None, description="The referral, EHC request, advice request, review or "
                                                                "transition plan that brought it in, when one did")
 
 
@@ -124,17 +124,17 @@ class InvitationSent(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.invitation_sent.v1"
     CATEGORY: ClassVar = Category.REFERRAL
-    invitation_id: UUID
+    invitation_id: Uuid
     organisation_id: OrgId = Field(**_ORG)
     agency: Agency
-    expires_on: date
+    expires_on: Day
     message: str | None = Field(default=None, max_length=4000)
 
 
 class InvitationDeclined(_Referrals):
     TYPE: ClassVar = "tac.referrals.invitation_declined.v1"
     CATEGORY: ClassVar = Category.REFERRAL
-    invitation_id: UUID
+    invitation_id: Uuid
     organisation_id: OrgId = Field(**_ORG)
     requested_by_organisation_id: OrgId = Field(**_REQUESTER)
     reason: str | None = Field(default=None, max_length=4000)
@@ -165,7 +165,7 @@ class KeyPersonNamed(_Referrals):
 class SLTReportShared(_Referrals):
     TYPE: ClassVar = "tac.referrals.slt_report_shared.v1"
     CATEGORY: ClassVar = Category.SLT
-    report_id: UUID
+    report_id: Uuid
     assessment_summary: str = Field(**_TEXT)
     programme: str = Field(**_TEXT)
     recommendations: tuple[str, ...] = ()
@@ -174,7 +174,7 @@ class SLTReportShared(_Referrals):
 class EPAdviceShared(_Referrals):
     TYPE: ClassVar = "tac.referrals.ep_advice_shared.v1"
     CATEGORY: ClassVar = Category.EP
-    advice_id: UUID
+    advice_id: Uuid
     summary: str = Field(**_TEXT)
     recommendations: tuple[str, ...] = ()
 
@@ -184,24 +184,24 @@ class IntegratedReviewScheduled(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.integrated_review_scheduled.v1"
     CATEGORY: ClassVar = Category.HEALTH
-    review_id: UUID
-    scheduled_for: date
+    review_id: Uuid
+    scheduled_for: Day
     with_organisation_id: OrgId | None = Field(default=None, max_length=128)
 
 
 class IntegratedReviewCompleted(_Referrals):
     TYPE: ClassVar = "tac.referrals.integrated_review_completed.v1"
     CATEGORY: ClassVar = Category.PROGRESS
-    review_id: UUID
-    completed_on: date
+    review_id: Uuid
+    completed_on: Day
     outcomes: dict[PrimeArea, ProgressOutcome] = Field(min_length=1)
 
 
 class EHCAssessmentRequested(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_assessment_requested.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    requested_on: date
+    request_id: Uuid
+    requested_on: Day
     requested_by: str = Field(min_length=1, max_length=64, description="parent, setting, ...")
     la_organisation_id: OrgId = Field(**_ORG)
     due_dates: tuple[DueDate, ...] = ()
@@ -212,49 +212,49 @@ class EHCAssessmentStarted(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.ehc_assessment_started.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
+    request_id: Uuid
     requested_by_organisation_id: OrgId | None = Field(
         default=None, max_length=128, description="The organisation that made the request (none when a parent did)")
-    decided_on: date
+    decided_on: Day
 
 
 class EHCAssessmentDeclined(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_assessment_declined.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
+    request_id: Uuid
     requested_by_organisation_id: OrgId | None = Field(
         default=None, max_length=128, description="The organisation that made the request (none when a parent did)")
-    decided_on: date
+    decided_on: Day
     reason: str = Field(**_TEXT)
 
 
 class EHCAdviceRequested(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_advice_requested.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    advice_id: UUID
+    request_id: Uuid
+    advice_id: Uuid
     from_organisation_id: OrgId = Field(**_ORG)
     from_agency: Agency
-    requested_on: date
-    due_on: date
+    requested_on: Day
+    due_on: Day
 
 
 class EHCAdviceSubmitted(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_advice_submitted.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    advice_id: UUID
+    request_id: Uuid
+    advice_id: Uuid
     requested_by_organisation_id: OrgId = Field(**_REQUESTER)
-    submitted_on: date
+    submitted_on: Day
     summary: str = Field(**_TEXT)
 
 
 class EHCDraftPlanIssued(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_draft_plan_issued.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    issued_on: date
-    comments_due_on: date
+    request_id: Uuid
+    issued_on: Day
+    comments_due_on: Day
 
     @model_validator(mode="after")
     def _fifteen_days_to_comment(self) -> "EHCDraftPlanIssued":
@@ -267,8 +267,8 @@ class EHCDraftPlanIssued(_Referrals):
 class EHCPlanFinalised(_Referrals):
     TYPE: ClassVar = "tac.referrals.ehc_plan_finalised.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    finalised_on: date
+    request_id: Uuid
+    finalised_on: Day
     exceptions: tuple[Reg10_4Exception, ...] = ()
 
 
@@ -276,7 +276,7 @@ class TransitionToSchoolPlanned(_Referrals):
     TYPE: ClassVar = "tac.referrals.transition_to_school_planned.v1"
     CATEGORY: ClassVar = Category.TRANSITION
     school_organisation_id: OrgId = Field(**_ORG)
-    starts_on: date
+    starts_on: Day
     plan_summary: str = Field(**_TEXT)
 
 
@@ -284,7 +284,7 @@ class TransitionToSchoolCompleted(_Referrals):
     TYPE: ClassVar = "tac.referrals.transition_to_school_completed.v1"
     CATEGORY: ClassVar = Category.TRANSITION
     school_organisation_id: OrgId = Field(**_ORG)
-    completed_on: date
+    completed_on: Day
 
 
 class ParentObservationShared(_Referrals):
@@ -295,9 +295,9 @@ class ParentObservationShared(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.parent_observation_shared.v1"
     CATEGORY: ClassVar = Category.PROGRESS
-    observation_id: UUID
+    observation_id: Uuid
     text: str = Field(**_TEXT)
-    seen_on: date | None = Field(default=None, description="The day the parent saw it, when they say")
+    seen_on: Day | None = Field(default=None, description="The day the parent saw it, when they say")
 
 
 class EHCParentViewsGiven(_Referrals):
@@ -307,8 +307,8 @@ class EHCParentViewsGiven(_Referrals):
 
     TYPE: ClassVar = "tac.referrals.ehc_parent_views_given.v1"
     CATEGORY: ClassVar = Category.EHC
-    request_id: UUID
-    views_id: UUID
+    request_id: Uuid
+    views_id: Uuid
     parent_views: str = Field(**_TEXT)
     child_views: str | None = Field(default=None, max_length=4000,
                                     description="The child's views, wishes and feelings, as the parent gives them")
@@ -317,7 +317,7 @@ class EHCParentViewsGiven(_Referrals):
 class FamilySupportOffered(_Referrals):
     TYPE: ClassVar = "tac.referrals.family_support_offered.v1"
     CATEGORY: ClassVar = Category.FAMILY_SUPPORT
-    offer_id: UUID
+    offer_id: Uuid
     summary: str = Field(**_TEXT)
 
 

@@ -1,0 +1,62 @@
+"""The wire formats of the contracts, exactly as strict as the published JSON Schema.
+
+pydantic on its own is lax: it reads `2026-12-01 09:30:00Z` (a space for the `T`), a number of
+seconds as a time, and a UUID without hyphens, all of which the exported schema (`format:
+date-time`, `format: uuid`, `format: date`) refuses. A producer in another language validating
+against the schema and a TAC consumer must agree on every message, so these types check a
+string against the same grammar before pydantic parses it (RFC 3339 §5.6 `date-time` and
+`full-date`; RFC 9562's canonical 8-4-4-4-12 UUID text). Python objects (datetime, date, UUID)
+pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BeforeValidator
+
+# RFC 3339 §5.6 date-time, as the JSON Schema format checker applies it (upper-cased first, so
+# `t` and `z` are accepted; no leap second).
+_DATE_TIME = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
+)
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+
+
+def _rfc3339_date_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value.upper()):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with a 'T' and an offset, e.g. 2026-12-01T09:30:00Z")
+
+
+def _rfc3339_full_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _FULL_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be an RFC 3339 full-date, e.g. 2026-12-01")
+
+
+def _canonical_uuid(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
+    raise ValueError("must be a UUID in its canonical form, e.g. 0f8fad5b-d9cb-469f-a165-70867728950e")
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_date_time)]
+"""A point in time with its offset: JSON Schema `format: date-time`."""
+
+Day = Annotated[date, BeforeValidator(_rfc3339_full_date)]
+"""A calendar day: JSON Schema `format: date`."""
+
+Uuid = Annotated[UUID, BeforeValidator(_canonical_uuid)]
+"""An id: JSON Schema `format: uuid`, hyphenated."""
