@@ -12,7 +12,8 @@ writer built from the released contract would trip over:
   new-required-field   a field that could be absent is now required (old writers fail)
   narrowed-type        a value of a type the released schema allowed is refused now
   narrowed-enum        a value the released enum or const allowed is refused now
-  narrowed-bounds      a length, size or number bound is tighter, or a pattern/format appears
+  narrowed-bounds      a length, size or number bound is tighter, a pattern/format appears, or
+                       a condition (anyOf, not, if/then, ...) beside a field's type is new
 
 What stays compatible: a new optional field, a new event type, a widened type, enum or bound,
 and any change to descriptions and titles. A breaking change is a new `vN` type instead.
@@ -36,6 +37,9 @@ _BOUNDS = (
     ("maxLength", True), ("maximum", True), ("exclusiveMaximum", True), ("maxItems", True),
     ("minLength", False), ("minimum", False), ("exclusiveMinimum", False), ("minItems", False),
 )
+
+# Conditions beside a node's own type (compared as a whole: any change counts as a narrowing).
+_CONDITIONS = ("anyOf", "oneOf", "allOf", "not", "if", "then", "else")
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class _Comparison:
         for keyword in ("pattern", "format"):
             if keyword in new and new.get(keyword) != old.get(keyword):
                 yield "narrowed-bounds", place, f"{keyword} {old.get(keyword, 'none')!r} became {new[keyword]!r}"
+        for keyword in _CONDITIONS:  # a new or changed condition may refuse what was accepted
+            if keyword in new and new.get(keyword) != old.get(keyword):
+                yield "narrowed-bounds", place, f"a condition ({keyword}) was added or changed"
         yield from self._compare_objects(old, new, where)
         if "items" in old and "items" in new:
             yield from self.compare(old["items"], new["items"], f"{where}[]")
@@ -120,12 +127,17 @@ def _resolve(root: Schema, node: Schema) -> Schema:
     seen = 0
     while "$ref" in node and seen < 32:  # a chain of refs, never a cycle in pydantic's output
         name = node["$ref"].removeprefix("#/$defs/")
-        node = root.get("$defs", {})[name]
+        siblings = {k: v for k, v in node.items() if k != "$ref"}  # 2020-12: they apply too
+        node = {**root.get("$defs", {})[name], **siblings}
         seen += 1
     return node
 
 
 def _alternatives(root: Schema, node: Schema) -> list[Schema]:
+    if "type" in node or "properties" in node:
+        # An anyOf beside the node's own type is a further condition on it, not a choice of
+        # types: the node is compared as itself.
+        return [node]
     for keyword in ("anyOf", "oneOf"):
         if keyword in node:
             return [alt for option in node[keyword] for alt in _alternatives(root, _resolve(root, option))]

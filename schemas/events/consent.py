@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from schemas import topics
 from schemas.envelope import Contract, Event
@@ -19,7 +19,10 @@ from schemas.vocabulary import Agency, Category, Purpose
 class ConsentGiver(Contract):
     person_id: str = Field(min_length=1, max_length=128)
     relationship: str = Field(min_length=1, max_length=64)
-    has_parental_responsibility: bool
+    has_parental_responsibility: bool = Field(
+        json_schema_extra={"const": True},
+        description="Always true: only a person with parental responsibility consents (Children Act 1989 s.3)",
+    )
 
     @model_validator(mode="after")
     def _must_hold_parental_responsibility(self) -> "ConsentGiver":
@@ -33,7 +36,20 @@ class ConsentGiver(Contract):
 OrganisationId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
+def _recipients_schema(schema: dict) -> None:
+    # The validator below, in the published schema: at least one recipient, never `parent`.
+    schema["anyOf"] = [
+        {"required": ["organisation_ids"], "properties": {"organisation_ids": {"minItems": 1}}},
+        {"required": ["agencies"], "properties": {"agencies": {"minItems": 1}}},
+    ]
+    schema["properties"]["agencies"]["items"]["not"] = {"const": "parent"}
+
+
 class Recipients(Contract):
+    """Who may see: organisations by id and/or agencies by kind; at least one, and never `parent`
+    (a parent sees their own child's record by rule 1 of the decision, not by consent)."""
+
+    model_config = ConfigDict(json_schema_extra=_recipients_schema)
     organisation_ids: tuple[OrganisationId, ...] = ()
     agencies: tuple[Agency, ...] = ()
 
@@ -52,6 +68,9 @@ class _Consent(Event):
 
 
 class ConsentGranted(_Consent):
+    """A parent's consent to share named categories with named recipients for named purposes.
+    `expires_at` is after `valid_from` (a rule JSON Schema cannot state: consumers refuse it)."""
+
     TYPE: ClassVar = "tac.consent.consent_granted.v1"
     consent_id: Uuid
     given_by: ConsentGiver
@@ -92,7 +111,9 @@ class ConsentExpiryReminderDue(_Consent):
 
 class SafeguardingAccessGranted(_Consent):
     """Break-glass sharing without consent: explicit, justified, time-limited, audited
-    (HM Government, Information sharing advice for safeguarding practitioners, 2024)."""
+    (HM Government, Information sharing advice for safeguarding practitioners, 2024).
+    `expires_at` is after `granted_at` and at most 72 hours later (a rule JSON Schema cannot
+    state: consumers refuse it)."""
 
     TYPE: ClassVar = "tac.consent.safeguarding_access_granted.v1"
     grant_id: Uuid

@@ -250,6 +250,9 @@ class EHCAdviceSubmitted(_Referrals):
 
 
 class EHCDraftPlanIssued(_Referrals):
+    """The LA's draft EHC plan. `comments_due_on` is at least 15 days after `issued_on` (SEND
+    Regulations 2014 reg. 13(1); a rule JSON Schema cannot state: consumers refuse it)."""
+
     TYPE: ClassVar = "tac.referrals.ehc_draft_plan_issued.v1"
     CATEGORY: ClassVar = Category.EHC
     request_id: Uuid

@@ -87,6 +87,14 @@ def _add_pattern(schema):
     schema["properties"]["source"]["pattern"] = "^/tac/"
 
 
+def _forbid_a_value_beside_a_ref(schema):
+    schema["$defs"]["Actor"]["properties"]["agency"]["not"] = {"const": "parent"}
+
+
+def _add_a_condition(schema):
+    _data(schema)["anyOf"] = [{"required": ["reason"]}]
+
+
 @pytest.mark.parametrize(("change", "rule", "where"), [
     (_remove_reason, "removed-field", "data.reason"),
     (_rename_reason, "removed-field", "data.reason"),
@@ -98,6 +106,8 @@ def _add_pattern(schema):
     (_change_topic, "changed-topic", "(topic)"),
     (_tighten_length, "narrowed-bounds", "correlationid"),
     (_add_pattern, "narrowed-bounds", "source"),
+    (_forbid_a_value_beside_a_ref, "narrowed-bounds", "actor.agency"),
+    (_add_a_condition, "narrowed-bounds", "data"),
 ])
 def test_each_kind_of_breaking_change_fails_the_gate_naming_its_rule(released, change, rule, where):
     event_type = "tac.referrals.referral_declined.v1"

@@ -100,3 +100,26 @@ def test_schema_and_parser_accept_and_refuse_the_same_inputs(base, validator, pa
     instance = _set(base, path, value)
     assert validator.is_valid(instance) is valid
     assert _parser_accepts(instance) is valid
+
+
+GRANTED = "tac.consent.consent_granted.v1"
+RULES = [
+    (("data", "given_by", "has_parental_responsibility"), True, True),
+    (("data", "given_by", "has_parental_responsibility"), False, False),
+    (("data", "recipients"), {"organisation_ids": [], "agencies": []}, False),
+    (("data", "recipients"), {}, False),
+    (("data", "recipients"), {"agencies": ["parent"]}, False),
+    (("data", "recipients"), {"agencies": ["area_senco", "parent"]}, False),
+    (("data", "recipients"), {"agencies": ["area_senco"]}, True),
+    (("data", "recipients"), {"organisation_ids": ["LA-WESTSHIRE-SEN"]}, True),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "valid"), RULES, ids=[f"{'.'.join(p)}={v!r}" for p, v, _ in RULES])
+def test_schema_and_parser_agree_on_the_consent_rules_the_schema_can_state(examples, practitioner, child_id,
+                                                                             path, value, valid):
+    envelope = make_envelope(examples[GRANTED], subject=child_id, actor=practitioner, source="/tac/test")
+    instance = _set(json.loads(envelope.to_json_bytes()), path, value)
+    schema = json.loads((SCHEMAS / f"{GRANTED}.json").read_text(encoding="utf-8"))
+    assert Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(instance) is valid
+    assert _parser_accepts(instance) is valid
