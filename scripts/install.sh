@@ -59,23 +59,35 @@ if [[ ! -x $VENV/bin/uv ]] || [[ $("$VENV/bin/uv" --version 2>/dev/null | awk '{
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
 
-# The web service's front-end assets (services/web): `npm ci` from its package-lock.json while
-# node_modules is missing or the lock changed (stamp like .venv's), then the stylesheet compiled
-# from GOV.UK Frontend's Sass into services/web/build/ (git-ignored) when it is missing or its
-# sources changed. Nothing is fetched by the running service.
+# `npm ci` in folder $1 from its package-lock.json while node_modules is missing or the lock
+# changed (a stamp like .venv's). $2 says what needs it, for the error when npm is missing.
+npm_ci() { # npm_ci DIR PURPOSE
+  local dir=$1 purpose=$2
+  [[ -f $dir/package-lock.json ]] || return 0
+  command -v npm >/dev/null 2>&1 || die "npm not found (needed for $purpose): apt-get install -y nodejs npm"
+  local stamp=$dir/node_modules/.lock-stamp want have=""
+  want=$(cat "$dir/package-lock.json" "$dir/package.json" | sha256sum | cut -d' ' -f1)
+  [[ -f $stamp ]] && have=$(<"$stamp")
+  if [[ ! -d $dir/node_modules || $want != "$have" ]]; then
+    say "npm ci (${dir#"$ROOT"/})"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" >"$stamp"
+  fi
+}
+
+# The official AsyncAPI parser, which the unit tests run on schemas/asyncapi.yaml.
+install_node_tools() {
+  npm_ci "$ROOT/tools/asyncapi" "the AsyncAPI document check in the tests"
+}
+
+# The web service's front-end assets (services/web): its npm packages, then the stylesheet
+# compiled from GOV.UK Frontend's Sass into services/web/build/ (git-ignored) when it is missing
+# or its sources changed. Nothing is fetched by the running service.
 WEB=$ROOT/services/web
 install_web_assets() {
   [[ -f $WEB/package-lock.json ]] || return 0
-  command -v npm >/dev/null 2>&1 \
-    || die "npm not found (needed for services/web's GOV.UK Frontend): apt-get install -y nodejs npm"
-  local npm_stamp=$WEB/node_modules/.lock-stamp npm_want npm_have=""
-  npm_want=$(cat "$WEB/package-lock.json" "$WEB/package.json" | sha256sum | cut -d' ' -f1)
-  [[ -f $npm_stamp ]] && npm_have=$(<"$npm_stamp")
-  if [[ ! -d $WEB/node_modules || $npm_want != "$npm_have" ]]; then
-    say "npm ci (services/web)"
-    npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error >/dev/null
-    echo "$npm_want" >"$npm_stamp"
-  fi
+  npm_ci "$WEB" "services/web's GOV.UK Frontend"
+  local npm_stamp=$WEB/node_modules/.lock-stamp
   local css=$WEB/build/tac.css css_stamp=$WEB/build/.css-stamp css_want css_have=""
   css_want=$(cat "$npm_stamp" "$WEB"/assets/scss/*.scss | sha256sum | cut -d' ' -f1)
   [[ -f $css_stamp ]] && css_have=$(<"$css_stamp")
@@ -93,6 +105,7 @@ have=""
 [[ -f $STAMP ]] && have=$(<"$STAMP")
 if [[ $want == "$have" ]]; then
   install_web_assets
+  install_node_tools
   say ".venv up to date with requirements.lock ($((SECONDS - t0)) s)"
   exit 0
 fi
@@ -105,4 +118,5 @@ say "installing the project (editable)"
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e . --no-deps
 echo "$want" >"$STAMP"
 install_web_assets
+install_node_tools
 say "done ($((SECONDS - t0)) s)"
