@@ -15,12 +15,14 @@ from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import Event
 from schemas.compatibility import TOPIC_KEY
+from schemas.kafka_binding import STRUCTURED_CONTENT_TYPE
 from schemas.json_schemas import GENERATED_NOTE, canonical, json_schemas
 
 # Version of the published contract document. Bump it when the catalogue changes (a breaking
 # change to an event is a new `vN` type, never an edit in place: DESIGN §2).
 CONTRACTS_VERSION = "1.1.0"
 KAFKA_BINDING_VERSION = "0.5.0"
+STRUCTURED_HEADERS = "CloudEventsStructuredHeaders"
 
 # Who sends on each topic: (service name, CloudEvents `source`), per DESIGN §2.
 PRODUCERS: dict[str, tuple[str, str | None]] = {
@@ -103,6 +105,20 @@ def asyncapi_document() -> dict[str, Any]:
         component_messages[event.__name__] = _event_message(event, envelope_name)
         messages_by_topic[event.TOPIC.name].append(event.__name__)
 
+    component_schemas[STRUCTURED_HEADERS] = {
+        "type": "object",
+        "description": (
+            "Kafka headers of a structured-mode CloudEvent (CloudEvents Kafka protocol binding 1.0): the value "
+            "is the whole event as JSON. Consumers also accept binary mode (`ce_` headers, the data alone as "
+            "the value) from other producers."
+        ),
+        "properties": {
+            "content-type": {"const": STRUCTURED_CONTENT_TYPE},
+            "correlationid": {"type": "string", "maxLength": 128, "description": "The event's correlationid, repeated"},
+        },
+        "required": ["content-type"],
+    }
+
     record_name = DeadLetterRecord.__name__
     _add_component_schemas(component_schemas, record_name, schemas[DeadLetterRecord.TYPE])
     component_messages[record_name] = {
@@ -110,6 +126,12 @@ def asyncapi_document() -> dict[str, Any]:
         "title": "Dead-letter record",
         "summary": "A message a consumer could not process, with the error and the original bytes.",
         "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {"reason": {"type": "string", "maxLength": 200,
+                                      "description": "Why it was parked (the record's `reason`, cut to 200 characters)"}},
+            "required": ["reason"],
+        },
         "payload": {"$ref": f"#/components/schemas/{record_name}"},
         "bindings": {"kafka": {"key": _key_schema(topics.DEADLETTER), "bindingVersion": KAFKA_BINDING_VERSION}},
         "x-record-type": DeadLetterRecord.TYPE,
@@ -160,12 +182,14 @@ def asyncapi_document() -> dict[str, Any]:
             "version": CONTRACTS_VERSION,
             "description": (
                 "Team around the child: consent-aware SEND referral and case coordination over Kafka. "
-                "Every event is a CloudEvents 1.0 style envelope (structured JSON mode) whose `subject` "
-                "is the child's pseudonymous id and also the Kafka key. No name, address or date of "
-                "birth travels on the bus. " + GENERATED_NOTE
+                "Every event is a CloudEvents 1.0 event in structured mode of the Kafka protocol binding "
+                "(`content-type: application/cloudevents+json`) whose `subject` is the child's pseudonymous "
+                "id and also the Kafka key; `dataschema` names the event's JSON Schema. Rules JSON Schema "
+                "cannot state are in each message's description. No name, address or date of birth travels "
+                "on the bus. " + GENERATED_NOTE
             ),
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": STRUCTURED_CONTENT_TYPE,
         "channels": channels,
         "operations": operations,
         "components": {
@@ -187,7 +211,8 @@ def _event_message(event: type[Event], envelope_name: str) -> dict[str, Any]:
         message["description"] = doc
     message.update(
         {
-            "contentType": "application/json",
+            "contentType": STRUCTURED_CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/CloudEventsStructuredHeaders"},
             "correlationId": {"location": "$message.payload#/correlationid"},
             "payload": {"$ref": f"#/components/schemas/{envelope_name}"},
             "bindings": {"kafka": {"key": _key_schema(event.TOPIC), "bindingVersion": KAFKA_BINDING_VERSION}},

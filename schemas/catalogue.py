@@ -16,6 +16,10 @@ from schemas.envelope import Actor, EnvelopeBase, Event, new_event_id, now_utc
 from schemas.events import audit, consent, referrals
 from schemas.topics import Topic
 
+# The `$id` of each published JSON Schema is this prefix and the event type; an envelope's
+# `dataschema` names it.
+SCHEMA_ID_PREFIX = "urn:tac:jsonschema:"
+
 EVENT_CLASSES: tuple[type[Event], ...] = referrals.EVENTS + consent.EVENTS + audit.EVENTS
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}
 assert len(EVENT_TYPES) == len(EVENT_CLASSES), "two events share a type"
@@ -89,6 +93,7 @@ def make_envelope(
     cls = ENVELOPE_CLASSES[data.TYPE]
     eid = event_id or new_event_id()
     return cls(
+        specversion="1.0",
         id=eid,
         type=data.TYPE,
         category=str(data.CATEGORY),
@@ -98,6 +103,7 @@ def make_envelope(
         actor=actor,
         correlationid=correlationid or str(eid),
         causationid=causationid,
+        dataschema=f"{SCHEMA_ID_PREFIX}{data.TYPE}",
         data=data,
     )
 

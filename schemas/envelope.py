@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 style envelope (structured JSON mode) that carries every TAC event.
+"""The CloudEvents 1.0 envelope (structured JSON mode) that carries every TAC event.
 
 `subject` is the child's pseudonymous id and also the Kafka key, so one child's events stay
 in order. Personal details (name, address, date of birth) never travel on the bus.
@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.formats import Timestamp, Uuid
+from schemas.formats import Timestamp, Uri, UriReference, Uuid
 from schemas.topics import Topic
 from schemas.vocabulary import Agency
 
@@ -50,14 +50,47 @@ class Event(Contract):
     TOPIC: ClassVar[Topic]
 
 
+# The actor travels as four primitive CloudEvents extension attributes (an attribute may not be an
+# object: CloudEvents 1.0 §3.1 type system), named within the spec's 20-character advice.
+ACTOR_ATTRIBUTES = {
+    "practitioner_id": "actorpractitionerid",
+    "organisation_id": "actororganisationid",
+    "agency": "actoragency",
+    "role": "actorrole",
+}
+
+
+def _envelope_schema(schema: dict[str, Any]) -> None:
+    # The actor rule (Actor._organisation_unless_parent) in the published schema as well.
+    schema["required"] = ["specversion", *[f for f in schema.get("required", []) if f != "specversion"]]
+    schema["if"] = {"properties": {"actoragency": {"const": Agency.PARENT.value}}, "required": ["actoragency"]}
+    schema["then"] = {"properties": {"actororganisationid": {"type": "null"}}}
+    schema["else"] = {"required": ["actororganisationid"], "properties": {"actororganisationid": {"type": "string"}}}
+
+
 class EnvelopeBase(Contract):
-    specversion: Literal["1.0"] = "1.0"
+    """A CloudEvents 1.0 event in structured JSON mode (the Kafka message value, with the header
+    `content-type: application/cloudevents+json`). Besides the context attributes of the spec it
+    carries the extension attributes `category` (what the consent decision filters on), the
+    actor's four `actor*` attributes, `correlationid` and `causationid`."""
+
+    model_config = ConfigDict(json_schema_extra=_envelope_schema)
+
+    specversion: Literal["1.0"]
     id: Uuid = Field(description="Unique event id; the idempotency key for every consumer")
-    source: str = Field(min_length=1, max_length=128, description="Producing service, e.g. /tac/referrals")
+    source: UriReference = Field(min_length=1, max_length=128, json_schema_extra={"format": "uri-reference"},
+                        description="Producing service as a URI-reference, e.g. /tac/referrals")
     subject: Uuid = Field(description="The child's pseudonymous id; also the Kafka key")
     time: Timestamp
     datacontenttype: Literal["application/json"] = "application/json"
-    actor: Actor
+    dataschema: Uri | None = Field(default=None, max_length=256, json_schema_extra={"format": "uri"},
+                                   description="The published JSON Schema of this event type (urn:tac:jsonschema:<type>)")
+    actorpractitionerid: str = Field(min_length=1, max_length=128,
+                                     description="Who did it: the practitioner id, or the parent's person id")
+    actororganisationid: str | None = Field(default=None, min_length=1, max_length=128,
+                                            description="The organisation they acted for; null for a parent")
+    actoragency: Agency
+    actorrole: str = Field(min_length=1, max_length=64)
     correlationid: str = Field(min_length=1, max_length=128)
     causationid: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -65,6 +98,29 @@ class EnvelopeBase(Contract):
     type: str
     category: str
     data: Any
+
+    @model_validator(mode="before")
+    @classmethod
+    def _actor_as_attributes(cls, value: Any) -> Any:
+        # `actor=Actor(...)` from Python, and envelopes stored before the actor became
+        # attributes (a nested "actor" object), both become the four attributes.
+        if isinstance(value, dict) and "actor" in value:
+            value = dict(value)
+            actor = value.pop("actor")
+            fields = actor.model_dump() if isinstance(actor, Actor) else actor
+            if isinstance(fields, dict):
+                value.update({ACTOR_ATTRIBUTES[k]: v for k, v in fields.items() if k in ACTOR_ATTRIBUTES})
+        return value
+
+    @model_validator(mode="after")
+    def _actor_is_valid(self) -> "EnvelopeBase":
+        self.actor  # noqa: B018 - raises when a parent names an organisation or a practitioner none
+        return self
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(practitioner_id=self.actorpractitionerid, organisation_id=self.actororganisationid,
+                     agency=self.actoragency, role=self.actorrole)
 
     @property
     def key(self) -> bytes:

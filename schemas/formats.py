@@ -5,8 +5,9 @@ seconds as a time, and a UUID without hyphens, all of which the exported schema 
 date-time`, `format: uuid`, `format: date`) refuses. A producer in another language validating
 against the schema and a TAC consumer must agree on every message, so these types check a
 string against the same grammar before pydantic parses it (RFC 3339 §5.6 `date-time` and
-`full-date`; RFC 9562's canonical 8-4-4-4-12 UUID text). Python objects (datetime, date, UUID)
-pass through unchanged.
+`full-date`; RFC 9562's canonical 8-4-4-4-12 UUID text; RFC 3986 `URI` and `URI-reference`,
+with the validator the JSON Schema format checker itself uses). Python objects (datetime, date,
+UUID) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from rfc3986_validator import validate_rfc3986
 
 # RFC 3339 §5.6 date-time, as the JSON Schema format checker applies it (upper-cased first, so
 # `t` and `z` are accepted; no leap second).
@@ -60,3 +62,22 @@ Day = Annotated[date, BeforeValidator(_rfc3339_full_date)]
 
 Uuid = Annotated[UUID, BeforeValidator(_canonical_uuid)]
 """An id: JSON Schema `format: uuid`, hyphenated."""
+
+
+def _uri_reference(value: str) -> str:
+    if not validate_rfc3986(value, rule="URI_reference"):
+        raise ValueError("must be a URI-reference (RFC 3986), e.g. /tac/referrals")
+    return value
+
+
+def _uri(value: str) -> str:
+    if not validate_rfc3986(value, rule="URI"):
+        raise ValueError("must be an absolute URI (RFC 3986), e.g. urn:tac:jsonschema:tac.referrals.concern_raised.v1")
+    return value
+
+
+UriReference = Annotated[str, AfterValidator(_uri_reference)]
+"""JSON Schema `format: uri-reference` (CloudEvents `source`)."""
+
+Uri = Annotated[str, AfterValidator(_uri)]
+"""JSON Schema `format: uri` (CloudEvents `dataschema`)."""

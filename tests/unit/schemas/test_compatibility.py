@@ -88,7 +88,7 @@ def _add_pattern(schema):
 
 
 def _forbid_a_value_beside_a_ref(schema):
-    schema["$defs"]["Actor"]["properties"]["agency"]["not"] = {"const": "parent"}
+    schema["properties"]["actoragency"]["not"] = {"const": "parent"}
 
 
 def _add_a_condition(schema):
@@ -101,12 +101,12 @@ def _add_a_condition(schema):
     (_require_new_field, "new-required-field", "data.urgency"),
     (_require_optional_field, "new-required-field", "causationid"),
     (_narrow_type, "narrowed-type", "causationid"),
-    (_narrow_enum, "narrowed-enum", "actor.agency"),
+    (_narrow_enum, "narrowed-enum", "actoragency"),
     (_change_category, "changed-category", "category"),
     (_change_topic, "changed-topic", "(topic)"),
     (_tighten_length, "narrowed-bounds", "correlationid"),
     (_add_pattern, "narrowed-bounds", "source"),
-    (_forbid_a_value_beside_a_ref, "narrowed-bounds", "actor.agency"),
+    (_forbid_a_value_beside_a_ref, "narrowed-bounds", "actoragency"),
     (_add_a_condition, "narrowed-bounds", "data"),
 ])
 def test_each_kind_of_breaking_change_fails_the_gate_naming_its_rule(released, change, rule, where):

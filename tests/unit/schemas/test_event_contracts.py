@@ -273,7 +273,7 @@ def _all_contract_models() -> list[type[BaseModel]]:
 
 def test_the_field_walk_reaches_nested_models():
     paths = _field_paths(ENVELOPE_CLASSES["tac.consent.consent_granted.v1"])
-    assert {"actor.practitioner_id", "data.given_by.person_id", "data.recipients.agencies"} <= set(paths)
+    assert {"actorpractitionerid", "data.given_by.person_id", "data.recipients.agencies"} <= set(paths)
     assert _models_in(typing.Optional[tuple[consent.Recipients, ...]]) == [consent.Recipients]
     assert _models_in(types.UnionType) == []
 

@@ -200,7 +200,9 @@ def test_every_event_type_appears_in_the_asyncapi_document_under_its_topic(async
     message = _resolve_pointer(asyncapi, channel["messages"][event.__name__]["$ref"])
     assert message["name"] == event.__name__
     assert message["title"]
-    assert message["contentType"] == "application/json"
+    assert message["contentType"] == "application/cloudevents+json"
+    headers = _resolve_pointer(asyncapi, message["headers"]["$ref"])
+    assert headers["properties"]["content-type"] == {"const": "application/cloudevents+json"}
     assert message["x-category"] == str(event.CATEGORY)
     assert message["x-cloudevents-type"] == event_type
     assert message["bindings"]["kafka"]["key"] == {
