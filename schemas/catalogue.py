@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
-from schemas.envelope import Actor, EnvelopeBase, Event, new_event_id, now_utc
+from schemas.envelope import READING, Actor, EnvelopeBase, Event, new_event_id, now_utc
 from schemas.events import audit, consent, referrals
 from schemas.topics import Topic
 
@@ -50,6 +50,16 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
+class UnknownEventType(InvalidEvent):
+    """A well-formed CloudEvent of a type this build does not know (a newer producer's). The
+    generic `envelope` (its `data` left as JSON) lets a tolerant reader use what every event
+    carries — who, about which child, when, of which category — instead of parking it."""
+
+    def __init__(self, envelope: EnvelopeBase):
+        super().__init__(f"unknown event type {envelope.type!r}")
+        self.envelope = envelope
+
+
 def _describe(error: ValidationError) -> str:
     parts = []
     for e in error.errors(include_url=False):
@@ -58,21 +68,28 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event(raw: bytes | str) -> EnvelopeBase:
-    """Validate bytes from the bus into a concrete envelope, or raise InvalidEvent."""
+def parse_event(raw: bytes | str, *, reading: bool = False) -> EnvelopeBase:
+    """Validate bytes into a concrete envelope, or raise InvalidEvent (UnknownEventType for a
+    well-formed event of a type not in the catalogue). `reading=True` is the tolerant reader of
+    a consumer: fields it does not know are dropped (Contract); without it, parsing is strict."""
+    context = READING if reading else None
     try:
-        return _ADAPTER.validate_json(raw)
+        return _ADAPTER.validate_json(raw, context=context)
     except ValidationError as e:
-        return _raise_readable(e)
+        return _raise_readable(e, raw, context)
 
 
-def _raise_readable(e: ValidationError) -> EnvelopeBase:
+def _raise_readable(e: ValidationError, raw: bytes | str, context: dict | None) -> EnvelopeBase:
     kinds = {err["type"] for err in e.errors()}
     if "json_invalid" in kinds:
         raise InvalidEvent(f"malformed JSON: {_describe(e)}") from None
     if "union_tag_invalid" in kinds:
         tag = next(err["ctx"]["tag"] for err in e.errors() if err["type"] == "union_tag_invalid")
-        raise InvalidEvent(f"unknown event type {tag!r}") from None
+        try:
+            generic = EnvelopeBase.model_validate_json(raw, context=context)
+        except ValidationError as malformed:
+            raise InvalidEvent(f"unknown event type {tag!r}, and not a valid envelope: {_describe(malformed)}") from None
+        raise UnknownEventType(generic) from None
     if "union_tag_not_found" in kinds:
         raise InvalidEvent("event has no 'type'") from None
     raise InvalidEvent(f"event violates its schema: {_describe(e)}") from None

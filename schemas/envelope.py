@@ -10,17 +10,34 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from schemas.formats import Timestamp, Uri, UriReference, Uuid
 from schemas.topics import Topic
 from schemas.vocabulary import Agency
 
 
+# Validation context of a reader: see Contract.
+READING = {"reading": True}
+
+
 class Contract(BaseModel):
-    """Base of every contract: immutable, and strict about unknown fields."""
+    """Base of every contract: immutable. Strict writer, tolerant reader: a model built or
+    validated plainly refuses unknown fields, so TAC never writes one; validated with the
+    context READING (what consumers do), it drops the fields it does not know, so an event from
+    a producer a minor version ahead (a new optional field) is read rather than dead-lettered."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # Keys a reader keeps although they are not fields (a subclass's before-validator reads them).
+    READ_ALSO: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unknown_when_reading(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("reading") and isinstance(value, dict):
+            known = cls.model_fields.keys() | cls.READ_ALSO
+            return {k: v for k, v in value.items() if k in known}
+        return value
 
 
 class Actor(Contract):
@@ -75,6 +92,7 @@ class EnvelopeBase(Contract):
     actor's four `actor*` attributes, `correlationid` and `causationid`."""
 
     model_config = ConfigDict(json_schema_extra=_envelope_schema)
+    READ_ALSO: ClassVar[frozenset[str]] = frozenset({"actor"})
 
     specversion: Literal["1.0"]
     id: Uuid = Field(description="Unique event id; the idempotency key for every consumer")

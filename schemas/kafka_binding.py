@@ -62,5 +62,6 @@ def envelope_json(value: bytes | str | None, headers: Headers) -> bytes | str:
 
 
 def parse_kafka_message(value: bytes | str | None, headers: Headers) -> EnvelopeBase:
-    """The envelope a Kafka message carries, in structured or binary mode; raises InvalidEvent."""
-    return parse_event(envelope_json(value, headers))
+    """The envelope a Kafka message carries, in structured or binary mode, read as a tolerant
+    reader (unknown fields dropped); raises InvalidEvent (UnknownEventType for a new type)."""
+    return parse_event(envelope_json(value, headers), reading=True)
