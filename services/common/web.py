@@ -8,8 +8,9 @@
     def list_consents(child_id: UUID, principal: CurrentPrincipal) -> ...: ...
 
 It gives: bearer-token authentication (`CurrentPrincipal`, 401 + `WWW-Authenticate: Bearer`),
-correlation ids (`X-Correlation-ID` in, bound for logs, echoed out), DomainError -> HTTP status
-with `{"detail", "field"}`, a clean JSON 500 for anything unexpected, `GET /health`,
+correlation ids (`X-Correlation-ID` in, bound for logs, echoed out), every error as RFC 9457
+Problem Details (services/common/problems.py: DomainError -> status, validation, a clean 500),
+`GET /health`,
 `GET /ready`, `GET /metrics` (Prometheus), and request count/latency metrics.
 """
 
@@ -17,35 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import time
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.common.auth import AuthError, Principal, TokenVerifier
-from services.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from services.common.logging import CorrelationIdMiddleware, get_correlation_id
+from services.common import problems
+from services.common.logging import CorrelationIdMiddleware
+from services.common.problems import internal_error_response
 from services.common.settings import BaseServiceSettings
 
 log = structlog.get_logger(__name__)
-
-# HTTP status per domain error; the most specific class in an exception's MRO wins.
-DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
-    NotFound: 404,
-    Conflict: 409,
-    Forbidden: 403,
-    Invalid: 422,
-    DomainError: 400,
-}
 
 HTTP_REQUESTS = Counter(
     "tac_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
@@ -91,70 +81,6 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-# ---------------------------------------------------------------------------- errors
-
-
-def status_for(error: DomainError) -> int:
-    for cls in type(error).__mro__:
-        if cls in DOMAIN_ERROR_STATUS:
-            return DOMAIN_ERROR_STATUS[cls]  # type: ignore[index]
-    return 400
-
-
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    status = status_for(exc)
-    # The detail may name case facts; the log keeps only what kind of refusal it was.
-    log.info("request_refused", error=type(exc).__name__, status=status, field=exc.field)
-    return JSONResponse({"detail": exc.detail, "field": exc.field}, status_code=status)
-
-
-def json_safe(value: Any, _depth: int = 0) -> Any:
-    """`value` made strictly JSON-serialisable: bytes decoded (invalid UTF-8 replaced),
-    NaN/Infinity as strings, lone surrogates (which UTF-8 cannot encode) replaced, unknown
-    objects via FastAPI's encoder or str()."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if _depth > 32:
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        return {json_safe(str(k)): json_safe(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(v, _depth + 1) for v in value]
-    if isinstance(value, BaseException):
-        return str(value)
-    try:
-        encoded = jsonable_encoder(value)
-    except Exception:
-        return str(value)
-    return str(value) if encoded is value else json_safe(encoded, _depth + 1)
-
-
-async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    # FastAPI's default body (`{"detail": [{"type", "loc", "msg", "input", ...}]}`), made safe
-    # for inputs the default cannot serialise (bytes that are not UTF-8, NaN, Infinity).
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": json_safe(exc.errors())}, status_code=422)
-
-
-def _internal_error_response() -> JSONResponse:
-    return JSONResponse(
-        {"detail": "internal server error", "correlation_id": get_correlation_id()}, status_code=500
-    )
-
-
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    # Last resort for errors outside the middleware below (Starlette's ServerErrorMiddleware).
-    log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
-    return _internal_error_response()
-
-
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[..., Any]
 
@@ -195,7 +121,7 @@ class _CatchAllMiddleware:
             )
             if started:
                 raise
-            await _internal_error_response()(scope, receive, send)
+            await internal_error_response()(scope, receive, send)
 
 
 class _RequestMetricsMiddleware:
@@ -299,9 +225,7 @@ def create_app(
     app.state.token_verifier = token_verifier or TokenVerifier.from_settings(settings)
     app.state.readiness = None
 
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(Exception, _unhandled)
+    problems.install(app)
 
     # Added innermost first: CorrelationId -> metrics -> catch-all -> FastAPI's own handlers.
     app.add_middleware(_CatchAllMiddleware)

@@ -19,28 +19,21 @@ from services.web.timing import record_api_call
 
 log = structlog.get_logger(__name__)
 
-_LOCATIONS = ("body", "query", "path", "header")
-
-
 def validation_fields(body: Any) -> dict[str, str]:
-    """The fields of a 422 answer, from either form the APIs use:
-    `{"detail": "<msg>", "field": "<name>"}` (a domain refusal) or FastAPI's
-    `{"detail": [{"loc": ["body", "email"], "msg": "..."}]}` (pydantic's)."""
+    """The fields of a 422 Problem Details answer (services/common/problems.py): each entry of
+    `errors` (a request that failed validation) by its `field`, else the one `field` a domain
+    rule names with its `detail`."""
     if not isinstance(body, dict):
         return {"": "The information given was not accepted"}
-    detail = body.get("detail")
-    if isinstance(detail, str):
-        return {str(body.get("field") or ""): detail}
     fields: dict[str, str] = {}
-    if isinstance(detail, list):
-        for err in detail:
-            if not isinstance(err, dict):
-                continue
-            loc = [str(p) for p in err.get("loc") or ()]
-            if loc and loc[0] in _LOCATIONS:
-                loc = loc[1:]
-            message = str(err.get("msg") or "is not valid").removeprefix("Value error, ")
-            fields.setdefault(".".join(loc), message)
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for err in errors:
+            if isinstance(err, dict):
+                message = str(err.get("msg") or "is not valid").removeprefix("Value error, ")
+                fields.setdefault(str(err.get("field") or ""), message)
+    elif isinstance(body.get("detail"), str):
+        fields[str(body.get("field") or "")] = body["detail"]
     return fields or {"": "The information given was not accepted"}
 
 

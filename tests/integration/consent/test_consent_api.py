@@ -18,11 +18,10 @@ from tests.integration.consent.conftest import JUSTIFICATION, auth, grant_body, 
 
 
 def field_of(response) -> str:
-    """The field a 422 names: `field` for a domain rule, the `loc` path for a shape error."""
+    """The field a 422 problem names: `field` for a domain rule, the first error's for a shape error."""
     body = response.json()
-    if isinstance(body["detail"], list):
-        return ".".join(str(p) for p in body["detail"][0]["loc"][1:])
-    return body["field"]
+    assert response.headers["content-type"] == "application/problem+json"
+    return body["errors"][0]["field"] if "errors" in body else body["field"]
 
 
 # -- granting -------------------------------------------------------------------------------

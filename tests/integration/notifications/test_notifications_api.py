@@ -93,7 +93,7 @@ async def test_a_bad_subscription_gets_422_naming_the_field(client, service, bod
     response = await client.put("/subscriptions/me", json=body, headers=auth(service, EP))
 
     assert response.status_code == 422
-    assert field in {str(part) for e in response.json()["detail"] for part in e["loc"]}
+    assert field in {str(part) for e in response.json()["errors"] for part in e["loc"]}
 
 
 async def test_a_webhook_without_its_secret_is_refused_with_the_reason(client, service):
@@ -246,7 +246,7 @@ async def test_a_nul_or_control_character_in_a_subscription_gets_422_naming_the_
                                 headers={**auth(service, EP), "Content-Type": "application/json"})
 
     assert response.status_code == 422, response.text
-    assert field in {str(part) for e in response.json()["detail"] for part in e["loc"]}
+    assert field in {str(part) for e in response.json()["errors"] for part in e["loc"]}
     assert (await client.get("/subscriptions/me", headers=auth(service, EP))).status_code == 404
 
 

@@ -155,10 +155,10 @@ async def test_bad_requests_get_a_4xx_naming_the_field_and_an_unknown_child_an_e
     bad_cursor = await running.timeline_of(SETTING, child, before="not-a-cursor")
     assert bad_cursor.status_code == 422 and bad_cursor.json()["field"] == "before"
     too_many = await running.timeline_of(SETTING, child, limit=1001)
-    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["query", "limit"]
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["loc"] == ["query", "limit"]
     not_a_child = await running.client.get(
         "/children/nobody/timeline", headers={"Authorization": f"Bearer {token_for(running.settings, SETTING)}"})
-    assert not_a_child.status_code == 422 and not_a_child.json()["detail"][0]["loc"] == ["path", "child_id"]
+    assert not_a_child.status_code == 422 and not_a_child.json()["errors"][0]["loc"] == ["path", "child_id"]
     assert (await running.client.get(f"/children/{child}/timeline")).status_code == 401
 
 

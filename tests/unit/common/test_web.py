@@ -89,7 +89,9 @@ def test_a_request_without_a_token_gets_401_with_a_bearer_challenge(client):
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert response.json() == {"detail": "missing bearer token"}
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                               "detail": "missing bearer token"}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,7 @@ def test_a_request_with_a_bad_token_gets_401_with_the_reason(client, headers, re
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert response.json() == {"detail": reason}
+    assert response.json() == {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": reason}
 
 
 def test_a_request_with_a_good_token_gets_200_as_that_principal(client):
@@ -143,14 +145,19 @@ def test_a_domain_error_maps_to_its_status_with_the_field(client, kind, status, 
     response = client.post(f"/refuse/{kind}")
 
     assert response.status_code == status
-    assert response.json() == {"detail": ERRORS[kind].detail, "field": field}
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["type"].startswith("urn:tac:problem:") and problem["title"]
+    assert problem["detail"] == ERRORS[kind].detail
+    assert problem.get("field") == field
 
 
 def test_an_unexpected_error_is_a_clean_500_that_leaks_nothing(client):
     response = client.get("/crash", headers={"X-Correlation-ID": "req-crash"})
 
     assert response.status_code == 500
-    assert response.json() == {"detail": "internal server error", "correlation_id": "req-crash"}
+    assert response.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                               "detail": "internal server error", "correlation_id": "req-crash"}
     assert response.headers["X-Correlation-ID"] == "req-crash"
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
 
@@ -159,7 +166,12 @@ def test_a_validation_error_is_a_422_naming_the_field(client):
     response = client.post("/count", json={"count": "lots"})
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "count"]
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert (problem["type"], problem["status"], problem["field"]) == ("urn:tac:problem:invalid-request", 422, "count")
+    assert problem["detail"].startswith("count: ")
+    assert problem["errors"][0]["loc"] == ["body", "count"] and problem["errors"][0]["field"] == "count"
+    assert "lots" not in response.text  # the input is never echoed
 
 
 @pytest.mark.parametrize(
@@ -229,11 +241,28 @@ def test_interactive_docs_are_off_in_production(monkeypatch, tmp_path):
 
 
 def test_a_lone_surrogate_in_rejected_input_still_gives_a_json_422_not_a_500(client):
-    from services.common.web import json_safe
+    from services.common.problems import json_safe
 
     import json
 
     json.dumps(json_safe({"\ud800": ["a\udfffb"]}), ensure_ascii=False).encode("utf-8")  # no UnicodeEncodeError
     response = client.post("/count", content='{"count": "\\ud800"}', headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "count"]
+    assert response.json()["errors"][0]["loc"] == ["body", "count"]
+
+
+def test_every_operation_documents_each_error_status_it_can_answer_as_a_problem(client):
+    document = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert set(document["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status"}
+    operations = [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()]
+    assert operations
+    for path, method, operation in operations:
+        expected = {"400", "403", "404", "409", "422"} | ({"401"} if operation.get("security") else set())
+        documented = {status for status in operation["responses"] if status[0] in "45"}
+        assert documented == expected, (method, path)
+        for status in expected:
+            content = operation["responses"][status]["content"]
+            assert content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    me = document["paths"]["/me"]["get"]
+    assert "401" in me["responses"]

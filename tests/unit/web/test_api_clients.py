@@ -45,9 +45,13 @@ def test_a_domain_422_names_its_field():
     assert e.value.fields == {"date_of_birth": "must be in the past"}
 
 
-def test_a_pydantic_422_names_each_field_without_its_location():
-    body = {"detail": [{"loc": ["body", "email"], "msg": "Value error, is not an e-mail address", "type": "value_error"},
-                       {"loc": ["body", "recipients", 0, "agency"], "msg": "Input should be 'setting'", "type": "enum"}]}
+def test_a_request_validation_422_names_each_field_without_its_location():
+    body = {"type": "urn:tac:problem:invalid-request", "title": "The request is not valid", "status": 422,
+            "detail": "email: Value error, is not an e-mail address", "field": "email",
+            "errors": [{"field": "email", "loc": ["body", "email"], "msg": "Value error, is not an e-mail address",
+                        "type": "value_error"},
+                       {"field": "recipients.0.agency", "loc": ["body", "recipients", 0, "agency"],
+                        "msg": "Input should be 'setting'", "type": "enum"}]}
     with pytest.raises(ApiValidationError) as e:
         _run(_client(lambda r: httpx.Response(422, json=body)).register_child({}))
     assert e.value.fields == {"email": "is not an e-mail address", "recipients.0.agency": "Input should be 'setting'"}
