@@ -6,7 +6,6 @@ referrals API's decision (403/404 are pages that say so)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -14,23 +13,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_view, form_then_check, lines, read_form
+from services.web.views.casework_common import child_action, child_view
 from services.web.views.deps import Page, PractitionerPage
+from services.web.views.form_input import lines, read_text
 
 router = APIRouter()
 
-MAX_TEXT = 4000
 MAX_ITEMS = 50
 MAX_ITEM = 1000
-
-
-def _text(form: dict[str, Any], name: str, field_id: str, empty: str, what: str, errors: FormErrors) -> str:
-    value = str(form.get(name) or "").strip()
-    if not value:
-        errors.add(field_id, empty)
-    elif len(value) > MAX_TEXT:
-        errors.add(field_id, f"{what} must be {MAX_TEXT:,} characters or fewer")
-    return value
 
 
 def _recommendations(form: dict[str, Any], errors: FormErrors) -> list[str]:
@@ -47,24 +37,6 @@ async def _form(page: Page, child_id: UUID, template: str) -> Response:
     return await page.render(template, child=child, values={}, errors=FormErrors())
 
 
-async def _share(
-    page: Page, child_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], dict[str, Any]],
-    check: Callable[[dict[str, Any]], dict[str, Any]], send: Callable[[Any, dict[str, Any]], Awaitable[Any]],
-    fields: dict[str, str],
-) -> Response:
-    """A report posted: checked by `validate`, shown on check your answers (`check`'s heading,
-    rows, confirm and note, captioned with the child), shared with `send(apis, body)`, then back
-    to the child's page."""
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-    return await form_then_check(
-        page, form, template=template, context={"child": child}, validate=validate,
-        check=lambda body: {"caption": child.title, **check(body)}, send=lambda body: send(apis, body),
-        done=lambda _: f"/children/{child_id}", fields=fields)
-
-
 # --- SLT report ----------------------------------------------------------------------------
 
 
@@ -76,10 +48,10 @@ async def slt_report_form(child_id: UUID, page: PractitionerPage) -> Response:
 @router.post("/children/{child_id}/slt-reports/new")
 async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"assessment_summary": _text(f, "assessment_summary", "assessment-summary",
-                                            "Enter a summary of the assessment", "The assessment summary", errors),
-                "programme": _text(f, "programme", "programme", "Enter the programme for the setting and home",
-                                   "The programme", errors),
+        return {"assessment_summary": read_text(f, "assessment_summary", errors, empty="Enter a summary of the assessment",
+                                                what="The assessment summary"),
+                "programme": read_text(f, "programme", errors, empty="Enter the programme for the setting and home",
+                                       what="The programme"),
                 "recommendations": _recommendations(f, errors)}
 
     def check(body: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +62,7 @@ async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
                 "note": "The report goes on the child’s timeline. Who on the team sees it is decided by the "
                         "family’s consent."}
 
-    return await _share(
+    return await child_action(
         page, child_id, template="reports/slt.html", validate=validate, check=check,
         send=lambda apis, body: apis.referrals.share_slt_report(child_id, body),
         fields={"assessment_summary": "assessment-summary", "programme": "programme",
@@ -108,7 +80,7 @@ async def ep_advice_form(child_id: UUID, page: PractitionerPage) -> Response:
 @router.post("/children/{child_id}/ep-advice/new")
 async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"summary": _text(f, "summary", "summary", "Enter a summary of your advice", "The summary", errors),
+        return {"summary": read_text(f, "summary", errors, empty="Enter a summary of your advice", what="The summary"),
                 "recommendations": _recommendations(f, errors)}
 
     def check(body: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +90,7 @@ async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
                 "note": "The advice goes on the child’s timeline. Who on the team sees it is decided by the "
                         "family’s consent."}
 
-    return await _share(
+    return await child_action(
         page, child_id, template="reports/ep_advice.html", validate=validate, check=check,
         send=lambda apis, body: apis.referrals.share_ep_advice(child_id, body),
         fields={"summary": "summary", "recommendations": "recommendations"})
