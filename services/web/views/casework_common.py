@@ -158,6 +158,13 @@ async def form_then_check(
     return RedirectResponse(done(result), status_code=303)
 
 
+async def child_form(page: Page, child_id: UUID, template: str, values: dict[str, Any] | None = None,
+                     **context: Any) -> Response:
+    """A form about a child, empty but for `values`."""
+    child = await child_view(page, child_id)
+    return await page.render(template, child=child, values=values or {}, errors=FormErrors(), **context)
+
+
 async def child_action(
     page: Page, child_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], Any],
     send: Callable[[Any, Any], Awaitable[Any]], fields: dict[str, str],

@@ -22,7 +22,8 @@ from services.web.api_clients import ApiError, ApiValidationError
 from services.web.dev_people import DEV_PEOPLE
 from services.web.forms import FormErrors
 from services.web.views.deps import Page, PractitionerPage
-from services.web.words import AREAS_OF_NEED, CATEGORIES, JOINED_THROUGH, Names, basis_words, describe, role_words
+from services.web.timeline_words import Names, basis_words, describe
+from services.web.words import AREAS_OF_NEED, CATEGORIES, JOINED_THROUGH, role_words
 
 router = APIRouter()
 

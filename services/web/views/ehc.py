@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.templating import date_words
-from services.web.views.casework_common import child_action, child_view, form_then_check, org_name, organisations, today
+from services.web.views.casework_common import child_action, child_form, child_view, form_then_check, org_name, organisations, today
 from services.web.views.deps import Page, PractitionerPage
 from services.web.views.form_input import date_field_id, date_values, iso, read_choice, read_date, read_text
 
@@ -62,12 +62,11 @@ def week_of(requested_on: date, on: date) -> int:
 
 @router.get("/children/{child_id}/ehc-requests/new")
 async def request_form(child_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
     values = date_values(received_on=today(page))
     las = organisations(page, "la_sen_team")
     if len(las) == 1:
         values["la_organisation_id"] = las[0]["value"]
-    return await page.render("ehc/request.html", child=child, values=values, errors=FormErrors(), las=las)
+    return await child_form(page, child_id, "ehc/request.html", values, las=las)
 
 
 @router.post("/children/{child_id}/ehc-requests/new")

@@ -6,6 +6,8 @@ referrals API's decision (403/404 are pages that say so)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +15,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_action, child_view
-from services.web.views.deps import Page, PractitionerPage
-from services.web.views.form_input import lines, read_text
+from services.web.views.casework_common import child_action, child_form
+from services.web.views.deps import PractitionerPage
+from services.web.views.form_input import field_id, lines, read_text
 
 router = APIRouter()
 
@@ -32,65 +34,63 @@ def _recommendations(form: dict[str, Any], errors: FormErrors) -> list[str]:
     return items
 
 
-async def _form(page: Page, child_id: UUID, template: str) -> Response:
-    child = await child_view(page, child_id)
-    return await page.render(template, child=child, values={}, errors=FormErrors())
+@dataclass(frozen=True)
+class ReportKind:
+    """What differs between the reports: the form, its texts (field, label on check your answers,
+    the error when it is empty, how the too-long error names it) and the API call that shares it."""
+
+    template: str
+    heading: str
+    texts: tuple[tuple[str, str, str, str], ...]
+    noun: str
+    share: Callable[[Any], Callable[[UUID, dict[str, Any]], Awaitable[Any]]]
 
 
-# --- SLT report ----------------------------------------------------------------------------
+SLT_REPORT = ReportKind(
+    "reports/slt.html", "Share a speech and language therapy report",
+    (("assessment_summary", "Assessment summary", "Enter a summary of the assessment", "The assessment summary"),
+     ("programme", "Programme", "Enter the programme for the setting and home", "The programme")),
+    noun="report", share=lambda apis: apis.referrals.share_slt_report)
+EP_ADVICE = ReportKind(
+    "reports/ep_advice.html", "Share educational psychology advice",
+    (("summary", "Summary", "Enter a summary of your advice", "The summary"),),
+    noun="advice", share=lambda apis: apis.referrals.share_ep_advice)
+
+
+async def _share(page: PractitionerPage, child_id: UUID, kind: ReportKind) -> Response:
+    def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
+        texts = {name: read_text(f, name, errors, empty=empty, what=what) for name, _, empty, what in kind.texts}
+        return {**texts, "recommendations": _recommendations(f, errors)}
+
+    def check(body: dict[str, Any]) -> dict[str, Any]:
+        return {"heading": kind.heading,
+                "rows": [(label, body[name]) for name, label, _, _ in kind.texts]
+                        + [("Recommendations", body["recommendations"])],
+                "confirm": f"Share the {kind.noun}",
+                "note": f"The {kind.noun} goes on the child’s timeline. Who on the team sees it is decided by the "
+                        "family’s consent."}
+
+    return await child_action(
+        page, child_id, template=kind.template, validate=validate, check=check,
+        send=lambda apis, body: kind.share(apis)(child_id, body),
+        fields={**{name: field_id(name) for name, *_ in kind.texts}, "recommendations": "recommendations"})
 
 
 @router.get("/children/{child_id}/slt-reports/new")
 async def slt_report_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _form(page, child_id, "reports/slt.html")
+    return await child_form(page, child_id, SLT_REPORT.template)
 
 
 @router.post("/children/{child_id}/slt-reports/new")
 async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
-    def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"assessment_summary": read_text(f, "assessment_summary", errors, empty="Enter a summary of the assessment",
-                                                what="The assessment summary"),
-                "programme": read_text(f, "programme", errors, empty="Enter the programme for the setting and home",
-                                       what="The programme"),
-                "recommendations": _recommendations(f, errors)}
-
-    def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share a speech and language therapy report",
-                "rows": [("Assessment summary", body["assessment_summary"]), ("Programme", body["programme"]),
-                         ("Recommendations", body["recommendations"])],
-                "confirm": "Share the report",
-                "note": "The report goes on the child’s timeline. Who on the team sees it is decided by the "
-                        "family’s consent."}
-
-    return await child_action(
-        page, child_id, template="reports/slt.html", validate=validate, check=check,
-        send=lambda apis, body: apis.referrals.share_slt_report(child_id, body),
-        fields={"assessment_summary": "assessment-summary", "programme": "programme",
-                "recommendations": "recommendations"})
-
-
-# --- EP advice -----------------------------------------------------------------------------
+    return await _share(page, child_id, SLT_REPORT)
 
 
 @router.get("/children/{child_id}/ep-advice/new")
 async def ep_advice_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _form(page, child_id, "reports/ep_advice.html")
+    return await child_form(page, child_id, EP_ADVICE.template)
 
 
 @router.post("/children/{child_id}/ep-advice/new")
 async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
-    def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"summary": read_text(f, "summary", errors, empty="Enter a summary of your advice", what="The summary"),
-                "recommendations": _recommendations(f, errors)}
-
-    def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share educational psychology advice",
-                "rows": [("Summary", body["summary"]), ("Recommendations", body["recommendations"])],
-                "confirm": "Share the advice",
-                "note": "The advice goes on the child’s timeline. Who on the team sees it is decided by the "
-                        "family’s consent."}
-
-    return await child_action(
-        page, child_id, template="reports/ep_advice.html", validate=validate, check=check,
-        send=lambda apis, body: apis.referrals.share_ep_advice(child_id, body),
-        fields={"summary": "summary", "recommendations": "recommendations"})
+    return await _share(page, child_id, EP_ADVICE)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from services.web.api_clients import Forbidden
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_action, child_view, organisations, today
+from services.web.views.casework_common import child_action, child_form, child_view, organisations, today
 from services.web.views.deps import PractitionerPage
 from services.web.views.form_input import date_field_id, date_values, iso, read_choice, read_date
 
@@ -70,10 +70,8 @@ async def schedule(child_id: UUID, page: PractitionerPage) -> Response:
 
 @router.get("/children/{child_id}/integrated-reviews/{review_id}/complete")
 async def complete_form(child_id: UUID, review_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
-    values = date_values(completed_on=today(page))
-    return await page.render("reviews/complete.html", child=child, review_id=review_id, values=values,
-                             errors=FormErrors(), areas=PRIME_AREAS, outcomes=OUTCOMES)
+    return await child_form(page, child_id, "reviews/complete.html", date_values(completed_on=today(page)),
+                            review_id=review_id, areas=PRIME_AREAS, outcomes=OUTCOMES)
 
 
 @router.post("/children/{child_id}/integrated-reviews/{review_id}/complete")

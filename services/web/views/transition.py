@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_action, child_view, org_name, organisations, today
+from services.web.views.casework_common import child_action, child_form, child_view, org_name, organisations, today
 from services.web.views.deps import PractitionerPage
 from services.web.views.form_input import date_field_id, date_values, iso, read_choice, read_date, read_text
 
@@ -62,9 +62,7 @@ async def plan(child_id: UUID, page: PractitionerPage) -> Response:
 
 @router.get("/children/{child_id}/transition/complete")
 async def complete_form(child_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
-    values = date_values(completed_on=today(page))
-    return await page.render("transition/complete.html", child=child, values=values, errors=FormErrors())
+    return await child_form(page, child_id, "transition/complete.html", date_values(completed_on=today(page)))
 
 
 @router.post("/children/{child_id}/transition/complete")

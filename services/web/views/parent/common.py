@@ -10,7 +10,8 @@ from uuid import UUID
 from services.web.templating import UK
 from services.web.views.children import load_child, names_for
 from services.web.views.deps import Page
-from services.web.words import AGENCIES, CATEGORIES, PURPOSES, Names
+from services.web.timeline_words import Names
+from services.web.words import AGENCIES, CATEGORIES, PURPOSES
 
 DONE_KEY = "parent_done"
 
