@@ -36,13 +36,8 @@ def read_text(form: dict[str, Any], name: str, errors: FormErrors, *, empty: str
               limit: int = MAX_TEXT) -> str:
     """The text typed in `name`, stripped. An error on its input when it is empty (`empty`, the
     words; None where it may be) or longer than `limit` ("`what` must be 4,000 characters or fewer")."""
-    value = str(form.get(name) or "").strip()
-    if not value:
-        if empty is not None:
-            errors.add(field_id(name), empty)
-    elif len(value) > limit:
-        errors.add(field_id(name), f"{what} must be {limit:,} characters or fewer")
-    return value
+    return errors.check_text(field_id(name), str(form.get(name) or ""), empty=empty,
+                             too_long=f"{what} must be {limit:,} characters or fewer", limit=limit)
 
 
 def read_choice(form: dict[str, Any], name: str, choices: Collection[str], errors: FormErrors, *, missing: str) -> str:

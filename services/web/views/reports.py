@@ -76,21 +76,18 @@ async def _share(page: PractitionerPage, child_id: UUID, kind: ReportKind) -> Re
         fields={**{name: field_id(name) for name, *_ in kind.texts}, "recommendations": "recommendations"})
 
 
-@router.get("/children/{child_id}/slt-reports/new")
-async def slt_report_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await child_form(page, child_id, SLT_REPORT.template)
+def _routes(path: str, kind: ReportKind) -> None:
+    """The report's form (GET) and its sharing (POST) at `path`."""
+
+    async def form(child_id: UUID, page: PractitionerPage) -> Response:
+        return await child_form(page, child_id, kind.template)
+
+    async def share(child_id: UUID, page: PractitionerPage) -> Response:
+        return await _share(page, child_id, kind)
+
+    router.add_api_route(path, form, methods=["GET"])
+    router.add_api_route(path, share, methods=["POST"])
 
 
-@router.post("/children/{child_id}/slt-reports/new")
-async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _share(page, child_id, SLT_REPORT)
-
-
-@router.get("/children/{child_id}/ep-advice/new")
-async def ep_advice_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await child_form(page, child_id, EP_ADVICE.template)
-
-
-@router.post("/children/{child_id}/ep-advice/new")
-async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _share(page, child_id, EP_ADVICE)
+_routes("/children/{child_id}/slt-reports/new", SLT_REPORT)
+_routes("/children/{child_id}/ep-advice/new", EP_ADVICE)
