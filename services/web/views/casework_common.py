@@ -162,7 +162,7 @@ async def child_form(page: Page, child_id: UUID, template: str, values: dict[str
                      **context: Any) -> Response:
     """A form about a child, empty but for `values`."""
     child = await child_view(page, child_id)
-    return await page.render(template, child=child, values=values or {}, errors=FormErrors(), **context)
+    return await page.form(template, child=child, values=values, **context)
 
 
 async def child_action(

@@ -30,7 +30,7 @@ _REGISTER_FIELDS = {"given_name": "given-name", "family_name": "family-name", "d
 @router.get("/children/new")
 async def new_child(page: PractitionerPage) -> Response:
     _settings_only(page)
-    return await page.render("children/new.html", values={}, errors=FormErrors())
+    return await page.form("children/new.html")
 
 
 @router.post("/children/new")
@@ -92,8 +92,7 @@ def _setting_people(page: Page) -> list[dict[str, str]]:
 async def key_person_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await setting_child(page, child_id)
     values = {"key_person": (child.get("key_person") or {}).get("id", ""), "buddy": (child.get("buddy") or {}).get("id", "")}
-    return await page.render("children/key_person.html", child=child, people=_setting_people(page), values=values,
-                             errors=FormErrors())
+    return await page.form("children/key_person.html", child=child, people=_setting_people(page), values=values)
 
 
 @router.post("/children/{child_id}/key-person")
@@ -126,8 +125,7 @@ async def name_key_person(page: PractitionerPage, child_id: UUID, key_person: An
 @router.get("/children/{child_id}/concerns/new")
 async def concern_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await setting_child(page, child_id)
-    return await page.render("children/concern.html", child=child, areas=AREAS_OF_NEED,
-                             values={"areas": []}, errors=FormErrors())
+    return await page.form("children/concern.html", child=child, areas=AREAS_OF_NEED, values={"areas": []})
 
 
 @router.post("/children/{child_id}/concerns/new")

@@ -56,6 +56,10 @@ class Page:
                                                status_code=status_code)
 
 
+    async def form(self, template: str, *, values: dict[str, Any] | None = None, **context: Any) -> HTMLResponse:
+        """A form, empty but for `values`."""
+        return await self.render(template, values=values or {}, errors=FormErrors(), **context)
+
     async def submit(
         self, errors: FormErrors, send: Callable[[], Awaitable[Any]], *, done: str | Callable[[Any], str],
         template: str, fields: Mapping[str, str], messages: Mapping[str, str] | None = None,

@@ -154,7 +154,7 @@ async def _advice_item(page: Page, advice_id: UUID) -> dict[str, Any]:
 async def advice_form(advice_id: UUID, page: PractitionerPage) -> Response:
     item = await _advice_item(page, advice_id)
     values = date_values(submitted_on=today(page))
-    return await page.render("ehc/advice.html", item=item, values=values, errors=FormErrors())
+    return await page.form("ehc/advice.html", item=item, values=values)
 
 
 @router.post("/ehc-advice/{advice_id}")

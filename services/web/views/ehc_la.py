@@ -31,7 +31,7 @@ ADVICE_AGENCIES = ("ep_service", "slt_service", "health_visiting", "setting", "a
 async def _la_form(page: Page, request_id: UUID, template: str, values: dict[str, str], **context: Any) -> Response:
     """A local authority's action on the request, its form (the dates filled in with `values`)."""
     req, title = await request_and_title(page, request_id)
-    return await page.render(template, req=req, title=title, values=values, errors=FormErrors(), **context)
+    return await page.form(template, req=req, title=title, values=values, **context)
 
 
 async def _la_action(

@@ -32,8 +32,7 @@ def _receivers(page: Page) -> list[dict[str, str]]:
 @router.get("/children/{child_id}/referrals/new")
 async def referral_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await setting_child(page, child_id)
-    return await page.render("referrals/new.html", child=child, receivers=_receivers(page), values={},
-                             errors=FormErrors())
+    return await page.form("referrals/new.html", child=child, receivers=_receivers(page))
 
 
 @router.post("/children/{child_id}/referrals/new")
@@ -114,7 +113,7 @@ def _answered(page: Page, referral: dict[str, Any], answer: str) -> None:
 @router.get("/referrals/{referral_id}/decline")
 async def decline_form(page: PractitionerPage, referral_id: UUID) -> Response:
     referral, child = await _referral(page, referral_id)
-    return await page.render("referrals/decline.html", referral=referral, child=child, values={}, errors=FormErrors())
+    return await page.form("referrals/decline.html", referral=referral, child=child)
 
 
 @router.post("/referrals/{referral_id}/decline")

@@ -39,8 +39,7 @@ PHASES = {
 async def schedule_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
     values = {"with_organisation_id": child.setting_id or "", **date_values(scheduled_for=None)}
-    return await page.render("reviews/schedule.html", child=child, values=values, errors=FormErrors(),
-                             partners=_partners(page))
+    return await page.form("reviews/schedule.html", child=child, values=values, partners=_partners(page))
 
 
 def _partners(page: PractitionerPage) -> list[dict[str, str]]:

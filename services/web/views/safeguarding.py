@@ -37,8 +37,8 @@ def _is_dsl(page: Page) -> bool:
 async def access_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
     values = {"dsl_name": page.person.name if _is_dsl(page) and page.person else "", "hours": "72"}
-    return await page.render("safeguarding/new.html", child=child, values=values, errors=FormErrors(),
-                             may_grant=_is_dsl(page), refused=None if _is_dsl(page) else ASK_YOUR_DSL)
+    return await page.form("safeguarding/new.html", child=child, values=values, may_grant=_is_dsl(page),
+                           refused=None if _is_dsl(page) else ASK_YOUR_DSL)
 
 
 @router.post("/children/{child_id}/safeguarding-access/new")

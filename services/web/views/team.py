@@ -36,8 +36,7 @@ async def _child_for_inviting(page: Page, child_id: UUID) -> dict[str, Any]:
 @router.get("/children/{child_id}/invitations/new")
 async def invite_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await _child_for_inviting(page, child_id)
-    return await page.render("team/invite.html", child=child, choices=_invitable(page, child), values={},
-                             errors=FormErrors())
+    return await page.form("team/invite.html", child=child, choices=_invitable(page, child))
 
 
 @router.post("/children/{child_id}/invitations/new")
@@ -76,7 +75,7 @@ async def _invitation(page: Page, invitation_id: UUID) -> dict[str, Any]:
 @router.get("/invitations/{invitation_id}")
 async def invitation_page(page: PractitionerPage, invitation_id: UUID) -> Response:
     invitation = await _invitation(page, invitation_id)
-    return await page.render("team/invitation.html", invitation=invitation, values={}, errors=FormErrors())
+    return await page.form("team/invitation.html", invitation=invitation)
 
 
 @router.post("/invitations/{invitation_id}/accept")

@@ -27,8 +27,8 @@ async def plan_form(child_id: UUID, page: PractitionerPage) -> Response:
     start = next((d["due_on"] for d in reception if d.get("kind") == "reception_place_from"), None)
     if start:
         values.update(date_values(starts_on=date.fromisoformat(str(start))))
-    return await page.render("transition/plan.html", child=child, values=values, errors=FormErrors(),
-                             schools=organisations(page, "school"))
+    return await page.form("transition/plan.html", child=child, values=values,
+                           schools=organisations(page, "school"))
 
 
 @router.post("/children/{child_id}/transition/new")

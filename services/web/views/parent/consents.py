@@ -23,8 +23,8 @@ from services.web.views.consent_answers import (
 from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
-    CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, listing, names_for, parent_child,
-    purpose_phrase, take_done,
+    CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, done_page, listing, names_for,
+    parent_child, purpose_phrase,
 )
 from services.web.words import organisations
 
@@ -161,11 +161,7 @@ async def withdraw(page: ParentPage, child_id: UUID, consent_id: UUID) -> Respon
 
 @router.get("/your-child/{child_id}/consents/withdrawn")
 async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "withdrawn")
-    if what is None:
-        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
-    return await page.render("parent/withdrawn.html", child=child, done=what)
+    return await done_page(page, child_id, "withdrawn", "parent/withdrawn.html", "/who-can-see")
 
 
 # -- give a new consent -------------------------------------------------------------------------
@@ -240,8 +236,4 @@ async def give(page: ParentPage, child_id: UUID) -> Response:
 
 @router.get("/your-child/{child_id}/consents/given")
 async def given(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "given")
-    if what is None:
-        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
-    return await page.render("parent/consent_given.html", child=child, done=what)
+    return await done_page(page, child_id, "given", "parent/consent_given.html", "/who-can-see")

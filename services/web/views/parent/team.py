@@ -58,8 +58,7 @@ def _choices(page: Page, members: list[dict[str, Any]]) -> list[dict[str, str]]:
 async def add_form(page: ParentPage, child_id: UUID) -> Response:
     child = await parent_child(page, child_id)
     members = await _team(page, child_id)
-    return await page.render("parent/team_add.html", child=child, choices=_choices(page, members),
-                             values={}, errors=FormErrors())
+    return await page.form("parent/team_add.html", child=child, choices=_choices(page, members))
 
 
 @router.post("/your-child/{child_id}/team/add")
@@ -95,7 +94,7 @@ async def _member(page: Page, child: dict, child_id: UUID, organisation_id: str)
 async def remove_page(page: ParentPage, child_id: UUID, organisation_id: str) -> Response:
     child = await parent_child(page, child_id)
     member = await _member(page, child, child_id, organisation_id)
-    return await page.render("parent/team_remove.html", child=child, member=member, values={}, errors=FormErrors())
+    return await page.form("parent/team_remove.html", child=child, member=member)
 
 
 @router.post("/your-child/{child_id}/team/{organisation_id}/remove")

@@ -11,14 +11,14 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.child_forms import parse_date
 from services.web.views.deps import ParentPage
 from services.web.views.parent.child import ehc_requests, timeline_rows
-from services.web.views.parent.common import base, done, parent_child, take_done
+from services.web.views.parent.common import base, done, done_page, parent_child
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ MAX_TEXT = 4000
 @router.get("/your-child/{child_id}/at-home")
 async def at_home_form(page: ParentPage, child_id: UUID) -> Response:
     child = await parent_child(page, child_id)
-    return await page.render("parent/at_home.html", child=child, values={}, errors=FormErrors())
+    return await page.form("parent/at_home.html", child=child)
 
 
 @router.post("/your-child/{child_id}/at-home")
@@ -62,10 +62,7 @@ async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()]
 
 @router.get("/your-child/{child_id}/at-home/shared")
 async def at_home_shared(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    if take_done(page, child_id, "at_home") is None:
-        return RedirectResponse(base(child), status_code=303)
-    return await page.render("parent/at_home_shared.html", child=child)
+    return await done_page(page, child_id, "at_home", "parent/at_home_shared.html")
 
 
 async def _request(page: ParentPage, child_id: UUID, request_id: UUID) -> dict:
@@ -79,7 +76,7 @@ async def _request(page: ParentPage, child_id: UUID, request_id: UUID) -> dict:
 async def views_form(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
     child = await parent_child(page, child_id)
     request = await _request(page, child_id, request_id)
-    return await page.render("parent/ehc_views.html", child=child, ehc_request=request, values={}, errors=FormErrors())
+    return await page.form("parent/ehc_views.html", child=child, ehc_request=request)
 
 
 @router.post("/your-child/{child_id}/ehc/{request_id}/views")
@@ -108,7 +105,4 @@ async def give_views(page: ParentPage, child_id: UUID, request_id: UUID,
 
 @router.get("/your-child/{child_id}/ehc/{request_id}/views/sent")
 async def views_sent(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    if take_done(page, child_id, "views") is None:
-        return RedirectResponse(base(child), status_code=303)
-    return await page.render("parent/ehc_views_sent.html", child=child)
+    return await done_page(page, child_id, "views", "parent/ehc_views_sent.html")
