@@ -51,6 +51,17 @@ class FormErrors:
             errors.add(field_id or None, text)
         return errors
 
+    def check_text(self, field_id: str, value: str, *, empty: str | None, too_long: str, limit: int = 4000) -> str:
+        """`value` stripped; an error on the input when it is empty (`empty`, the words; None
+        where it may be) or longer than `limit` (`too_long`)."""
+        value = value.strip()
+        if not value:
+            if empty is not None:
+                self.add(field_id, empty)
+        elif len(value) > limit:
+            self.add(field_id, too_long)
+        return value
+
     def __bool__(self) -> bool:
         return bool(self._by_field or self._unplaced)
 

@@ -5,7 +5,9 @@ Answers come back as parsed JSON; refusals and failures as the exceptions of `er
 
 from __future__ import annotations
 
+import string
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
 import httpx
@@ -44,6 +46,23 @@ def _detail(response: httpx.Response) -> str:
         return ""
     detail = body.get("detail") if isinstance(body, dict) else None
     return detail if isinstance(detail, str) else ""
+
+
+def endpoint(method: str, path: str) -> Callable[..., Awaitable[Any]]:
+    """An API call as a client method: `client.call(*ids, body)` fills the path's `{names}` from
+    the ids, in order, and sends the body (POST, PUT) when there is one:
+
+        decline_referral = endpoint("POST", "/referrals/{referral_id}/decline")
+    """
+    names = [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+    async def call(self: ApiClient, *args: Any) -> Any:
+        ids, rest = args[:len(names)], args[len(names):]
+        url = path.format(**dict(zip(names, ids, strict=True)))
+        return await self._request(method, url, **({"json": rest[0]} if rest else {}))
+
+    call.__doc__ = f"{method} {path}"
+    return call
 
 
 class ApiClient:

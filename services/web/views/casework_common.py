@@ -1,8 +1,7 @@
 """What the casework pages share (views/reviews, reports, ehc, transition, safeguarding): the
-form as a plain dict, GOV.UK date inputs (day, month, year) read into dates with the error
-wording of the Design System, the child as the viewer may see them, today in the UK, the
-directory, and the two-step "check your answers" flow that comes before anything that shares
-a child's data.
+child as the viewer may see them, today in the UK, the directory, and the two-step "check your
+answers" flow that comes before anything that shares a child's data (reading the form itself:
+views/form_input.py).
 
     form = await read_form(page)
     step = form.get("step")                       # "" (the form), "edit" (change answers), "confirm"
@@ -24,30 +23,12 @@ from fastapi.responses import RedirectResponse, Response
 from services.common.directory import Directory
 from services.web.api_clients import ApiValidationError
 from services.web.forms import FormErrors
-from services.web.templating import UK, date_words
+from services.web.templating import UK
 from services.web.views.deps import Page
+from services.web.views.form_input import read_form
 from services.web.words import AGENCIES
 
 STEP_FORM, STEP_EDIT, STEP_CONFIRM = "", "edit", "confirm"
-
-
-async def read_form(page: Page) -> dict[str, Any]:
-    """The posted form: one value per field (stripped), lists for fields sent more than once
-    (checkboxes)."""
-    form = await page.request.form()
-    out: dict[str, Any] = {}
-    for key in form.keys():
-        if key == "csrf_token":
-            continue
-        values = [str(v).strip() for v in form.getlist(key)]
-        out[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
-    return out
-
-
-def as_list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    return [v for v in value if v] if isinstance(value, list) else [value]
 
 
 def directory(page: Page) -> Directory:
@@ -77,49 +58,6 @@ def organisations(page: Page, *agencies: str, exclude: tuple[str | None, ...] = 
 def today(page: Page) -> date:
     clock = getattr(page.request.app.state, "clock", None)
     return datetime.fromtimestamp(clock(), UK).date() if clock else datetime.now(UK).date()
-
-
-# --- dates ---------------------------------------------------------------------------------
-
-
-def date_parts(value: date | None) -> dict[str, str]:
-    if value is None:
-        return {"day": "", "month": "", "year": ""}
-    return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
-
-
-def date_values(**days: date | None) -> dict[str, str]:
-    """A form's date inputs filled in: `date_values(decided_on=d)` gives decided_on_day,
-    decided_on_month and decided_on_year."""
-    return {f"{name}_{part}": v for name, day in days.items() for part, v in date_parts(day).items()}
-
-
-def read_date(form: dict[str, Any], name: str, what: str, errors: FormErrors, *, required: bool = True) -> date | None:
-    """The date typed in `{name}-day`, `-month`, `-year`; an error on `{name}-day` (the first
-    input, where the summary's link lands) in GOV.UK's words. `what` completes "Enter the date
-    ..." / "... must be a real date", e.g. "the review is planned for"."""
-    field_id = f"{name.replace('_', '-')}-day"
-    parts = [form.get(f"{name}_{p}", "") for p in ("day", "month", "year")]
-    if not any(parts):
-        if required:
-            errors.add(field_id, f"Enter the date {what}")
-        return None
-    missing = [label for label, p in zip(("day", "month", "year"), parts) if not p]
-    if missing:
-        errors.add(field_id, f"The date {what} must include a {' and '.join(missing)}")
-        return None
-    try:
-        day, month, year = (int(p) for p in parts)
-        if year < 1000:
-            raise ValueError
-        return date(year, month, day)
-    except ValueError:
-        errors.add(field_id, f"The date {what} must be a real date")
-        return None
-
-
-def date_field_id(name: str) -> str:
-    return f"{name.replace('_', '-')}-day"
 
 
 # --- the child, as the viewer may see them ----------------------------------------------------
@@ -173,31 +111,26 @@ def api_errors(error: ApiValidationError, fields: dict[str, str], errors: FormEr
     return errors
 
 
-def words_date(value: date | None) -> str:
-    return date_words(value) if value else ""
-
-
-def lines(text: str) -> list[str]:
-    """One item a line (blank lines dropped)."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 # --- the form, then "check your answers", then the API ---------------------------------------
 
 
 async def form_then_check(
-    page: Page, form: dict[str, Any], *, template: str, context: dict[str, Any],
+    page: Page, *, template: str, context: dict[str, Any],
     validate: Callable[[dict[str, Any], FormErrors], Any],
-    send: Callable[[Any], Awaitable[Any]],
+    send: Callable[[Any, Any], Awaitable[Any]],
     done: Callable[[Any], str],
     fields: dict[str, str],
     check: Callable[[Any], dict[str, Any]] | None = None,
-    on_refused: Callable[[Exception], Awaitable[Response | None]] | None = None,
+    on_refused: Callable[[Exception, dict[str, Any]], Awaitable[Response | None]] | None = None,
 ) -> Response:
     """One POST handler for a form, with (when `check` is given) a check-your-answers step:
     the form's answers are checked here (`validate` adds errors and returns the API's body),
-    shown on the check page, and sent to the API only when confirmed. The API's 422 comes
-    back on the form, each message by its field (`fields`: API field -> input id)."""
+    shown on the check page, and sent to the API (`send(apis, body)`) only when confirmed. The
+    API's 422 comes back on the form, each message by its field (`fields`: API field -> input
+    id); `on_refused(error, form)` may show another refusal as a page."""
+    assert page.apis is not None
+    apis = page.apis
+    form = await read_form(page)
     step = str(form.get("step") or "")
 
     async def again(errors: FormErrors, status: int = 400) -> Response:
@@ -213,13 +146,34 @@ async def form_then_check(
         return await page.render("casework/check.html", check=check(body), values=form,
                                  back=str(page.request.url.path), **context)
     try:
-        result = await send(body)
+        result = await send(apis, body)
     except ApiValidationError as e:
         return await again(api_errors(e, fields))
     except Exception as e:  # noqa: BLE001 - only what the page knows how to say; the rest re-raised
         if on_refused is not None:
-            shown = await on_refused(e)
+            shown = await on_refused(e, form)
             if shown is not None:
                 return shown
         raise
     return RedirectResponse(done(result), status_code=303)
+
+
+async def child_form(page: Page, child_id: UUID, template: str, values: dict[str, Any] | None = None,
+                     **context: Any) -> Response:
+    """A form about a child, empty but for `values`."""
+    child = await child_view(page, child_id)
+    return await page.form(template, child=child, values=values, **context)
+
+
+async def child_action(
+    page: Page, child_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], Any],
+    send: Callable[[Any, Any], Awaitable[Any]], fields: dict[str, str],
+    check: Callable[[Any], dict[str, Any]] | None = None, context: dict[str, Any] | None = None,
+) -> Response:
+    """A form about a child posted (form_then_check): the form is shown again with the child and
+    `context`, check your answers is captioned with the child, and the page goes back to the child's."""
+    child = await child_view(page, child_id)
+    return await form_then_check(
+        page, template=template, context={"child": child, **(context or {})}, validate=validate,
+        check=(lambda body: {"caption": child.title, **check(body)}) if check else None,
+        send=send, done=lambda _: f"/children/{child_id}", fields=fields)

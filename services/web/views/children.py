@@ -1,7 +1,7 @@
 """Children: find a child among those the caller's organisation works with, register a child
 (setting), the child page (UI.md: the centre — name and age where the viewer may see them, the
 key person, the team, the timeline the viewer may see with *why*, a category filter, and the
-actions the viewer's organisation may take), naming the key person, and raising a concern.
+actions the viewer's organisation may take). The setting's forms: views/child_forms.py.
 
 Who may see what is the APIs' answer: a child the viewer may not know is the API's 404, shown
 as the same "Page not found" as a made-up id. Buttons follow what the APIs say (the child's
@@ -14,15 +14,16 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from schemas.vocabulary import DSL_ROLE
-from services.web.api_clients import ApiError, ApiValidationError
+from services.web.api_clients import ApiError
 from services.web.dev_people import DEV_PEOPLE
-from services.web.forms import FormErrors
+from services.web.pages import PageNotFound
 from services.web.views.deps import Page, PractitionerPage
-from services.web.words import AREAS_OF_NEED, CATEGORIES, JOINED_THROUGH, Names, basis_words, describe, role_words
+from services.web.timeline_words import Names, basis_words, describe
+from services.web.words import CATEGORIES, JOINED_THROUGH, role_words
 
 router = APIRouter()
 
@@ -67,6 +68,14 @@ def is_setting_of(page: Page, child: dict[str, Any]) -> bool:
                 and page.person.organisation_id == child.get("setting_organisation_id"))
 
 
+async def setting_child(page: Page, child_id: UUID) -> dict[str, Any]:
+    """The child, for a page only their setting may use (anyone else: "Page not found")."""
+    child = await load_child(page, child_id)
+    if not is_setting_of(page, child):
+        raise PageNotFound()
+    return child
+
+
 def on_team(page: Page, child: dict[str, Any]) -> bool:
     org = page.person.organisation_id if page.person else None
     return bool(org) and any(m.get("organisation_id") == org for m in child.get("team") or ())
@@ -85,68 +94,6 @@ async def find(page: PractitionerPage, name: Annotated[str, Query(max_length=100
     may_register = bool(page.person and page.person.agency == "setting")
     return await page.render("children/find.html", items=items, total=found.get("total", len(items)),
                              name=name, may_register=may_register)
-
-
-# -- register a child (setting) ---------------------------------------------------------------
-
-_REGISTER_FIELDS = {"given_name": "given-name", "family_name": "family-name", "date_of_birth": "dob-day",
-                    "setting_organisation_id": "given-name"}
-
-
-@router.get("/children/new")
-async def new_child(page: PractitionerPage) -> Response:
-    _settings_only(page)
-    return await page.render("children/new.html", values={}, errors=FormErrors())
-
-
-@router.post("/children/new")
-async def register(
-    page: PractitionerPage,
-    given_name: Annotated[str, Form()] = "",
-    family_name: Annotated[str, Form()] = "",
-    dob_day: Annotated[str, Form()] = "",
-    dob_month: Annotated[str, Form()] = "",
-    dob_year: Annotated[str, Form()] = "",
-) -> Response:
-    assert page.apis is not None
-    _settings_only(page)
-    values = {"given_name": given_name.strip(), "family_name": family_name.strip(),
-              "dob_day": dob_day.strip(), "dob_month": dob_month.strip(), "dob_year": dob_year.strip()}
-    errors = FormErrors()
-    if not values["given_name"]:
-        errors.add("given-name", "Enter the child’s first name")
-    if not values["family_name"]:
-        errors.add("family-name", "Enter the child’s last name")
-    dob = parse_date(values["dob_day"], values["dob_month"], values["dob_year"])
-    if dob is None:
-        errors.add("dob-day", "Enter the child’s date of birth, for example 27 3 2024"
-                   if any((values["dob_day"], values["dob_month"], values["dob_year"]))
-                   else "Enter the child’s date of birth")
-    if not errors:
-        assert dob is not None
-        try:
-            child = await page.apis.referrals.register_child({
-                "given_name": values["given_name"], "family_name": values["family_name"],
-                "date_of_birth": dob.isoformat()})
-            return RedirectResponse(f"/children/{child['child_id']}", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields=_REGISTER_FIELDS, messages={
-                "date_of_birth": "Date of birth must be in the past and the child under five"})
-    return await page.render("children/new.html", values=values, errors=errors, status_code=400)
-
-
-def parse_date(day: str, month: str, year: str) -> date | None:
-    try:
-        return date(int(year), int(month), int(day)) if len(year.strip()) == 4 else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _settings_only(page: Page) -> None:
-    from services.web.pages import PageNotFound
-
-    if not page.person or page.person.agency != "setting":
-        raise PageNotFound()
 
 
 # -- the child page ---------------------------------------------------------------------------
@@ -239,98 +186,3 @@ def _actions(page: Page, child: dict[str, Any]) -> list[dict[str, str]]:
     if page.person.role == DSL_ROLE:
         actions.append({"text": "Safeguarding access", "href": f"/children/{cid}/safeguarding-access/new"})
     return actions
-
-
-# -- key person -------------------------------------------------------------------------------
-
-
-def _setting_people(page: Page) -> list[dict[str, str]]:
-    """Practitioners of the viewer's setting the web knows by name (development: the cast)."""
-    org = page.person.organisation_id if page.person else None
-    if not page.settings.development:
-        return []
-    return [{"id": p.key, "name": p.name, "description": p.description} for p in DEV_PEOPLE if p.organisation_id == org]
-
-
-@router.get("/children/{child_id}/key-person")
-async def key_person_form(page: PractitionerPage, child_id: UUID) -> Response:
-    child = await load_child(page, child_id)
-    _require_setting(page, child)
-    values = {"key_person": (child.get("key_person") or {}).get("id", ""), "buddy": (child.get("buddy") or {}).get("id", "")}
-    return await page.render("children/key_person.html", child=child, people=_setting_people(page), values=values,
-                             errors=FormErrors())
-
-
-@router.post("/children/{child_id}/key-person")
-async def name_key_person(page: PractitionerPage, child_id: UUID, key_person: Annotated[str, Form()] = "",
-                          buddy: Annotated[str, Form()] = "") -> Response:
-    assert page.apis is not None
-    child = await load_child(page, child_id)
-    _require_setting(page, child)
-    people = {p["id"]: p["name"] for p in _setting_people(page)}
-    errors = FormErrors()
-    if key_person not in people:
-        errors.add("key-person", "Select the child’s key person")
-    if buddy and buddy not in people:
-        errors.add("buddy", "Select a buddy from the list, or no buddy")
-    if key_person and buddy and key_person == buddy:
-        errors.add("buddy", "The buddy must be someone other than the key person")
-    if not errors:
-        body: dict[str, Any] = {"key_person_id": key_person, "key_person_name": people[key_person]}
-        if buddy:
-            body.update(buddy_id=buddy, buddy_name=people[buddy])
-        try:
-            await page.apis.referrals.name_key_person(child_id, body)
-            return RedirectResponse(f"/children/{child_id}", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"key_person_id": "key-person", "key_person_name": "key-person",
-                                                    "buddy_id": "buddy", "buddy_name": "buddy"})
-    return await page.render("children/key_person.html", child=child, people=_setting_people(page),
-                             values={"key_person": key_person, "buddy": buddy}, errors=errors, status_code=400)
-
-
-def _require_setting(page: Page, child: dict[str, Any]) -> None:
-    from services.web.pages import PageNotFound
-
-    if not is_setting_of(page, child):
-        raise PageNotFound()
-
-
-# -- raise a concern --------------------------------------------------------------------------
-
-
-@router.get("/children/{child_id}/concerns/new")
-async def concern_form(page: PractitionerPage, child_id: UUID) -> Response:
-    child = await load_child(page, child_id)
-    _require_setting(page, child)
-    return await page.render("children/concern.html", child=child, areas=AREAS_OF_NEED,
-                             values={"areas": []}, errors=FormErrors())
-
-
-@router.post("/children/{child_id}/concerns/new")
-async def raise_concern(page: PractitionerPage, child_id: UUID,
-                        areas: Annotated[list[str] | None, Form()] = None,
-                        summary: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = "") -> Response:
-    assert page.apis is not None
-    child = await load_child(page, child_id)
-    _require_setting(page, child)
-    chosen = [a for a in (areas or ()) if a in AREAS_OF_NEED]
-    values = {"areas": chosen, "summary": summary.strip(), "evidence": evidence.strip()}
-    errors = FormErrors()
-    if not chosen:
-        errors.add("areas", "Select at least one area of need")
-    if not values["summary"]:
-        errors.add("summary", "Describe the concern")
-    elif len(values["summary"]) > 4000:
-        errors.add("summary", "The description must be 4,000 characters or fewer")
-    if len(values["evidence"]) > 4000:
-        errors.add("evidence", "The evidence must be 4,000 characters or fewer")
-    if not errors:
-        try:
-            await page.apis.referrals.raise_concern(child_id, {
-                "areas_of_need": chosen, "summary": values["summary"], "evidence": values["evidence"] or None})
-            return RedirectResponse(f"/children/{child_id}", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"areas_of_need": "areas", "summary": "summary", "evidence": "evidence"})
-    return await page.render("children/concern.html", child=child, areas=AREAS_OF_NEED, values=values,
-                             errors=errors, status_code=400)

@@ -12,16 +12,18 @@ parents only (anyone else gets "Page not found"); `AnyonePage` for pages with no
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.web.api_clients import Apis, ApiError
+from services.web.api_clients import Apis, ApiError, ApiValidationError, Conflict
 from services.web.config import WebSettings
+from services.web.forms import FormErrors
 from services.web.pages import CsrfRefused, NotSignedIn, PageNotFound
 from services.web.session import SignedInPerson, csrf_matches, csrf_token, signed_in_person
 
@@ -52,6 +54,32 @@ class Page:
                 "development": self.settings.development, "unread_count": unread}
         return self.templates.TemplateResponse(self.request, template, {**base, **context},
                                                status_code=status_code)
+
+
+    async def form(self, template: str, *, values: dict[str, Any] | None = None, **context: Any) -> HTMLResponse:
+        """A form, empty but for `values`."""
+        return await self.render(template, values=values or {}, errors=FormErrors(), **context)
+
+    async def submit(
+        self, errors: FormErrors, send: Callable[[], Awaitable[Any]], *, done: str | Callable[[Any], str],
+        template: str, fields: Mapping[str, str], messages: Mapping[str, str] | None = None,
+        conflict_on: str | None = None, **context: Any,
+    ) -> Response:
+        """A form posted: with no `errors`, `send()` it and go on to `done` (or `done(result)`).
+        Otherwise the form again (400) with `context`: the page's own errors, or the API's 422
+        each by its field (`fields`: API field -> input id, `messages` its words), or a 409 on
+        `conflict_on` where given."""
+        if not errors:
+            try:
+                result = await send()
+                return RedirectResponse(done(result) if callable(done) else done, status_code=303)
+            except ApiValidationError as e:
+                errors = FormErrors.from_api(e, fields=dict(fields), messages=messages)
+            except Conflict as e:
+                if conflict_on is None:
+                    raise
+                errors = FormErrors().add(conflict_on, e.message)
+        return await self.render(template, errors=errors, status_code=400, **context)
 
 
 def _page(request: Request, person: SignedInPerson | None) -> Page:

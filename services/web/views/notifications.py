@@ -27,8 +27,7 @@ async def inbox(page: SignedInPage) -> Response:
 async def email_form(page: SignedInPage) -> Response:
     assert page.apis is not None
     current = await _subscription(page)
-    return await page.render("notifications/email.html", values={"email": current.get("email") or ""},
-                             errors=FormErrors())
+    return await page.form("notifications/email.html", values={"email": current.get("email") or ""})
 
 
 @router.post("/email")

@@ -11,15 +11,16 @@ from uuid import UUID
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
-from services.web.api_clients import ApiValidationError, NotFound
+from services.web.api_clients import NotFound
 from services.web.forms import FormErrors
-from services.web.views.children import is_setting_of, load_child
+from services.web.views.children import load_child, setting_child
 from services.web.views.deps import Page, PractitionerPage
 from services.web.words import organisations
 
 router = APIRouter()
 
 DONE_KEY = "referral_answered"
+_REASON_TOO_LONG = "The reason must be 4,000 characters or fewer"
 
 
 def _receivers(page: Page) -> list[dict[str, str]]:
@@ -30,45 +31,29 @@ def _receivers(page: Page) -> list[dict[str, str]]:
 
 @router.get("/children/{child_id}/referrals/new")
 async def referral_form(page: PractitionerPage, child_id: UUID) -> Response:
-    child = await _setting_child(page, child_id)
-    return await page.render("referrals/new.html", child=child, receivers=_receivers(page), values={},
-                             errors=FormErrors())
+    child = await setting_child(page, child_id)
+    return await page.form("referrals/new.html", child=child, receivers=_receivers(page))
 
 
 @router.post("/children/{child_id}/referrals/new")
 async def refer(page: PractitionerPage, child_id: UUID, to_organisation: Annotated[str, Form()] = "",
                 reason: Annotated[str, Form()] = "") -> Response:
     assert page.apis is not None
-    child = await _setting_child(page, child_id)
+    child = await setting_child(page, child_id)
     receivers = {o["id"]: o for o in _receivers(page)}
     values = {"to_organisation": to_organisation, "reason": reason.strip()}
     errors = FormErrors()
     if to_organisation not in receivers:
         errors.add("to-organisation", "Select the service to refer to")
-    if not values["reason"]:
-        errors.add("reason", "Enter the reason for the referral")
-    elif len(values["reason"]) > 4000:
-        errors.add("reason", "The reason must be 4,000 characters or fewer")
-    if not errors:
-        receiver = receivers[to_organisation]
-        try:
-            await page.apis.referrals.make_referral(child_id, {
-                "to_organisation_id": receiver["id"], "to_agency": receiver["agency"], "reason": values["reason"]})
-            return RedirectResponse(f"/children/{child_id}", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"to_organisation_id": "to-organisation", "to_agency": "to-organisation",
-                                                    "reason": "reason"})
-    return await page.render("referrals/new.html", child=child, receivers=list(receivers.values()), values=values,
-                             errors=errors, status_code=400)
-
-
-async def _setting_child(page: Page, child_id: UUID) -> dict[str, Any]:
-    from services.web.pages import PageNotFound
-
-    child = await load_child(page, child_id)
-    if not is_setting_of(page, child):
-        raise PageNotFound()
-    return child
+    errors.check_text("reason", reason, empty="Enter the reason for the referral", too_long=_REASON_TOO_LONG)
+    apis = page.apis
+    receiver = receivers.get(to_organisation) or {}
+    return await page.submit(
+        errors, lambda: apis.referrals.make_referral(child_id, {
+            "to_organisation_id": receiver.get("id"), "to_agency": receiver.get("agency"), "reason": values["reason"]}),
+        done=f"/children/{child_id}", template="referrals/new.html", child=child,
+        receivers=list(receivers.values()), values=values,
+        fields={"to_organisation_id": "to-organisation", "to_agency": "to-organisation", "reason": "reason"})
 
 
 # -- the receiver's side ----------------------------------------------------------------------
@@ -128,25 +113,21 @@ def _answered(page: Page, referral: dict[str, Any], answer: str) -> None:
 @router.get("/referrals/{referral_id}/decline")
 async def decline_form(page: PractitionerPage, referral_id: UUID) -> Response:
     referral, child = await _referral(page, referral_id)
-    return await page.render("referrals/decline.html", referral=referral, child=child, values={}, errors=FormErrors())
+    return await page.form("referrals/decline.html", referral=referral, child=child)
 
 
 @router.post("/referrals/{referral_id}/decline")
 async def decline(page: PractitionerPage, referral_id: UUID, reason: Annotated[str, Form()] = "") -> Response:
     assert page.apis is not None
-    values = {"reason": reason.strip()}
+    apis = page.apis
     errors = FormErrors()
-    if not values["reason"]:
-        errors.add("reason", "Enter the reason for declining the referral")
-    elif len(values["reason"]) > 4000:
-        errors.add("reason", "The reason must be 4,000 characters or fewer")
+    values = {"reason": errors.check_text("reason", reason, empty="Enter the reason for declining the referral",
+                                          too_long=_REASON_TOO_LONG)}
     referral, child = await _referral(page, referral_id)
-    if not errors:
-        try:
-            await page.apis.referrals.decline_referral(referral_id, {"reason": values["reason"]})
-            _answered(page, referral, "declined")
-            return RedirectResponse(f"/referrals/{referral_id}/answered", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"reason": "reason"})
-    return await page.render("referrals/decline.html", referral=referral, child=child, values=values, errors=errors,
-                             status_code=400)
+
+    async def send() -> None:
+        await apis.referrals.decline_referral(referral_id, {"reason": values["reason"]})
+        _answered(page, referral, "declined")
+
+    return await page.submit(errors, send, done=f"/referrals/{referral_id}/answered", template="referrals/decline.html",
+                             referral=referral, child=child, values=values, fields={"reason": "reason"})

@@ -7,6 +7,7 @@ referrals API's decision (403/404 are pages that say so)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -14,23 +15,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_view, form_then_check, lines, read_form
-from services.web.views.deps import Page, PractitionerPage
+from services.web.views.casework_common import child_action, child_form
+from services.web.views.deps import PractitionerPage
+from services.web.views.form_input import field_id, lines, read_text
 
 router = APIRouter()
 
-MAX_TEXT = 4000
 MAX_ITEMS = 50
 MAX_ITEM = 1000
-
-
-def _text(form: dict[str, Any], name: str, field_id: str, empty: str, what: str, errors: FormErrors) -> str:
-    value = str(form.get(name) or "").strip()
-    if not value:
-        errors.add(field_id, empty)
-    elif len(value) > MAX_TEXT:
-        errors.add(field_id, f"{what} must be {MAX_TEXT:,} characters or fewer")
-    return value
 
 
 def _recommendations(form: dict[str, Any], errors: FormErrors) -> list[str]:
@@ -42,83 +34,60 @@ def _recommendations(form: dict[str, Any], errors: FormErrors) -> list[str]:
     return items
 
 
-async def _form(page: Page, child_id: UUID, template: str) -> Response:
-    child = await child_view(page, child_id)
-    return await page.render(template, child=child, values={}, errors=FormErrors())
+@dataclass(frozen=True)
+class ReportKind:
+    """What differs between the reports: the form, its texts (field, label on check your answers,
+    the error when it is empty, how the too-long error names it) and the API call that shares it."""
+
+    template: str
+    heading: str
+    texts: tuple[tuple[str, str, str, str], ...]
+    noun: str
+    share: Callable[[Any], Callable[[UUID, dict[str, Any]], Awaitable[Any]]]
 
 
-async def _share(
-    page: Page, child_id: UUID, *, template: str, validate: Callable[[dict[str, Any], FormErrors], dict[str, Any]],
-    check: Callable[[dict[str, Any]], dict[str, Any]], send: Callable[[Any, dict[str, Any]], Awaitable[Any]],
-    fields: dict[str, str],
-) -> Response:
-    """A report posted: checked by `validate`, shown on check your answers (`check`'s heading,
-    rows, confirm and note, captioned with the child), shared with `send(apis, body)`, then back
-    to the child's page."""
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-    return await form_then_check(
-        page, form, template=template, context={"child": child}, validate=validate,
-        check=lambda body: {"caption": child.title, **check(body)}, send=lambda body: send(apis, body),
-        done=lambda _: f"/children/{child_id}", fields=fields)
+SLT_REPORT = ReportKind(
+    "reports/slt.html", "Share a speech and language therapy report",
+    (("assessment_summary", "Assessment summary", "Enter a summary of the assessment", "The assessment summary"),
+     ("programme", "Programme", "Enter the programme for the setting and home", "The programme")),
+    noun="report", share=lambda apis: apis.referrals.share_slt_report)
+EP_ADVICE = ReportKind(
+    "reports/ep_advice.html", "Share educational psychology advice",
+    (("summary", "Summary", "Enter a summary of your advice", "The summary"),),
+    noun="advice", share=lambda apis: apis.referrals.share_ep_advice)
 
 
-# --- SLT report ----------------------------------------------------------------------------
-
-
-@router.get("/children/{child_id}/slt-reports/new")
-async def slt_report_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _form(page, child_id, "reports/slt.html")
-
-
-@router.post("/children/{child_id}/slt-reports/new")
-async def share_slt_report(child_id: UUID, page: PractitionerPage) -> Response:
+async def _share(page: PractitionerPage, child_id: UUID, kind: ReportKind) -> Response:
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"assessment_summary": _text(f, "assessment_summary", "assessment-summary",
-                                            "Enter a summary of the assessment", "The assessment summary", errors),
-                "programme": _text(f, "programme", "programme", "Enter the programme for the setting and home",
-                                   "The programme", errors),
-                "recommendations": _recommendations(f, errors)}
+        texts = {name: read_text(f, name, errors, empty=empty, what=what) for name, _, empty, what in kind.texts}
+        return {**texts, "recommendations": _recommendations(f, errors)}
 
     def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share a speech and language therapy report",
-                "rows": [("Assessment summary", body["assessment_summary"]), ("Programme", body["programme"]),
-                         ("Recommendations", body["recommendations"])],
-                "confirm": "Share the report",
-                "note": "The report goes on the child’s timeline. Who on the team sees it is decided by the "
+        return {"heading": kind.heading,
+                "rows": [(label, body[name]) for name, label, _, _ in kind.texts]
+                        + [("Recommendations", body["recommendations"])],
+                "confirm": f"Share the {kind.noun}",
+                "note": f"The {kind.noun} goes on the child’s timeline. Who on the team sees it is decided by the "
                         "family’s consent."}
 
-    return await _share(
-        page, child_id, template="reports/slt.html", validate=validate, check=check,
-        send=lambda apis, body: apis.referrals.share_slt_report(child_id, body),
-        fields={"assessment_summary": "assessment-summary", "programme": "programme",
-                "recommendations": "recommendations"})
+    return await child_action(
+        page, child_id, template=kind.template, validate=validate, check=check,
+        send=lambda apis, body: kind.share(apis)(child_id, body),
+        fields={**{name: field_id(name) for name, *_ in kind.texts}, "recommendations": "recommendations"})
 
 
-# --- EP advice -----------------------------------------------------------------------------
+def _routes(path: str, kind: ReportKind) -> None:
+    """The report's form (GET) and its sharing (POST) at `path`."""
+
+    async def form(child_id: UUID, page: PractitionerPage) -> Response:
+        return await child_form(page, child_id, kind.template)
+
+    async def share(child_id: UUID, page: PractitionerPage) -> Response:
+        return await _share(page, child_id, kind)
+
+    router.add_api_route(path, form, methods=["GET"])
+    router.add_api_route(path, share, methods=["POST"])
 
 
-@router.get("/children/{child_id}/ep-advice/new")
-async def ep_advice_form(child_id: UUID, page: PractitionerPage) -> Response:
-    return await _form(page, child_id, "reports/ep_advice.html")
-
-
-@router.post("/children/{child_id}/ep-advice/new")
-async def share_ep_advice(child_id: UUID, page: PractitionerPage) -> Response:
-    def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
-        return {"summary": _text(f, "summary", "summary", "Enter a summary of your advice", "The summary", errors),
-                "recommendations": _recommendations(f, errors)}
-
-    def check(body: dict[str, Any]) -> dict[str, Any]:
-        return {"heading": "Share educational psychology advice",
-                "rows": [("Summary", body["summary"]), ("Recommendations", body["recommendations"])],
-                "confirm": "Share the advice",
-                "note": "The advice goes on the child’s timeline. Who on the team sees it is decided by the "
-                        "family’s consent."}
-
-    return await _share(
-        page, child_id, template="reports/ep_advice.html", validate=validate, check=check,
-        send=lambda apis, body: apis.referrals.share_ep_advice(child_id, body),
-        fields={"summary": "summary", "recommendations": "recommendations"})
+_routes("/children/{child_id}/slt-reports/new", SLT_REPORT)
+_routes("/children/{child_id}/ep-advice/new", EP_ADVICE)

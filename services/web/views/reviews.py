@@ -13,10 +13,9 @@ from fastapi.responses import Response
 
 from services.web.api_clients import Forbidden
 from services.web.forms import FormErrors
-from services.web.views.casework_common import (
-    child_view, date_field_id, date_values, form_then_check, organisations, read_date, read_form, today,
-)
+from services.web.views.casework_common import child_action, child_form, child_view, organisations, today
 from services.web.views.deps import PractitionerPage
+from services.web.views.form_input import date_field_id, date_values, iso, read_choice, read_date
 
 router = APIRouter()
 
@@ -40,72 +39,52 @@ PHASES = {
 async def schedule_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
     values = {"with_organisation_id": child.setting_id or "", **date_values(scheduled_for=None)}
-    return await page.render("reviews/schedule.html", child=child, values=values, errors=FormErrors(),
-                             partners=_partners(page, child))
+    return await page.form("reviews/schedule.html", child=child, values=values, partners=_partners(page))
 
 
-def _partners(page: PractitionerPage, child) -> list[dict[str, str]]:
+def _partners(page: PractitionerPage) -> list[dict[str, str]]:
     me = page.person.organisation_id if page.person else None
     return organisations(page, "setting", "health_visiting", exclude=(me,))
 
 
 @router.post("/children/{child_id}/integrated-reviews/new")
 async def schedule(child_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-    partners = {p["value"]: p for p in _partners(page, child)}
+    partners = {p["value"]: p for p in _partners(page)}
 
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         when = read_date(f, "scheduled_for", "the review is planned for", errors)
-        partner = str(f.get("with_organisation_id") or "")
-        if partner not in partners:
-            errors.add("with-organisation-id", "Select the organisation you will do the review with")
-        body: dict[str, Any] = {"scheduled_for": when.isoformat() if when else None}
+        partner = read_choice(f, "with_organisation_id", partners, errors,
+                              missing="Select the organisation you will do the review with")
+        body: dict[str, Any] = {"scheduled_for": iso(when)}
         if partner in partners:
             body.update(with_organisation_id=partner, with_agency=partners[partner]["agency"])
         return body
 
-    return await form_then_check(
-        page, form, template="reviews/schedule.html", context={"child": child, "partners": list(partners.values())},
-        validate=validate, send=lambda body: apis.referrals.schedule_review(child_id, body),
-        done=lambda _: f"/children/{child_id}",
+    return await child_action(
+        page, child_id, template="reviews/schedule.html", context={"partners": list(partners.values())},
+        validate=validate, send=lambda apis, body: apis.referrals.schedule_review(child_id, body),
         fields={"scheduled_for": date_field_id("scheduled_for"), "with_organisation_id": "with-organisation-id",
                 "with_agency": "with-organisation-id"})
 
 
 @router.get("/children/{child_id}/integrated-reviews/{review_id}/complete")
 async def complete_form(child_id: UUID, review_id: UUID, page: PractitionerPage) -> Response:
-    child = await child_view(page, child_id)
-    values = date_values(completed_on=today(page))
-    return await page.render("reviews/complete.html", child=child, review_id=review_id, values=values,
-                             errors=FormErrors(), areas=PRIME_AREAS, outcomes=OUTCOMES)
+    return await child_form(page, child_id, "reviews/complete.html", date_values(completed_on=today(page)),
+                            review_id=review_id, areas=PRIME_AREAS, outcomes=OUTCOMES)
 
 
 @router.post("/children/{child_id}/integrated-reviews/{review_id}/complete")
 async def complete(child_id: UUID, review_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
-    child = await child_view(page, child_id)
-    form = await read_form(page)
-
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
         done_on = read_date(f, "completed_on", "the review was done", errors)
-        outcomes = {}
-        for key, label in PRIME_AREAS:
-            chosen = str(f.get(key) or "")
-            if chosen not in OUTCOME_WORDS:
-                errors.add(key.replace("_", "-"), f"Select the outcome for {label.lower()}")
-            else:
-                outcomes[key] = chosen
-        return {"completed_on": done_on.isoformat() if done_on else None, "outcomes": outcomes}
+        outcomes = {key: read_choice(f, key, OUTCOME_WORDS, errors, missing=f"Select the outcome for {label.lower()}")
+                    for key, label in PRIME_AREAS}
+        return {"completed_on": iso(done_on), "outcomes": {k: v for k, v in outcomes.items() if v in OUTCOME_WORDS}}
 
-    return await form_then_check(
-        page, form, template="reviews/complete.html",
-        context={"child": child, "review_id": review_id, "areas": PRIME_AREAS, "outcomes": OUTCOMES},
-        validate=validate, send=lambda body: apis.referrals.complete_review(review_id, body),
-        done=lambda _: f"/children/{child_id}",
+    return await child_action(
+        page, child_id, template="reviews/complete.html",
+        context={"review_id": review_id, "areas": PRIME_AREAS, "outcomes": OUTCOMES},
+        validate=validate, send=lambda apis, body: apis.referrals.complete_review(review_id, body),
         fields={"completed_on": date_field_id("completed_on"), "outcomes": "communication-and-language",
                 **{f"outcomes.{k}": k.replace("_", "-") for k, _ in PRIME_AREAS}})
 

@@ -17,8 +17,9 @@ from fastapi.responses import Response
 from schemas.vocabulary import DSL_ROLE
 from services.web.api_clients import Forbidden
 from services.web.forms import FormErrors
-from services.web.views.casework_common import child_view, form_then_check, read_form
+from services.web.views.casework_common import child_view, form_then_check
 from services.web.views.deps import Page, PractitionerPage
+from services.web.views.form_input import read_text
 
 router = APIRouter()
 
@@ -36,16 +37,13 @@ def _is_dsl(page: Page) -> bool:
 async def access_form(child_id: UUID, page: PractitionerPage) -> Response:
     child = await child_view(page, child_id)
     values = {"dsl_name": page.person.name if _is_dsl(page) and page.person else "", "hours": "72"}
-    return await page.render("safeguarding/new.html", child=child, values=values, errors=FormErrors(),
-                             may_grant=_is_dsl(page), refused=None if _is_dsl(page) else ASK_YOUR_DSL)
+    return await page.form("safeguarding/new.html", child=child, values=values, may_grant=_is_dsl(page),
+                           refused=None if _is_dsl(page) else ASK_YOUR_DSL)
 
 
 @router.post("/children/{child_id}/safeguarding-access/new")
 async def grant(child_id: UUID, page: PractitionerPage) -> Response:
-    assert page.apis is not None
-    apis = page.apis
     child = await child_view(page, child_id)
-    form = await read_form(page)
     context = {"child": child, "may_grant": _is_dsl(page), "refused": None}
 
     def validate(f: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
@@ -53,11 +51,8 @@ async def grant(child_id: UUID, page: PractitionerPage) -> Response:
         if len(reasons) < MIN_JUSTIFICATION:
             errors.add("justification", f"Write why the child’s information must be shared without consent, "
                                         f"in at least {MIN_JUSTIFICATION} characters")
-        dsl = str(f.get("dsl_name") or "").strip()
-        if not dsl:
-            errors.add("dsl-name", "Enter the name of the designated safeguarding lead")
-        elif len(dsl) > 100:
-            errors.add("dsl-name", "The name must be 100 characters or fewer")
+        dsl = read_text(f, "dsl_name", errors, empty="Enter the name of the designated safeguarding lead",
+                        what="The name", limit=100)
         hours: float | None = None
         try:
             hours = float(str(f.get("hours") or "").strip())
@@ -84,11 +79,11 @@ async def grant(child_id: UUID, page: PractitionerPage) -> Response:
                            "consent, until the access ends. Every look is logged, and the child’s setting’s "
                            "designated safeguarding lead is told."}
 
-    async def send(body: dict[str, Any]) -> Any:
+    async def send(apis: Any, body: dict[str, Any]) -> Any:
         return await apis.consent.grant_safeguarding_access(
             child_id, {"justification": body["justification"], "hours": body["hours"]})
 
-    async def refused(error: Exception) -> Response | None:
+    async def refused(error: Exception, form: dict[str, Any]) -> Response | None:
         if isinstance(error, Forbidden):
             message = error.message.strip()
             words = (message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")) if message else ASK_YOUR_DSL
@@ -97,6 +92,6 @@ async def grant(child_id: UUID, page: PractitionerPage) -> Response:
         return None
 
     return await form_then_check(
-        page, form, template="safeguarding/new.html", context=context, validate=validate, check=check, send=send,
+        page, template="safeguarding/new.html", context=context, validate=validate, check=check, send=send,
         done=lambda _: f"/children/{child_id}", on_refused=refused,
         fields={"justification": "justification", "hours": "hours"})

@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
-from services.web.api_clients import ApiValidationError
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.children import is_setting_of, load_child, on_team
@@ -37,8 +36,7 @@ async def _child_for_inviting(page: Page, child_id: UUID) -> dict[str, Any]:
 @router.get("/children/{child_id}/invitations/new")
 async def invite_form(page: PractitionerPage, child_id: UUID) -> Response:
     child = await _child_for_inviting(page, child_id)
-    return await page.render("team/invite.html", child=child, choices=_invitable(page, child), values={},
-                             errors=FormErrors())
+    return await page.form("team/invite.html", child=child, choices=_invitable(page, child))
 
 
 @router.post("/children/{child_id}/invitations/new")
@@ -51,17 +49,13 @@ async def invite(page: PractitionerPage, child_id: UUID, organisation: Annotated
     errors = FormErrors()
     if organisation not in {o["id"] for o in choices}:
         errors.add("organisation", "Select the organisation to invite")
-    if len(values["message"]) > 4000:
-        errors.add("message", "The message must be 4,000 characters or fewer")
-    if not errors:
-        try:
-            await page.apis.referrals.invite(child_id, {"organisation_id": organisation,
-                                                        "message": values["message"] or None})
-            return RedirectResponse(f"/children/{child_id}", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"organisation_id": "organisation", "message": "message"})
-    return await page.render("team/invite.html", child=child, choices=choices, values=values, errors=errors,
-                             status_code=400)
+    errors.check_text("message", message, empty=None, too_long="The message must be 4,000 characters or fewer")
+    apis = page.apis
+    return await page.submit(
+        errors, lambda: apis.referrals.invite(child_id, {"organisation_id": organisation,
+                                                         "message": values["message"] or None}),
+        done=f"/children/{child_id}", template="team/invite.html", child=child, choices=choices, values=values,
+        fields={"organisation_id": "organisation", "message": "message"})
 
 
 # -- answering an invitation ------------------------------------------------------------------
@@ -81,7 +75,7 @@ async def _invitation(page: Page, invitation_id: UUID) -> dict[str, Any]:
 @router.get("/invitations/{invitation_id}")
 async def invitation_page(page: PractitionerPage, invitation_id: UUID) -> Response:
     invitation = await _invitation(page, invitation_id)
-    return await page.render("team/invitation.html", invitation=invitation, values={}, errors=FormErrors())
+    return await page.form("team/invitation.html", invitation=invitation)
 
 
 @router.post("/invitations/{invitation_id}/accept")
@@ -96,22 +90,18 @@ async def accept(page: PractitionerPage, invitation_id: UUID) -> Response:
 async def decline(page: PractitionerPage, invitation_id: UUID, reason: Annotated[str, Form()] = "") -> Response:
     assert page.apis is not None
     invitation = await _invitation(page, invitation_id)
-    values = {"reason": reason.strip()}
+    apis = page.apis
     errors = FormErrors()
-    if not values["reason"]:
-        errors.add("reason", "Enter the reason for declining the invitation")
-    elif len(values["reason"]) > 4000:
-        errors.add("reason", "The reason must be 4,000 characters or fewer")
-    if not errors:
-        try:
-            await page.apis.referrals.decline_invitation(invitation_id, {"reason": values["reason"]})
-            page.request.session[DONE_KEY] = {"invitation_id": str(invitation_id),
-                                              "invited_by": str(invitation.get("invited_by") or "")}
-            return RedirectResponse(f"/invitations/{invitation_id}/declined", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"reason": "reason"})
-    return await page.render("team/invitation.html", invitation=invitation, values=values, errors=errors,
-                             status_code=400)
+    values = {"reason": errors.check_text("reason", reason, empty="Enter the reason for declining the invitation",
+                                          too_long="The reason must be 4,000 characters or fewer")}
+
+    async def send() -> None:
+        await apis.referrals.decline_invitation(invitation_id, {"reason": values["reason"]})
+        page.request.session[DONE_KEY] = {"invitation_id": str(invitation_id),
+                                          "invited_by": str(invitation.get("invited_by") or "")}
+
+    return await page.submit(errors, send, done=f"/invitations/{invitation_id}/declined", template="team/invitation.html",
+                             invitation=invitation, values=values, fields={"reason": "reason"})
 
 
 @router.get("/invitations/{invitation_id}/declined")

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.web.views.children import TIMELINE_LIMIT, child_name
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import CATEGORIES, Names, day, moment, names_for, parent_child
-from services.web.words import describe
+from services.web.timeline_words import describe
 
 router = APIRouter()
 

@@ -7,10 +7,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from fastapi.responses import RedirectResponse, Response
+
 from services.web.templating import UK
 from services.web.views.children import load_child, names_for
 from services.web.views.deps import Page
-from services.web.words import AGENCIES, CATEGORIES, PURPOSES, Names
+from services.web.timeline_words import Names
+from services.web.words import AGENCIES, CATEGORIES, PURPOSES
 
 DONE_KEY = "parent_done"
 
@@ -81,3 +84,13 @@ def take_done(page: Page, child_id: UUID, kind: str) -> dict[str, str] | None:
 
 
 __all__ = ["AGENCIES", "CATEGORIES", "PURPOSES", "Names", "names_for"]
+
+
+async def done_page(page: Page, child_id: UUID, kind: str, template: str, otherwise: str = "") -> Response:
+    """The confirmation that `kind` was done (what `done` kept in the session); without it, on
+    to the child's page `otherwise` (a path under base(child))."""
+    child = await parent_child(page, child_id)
+    what = take_done(page, child_id, kind)
+    if what is None:
+        return RedirectResponse(base(child) + otherwise, status_code=303)
+    return await page.render(template, child=child, done=what)

@@ -14,25 +14,21 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from services.web.api_clients import ApiValidationError, NotFound
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.templating import UK
 from services.web.views.consent_answers import (
-    API_FIELDS, PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, drafts, expires_at, grant_body,
-    read_answers, relationship,
+    PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, expires_at, relationship,
 )
+from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
-    CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, listing, names_for, parent_child,
-    purpose_phrase, take_done,
+    CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, done_page, listing, names_for,
+    parent_child, purpose_phrase,
 )
 from services.web.words import organisations
 
 router = APIRouter()
-
-DRAFT_KEY = "parent_consent_draft"
-
 
 # -- the consents in words ---------------------------------------------------------------------
 
@@ -165,11 +161,7 @@ async def withdraw(page: ParentPage, child_id: UUID, consent_id: UUID) -> Respon
 
 @router.get("/your-child/{child_id}/consents/withdrawn")
 async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "withdrawn")
-    if what is None:
-        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
-    return await page.render("parent/withdrawn.html", child=child, done=what)
+    return await done_page(page, child_id, "withdrawn", "parent/withdrawn.html", "/who-can-see")
 
 
 # -- give a new consent -------------------------------------------------------------------------
@@ -187,81 +179,61 @@ def _error_words(child: dict) -> ErrorWords:
     )
 
 
-def _form(page: Page, child: dict, values: dict, errors: FormErrors, team: list[dict], status_code: int = 200):
+async def _form(page: Page, child_id: UUID, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
+    assert page.apis is not None
+    team = (await page.apis.referrals.team(child_id)).get("members") or []
     directory = page.request.app.state.directory
     on_team = {m.get("organisation_id") for m in team}
     orgs = organisations(directory)
     orgs.sort(key=lambda o: (o["id"] not in on_team, o["name"]))
     for o in orgs:
         o["on_team"] = o["id"] in on_team
-    return page.render("parent/consent_new.html", child=child, values=values, errors=errors, status_code=status_code,
-                       organisations=orgs, agencies=agencies(), categories=CATEGORIES, purposes=PURPOSES,
-                       periods=PERIODS, relationships=RELATIONSHIPS)
+    return await page.render("parent/consent_new.html", child=child, values=values, errors=errors,
+                             status_code=status_code, organisations=orgs, agencies=agencies(), categories=CATEGORIES,
+                             purposes=PURPOSES, periods=PERIODS, relationships=RELATIONSHIPS)
 
 
-@router.get("/your-child/{child_id}/consents/new")
-async def consent_form(page: ParentPage, child_id: UUID) -> Response:
-    assert page.apis is not None and page.person is not None
-    child = await parent_child(page, child_id)
-    team = (await page.apis.referrals.team(child_id)).get("members") or []
-    values = drafts(page, DRAFT_KEY).get(str(child_id)) or blank(given_by_name=page.person.name)
-    return await _form(page, child, values, FormErrors(), team)
-
-
-@router.post("/your-child/{child_id}/consents/new")
-async def consent_answers(page: ParentPage, child_id: UUID, form: Submitted) -> Response:
-    assert page.apis is not None
-    child = await parent_child(page, child_id)
-    values, errors = read_answers(form, page.request.app.state.directory, _error_words(child))
-    if errors:
-        team = (await page.apis.referrals.team(child_id)).get("members") or []
-        return await _form(page, child, values, errors, team, status_code=400)
-    page.request.session[DRAFT_KEY] = {str(child_id): values}
-    return RedirectResponse(f"{base(child)}/consents/check", status_code=303)
-
-
-def _check(page: Page, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
+def _check(page: Page, child_id: UUID, child: dict, values: dict, errors: FormErrors, status_code: int = 200):
     now = datetime.now(UK)
     return page.render("parent/consent_check.html", child=child, values=values, errors=errors,
                        status_code=status_code, relationship=relationship(values), agencies=agencies(),
                        categories=CATEGORIES, purposes=PURPOSES, starts=day(now), expires=day(expires_at(values, now)))
 
 
+JOURNEY = ConsentJourney(
+    prefix="/your-child", draft_key="parent_consent_draft", error_words=_error_words, form=_form, check=_check,
+    not_yet_known="TAC is still setting up your child’s record. Wait a few seconds, then select “Give consent” again.")
+
+
+@router.get("/your-child/{child_id}/consents/new")
+async def consent_form(page: ParentPage, child_id: UUID) -> Response:
+    assert page.person is not None
+    child = await parent_child(page, child_id)
+    return await _form(page, child_id, child, JOURNEY.draft(page, child_id) or blank(given_by_name=page.person.name),
+                       FormErrors())
+
+
+@router.post("/your-child/{child_id}/consents/new")
+async def consent_answers(page: ParentPage, child_id: UUID, form: Submitted) -> Response:
+    return await JOURNEY.answers(page, child_id, await parent_child(page, child_id), form)
+
+
 @router.get("/your-child/{child_id}/consents/check")
 async def check_answers(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    values = drafts(page, DRAFT_KEY).get(str(child_id))
-    if not values:
-        return RedirectResponse(f"{base(child)}/consents/new", status_code=303)
-    return await _check(page, child, values, FormErrors())
+    return await JOURNEY.check_page(page, child_id, await parent_child(page, child_id))
 
 
 @router.post("/your-child/{child_id}/consents/check")
 async def give(page: ParentPage, child_id: UUID) -> Response:
-    assert page.apis is not None
     child = await parent_child(page, child_id)
-    values = drafts(page, DRAFT_KEY).get(str(child_id))
-    if not values:
-        return RedirectResponse(f"{base(child)}/consents/new", status_code=303)
-    body = grant_body(values, datetime.now(UK))
-    try:
-        consent = await page.apis.consent.grant_consent(child_id, body)
-    except ApiValidationError as e:
-        team = (await page.apis.referrals.team(child_id)).get("members") or []
-        return await _form(page, child, values, FormErrors.from_api(e, fields=API_FIELDS), team, status_code=400)
-    except NotFound:
-        errors = FormErrors().add(None, "TAC is still setting up your child’s record. Wait a few seconds, then "
-                                        "select “Give consent” again.")
-        return await _check(page, child, values, errors, status_code=503)
-    page.request.session.pop(DRAFT_KEY, None)
-    done(page, child_id, kind="given", until=day(consent.get("expires_at") or body["expires_at"]))
-    return RedirectResponse(f"{base(child)}/consents/given", status_code=303)
+
+    def given(consent: dict[str, Any], body: dict[str, Any]) -> str:
+        done(page, child_id, kind="given", until=day(consent.get("expires_at") or body["expires_at"]))
+        return f"{base(child)}/consents/given"
+
+    return await JOURNEY.grant(page, child_id, child, given)
 
 
 @router.get("/your-child/{child_id}/consents/given")
 async def given(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "given")
-    if what is None:
-        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
-    return await page.render("parent/consent_given.html", child=child, done=what)
+    return await done_page(page, child_id, "given", "parent/consent_given.html", "/who-can-see")

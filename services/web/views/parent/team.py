@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from services.web.api_clients import ApiValidationError, Conflict
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.deps import Page, ParentPage
@@ -59,8 +58,7 @@ def _choices(page: Page, members: list[dict[str, Any]]) -> list[dict[str, str]]:
 async def add_form(page: ParentPage, child_id: UUID) -> Response:
     child = await parent_child(page, child_id)
     members = await _team(page, child_id)
-    return await page.render("parent/team_add.html", child=child, choices=_choices(page, members),
-                             values={}, errors=FormErrors())
+    return await page.form("parent/team_add.html", child=child, choices=_choices(page, members))
 
 
 @router.post("/your-child/{child_id}/team/add")
@@ -69,21 +67,19 @@ async def add(page: ParentPage, child_id: UUID, organisation: Annotated[str, For
     child = await parent_child(page, child_id)
     members = await _team(page, child_id)
     choices = _choices(page, members)
+    apis = page.apis
     errors = FormErrors()
     if organisation not in {c["id"] for c in choices}:
         errors.add("organisation", "Select the organisation to add to the team")
-    else:
-        try:
-            added = await page.apis.referrals.add_team_member(child_id, {"organisation_id": organisation})
-            done(page, child_id, kind="team",
-                 text=f"{added.get('organisation_name') or organisation} is now on {child['first_name']}’s team")
-            return RedirectResponse(f"{base(child)}/team", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"organisation_id": "organisation"})
-        except Conflict as e:
-            errors = FormErrors().add("organisation", e.message)
-    return await page.render("parent/team_add.html", child=child, choices=choices, values={"organisation": organisation},
-                             errors=errors, status_code=400)
+
+    async def send() -> None:
+        added = await apis.referrals.add_team_member(child_id, {"organisation_id": organisation})
+        done(page, child_id, kind="team",
+             text=f"{added.get('organisation_name') or organisation} is now on {child['first_name']}’s team")
+
+    return await page.submit(errors, send, done=f"{base(child)}/team", template="parent/team_add.html", child=child,
+                             choices=choices, values={"organisation": organisation},
+                             fields={"organisation_id": "organisation"}, conflict_on="organisation")
 
 
 async def _member(page: Page, child: dict, child_id: UUID, organisation_id: str) -> dict[str, Any]:
@@ -98,7 +94,7 @@ async def _member(page: Page, child: dict, child_id: UUID, organisation_id: str)
 async def remove_page(page: ParentPage, child_id: UUID, organisation_id: str) -> Response:
     child = await parent_child(page, child_id)
     member = await _member(page, child, child_id, organisation_id)
-    return await page.render("parent/team_remove.html", child=child, member=member, values={}, errors=FormErrors())
+    return await page.form("parent/team_remove.html", child=child, member=member)
 
 
 @router.post("/your-child/{child_id}/team/{organisation_id}/remove")
@@ -107,19 +103,15 @@ async def remove(page: ParentPage, child_id: UUID, organisation_id: str,
     assert page.apis is not None
     child = await parent_child(page, child_id)
     member = await _member(page, child, child_id, organisation_id)
-    reason = reason.strip()
+    apis = page.apis
     errors = FormErrors()
-    if not reason:
-        errors.add("reason", "Enter why you are removing them")
-    elif len(reason) > 4000:
-        errors.add("reason", "The reason must be 4000 characters or fewer")
-    if not errors:
-        try:
-            await page.apis.referrals.remove_team_member(child_id, organisation_id, {"reason": reason})
-            done(page, child_id, kind="team",
-                 text=f"{member.get('organisation_name')} is no longer on {child['first_name']}’s team")
-            return RedirectResponse(f"{base(child)}/team", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"reason": "reason"})
-    return await page.render("parent/team_remove.html", child=child, member=member, values={"reason": reason},
-                             errors=errors, status_code=400)
+    reason = errors.check_text("reason", reason, empty="Enter why you are removing them",
+                               too_long="The reason must be 4000 characters or fewer")
+
+    async def send() -> None:
+        await apis.referrals.remove_team_member(child_id, organisation_id, {"reason": reason})
+        done(page, child_id, kind="team",
+             text=f"{member.get('organisation_name')} is no longer on {child['first_name']}’s team")
+
+    return await page.submit(errors, send, done=f"{base(child)}/team", template="parent/team_remove.html", child=child,
+                             member=member, values={"reason": reason}, fields={"reason": "reason"})

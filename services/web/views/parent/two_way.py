@@ -11,15 +11,14 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from services.web.api_clients import ApiValidationError
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
-from services.web.views.children import parse_date
+from services.web.views.child_forms import parse_date
 from services.web.views.deps import ParentPage
 from services.web.views.parent.child import ehc_requests, timeline_rows
-from services.web.views.parent.common import base, done, parent_child, take_done
+from services.web.views.parent.common import base, done, done_page, parent_child
 
 router = APIRouter()
 
@@ -29,7 +28,7 @@ MAX_TEXT = 4000
 @router.get("/your-child/{child_id}/at-home")
 async def at_home_form(page: ParentPage, child_id: UUID) -> Response:
     child = await parent_child(page, child_id)
-    return await page.render("parent/at_home.html", child=child, values={}, errors=FormErrors())
+    return await page.form("parent/at_home.html", child=child)
 
 
 @router.post("/your-child/{child_id}/at-home")
@@ -41,10 +40,8 @@ async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()]
     values = {"text": text.strip(), "seen_day": seen_day.strip(), "seen_month": seen_month.strip(),
               "seen_year": seen_year.strip()}
     errors = FormErrors()
-    if not values["text"]:
-        errors.add("text", "Enter what you see at home")
-    elif len(values["text"]) > MAX_TEXT:
-        errors.add("text", f"What you see at home must be {MAX_TEXT} characters or fewer")
+    errors.check_text("text", text, empty="Enter what you see at home",
+                      too_long=f"What you see at home must be {MAX_TEXT} characters or fewer", limit=MAX_TEXT)
     seen_on = None
     if any((values["seen_day"], values["seen_month"], values["seen_year"])):
         seen_on = parse_date(values["seen_day"], values["seen_month"], values["seen_year"])
@@ -52,23 +49,20 @@ async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()]
             errors.add("seen-day", "Enter a real date, for example 27 3 2026")
         elif seen_on > date.today():
             errors.add("seen-day", "The date must be today or in the past")
-    if not errors:
-        body = {"text": values["text"]} | ({"seen_on": seen_on.isoformat()} if seen_on else {})
-        try:
-            await page.apis.referrals.share_parent_observation(child_id, body)
-            done(page, child_id, kind="at_home")
-            return RedirectResponse(f"{base(child)}/at-home/shared", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"text": "text", "seen_on": "seen-day"})
-    return await page.render("parent/at_home.html", child=child, values=values, errors=errors, status_code=400)
+    apis = page.apis
+
+    async def send() -> None:
+        await apis.referrals.share_parent_observation(
+            child_id, {"text": values["text"]} | ({"seen_on": seen_on.isoformat()} if seen_on else {}))
+        done(page, child_id, kind="at_home")
+
+    return await page.submit(errors, send, done=f"{base(child)}/at-home/shared", template="parent/at_home.html",
+                             child=child, values=values, fields={"text": "text", "seen_on": "seen-day"})
 
 
 @router.get("/your-child/{child_id}/at-home/shared")
 async def at_home_shared(page: ParentPage, child_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    if take_done(page, child_id, "at_home") is None:
-        return RedirectResponse(base(child), status_code=303)
-    return await page.render("parent/at_home_shared.html", child=child)
+    return await done_page(page, child_id, "at_home", "parent/at_home_shared.html")
 
 
 async def _request(page: ParentPage, child_id: UUID, request_id: UUID) -> dict:
@@ -82,7 +76,7 @@ async def _request(page: ParentPage, child_id: UUID, request_id: UUID) -> dict:
 async def views_form(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
     child = await parent_child(page, child_id)
     request = await _request(page, child_id, request_id)
-    return await page.render("parent/ehc_views.html", child=child, ehc_request=request, values={}, errors=FormErrors())
+    return await page.form("parent/ehc_views.html", child=child, ehc_request=request)
 
 
 @router.post("/your-child/{child_id}/ehc/{request_id}/views")
@@ -93,28 +87,22 @@ async def give_views(page: ParentPage, child_id: UUID, request_id: UUID,
     request = await _request(page, child_id, request_id)
     values = {"parent_views": parent_views.strip(), "child_views": child_views.strip()}
     errors = FormErrors()
-    if not values["parent_views"]:
-        errors.add("parent-views", "Enter your views, wishes and feelings")
-    elif len(values["parent_views"]) > MAX_TEXT:
-        errors.add("parent-views", f"Your views must be {MAX_TEXT} characters or fewer")
-    if len(values["child_views"]) > MAX_TEXT:
-        errors.add("child-views", f"Your child’s views must be {MAX_TEXT} characters or fewer")
-    if not errors:
-        body = {"parent_views": values["parent_views"]} | (
-            {"child_views": values["child_views"]} if values["child_views"] else {})
-        try:
-            await page.apis.referrals.give_parent_views(request_id, body)
-            done(page, child_id, kind="views")
-            return RedirectResponse(f"{base(child)}/ehc/{request_id}/views/sent", status_code=303)
-        except ApiValidationError as e:
-            errors = FormErrors.from_api(e, fields={"parent_views": "parent-views", "child_views": "child-views"})
-    return await page.render("parent/ehc_views.html", child=child, ehc_request=request, values=values, errors=errors,
-                             status_code=400)
+    errors.check_text("parent-views", parent_views, empty="Enter your views, wishes and feelings",
+                      too_long=f"Your views must be {MAX_TEXT} characters or fewer", limit=MAX_TEXT)
+    errors.check_text("child-views", child_views, empty=None,
+                      too_long=f"Your child’s views must be {MAX_TEXT} characters or fewer", limit=MAX_TEXT)
+    apis = page.apis
+
+    async def send() -> None:
+        await apis.referrals.give_parent_views(request_id, {"parent_views": values["parent_views"]} | (
+            {"child_views": values["child_views"]} if values["child_views"] else {}))
+        done(page, child_id, kind="views")
+
+    return await page.submit(errors, send, done=f"{base(child)}/ehc/{request_id}/views/sent",
+                             template="parent/ehc_views.html", child=child, ehc_request=request, values=values,
+                             fields={"parent_views": "parent-views", "child_views": "child-views"})
 
 
 @router.get("/your-child/{child_id}/ehc/{request_id}/views/sent")
 async def views_sent(page: ParentPage, child_id: UUID, request_id: UUID) -> Response:
-    child = await parent_child(page, child_id)
-    if take_done(page, child_id, "views") is None:
-        return RedirectResponse(base(child), status_code=303)
-    return await page.render("parent/ehc_views_sent.html", child=child)
+    return await done_page(page, child_id, "views", "parent/ehc_views_sent.html")
