@@ -21,14 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas.catalogue import parse_event
 from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered
 from services.common.idempotency import claim_events, define_processed_events_table
 from services.common.outbox import add_to_outbox, define_outbox_table
 from consent_policy.state import ConsentState
+from consent_policy.store import ConsentCopy
 from services.timeline.domain import (
-    CONSENT_STATE_TYPES, TIMELINE_TYPES, AccessRecord, Cursor, StoredEntry, entry_from_envelope,
+    TIMELINE_TYPES, AccessRecord, Cursor, StoredEntry, entry_from_envelope,
 )
 
 metadata = MetaData()
@@ -56,14 +56,9 @@ entries = Table(
 # Newest-first pages of one child's timeline walk this index backwards.
 Index("ix_timeline_entries_child_time", entries.c.child_id, entries.c.occurred_at, entries.c.event_id)
 
-consent_events = Table(
-    "consent_events",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("child_id", ID, nullable=False, index=True),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),
-)
+# The copy of the decision's state (consent and team events), defined once for every service.
+consent_copy = ConsentCopy(metadata)
+consent_events = consent_copy.table
 
 children = Table(
     "children",
@@ -133,13 +128,7 @@ class TimelineStore:
             entry_rows = [_entry_row(e, now) for e in fresh if e.type in TIMELINE_TYPES]
             if entry_rows:
                 session.execute(insert(entries), entry_rows)
-            consent_rows = [
-                dict(event_id=str(e.id), child_id=str(e.subject), event_type=e.type, envelope=e.to_json_bytes().decode())
-                for e in fresh
-                if e.type in CONSENT_STATE_TYPES
-            ]
-            if consent_rows:
-                session.execute(insert(consent_events), consent_rows)
+            consent_copy.record_many(session, fresh, received_at=now)
             _register_children(session, [e for e in fresh if isinstance(e.data, ChildRegistered)])
         return IngestResult(len(fresh), len(envelopes) - len(fresh))
 
@@ -175,10 +164,7 @@ class TimelineStore:
         consent and team events: nothing is cached per viewer, so a withdrawal or a leave
         applies to the very next read."""
         with self._sessions() as session:
-            rows = session.execute(
-                select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id))
-            ).scalars().all()
-        return ConsentState.from_events(parse_event(raw) for raw in rows)
+            return consent_copy.state_for(session, child_id)
 
     def setting_of(self, child_id: UUID) -> str | None:
         with self._sessions() as session:
