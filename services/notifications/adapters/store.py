@@ -17,15 +17,12 @@ from uuid import UUID
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import parse_event
-from schemas.envelope import Actor, EnvelopeBase
-from schemas.events.referrals import ChildRegistered
+from schemas.envelope import Actor
 from schemas.vocabulary import Agency
 from services.common.clock import utc
-from services.consent.decision import ConsentState
 from services.notifications.adapters.tables import (  # noqa: F401 - tables re-exported for tests
-    consent_events, delivery_jobs, inbox, metadata, outbox, parent_children, processed_events, reminder_sends,
-    reminders, subscriptions,
+    consent_copy, consent_events, delivery_jobs, inbox, metadata, outbox, parent_children, processed_events,
+    reminder_sends, reminders, subscriptions,
 )
 from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber
 from services.notifications.domain.reminders import Cancellation, Reminder
@@ -55,27 +52,11 @@ class Source:
 # --- events, team, consent -----------------------------------------------------------------------
 
 
-def store_consent_event(session: Session, envelope: EnvelopeBase) -> None:
-    exists = select(consent_events.c.event_id).where(consent_events.c.event_id == str(envelope.id))
-    if session.execute(exists).first() is None:
-        session.execute(insert(consent_events).values(
-            event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
-            envelope=envelope.to_json_bytes().decode()))
-
-
-def consent_state(session: Session, child_id: UUID) -> ConsentState:
-    """The decision's state for one child: every FOLDED_TYPES event kept for it (consent events
-    from tac.consent.v1, team events from tac.referrals.v1)."""
-    rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id)))
-    return ConsentState.from_events(parse_event(r.envelope) for r in rows)
-
-
-def setting_of(session: Session, child_id: UUID) -> str | None:
-    """The child's setting: the latest ChildRegistered kept for the child (by event time)."""
-    rows = session.execute(select(consent_events.c.envelope).where(
-        consent_events.c.child_id == str(child_id), consent_events.c.event_type == ChildRegistered.TYPE))
-    registrations = sorted((parse_event(r.envelope) for r in rows), key=lambda e: (e.time, str(e.id)))
-    return registrations[-1].data.setting_organisation_id if registrations else None
+# The decision's state for one child (consent events from tac.consent.v1, team events from
+# tac.referrals.v1), and the child's setting (the latest ChildRegistered kept, by event time).
+store_consent_event = consent_copy.record
+consent_state = consent_copy.state_for
+setting_of = consent_copy.setting_of
 
 
 # --- subscriptions -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
+from consent_policy.store import ConsentCopy
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
 
@@ -18,17 +19,12 @@ ORG = String(128)
 PERSON = String(128)
 TS = DateTime(timezone=True)
 
-# The copy of the state the decision folds: every event of decision.FOLDED_TYPES (the consent
-# events and the team events), whichever topic it came on. (The name predates the team events.)
+# The copy of the state the decision folds: every event of FOLDED_TYPES (the consent events and
+# the team events), whichever topic it came on; the one definition every enforcing service mounts.
 # The team is read from here alone: the `team_members` table it replaced was dropped by
 # migration 0004, which put each already registered child's setting in here.
-consent_events = Table(
-    "consent_events", metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("child_id", ID, nullable=False, index=True),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),  # folded with ConsentState when deciding
-)
+consent_copy = ConsentCopy(metadata)
+consent_events = consent_copy.table
 
 subscriptions = Table(
     "subscriptions", metadata,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.common.auth import Principal
 from services.common.errors import Invalid, NotFound
 from services.common.unit_of_work import UnitOfWorkFactory
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.notifications.adapters import jobs, store
 from services.notifications.domain.recipients import PARENT_SCOPE, Subscriber, may_see
 from services.notifications.domain.webhook_urls import UnsafeWebhook, WebhookPolicy, check_url

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from services.consent.decision import ConsentState, Viewer, decide
+from consent_policy.decision import Viewer, decide
+from consent_policy.state import ConsentState
 from services.timeline.domain.entries import ShownEntry, StoredEntry
 
 

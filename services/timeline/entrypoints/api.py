@@ -21,7 +21,7 @@ from services.common.directory import Directory
 from services.common.errors import Invalid
 from services.common.logging import get_correlation_id
 from services.common.web import CurrentPrincipal
-from services.consent.decision import Viewer
+from consent_policy.decision import Viewer
 from services.timeline.domain.reading import AccessRecord, Cursor
 from services.timeline.domain.entries import ShownEntry
 from services.timeline.service_layer.reads import MAX_PAGE, read_access_log, read_timeline

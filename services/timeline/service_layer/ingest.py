@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from services.common.messagebus import Handlers, MessageBus
 from services.common.unit_of_work import UnitOfWork
-from services.timeline.adapters.tables import children, consent_events, entries
+from services.timeline.adapters.tables import children, consent_copy, entries
 from services.timeline.domain.entries import entry_from_envelope
 
 
@@ -45,8 +46,12 @@ def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
-    uow.add_row(consent_events, dict(event_id=str(envelope.id), child_id=str(envelope.subject),
-                                     event_type=envelope.type, envelope=envelope.to_json_bytes().decode()))
+    uow.add_to(_record_consent_events, envelope)
+
+
+def _record_consent_events(session: Session, envelopes: list[EnvelopeBase]) -> None:
+    # One bulk writer for the batch (a stable function, so a batch queues all its events on it).
+    consent_copy.record_many(session, envelopes)
 
 
 def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:

@@ -17,7 +17,7 @@ from schemas.envelope import Actor
 from schemas.events.audit import ShownEntry as ShownEntryContract
 from schemas.events.audit import TimelineViewed
 from services.common.errors import Forbidden
-from services.consent.decision import Viewer
+from consent_policy.decision import Viewer
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.domain.entries import ShownEntry
 from services.timeline.domain.reading import (

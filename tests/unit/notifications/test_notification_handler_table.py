@@ -10,7 +10,7 @@ import pytest
 
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.notifications.domain.recipients import NOT_ANNOUNCED
 from services.notifications.domain.reminders import cancellations, reminders_for
 from services.notifications.service_layer.handlers import (
