@@ -12,10 +12,9 @@ A service builds one `UnitOfWorkFactory` in its bootstrap and hands it to its ha
 
 `uow.now` is read once from the service's clock (services.common.clock). `on_emit` lets a
 service keep an event it emits in its own copy of state in the same transaction (the consent
-copy of the events the decision folds). `add_row` (and `add_to`, for a bulk writer) queues a row for
-one bulk INSERT at the end of the unit (or before the session is next used), which keeps a
-consumer's batch as fast as a hand-written bulk insert while its handlers still handle one
-event at a time.
+copy of the events the decision folds). `add_row` queues a row for one bulk INSERT at the end
+of the unit (or before the session is next used), which keeps a consumer's batch as fast as a
+hand-written bulk insert while its handlers still handle one event at a time.
 """
 
 from __future__ import annotations
@@ -68,7 +67,7 @@ class UnitOfWork:
     def __init__(self, factory: UnitOfWorkFactory, session: Session) -> None:
         self._factory = factory
         self._session = session
-        self._pending: dict[Table | Callable[[Session, list[Any]], Any], list[Any]] = {}
+        self._pending: dict[Table, list[dict[str, Any]]] = {}
         self.now: datetime = factory.clock().astimezone(timezone.utc)
         self.emitted: list[UUID] = []
         # While a consumed event is handled: the message it came in (services.common.pipeline).
@@ -89,18 +88,10 @@ class UnitOfWork:
         """Queue an INSERT; queued rows go in one statement per table, in the order queued."""
         self._pending.setdefault(table, []).append(row)
 
-    def add_to(self, write: Callable[[Session, list[Any]], Any], item: Any) -> None:
-        """Queue `item` for `write(session, items)`, a bulk writer called once with all the
-        items queued for it (e.g. ConsentCopy.record_many), in the order first queued."""
-        self._pending.setdefault(write, []).append(item)
-
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
-        for target, items in pending.items():
-            if isinstance(target, Table):
-                self._session.execute(insert(target), items)
-            else:
-                target(self._session, items)
+        for table, rows in pending.items():
+            self._session.execute(insert(table), rows)
 
     def claim(self, event_ids: Iterable[UUID]) -> set[UUID]:
         """The ids consumed for the first time, now recorded (services.common.idempotency)."""

@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
 
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from services.common.messagebus import Handlers, MessageBus
 from services.common.unit_of_work import UnitOfWork
-from services.timeline.adapters.tables import children, consent_copy, entries
+from services.timeline.adapters.tables import children, consent_copy, consent_events, entries
 from services.timeline.domain.entries import entry_from_envelope
 
 
@@ -46,12 +45,7 @@ def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
-    uow.add_to(_record_consent_events, envelope)
-
-
-def _record_consent_events(session: Session, envelopes: list[EnvelopeBase]) -> None:
-    # One bulk writer for the batch (a stable function, so a batch queues all its events on it).
-    consent_copy.record_many(session, envelopes)
+    uow.add_row(consent_events, consent_copy.row(envelope, received_at=uow.now))
 
 
 def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
