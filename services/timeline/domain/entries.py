@@ -62,26 +62,13 @@ class NewEntry:
     author_agency: str
     author_role: str
     summary: str
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]
     answers_request_of: str | None = None
 
 
 @dataclass(frozen=True)
-class StoredEntry:
+class StoredEntry(NewEntry):
     """A timeline entry read back from the store."""
-
-    event_id: UUID
-    child_id: UUID
-    event_type: str
-    category: str
-    occurred_at: datetime
-    author_practitioner_id: str
-    author_organisation_id: str | None
-    author_agency: str
-    author_role: str
-    summary: str
-    payload: Mapping[str, Any]
-    answers_request_of: str | None = None
 
     def as_decision_entry(self) -> Entry:
         return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category,
