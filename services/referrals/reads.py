@@ -28,7 +28,8 @@ from uuid import UUID
 
 from schemas.vocabulary import Agency, Category
 from services.common.errors import NotFound
-from services.consent.decision import ConsentState, Viewer
+from consent_policy.decision import Viewer
+from consent_policy.state import ConsentState
 from services.referrals import access, clock, domain, store, team
 from services.referrals.domain import NotPermitted
 from services.referrals.state_machine import EHCState, ReferralState

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from schemas.catalogue import parse_event
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.domain import ChildRecord, ReferralRecord
 
 metadata = MetaData()
@@ -170,7 +170,7 @@ transitions = Table(
     Column("completed_on", Date),
 )
 
-# This service's copy of the decision's state (services.consent.decision.FOLDED_TYPES), per
+# This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per
 # child, folded into ConsentState when needed: the consent events of tac.consent.v1, and the
 # team events this service emits itself (ChildRegistered, TeamMemberJoined, TeamMemberLeft),
 # written in the transaction of the command that emits them.

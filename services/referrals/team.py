@@ -29,7 +29,7 @@ from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, TeamJoinRoute
 from services.common.directory import Organisation
 from services.common.errors import NotFound
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals import domain, store
 from services.referrals.domain import ChildRecord
 from services.referrals.unit_of_work import UnitOfWork

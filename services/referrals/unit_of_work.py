@@ -19,7 +19,7 @@ from schemas.envelope import Actor, Event
 from services.common.logging import get_correlation_id
 from services.common.directory import Directory
 from services.common.outbox import add_to_outbox
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.referrals import store
 from services.referrals.clock import WaitingTargets
 

@@ -1,7 +1,7 @@
 """Who is told about a new timeline entry (DESIGN §3, §4).
 
-Pure: contracts and the consent service's published decision in, plain values out. Nothing
-here touches Kafka, a database or the web.
+Pure: contracts and the published consent policy in, plain values out. Nothing here touches
+Kafka, a database or the web.
 
 The rule, in one sentence: a notification goes to the practitioners of the organisations in
 the team around the child, and to the child's parents, whom the consent decision permits to
@@ -9,7 +9,8 @@ see the entry *now* — never to anyone else. The same decision that guards the 
 time decides who may be notified (DESIGN §3, last paragraph of the decision rules), because a
 message that an entry exists ("an EP's advice was shared") already discloses something.
 
-What they are told is in `messages`.
+What they are told is in `messages`. A little over 250 lines on purpose: the subscriber, the
+audience of an entry and the decision per recipient are one rule, read top to bottom.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import DSL_ROLE, Agency, NotificationChannel
-from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
+from consent_policy.decision import Decision, Entry, Viewer, decide
+from consent_policy.state import ConsentState
 
 # --- subscribers -----------------------------------------------------------------------------
 

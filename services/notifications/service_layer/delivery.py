@@ -1,0 +1,239 @@
+"""Delivery: the worker that works the job table through the channels (adapters/channels.py).
+
+The worker runs beside the stream, never in it: the agent only writes jobs. Each due job is
+leased, checked again against the current consent state (a withdrawal between the entry and
+the attempt withholds it: nothing stays cached per viewer, DESIGN §3), attempted with a
+timeout, and settled — sent (NotificationSent), retried later with exponential backoff, or,
+after the last attempt, failed (NotificationFailed, then a dead-letter record with the
+reason). Attempts run concurrently up to a limit, so one slow receiver delays nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.vocabulary import NotificationChannel
+from services.common.clock import Clock
+from services.common.outbox import add_to_outbox
+from services.notifications import metrics
+from services.notifications.adapters import jobs, store
+from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
+from services.notifications.adapters.jobs import Job
+from services.notifications.domain.recipients import may_see
+from services.notifications.domain.retry import RetryPolicy
+from services.notifications.service_layer.reports import notification_failed, notification_sent
+
+log = logging.getLogger(__name__)
+
+DeadLetter = Callable[[Job, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Target:
+    address: str | None  # None: withhold
+    secret: str | None
+    reason: str = ""
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        email: EmailChannel | None,
+        webhook: WebhookChannel,
+        policy: RetryPolicy,
+        notifications_topic: str,
+        dead_letter: DeadLetter,
+        clock: Clock,
+        concurrency: int = 8,
+        lease_s: float = 120.0,
+        poll_s: float = 0.5,
+        attempt_timeout_s: float = 30.0,
+        on_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._email = email
+        self._webhook = webhook
+        self._policy = policy
+        self._topic = notifications_topic
+        self._dead_letter = dead_letter
+        self._clock = clock
+        self._concurrency = concurrency
+        self._lease = timedelta(seconds=lease_s)
+        self._poll_s = poll_s
+        self._attempt_timeout_s = attempt_timeout_s
+        self._on_outbox = on_outbox
+        self._in_flight: dict[str, asyncio.Task] = {}
+        self._wakeup = asyncio.Event()
+        self.attempts = 0
+
+    def wakeup(self) -> None:
+        """New jobs were committed: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run_once(self) -> int:
+        """Attempt every job due now, concurrently, and park finished failures; for tests and
+        tools. Returns how many attempts were made."""
+        due = await asyncio.to_thread(self._due, self._concurrency * 8)
+        await asyncio.gather(*(self._attempt(job) for job in due))
+        await self._flush_dead_letters()
+        return len(due)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work the job table until `stop` is set; in-flight attempts are awaited on the way out."""
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    free = self._concurrency - len(self._in_flight)
+                    if free > 0:
+                        for job in await asyncio.to_thread(self._due, free):
+                            task = asyncio.create_task(self._attempt(job), name=f"deliver-{job.job_id}")
+                            self._in_flight[str(job.job_id)] = task
+                            task.add_done_callback(lambda _t, k=str(job.job_id): self._finished(k))
+                    await self._flush_dead_letters()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the worker outlives database and broker outages
+                    log.warning("delivery loop failed (%r); retrying in %.1fs", exc, self._poll_s)
+                await _wait_any(stop, self._wakeup, self._poll_s)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def _finished(self, job_id: str) -> None:
+        self._in_flight.pop(job_id, None)
+        self._wakeup.set()  # a slot is free
+
+    def _due(self, limit: int) -> list[Job]:
+        with self._sessions() as session:
+            return jobs.due_jobs(session, self._clock(), limit=limit, exclude=set(self._in_flight))
+
+    async def _attempt(self, job: Job) -> None:
+        try:
+            if not await asyncio.to_thread(self._take, job):
+                return
+            target = await asyncio.to_thread(self._target, job)
+            if target.address is None:
+                await asyncio.to_thread(self._withhold, job, target.reason)
+                return
+            self.attempts += 1
+            error = None
+            try:
+                await asyncio.wait_for(self._send(job, target), timeout=self._attempt_timeout_s)
+            except DeliveryError as exc:
+                error = str(exc)
+            except asyncio.TimeoutError:
+                error = f"no answer within {self._attempt_timeout_s:g}s"
+            outcome = await asyncio.to_thread(self._settle, job, error)
+            if outcome != "retry":
+                self._on_outbox()  # here, on the loop: asyncio events are not thread-safe
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the lease runs out and the job is tried again
+            log.warning("delivery attempt of job %s could not be recorded: %r", job.job_id, exc)
+
+    def _take(self, job: Job) -> bool:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            return jobs.lease(session, job.job_id, now, now + self._lease)
+
+    def _target(self, job: Job) -> _Target:
+        """Where to send now, or why not: the subscription as it is now, a parent's children as
+        vouched for now, and the consent decision on the current state."""
+        now = self._clock()
+        with self._sessions() as session:
+            subscription = store.get_subscription(session, job.person_id, job.scope)
+            if subscription is None:
+                return _Target(None, None, "the recipient unsubscribed")
+            subscriber = subscription.subscriber
+            address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
+            if not address:
+                return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
+            if not subscriber.children_vouched_at(now):
+                return _Target(None, None, "the parent's children were named by a token that has expired; "
+                                           "nothing is pushed until they subscribe again")
+            child = job.about.child_id
+            decision = may_see(subscriber, job.about, now, store.consent_state(session, child),
+                               store.setting_of(session, child))
+            if not decision.permitted:
+                return _Target(None, None, f"no longer permitted: {decision.reason}")
+            return _Target(address, subscription.webhook_secret)
+
+    async def _send(self, job: Job, target: _Target) -> None:
+        assert target.address is not None
+        if job.channel is NotificationChannel.EMAIL:
+            if self._email is None:
+                raise DeliveryError("e-mail is not configured (TAC_NOTIFICATIONS_SMTP_HOST)")
+            await self._email.send(target.address, job.message)
+        elif job.channel is NotificationChannel.WEBHOOK:
+            if not target.secret:
+                raise DeliveryError("the webhook has no secret to sign with")
+            await self._webhook.send(target.address, target.secret, job.body)
+        else:
+            raise DeliveryError(f"channel {job.channel.value} is not delivered by the worker")
+
+    def _withhold(self, job: Job, reason: str) -> None:
+        with self._sessions.begin() as session:
+            jobs.record_withheld(session, job.job_id, reason, self._clock())
+        metrics.DELIVERIES.labels(job.channel.value, "withheld").inc()
+        log.info("notification %s by %s withheld: %s", job.notification_id, job.channel.value, reason)
+
+    def _settle(self, job: Job, error: str | None) -> str:
+        """Record the attempt's outcome in one transaction with its report; return the outcome."""
+        now = self._clock()
+        attempts = job.attempts + 1
+        with self._sessions.begin() as session:
+            if error is None:
+                jobs.record_sent(session, job.job_id, attempts, now)
+                add_to_outbox(session, store.outbox, notification_sent(
+                    job.notification_id, job.person_id, job.organisation_id, job.channel, job.about, job.source, now),
+                    topic=self._topic)
+            elif self._policy.gives_up_after(attempts):
+                jobs.record_failed(session, job.job_id, attempts, error, now)
+                add_to_outbox(session, store.outbox, notification_failed(
+                    job.notification_id, job.person_id, job.organisation_id, job.channel, job.about, job.source,
+                    attempts, error, now), topic=self._topic)
+            else:
+                retry_at = now + timedelta(seconds=self._policy.delay_after(attempts))
+                jobs.record_retry(session, job.job_id, attempts, error, retry_at)
+        outcome = "sent" if error is None else "failed" if self._policy.gives_up_after(attempts) else "retry"
+        metrics.DELIVERIES.labels(job.channel.value, outcome).inc()
+        if error is not None:
+            log.warning("notification %s by %s failed (attempt %d of %d): %s", job.notification_id,
+                        job.channel.value, attempts, self._policy.max_attempts, error)
+        return outcome
+
+    async def _flush_dead_letters(self) -> None:
+        """Park each finally failed job on the dead-letter topic, then mark it parked: a crash
+        in between parks it twice, never not at all."""
+        failed = await asyncio.to_thread(self._failed)
+        for job in failed:
+            reason = (f"notification {job.notification_id} to {job.scope}/{job.person_id} by {job.channel.value} "
+                      f"about {job.about.about} failed after {job.attempts} attempts: {job.last_error}")
+            await self._dead_letter(job, reason)
+            await asyncio.to_thread(self._mark_parked, job)
+
+    def _failed(self) -> list[Job]:
+        with self._sessions() as session:
+            return jobs.failed_not_deadlettered(session)
+
+    def _mark_parked(self, job: Job) -> None:
+        with self._sessions.begin() as session:
+            jobs.mark_deadlettered(session, job.job_id, self._clock())
+
+
+async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
