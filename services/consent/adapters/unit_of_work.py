@@ -1,6 +1,7 @@
-"""The consent service's unit of work on SQLAlchemy: one session (one transaction when writing)
-over the service's own store, its copy of each child's setting and team, and its outbox.
-It implements services.consent.service_layer.unit_of_work.UnitOfWork.
+"""The consent service's unit of work: the shared one (services.common.unit_of_work: one
+transaction holding the state change, the outbox row and the claims of consumed event ids)
+over this service's own store and its copy of each child's setting and team. It implements
+services.consent.service_layer.unit_of_work.UnitOfWork.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
-from services.common.idempotency import claim_event
-from services.common.logging import get_correlation_id
-from services.common.outbox import add_to_outbox
+from services.common import unit_of_work as common
 from services.consent import domain
 from services.consent.adapters import store
 from services.consent.domain import Consent, Notice, SafeguardingAccess, StoredConsent
@@ -29,15 +27,15 @@ SOURCE = "/tac/consent"
 
 
 class SqlUnitOfWork:
-    def __init__(self, deps: Deps, session: Session) -> None:
-        self._deps = deps
-        self.session = session
-        self.now = deps.now()
+    def __init__(self, unit: common.UnitOfWork) -> None:
+        self._unit = unit
+        self.session: Session = unit.session
+        self.now = unit.now
 
     # -- the copy of each child's setting and team -----------------------------------------
 
     def claim(self, event_id: UUID) -> bool:
-        return claim_event(self.session, store.processed_events, event_id)
+        return bool(self._unit.claim([event_id]))
 
     def keep_state_event(self, envelope: EnvelopeBase) -> None:
         store.consent_copy.record(self.session, envelope, received_at=self.now)
@@ -89,17 +87,21 @@ class SqlUnitOfWork:
     # -- the outbox ----------------------------------------------------------------------
 
     def emit(self, actor: Actor, child_id: UUID, payload: Event) -> UUID:
-        envelope = make_envelope(payload, subject=child_id, actor=actor, source=SOURCE,
-                                 correlationid=get_correlation_id(), time=self.now)
-        add_to_outbox(self.session, store.outbox, envelope, topic=self._deps.consent_topic)
-        return envelope.id
+        return self._unit.emit(actor, child_id, payload)
 
 
 @contextmanager
 def sql_unit_of_work(deps: Deps, write: bool) -> Iterator[SqlUnitOfWork]:
     """A write is one transaction (committed when the block ends, rolled back if it raises); a
-    read is a plain session."""
+    read is a plain session. (Deps wakes the relay after a commit.)"""
     if deps.sessions is None:
         raise RuntimeError("the SQL unit of work needs Deps.sessions")
-    with (deps.sessions.begin() if write else deps.sessions()) as session:
-        yield SqlUnitOfWork(deps, session)
+    transactions = common.UnitOfWorkFactory(deps.sessions, clock=deps.clock, outbox=store.outbox,
+                                            processed=store.processed_events, source=SOURCE,
+                                            topic=deps.consent_topic)
+    if write:
+        with transactions() as unit:
+            yield SqlUnitOfWork(unit)
+    else:
+        with deps.sessions() as session:
+            yield SqlUnitOfWork(transactions.joining(session))

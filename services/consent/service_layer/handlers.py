@@ -13,17 +13,17 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from consent_policy.state import FOLDED_TYPES
 from schemas.envelope import EnvelopeBase
-from schemas.events.referrals import ChildRegistered
+from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
 from services.common.errors import Conflict, Invalid, NotFound
+from services.common.messagebus import Handlers
 from services.consent import domain
 from services.consent.domain import Caller, StoredConsent
 from services.consent.service_layer.unit_of_work import Deps, UnitOfWork
 from services.consent.service_layer.views import consent_view, safeguarding_view
 
 __all__ = [
-    "Deps", "grant_consent", "grant_safeguarding_access", "list_consents", "list_safeguarding_access",
+    "HANDLERS", "Deps", "grant_consent", "grant_safeguarding_access", "list_consents", "list_safeguarding_access",
     "record_referrals_event", "withdraw_consent",
 ]
 
@@ -115,17 +115,33 @@ def list_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID) -> dict
 # -- the copy of each child's setting and team ----------------------------------------------
 
 
+def keep_team_fact(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    """Into the copy of the decision's state (consent_policy.store): who works with the child."""
+    uow.keep_state_event(envelope)
+
+
+def record_setting(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    uow.record_child_setting(envelope.subject, envelope.data.setting_organisation_id, envelope.id)
+
+
+# What this service does with what it consumes from tac.referrals.v1: the team events the
+# decision folds (FOLDED_TYPES) go into its copy; a registration also names the child's setting.
+# Anything else on the topic is not this service's business: skipped, not even claimed.
+HANDLERS: Handlers = {
+    ChildRegistered: [keep_team_fact, record_setting],
+    TeamMemberJoined: [keep_team_fact],
+    TeamMemberLeft: [keep_team_fact],
+}
+
+
 def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
-    """Keep what the decision folds (FOLDED_TYPES) as it arrives on tac.referrals.v1 — the
-    team events — and (child id -> setting organisation) from ChildRegistered, so the service
-    knows who works with each child. Idempotent by event id; other event types are not this
-    service's business and are skipped. Returns True when applied."""
-    if envelope.type not in FOLDED_TYPES:
+    """Apply one consumed event by HANDLERS, once by event id; True when applied."""
+    todo = HANDLERS.get(type(envelope.data), ())
+    if not todo:
         return False
     with deps.begin() as uow:
         if not uow.claim(envelope.id):
             return False
-        uow.keep_state_event(envelope)
-        if isinstance(envelope.data, ChildRegistered):
-            uow.record_child_setting(envelope.subject, envelope.data.setting_organisation_id, envelope.id)
+        for handler in todo:
+            handler(envelope, uow)
     return True

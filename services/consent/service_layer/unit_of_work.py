@@ -5,9 +5,10 @@ unit of work — one transaction holding the state change and the outbox row of 
 it causes, after whose commit the relay is woken (STYLE 6), so an event is never published for
 a change that rolled back — and `deps.read()` a read without a write transaction.
 
-`UnitOfWork` is the port: services.consent.adapters.unit_of_work implements it on SQLAlchemy
-(bootstrap and the integration tests), tests/unit/consent/fakes.py in memory (the handlers'
-unit tests).
+`UnitOfWork` is the port: services.consent.adapters.unit_of_work implements it on the shared
+unit of work (services.common.unit_of_work: one transaction, the outbox, claims of consumed
+event ids) and this service's store; tests/unit/consent/fakes.py in memory (the handlers' unit
+tests). The clock is the shared one (services.common.clock).
 """
 
 from __future__ import annotations
@@ -22,14 +23,11 @@ from uuid import UUID
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.envelope import Actor, EnvelopeBase, Event
+from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
 from services.consent import domain
 from services.consent.adapters.unit_of_work import sql_unit_of_work
 from services.consent.domain import Consent, Notice, SafeguardingAccess, StoredConsent
-
-
-def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class UnitOfWork(Protocol):
@@ -66,7 +64,7 @@ UnitsOfWork = Callable[["Deps", bool], AbstractContextManager[UnitOfWork]]
 @dataclass
 class Deps:
     sessions: sessionmaker[Session] | None = None
-    clock: Callable[[], datetime] = system_clock
+    clock: Clock = utc_now
     consent_topic: str | None = None  # None: the contract's topic (tests use fresh ones)
     on_commit: Callable[[], None] = lambda: None
     # The organisation directory: recipients are checked against it, answers carry names.

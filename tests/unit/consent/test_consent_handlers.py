@@ -10,7 +10,9 @@ from uuid import uuid4
 
 import pytest
 
+from consent_policy.state import FOLDED_TYPES
 from schemas.events.consent import ConsentExpired, ConsentExpiryReminderDue, ConsentGranted, ConsentWithdrawn
+from schemas.events import referrals as r
 from schemas.events.consent import SafeguardingAccessGranted
 from schemas.vocabulary import DSL_ROLE, Agency, Category, Purpose
 from services.common.auth import Principal
@@ -88,6 +90,11 @@ def test_a_referrals_event_is_kept_once_and_only_if_the_decision_folds_it(deps, 
     assert units.tables.settings == {child: SETTING}
     assert list(units.tables.state_events) == [registration.id]
     assert units.tables.outbox == []
+
+
+def test_the_handler_table_keeps_every_event_of_the_referrals_topic_the_decision_folds():
+    on_referrals_topic = {cls.TYPE for cls in r.EVENTS}
+    assert {cls.TYPE for cls in handlers.HANDLERS} == FOLDED_TYPES & on_referrals_topic
 
 
 # -- granting and withdrawing ---------------------------------------------------------------
