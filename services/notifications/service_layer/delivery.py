@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.vocabulary import NotificationChannel
 from services.common.clock import Clock
-from services.common.outbox import add_to_outbox
+from services.common.unit_of_work import UnitOfWorkFactory
 from services.notifications import metrics
 from services.notifications.adapters import jobs, store
 from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
@@ -59,6 +59,8 @@ class DeliveryWorker:
         on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
+        # on_outbox is called on the loop after a report is committed (see `_attempt`), not here.
+        self._transactions = UnitOfWorkFactory(sessions, clock=clock, outbox=store.outbox)
         self._email = email
         self._webhook = webhook
         self._policy = policy
@@ -188,19 +190,18 @@ class DeliveryWorker:
 
     def _settle(self, job: Job, error: str | None) -> str:
         """Record the attempt's outcome in one transaction with its report; return the outcome."""
-        now = self._clock()
         attempts = job.attempts + 1
-        with self._sessions.begin() as session:
+        with self._transactions() as uow:
+            session, now = uow.session, uow.now
             if error is None:
                 jobs.record_sent(session, job.job_id, attempts, now)
-                add_to_outbox(session, store.outbox, notification_sent(
-                    job.notification_id, job.person_id, job.organisation_id, job.channel, job.about, job.source, now),
-                    topic=self._topic)
+                uow.publish(notification_sent(job.notification_id, job.person_id, job.organisation_id, job.channel,
+                                              job.about, job.source, now), topic=self._topic)
             elif self._policy.gives_up_after(attempts):
                 jobs.record_failed(session, job.job_id, attempts, error, now)
-                add_to_outbox(session, store.outbox, notification_failed(
-                    job.notification_id, job.person_id, job.organisation_id, job.channel, job.about, job.source,
-                    attempts, error, now), topic=self._topic)
+                uow.publish(notification_failed(job.notification_id, job.person_id, job.organisation_id,
+                                                job.channel, job.about, job.source, attempts, error, now),
+                            topic=self._topic)
             else:
                 retry_at = now + timedelta(seconds=self._policy.delay_after(attempts))
                 jobs.record_retry(session, job.job_id, attempts, error, retry_at)

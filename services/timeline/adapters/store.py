@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc, utc_now
 from services.common.messagebus import Consumed, IngestResult
-from services.common.outbox import add_to_outbox
 from services.common.unit_of_work import UnitOfWorkFactory
 from consent_policy.state import ConsentState
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
@@ -32,7 +31,8 @@ from services.timeline.service_layer.ingest import BUS
 class TimelineStore:
     def __init__(self, session_factory: sessionmaker[Session], *, clock: Clock = utc_now) -> None:
         self._sessions = session_factory
-        self._transactions = UnitOfWorkFactory(session_factory, clock=clock, processed=processed_events)
+        self._transactions = UnitOfWorkFactory(session_factory, clock=clock, processed=processed_events,
+                                               outbox=outbox)
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -91,8 +91,8 @@ class TimelineStore:
 
     def record_view(self, record: AccessRecord, envelope: EnvelopeBase, *, audit_topic: str) -> None:
         """The access-log row and the TimelineViewed outbox row, in one transaction."""
-        with self._sessions.begin() as session:
-            session.execute(
+        with self._transactions() as uow:
+            uow.session.execute(
                 insert(access_log).values(
                     view_id=str(record.view_id),
                     child_id=str(record.child_id),
@@ -105,7 +105,7 @@ class TimelineStore:
                     bases=json.dumps([[str(event_id), basis] for event_id, basis in record.bases]),
                 )
             )
-            add_to_outbox(session, outbox, envelope, topic=audit_topic)
+            uow.publish(envelope, topic=audit_topic)
 
     def access_records(self, child_id: UUID, *, limit: int) -> list[AccessRecord]:
         with self._sessions() as session:
