@@ -18,16 +18,19 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.directory import Directory
 from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
 from services.common.tasks import stop_all, supervise
 from services.common.web import create_app
-from services.common.directory import Directory
-from services.referrals import api, api_casework, api_team, store
+from services.referrals.adapters import tables
 from services.referrals.config import ReferralsSettings
-from services.referrals.consent_copy import ConsentCopy
-from services.referrals.review_window import ReviewWindowTask
-from services.referrals.unit_of_work import Deps, system_clock
+from services.referrals.entrypoints import caseloads, children, ehc, referrals, reviews, team, transition
+from services.referrals.entrypoints.consent_consumer import consent_consumer
+from services.referrals.entrypoints.review_window_task import ReviewWindowTask
+from services.referrals.service_layer.unit_of_work import Deps, system_clock
+
+ROUTERS = [module.router for module in (children, referrals, team, reviews, ehc, transition, caseloads)]
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
@@ -54,17 +57,12 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
         consumer: EnvelopeConsumer | None = None
         try:
             if settings.run_outbox_relay:
-                relay = OutboxRelay(sessions, store.outbox, producer)
+                relay = OutboxRelay(sessions, tables.outbox, producer)
                 deps.on_commit = relay.notify  # safe from the worker threads handlers commit in
                 app.state.relay = relay
                 tasks.append(asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop)))
             if settings.run_consent_consumer:
-                copy = ConsentCopy(sessions)
-                consumer = EnvelopeConsumer(
-                    bootstrap=settings.kafka_bootstrap_servers, topics=[settings.consent_topic],
-                    group_id=settings.consent_group_id, handler=copy.handle, producer=producer,
-                    consumer_name="tac-referrals-consent", deadletter_topic=settings.deadletter_topic,
-                )
+                consumer = consent_consumer(settings, sessions, producer)
                 await consumer.start()
                 app.state.consent_consumer = consumer
                 tasks.append(asyncio.create_task(supervise("consent_consumer", lambda: consumer.run(stop), stop)))
@@ -83,7 +81,7 @@ def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = sy
             engine.dispose()
 
     app = create_app(title="TAC referrals", service="referrals", settings=settings,
-                     routers=[api.router, api_team.router, api_casework.router], lifespan=lifespan)
+                     routers=ROUTERS, lifespan=lifespan)
     app.state.deps = deps
 
     def ready() -> bool:

@@ -2,7 +2,11 @@
 are written together, and the relay is woken only after the commit (STYLE 6). An event the
 decision folds (ChildRegistered, TeamMemberJoined, TeamMemberLeft: FOLDED_TYPES) is also kept
 in this service's copy of the decision's state in that same transaction, so the next read sees
-the team as the write left it, without waiting for the event to come back from the broker."""
+the team as the write left it, without waiting for the event to come back from the broker.
+
+Handlers reach the store only through `uow.store` (a write) or `deps.reading()` (a read), so a
+unit test swaps the whole store for an in-memory fake by overriding `Deps.transaction` and
+`Deps.reading` (tests/unit/referrals/fakes.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, Event
-from services.common.logging import get_correlation_id
 from services.common.directory import Directory
-from services.common.outbox import add_to_outbox
+from services.common.logging import get_correlation_id
 from services.consent.decision import FOLDED_TYPES
-from services.referrals import store
-from services.referrals.clock import WaitingTargets
+from services.referrals.adapters.store import SqlStore
+from services.referrals.domain.clock import WaitingTargets
 
 SOURCE = "/tac/referrals"
 
@@ -40,7 +44,7 @@ class Deps:
     referrals_topic: str | None = None  # None: the contract's topic
     on_commit: Callable[[], None] = lambda: None
     # How long a write that needs a consent waits for this service's copy of tac.consent.v1 to
-    # catch up before refusing (0: refuse at once). See services.referrals.consent_checks.
+    # catch up before refusing (0: refuse at once). See service_layer.consent_checks.
     consent_catch_up_s: float = 0.0
     # The organisation directory every organisation a request names is checked against.
     directory: Directory = field(default_factory=Directory.load)
@@ -53,11 +57,23 @@ class Deps:
         """Today as a UTC date: the day every due date and day count is measured against."""
         return self.now().date()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """The store of one transaction, committed when the block ends without an error."""
+        with self.sessions.begin() as session:
+            yield SqlStore(session)
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """The store for a read: nothing it does is committed."""
+        with self.sessions() as session:
+            yield SqlStore(session)
+
 
 class UnitOfWork:
-    def __init__(self, deps: Deps, session: Session):
+    def __init__(self, deps: Deps, store: Any):
         self.deps = deps
-        self.session = session
+        self.store = store
         self.now = deps.now()
         self.today = self.now.date()
         self.emitted: list[UUID] = []
@@ -70,15 +86,15 @@ class UnitOfWork:
             payload, subject=child_id, actor=actor, source=SOURCE,
             correlationid=get_correlation_id(), event_id=event_id, time=self.now,
         )
-        add_to_outbox(self.session, store.outbox, envelope, topic=self.deps.referrals_topic)
+        self.store.add_to_outbox(envelope, self.deps.referrals_topic)
         if envelope.type in FOLDED_TYPES:
-            store.store_consent_event(self.session, envelope)
+            self.store.store_consent_event(envelope)
         self.emitted.append(envelope.id)
         return envelope.id
 
 
 @contextmanager
 def unit_of_work(deps: Deps) -> Iterator[UnitOfWork]:
-    with deps.sessions.begin() as session:
-        yield UnitOfWork(deps, session)
+    with deps.transaction() as store:
+        yield UnitOfWork(deps, store)
     deps.on_commit()

@@ -1,7 +1,8 @@
-"""Command handlers for the integrated review, the EHC needs assessment and the transition to
-school (DESIGN §2, §5). Same shape as services.referrals.handlers: load the child (404 to
+"""Command handlers for the EHC needs assessment (DESIGN §2, §5), and why a request joins its
+addressee to the team (service_layer.reviews and transition do the same). Same shape as
+service_layer.children: load the child (404 to
 anyone who may not know of it), check who may, check the organisation the command names
-against the directory and the consent it needs (services.referrals.access), check the
+against the directory and the consent it needs (domain.access), check the
 transition and the dates (within the child's early years), write state and events in one
 transaction.
 
@@ -23,98 +24,13 @@ from uuid import UUID, uuid4
 
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, Category, TeamJoinRoute
-from services.common.directory import Organisation
 from services.common.errors import Conflict, Invalid, NotFound
-from services.referrals import clock, commands as c, domain, store, team
-from services.referrals.consent_checks import catching_up, require_consent, require_may_see, require_named
-from services.referrals.handlers import advance, allow, load_child, moved, not_in_future, within_early_years
-from services.referrals.state_machine import (
-    EHC_ASSESSMENT, INTEGRATED_REVIEW, OPEN_EHC_STATES, TRANSITION, EHCAction, EHCState, ReviewAction, ReviewState,
-    TransitionAction, TransitionState,
-)
-from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
-
-# --- integrated review ------------------------------------------------------------------------
-
-
-def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
-    return catching_up(deps, lambda: _schedule_review(deps, caller, child_id, cmd))
-
-
-def _review_partner(uow: UnitOfWork, caller, child: domain.ChildRecord,
-                    cmd: c.ScheduleIntegratedReview) -> tuple[str | None, Organisation | None]:
-    """The agency of the organisation the review is scheduled with, once it may be named, and
-    the organisation from the directory when it is not the child's own setting."""
-    partner = cmd.with_organisation_id
-    if partner is None:
-        if cmd.with_agency is not None:
-            raise Invalid("with_agency: name with_organisation_id too, or leave both out", field="with_agency")
-        return None, None
-    if partner == caller.organisation_id:
-        raise Invalid("with_organisation_id: a review is scheduled with another organisation", field="with_organisation_id")
-    if partner == child.setting_organisation_id:
-        # The child's own setting: it made the child's record and does the EYFS progress check
-        # at two that the integrated review combines with the HCP review (EYFS statutory
-        # framework, section 2), so naming it tells it nothing about the child it does not hold.
-        # What it may read of the review is still decided by consent, at read time.
-        if cmd.with_agency not in (None, Agency.SETTING):
-            raise Invalid(f"with_agency: {partner} is the child's setting", field="with_agency")
-        return str(Agency.SETTING), None
-    if cmd.with_agency is None:
-        raise Invalid("with_agency: say what with_organisation_id is (its agency)", field="with_agency")
-    if cmd.with_agency is Agency.PARENT:
-        raise Invalid("with_agency: a review is scheduled with an organisation", field="with_agency")
-    organisation = require_named(uow, partner, cmd.with_agency, "with_organisation_id", "with_agency")
-    require_consent(uow, child.child_id, partner, cmd.with_agency, Category.HEALTH)
-    return str(cmd.with_agency), organisation
-
-
-def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
-    with unit_of_work(deps) as uow:
-        child = load_child(uow, caller, child_id)
-        allow(domain.require_review_scheduler, caller, child)
-        if cmd.scheduled_for < uow.today:
-            raise Invalid("scheduled_for must not be in the past", field="scheduled_for")
-        within_early_years(cmd.scheduled_for, child, "scheduled_for")
-        if caller.organisation_id != child.setting_organisation_id:
-            # A health visiting service works by area, which TAC does not know: what lets it
-            # record a review of this child is the family's consent to share `health` with it
-            # (or a safeguarding grant), as for the review list (services.referrals.queries).
-            require_may_see(uow, caller, child_id, child.setting_organisation_id, Category.HEALTH)
-        with_agency, partner = _review_partner(uow, caller, child, cmd)
-        review_id = uuid4()
-        store.add_review(uow.session, review_id=review_id, child_id=child_id, state=str(ReviewState.SCHEDULED),
-                         recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
-                         scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id,
-                         with_agency=with_agency)
-        if partner is not None:  # on the team before the request it is to answer (module docstring)
-            team.join(uow, caller, child, partner, role=partner.agency.value, through=TeamJoinRoute.REVIEW_PARTNER,
-                      request_id=review_id)
-        event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
-            review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
-    return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED,
-            "with_organisation_id": cmd.with_organisation_id,
-            "with_organisation_name": uow.deps.directory.name_of(cmd.with_organisation_id)}
-
-
-def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegratedReview) -> dict:
-    with unit_of_work(deps) as uow:
-        missing = NotFound(f"no integrated review {review_id}")
-        review = store.get_review(uow.session, review_id)
-        if review is None:
-            raise missing
-        child = load_child(uow, caller, UUID(review["child_id"]), missing=missing)
-        allow(domain.require_review_completer, caller, child, review["scheduled_by_organisation_id"], review["with_organisation_id"])
-        new_state = advance(INTEGRATED_REVIEW, review["state"], ReviewAction.COMPLETE)
-        within_early_years(not_in_future(cmd.completed_on, uow.today, "completed_on"), child, "completed_on")
-        moved(store.move(uow.session, store.integrated_reviews, "review_id", review_id, expected_state=review["state"],
-                         state=new_state, completed_on=cmd.completed_on), "the integrated review")
-        event_id = uow.emit(caller, child.child_id, ev.IntegratedReviewCompleted(
-            review_id=review_id, completed_on=cmd.completed_on, outcomes=dict(cmd.outcomes)))
-    return {"review_id": review_id, "event_id": event_id, "state": new_state}
-
-
-# --- EHC needs assessment -----------------------------------------------------------------------
+from services.referrals.domain import clock, commands as c, rules
+from services.referrals.domain.state_machine import EHC_ASSESSMENT, OPEN_EHC_STATES, EHCAction, EHCState
+from services.referrals.service_layer import membership
+from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_named
+from services.referrals.service_layer.guards import advance, allow, load_child, moved, not_in_future, within_early_years
+from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
 def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
@@ -124,8 +40,8 @@ def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment)
 def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
-        requested_by = allow(domain.require_ehc_requester, caller, child)
-        if store.open_ehc_for_child(uow.session, child_id, OPEN_EHC_STATES) is not None:
+        requested_by = allow(rules.require_ehc_requester, caller, child)
+        if uow.store.open_ehc_for_child(child_id, OPEN_EHC_STATES) is not None:
             raise Conflict("an EHC needs assessment request is already open for this child")
         requested_on = within_early_years(not_in_future(cmd.received_on or uow.today, uow.today, "received_on"), child,
                                           "received_on")
@@ -136,12 +52,12 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
         la = require_named(uow, cmd.la_organisation_id, Agency.LA_SEN_TEAM, "la_organisation_id")
         require_consent(uow, child_id, cmd.la_organisation_id, Agency.LA_SEN_TEAM, Category.EHC)
         request_id = uuid4()
-        store.add_ehc(uow.session, request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
+        uow.store.add_ehc(request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
                       requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[],
                       requested_by_organisation_id=caller.organisation_id if requested_by == "setting" else None)
         # SEND Regulations 2014 reg. 5: the LA must answer within 6 weeks: it works with the
         # child from the moment the request is made — on the team before the request's event.
-        team.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
+        membership.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
         event_id = uow.emit(caller, child_id, ev.EHCAssessmentRequested(
             request_id=request_id, requested_on=requested_on, requested_by=requested_by,
             la_organisation_id=cmd.la_organisation_id, due_dates=clock.ehc_due_dates(requested_on)))
@@ -152,11 +68,11 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
 
 def _load_ehc(uow: UnitOfWork, caller, request_id: UUID, doing: str):
     missing = NotFound(f"no EHC needs assessment request {request_id}")
-    row = store.get_ehc(uow.session, request_id)
+    row = uow.store.get_ehc(request_id)
     if row is None:
         raise missing
     load_child(uow, caller, UUID(row["child_id"]), missing=missing)
-    allow(domain.require_la, caller, row["la_organisation_id"], doing)
+    allow(rules.require_la, caller, row["la_organisation_id"], doing)
     return row
 
 
@@ -172,7 +88,7 @@ def start_ehc(deps: Deps, caller, request_id: UUID, cmd: c.StartEHCAssessment) -
         row = _load_ehc(uow, caller, request_id, "decide to assess")
         new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.START)
         decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
-        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
                          state=new_state, decided_on=decided_on), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(
             request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=decided_on))
@@ -184,7 +100,7 @@ def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessmen
         row = _load_ehc(uow, caller, request_id, "decline to assess")
         new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.DECLINE)
         decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
-        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
                          state=new_state, decided_on=decided_on), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentDeclined(
             request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"],
@@ -209,12 +125,12 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
         require_consent(uow, UUID(row["child_id"]), cmd.from_organisation_id, cmd.from_agency, Category.EHC)
         due = clock.ehc_advice_due(asked_on)
         advice_id = uuid4()
-        store.add_advice(uow.session, advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
+        uow.store.add_advice(advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
                          from_organisation_id=cmd.from_organisation_id, from_agency=str(cmd.from_agency),
                          requested_on=asked_on, due_on=due.due_on)
         # SEND Regulations 2014 reg. 8: the advice must be given within 6 weeks of being asked:
         # the organisation asked is on the team before the request's event.
-        team.join(uow, caller, store.get_child(uow.session, UUID(row["child_id"])), asked, role=asked.agency.value,
+        membership.join(uow, caller, uow.store.get_child(UUID(row["child_id"])), asked, role=asked.agency.value,
                   through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAdviceRequested(
             request_id=request_id, advice_id=advice_id, from_organisation_id=cmd.from_organisation_id,
@@ -226,20 +142,20 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
 def submit_advice(deps: Deps, caller, advice_id: UUID, cmd: c.SubmitEHCAdvice) -> dict:
     with unit_of_work(deps) as uow:
         missing = NotFound(f"no EHC advice request {advice_id}")
-        advice = store.get_advice(uow.session, advice_id)
+        advice = uow.store.get_advice(advice_id)
         if advice is None:
             raise missing
         load_child(uow, caller, UUID(advice["child_id"]), missing=missing)
-        allow(domain.require_asked, caller, advice["from_organisation_id"])
+        allow(rules.require_asked, caller, advice["from_organisation_id"])
         if advice["submitted_on"] is not None:
             raise Conflict(f"this advice was already submitted on {advice['submitted_on']}")
-        row = store.get_ehc(uow.session, UUID(advice["request_id"]))
+        row = uow.store.get_ehc(UUID(advice["request_id"]))
         if row["state"] not in (EHCState.STARTED, EHCState.DRAFT_ISSUED):
             raise Conflict(f"EHC needs assessment is {row['state']}; cannot submit advice")
         submitted_on = not_in_future(cmd.submitted_on or uow.today, uow.today, "submitted_on")
         if submitted_on < advice["requested_on"]:
             raise Invalid("submitted_on must not be before the advice was asked for", field="submitted_on")
-        moved(store.mark_advice_submitted(uow.session, advice_id, submitted_on), "the advice request")
+        moved(uow.store.mark_advice_submitted(advice_id, submitted_on), "the advice request")
         event_id = uow.emit(caller, UUID(advice["child_id"]), ev.EHCAdviceSubmitted(
             request_id=UUID(advice["request_id"]), advice_id=advice_id, requested_by_organisation_id=row["la_organisation_id"],
             submitted_on=submitted_on, summary=cmd.summary))
@@ -255,7 +171,7 @@ def issue_draft(deps: Deps, caller, request_id: UUID, cmd: c.IssueDraftPlan) -> 
         comments_due = cmd.comments_due_on or minimum.due_on
         if comments_due < minimum.due_on:
             raise Invalid(f"comments_due_on must be on or after {minimum.due_on} ({minimum.reference})", field="comments_due_on")
-        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
                          state=new_state, draft_issued_on=issued_on, comments_due_on=comments_due), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCDraftPlanIssued(
             request_id=request_id, issued_on=issued_on, comments_due_on=comments_due))
@@ -271,7 +187,7 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
             raise Invalid(f"finalised_on: the parent has until {row['comments_due_on']} to comment on the draft "
                           f"({clock.REF_EHC_DRAFT})", field="finalised_on")
         exceptions = list(dict.fromkeys(cmd.exceptions))  # recorded as given, once each; never applied silently
-        moved(store.move(uow.session, store.ehc_requests, "request_id", request_id, expected_state=row["state"],
+        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
                          state=new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions]), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCPlanFinalised(
             request_id=request_id, finalised_on=finalised_on, exceptions=tuple(exceptions)))
@@ -290,72 +206,21 @@ def give_parent_views(deps: Deps, caller, request_id: UUID, cmd: c.GiveEHCParent
     practitioner who knows the child gets 403, anyone else the 404 of an unknown request."""
     with unit_of_work(deps) as uow:
         missing = NotFound(f"no EHC needs assessment request {request_id}")
-        row = store.get_ehc(uow.session, request_id)
+        row = uow.store.get_ehc(request_id)
         if row is None:
             raise missing
         child = load_child(uow, caller, UUID(row["child_id"]), missing=missing)
-        allow(domain.require_parent_of, caller, child, "give the parent's views: they are the parent's own")
+        allow(rules.require_parent_of, caller, child, "give the parent's views: they are the parent's own")
         if row["state"] not in OPEN_EHC_STATES:
             ended = "the local authority decided not to assess" if row["state"] == EHCState.DECLINED \
                 else "the EHC plan is finalised"
             raise Conflict(f"the EHC needs assessment request is {row['state']} ({ended}): views are given while the "
                            f"request is open")
         views_id = uuid4()
-        store.add_parent_views(uow.session, views_id=views_id, request_id=request_id, child_id=child.child_id,
+        uow.store.add_parent_views(views_id=views_id, request_id=request_id, child_id=child.child_id,
                                given_by=caller.practitioner_id, given_on=uow.today, given_at=uow.now,
                                parent_views=cmd.parent_views, child_views=cmd.child_views)
         event_id = uow.emit(caller, child.child_id, ev.EHCParentViewsGiven(
             request_id=request_id, views_id=views_id, parent_views=cmd.parent_views, child_views=cmd.child_views))
     return {"views_id": views_id, "request_id": request_id, "event_id": event_id, "given_on": uow.today,
             "parent_views": cmd.parent_views, "child_views": cmd.child_views}
-
-
-# --- transition to school ---------------------------------------------------------------------
-
-
-def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
-    return catching_up(deps, lambda: _plan_transition(deps, caller, child_id, cmd))
-
-
-def _plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
-    with unit_of_work(deps) as uow:
-        child = load_child(uow, caller, child_id)
-        allow(domain.require_setting, caller, child, "plan the transition to school")
-        existing = store.get_transition(uow.session, child_id)
-        if existing is not None and existing["state"] == TransitionState.COMPLETED:
-            raise Conflict("transition to school is completed; cannot plan it again")
-        if cmd.starts_on < uow.today:
-            raise Invalid("starts_on must not be in the past", field="starts_on")
-        within_early_years(cmd.starts_on, child, "starts_on")
-        school = require_named(uow, cmd.school_organisation_id, Agency.SCHOOL, "school_organisation_id")
-        # The school the child is moving to joins the team with the plan (the parents chose the
-        # school: School Admissions Code 2021; the move is planned with them, SEND Code of
-        # Practice 0-25 para 5.47). Joining shows it nothing: until a consent names it, it sees
-        # only its own records (the decision's rule 5; SCENARIO step 12).
-        store.plan_transition(uow.session, child_id=child_id, school_organisation_id=cmd.school_organisation_id,
-                              starts_on=cmd.starts_on)
-        team.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)
-        event_id = uow.emit(caller, child_id, ev.TransitionToSchoolPlanned(
-            school_organisation_id=cmd.school_organisation_id, starts_on=cmd.starts_on, plan_summary=cmd.plan_summary))
-    reception = clock.reception_start(child.date_of_birth)
-    return {"child_id": child_id, "event_id": event_id, "state": TransitionState.PLANNED,
-            "school_organisation_id": school.id, "school_organisation_name": school.name,
-            "reception_place_from": reception}
-
-
-def complete_transition(deps: Deps, caller, child_id: UUID, cmd: c.CompleteTransition) -> dict:
-    with unit_of_work(deps) as uow:
-        child = load_child(uow, caller, child_id)
-        plan = store.get_transition(uow.session, child_id)
-        if plan is None:
-            allow(domain.require_setting, caller, child, "complete the transition to school")
-            raise Conflict("no transition to school has been planned for this child")
-        allow(domain.require_transition_completer, caller, child, plan["school_organisation_id"])
-        new_state = advance(TRANSITION, plan["state"], TransitionAction.COMPLETE)
-        completed_on = within_early_years(not_in_future(cmd.completed_on or uow.today, uow.today, "completed_on"), child,
-                                          "completed_on")
-        moved(store.move(uow.session, store.transitions, "child_id", child_id, expected_state=plan["state"],
-                         state=new_state, completed_on=completed_on), "the transition")
-        event_id = uow.emit(caller, child_id, ev.TransitionToSchoolCompleted(
-            school_organisation_id=plan["school_organisation_id"], completed_on=completed_on))
-    return {"child_id": child_id, "event_id": event_id, "state": new_state}
