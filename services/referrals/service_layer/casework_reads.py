@@ -51,7 +51,7 @@ def read_referral(deps: Deps, caller, referral_id: UUID) -> dict:
             raise missing
         waiting = referral.state == ReferralState.MADE
         membership.known_child(store, caller, referral.child_id, deps.now(), missing=missing,
-                         addressees=(referral.to_organisation_id,) if waiting else ())
+                               addressees=(referral.to_organisation_id,) if waiting else ())
         if not _permits(rules.require_may_read_referral, caller, referral):
             raise missing
         sight = _Sight(deps, caller, referral.child_id, store.consent_state_for(referral.child_id))

@@ -43,7 +43,7 @@ def register_child(deps: Deps, caller, cmd: c.RegisterChild) -> dict:
             raise Invalid("date_of_birth: TAC is for children under five", field="date_of_birth")
         child_id = uuid4()
         uow.store.add_child(child_id=child_id, given_name=cmd.given_name, family_name=cmd.family_name,
-                        date_of_birth=cmd.date_of_birth, setting_organisation_id=setting, now=uow.now)
+                            date_of_birth=cmd.date_of_birth, setting_organisation_id=setting, now=uow.now)
         # No date derived from the date of birth goes on the bus: any of them would give it away
         # (DESIGN §2). The setting and parents read them from GET /children/{id}.
         event_id = uow.emit(caller, child_id, ev.ChildRegistered(setting_organisation_id=setting, due_dates=()))
@@ -60,8 +60,8 @@ def raise_concern(deps: Deps, caller, child_id: UUID, cmd: c.RaiseConcern) -> di
         allow(rules.require_setting, caller, child, "raise a concern")
         concern_id = uuid4()
         uow.store.add_concern(concern_id=concern_id, child_id=child_id, areas_of_need=[str(a) for a in cmd.areas_of_need],
-                          summary=cmd.summary, evidence=cmd.evidence, raised_on=uow.today,
-                          raised_by_organisation_id=caller.organisation_id)
+                              summary=cmd.summary, evidence=cmd.evidence, raised_on=uow.today,
+                              raised_by_organisation_id=caller.organisation_id)
         event_id = uow.emit(caller, child_id, ev.ConcernRaised(
             concern_id=concern_id, areas_of_need=tuple(cmd.areas_of_need), summary=cmd.summary, evidence=cmd.evidence))
     return {"concern_id": concern_id, "event_id": event_id}
@@ -79,7 +79,7 @@ def name_key_person(deps: Deps, caller, child_id: UUID, cmd: c.NameKeyPerson) ->
         if cmd.buddy_id is not None and cmd.buddy_id == cmd.key_person_id:
             raise Invalid("buddy_id: the buddy is someone other than the key person", field="buddy_id")
         uow.store.name_key_person(child_id, key_person_id=cmd.key_person_id, key_person_name=cmd.key_person_name,
-                              buddy_id=cmd.buddy_id, buddy_name=cmd.buddy_name)
+                                  buddy_id=cmd.buddy_id, buddy_name=cmd.buddy_name)
         event_id = uow.emit(caller, child_id, ev.KeyPersonNamed(key_person_id=cmd.key_person_id, buddy_id=cmd.buddy_id))
     return {"child_id": child_id, "event_id": event_id,
             "key_person": {"id": cmd.key_person_id, "name": cmd.key_person_name},

@@ -53,8 +53,8 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
         require_consent(uow, child_id, cmd.la_organisation_id, Agency.LA_SEN_TEAM, Category.EHC)
         request_id = uuid4()
         uow.store.add_ehc(request_id=request_id, child_id=child_id, la_organisation_id=cmd.la_organisation_id,
-                      requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[],
-                      requested_by_organisation_id=caller.organisation_id if requested_by == "setting" else None)
+                          requested_on=requested_on, requested_by=requested_by, state=str(EHCState.REQUESTED), exceptions=[],
+                          requested_by_organisation_id=caller.organisation_id if requested_by == "setting" else None)
         # SEND Regulations 2014 reg. 5: the LA must answer within 6 weeks: it works with the
         # child from the moment the request is made — on the team before the request's event.
         membership.join(uow, caller, child, la, role=la.agency.value, through=TeamJoinRoute.EHC_REQUEST, request_id=request_id)
@@ -89,7 +89,7 @@ def start_ehc(deps: Deps, caller, request_id: UUID, cmd: c.StartEHCAssessment) -
         new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.START)
         decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
         moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                         state=new_state, decided_on=decided_on), "the EHC request")
+                             state=new_state, decided_on=decided_on), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(
             request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=decided_on))
     return {"request_id": request_id, "event_id": event_id, "state": new_state}
@@ -101,7 +101,7 @@ def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessmen
         new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.DECLINE)
         decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
         moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                         state=new_state, decided_on=decided_on), "the EHC request")
+                             state=new_state, decided_on=decided_on), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentDeclined(
             request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"],
             decided_on=decided_on, reason=cmd.reason))
@@ -126,12 +126,12 @@ def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvic
         due = clock.ehc_advice_due(asked_on)
         advice_id = uuid4()
         uow.store.add_advice(advice_id=advice_id, request_id=request_id, child_id=UUID(row["child_id"]),
-                         from_organisation_id=cmd.from_organisation_id, from_agency=str(cmd.from_agency),
-                         requested_on=asked_on, due_on=due.due_on)
+                             from_organisation_id=cmd.from_organisation_id, from_agency=str(cmd.from_agency),
+                             requested_on=asked_on, due_on=due.due_on)
         # SEND Regulations 2014 reg. 8: the advice must be given within 6 weeks of being asked:
         # the organisation asked is on the team before the request's event.
         membership.join(uow, caller, uow.store.get_child(UUID(row["child_id"])), asked, role=asked.agency.value,
-                  through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
+                        through=TeamJoinRoute.ADVICE_REQUEST, request_id=advice_id)
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAdviceRequested(
             request_id=request_id, advice_id=advice_id, from_organisation_id=cmd.from_organisation_id,
             from_agency=cmd.from_agency, requested_on=asked_on, due_on=due.due_on))
@@ -172,7 +172,7 @@ def issue_draft(deps: Deps, caller, request_id: UUID, cmd: c.IssueDraftPlan) -> 
         if comments_due < minimum.due_on:
             raise Invalid(f"comments_due_on must be on or after {minimum.due_on} ({minimum.reference})", field="comments_due_on")
         moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                         state=new_state, draft_issued_on=issued_on, comments_due_on=comments_due), "the EHC request")
+                             state=new_state, draft_issued_on=issued_on, comments_due_on=comments_due), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCDraftPlanIssued(
             request_id=request_id, issued_on=issued_on, comments_due_on=comments_due))
     return {"request_id": request_id, "event_id": event_id, "state": new_state, "comments_due_on": comments_due}
@@ -188,7 +188,7 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
                           f"({clock.REF_EHC_DRAFT})", field="finalised_on")
         exceptions = list(dict.fromkeys(cmd.exceptions))  # recorded as given, once each; never applied silently
         moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                         state=new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions]), "the EHC request")
+                             state=new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions]), "the EHC request")
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCPlanFinalised(
             request_id=request_id, finalised_on=finalised_on, exceptions=tuple(exceptions)))
     final_due = next(d for d in clock.ehc_due_dates(row["requested_on"]) if d.kind == clock.EHC_FINAL_PLAN)
@@ -218,8 +218,8 @@ def give_parent_views(deps: Deps, caller, request_id: UUID, cmd: c.GiveEHCParent
                            f"request is open")
         views_id = uuid4()
         uow.store.add_parent_views(views_id=views_id, request_id=request_id, child_id=child.child_id,
-                               given_by=caller.practitioner_id, given_on=uow.today, given_at=uow.now,
-                               parent_views=cmd.parent_views, child_views=cmd.child_views)
+                                   given_by=caller.practitioner_id, given_on=uow.today, given_at=uow.now,
+                                   parent_views=cmd.parent_views, child_views=cmd.child_views)
         event_id = uow.emit(caller, child.child_id, ev.EHCParentViewsGiven(
             request_id=request_id, views_id=views_id, parent_views=cmd.parent_views, child_views=cmd.child_views))
     return {"views_id": views_id, "request_id": request_id, "event_id": event_id, "given_on": uow.today,

@@ -34,8 +34,8 @@ def join(uow: UnitOfWork, actor, child: ChildRecord, organisation: Organisation,
     if is_member(uow.store.consent_state_for(child.child_id), child, organisation.id, uow.now):
         return None
     uow.store.join_team(child_id=child.child_id, organisation_id=organisation.id,
-                    agency=organisation.agency.value, role=role, now=uow.now, joined_through=str(through),
-                    invited_by_organisation_id=invited_by)
+                        agency=organisation.agency.value, role=role, now=uow.now, joined_through=str(through),
+                        invited_by_organisation_id=invited_by)
     return uow.emit(actor, child.child_id, ev.TeamMemberJoined(
         organisation_id=organisation.id, agency=organisation.agency, role=role, joined_through=through,
         invitation_id=invitation_id, request_id=request_id))

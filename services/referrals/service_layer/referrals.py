@@ -37,9 +37,9 @@ def _make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> d
         event_id = uuid4()
         referral_id = uuid4()
         uow.store.add_referral(referral_id=referral_id, child_id=child_id,
-                           from_organisation_id=caller.organisation_id, from_agency=str(caller.agency),
-                           to_organisation_id=cmd.to_organisation_id, to_agency=str(cmd.to_agency), reason=cmd.reason,
-                           consent_id=consent_id, state=str(ReferralState.MADE), made_on=uow.today, updated_at=uow.now)
+                               from_organisation_id=caller.organisation_id, from_agency=str(caller.agency),
+                               to_organisation_id=cmd.to_organisation_id, to_agency=str(cmd.to_agency), reason=cmd.reason,
+                               consent_id=consent_id, state=str(ReferralState.MADE), made_on=uow.today, updated_at=uow.now)
         uow.emit(caller, child_id, ev.ReferralMade(
             referral_id=referral_id, to_organisation_id=cmd.to_organisation_id, to_agency=cmd.to_agency,
             reason=cmd.reason, consent_id=consent_id), event_id=event_id)
@@ -68,7 +68,7 @@ def _move_referral(deps: Deps, caller, referral_id: UUID, action: ReferralAction
             _consent_still_covers_receiver(uow, referral)
         new_state = advance(REFERRAL, referral.state, action)
         moved(uow.store.move("referrals", referral_id, expected_state=referral.state,
-                         state=new_state, updated_at=uow.now, note=note), "the referral")
+                             state=new_state, updated_at=uow.now, note=note), "the referral")
         # Every answer names the organisation whose request it answers (DESIGN §3 rule 3).
         event_id = uow.emit(caller, referral.child_id, payload(referral.from_organisation_id))
         joined = then(uow, referral) if then else None
@@ -100,7 +100,7 @@ def _receiver_joins(caller):
                                         national_code=NationalCode(scheme="urn", value="unknown"))
         child = uow.store.get_child(referral.child_id)
         return membership.join(uow, caller, child, organisation, role=team.role_of(caller),
-                         through=TeamJoinRoute.REFERRAL_ACCEPTED, request_id=referral.referral_id)
+                               through=TeamJoinRoute.REFERRAL_ACCEPTED, request_id=referral.referral_id)
     return join
 
 

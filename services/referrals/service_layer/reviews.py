@@ -66,12 +66,12 @@ def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegrat
         with_agency, partner = _review_partner(uow, caller, child, cmd)
         review_id = uuid4()
         uow.store.add_review(review_id=review_id, child_id=child_id, state=str(ReviewState.SCHEDULED),
-                         recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
-                         scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id,
-                         with_agency=with_agency)
+                             recorded_on=uow.today, scheduled_for=cmd.scheduled_for,
+                             scheduled_by_organisation_id=caller.organisation_id, with_organisation_id=cmd.with_organisation_id,
+                             with_agency=with_agency)
         if partner is not None:  # on the team before the request it is to answer (module docstring)
             membership.join(uow, caller, child, partner, role=partner.agency.value, through=TeamJoinRoute.REVIEW_PARTNER,
-                      request_id=review_id)
+                            request_id=review_id)
         event_id = uow.emit(caller, child_id, ev.IntegratedReviewScheduled(
             review_id=review_id, scheduled_for=cmd.scheduled_for, with_organisation_id=cmd.with_organisation_id))
     return {"review_id": review_id, "event_id": event_id, "state": ReviewState.SCHEDULED,
@@ -90,7 +90,7 @@ def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegrat
         new_state = advance(INTEGRATED_REVIEW, review["state"], ReviewAction.COMPLETE)
         within_early_years(not_in_future(cmd.completed_on, uow.today, "completed_on"), child, "completed_on")
         moved(uow.store.move("integrated_reviews", review_id, expected_state=review["state"],
-                         state=new_state, completed_on=cmd.completed_on), "the integrated review")
+                             state=new_state, completed_on=cmd.completed_on), "the integrated review")
         event_id = uow.emit(caller, child.child_id, ev.IntegratedReviewCompleted(
             review_id=review_id, completed_on=cmd.completed_on, outcomes=dict(cmd.outcomes)))
     return {"review_id": review_id, "event_id": event_id, "state": new_state}

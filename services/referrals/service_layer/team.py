@@ -64,8 +64,8 @@ def _invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
         invitation_id = uuid4()
         expires_on = uow.today + timedelta(days=deps.invitation_expiry_days)
         uow.store.add_invitation(invitation_id=invitation_id, child_id=child_id, organisation_id=organisation.id,
-                             agency=organisation.agency.value, invited_by_organisation_id=caller.organisation_id,
-                             message=cmd.message, sent_on=uow.today, expires_on=expires_on, state=PENDING)
+                                 agency=organisation.agency.value, invited_by_organisation_id=caller.organisation_id,
+                                 message=cmd.message, sent_on=uow.today, expires_on=expires_on, state=PENDING)
         event_id = uow.emit(caller, child_id, ev.InvitationSent(
             invitation_id=invitation_id, organisation_id=organisation.id, agency=organisation.agency,
             expires_on=expires_on, message=cmd.message))
@@ -105,7 +105,7 @@ def accept_invitation(deps: Deps, caller, invitation_id: UUID) -> dict:
         if organisation is None:
             raise Conflict(f"organisation {row['organisation_id']} is no longer in the directory")
         event_id = membership.join(uow, caller, child, organisation, role=team.role_of(caller), through=TeamJoinRoute.INVITATION,
-                             invitation_id=invitation_id, invited_by=row["invited_by_organisation_id"])
+                                   invitation_id=invitation_id, invited_by=row["invited_by_organisation_id"])
     return {"invitation_id": invitation_id, "child_id": child.child_id, "state": ACCEPTED, "event_id": event_id}
 
 
@@ -142,7 +142,7 @@ def leave(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd: c.Leave
             raise Conflict("the child's setting cannot leave the team: it holds the child's record")
         _member_or_conflict(uow, child, organisation_id)
         uow.store.leave_team(child_id=child_id, organisation_id=organisation_id, now=uow.now,
-                         ended_by=str(TeamLeaveRoute.LEFT))
+                             ended_by=str(TeamLeaveRoute.LEFT))
         uow.store.withdraw_invitations(child_id, organisation_id, now=uow.now, reason=str(TeamLeaveRoute.LEFT))
         event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
             organisation_id=organisation_id, ended_by=TeamLeaveRoute.LEFT, reason=cmd.reason))

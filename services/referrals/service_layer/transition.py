@@ -37,7 +37,7 @@ def _plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) 
         # Practice 0-25 para 5.47). Joining shows it nothing: until a consent names it, it sees
         # only its own records (the decision's rule 5; SCENARIO step 12).
         uow.store.plan_transition(child_id=child_id, school_organisation_id=cmd.school_organisation_id,
-                              starts_on=cmd.starts_on)
+                                  starts_on=cmd.starts_on)
         membership.join(uow, caller, child, school, role=school.agency.value, through=TeamJoinRoute.TRANSITION_PLAN)
         event_id = uow.emit(caller, child_id, ev.TransitionToSchoolPlanned(
             school_organisation_id=cmd.school_organisation_id, starts_on=cmd.starts_on, plan_summary=cmd.plan_summary))
@@ -59,7 +59,7 @@ def complete_transition(deps: Deps, caller, child_id: UUID, cmd: c.CompleteTrans
         completed_on = within_early_years(not_in_future(cmd.completed_on or uow.today, uow.today, "completed_on"), child,
                                           "completed_on")
         moved(uow.store.move("transitions", child_id, expected_state=plan["state"],
-                         state=new_state, completed_on=completed_on), "the transition")
+                             state=new_state, completed_on=completed_on), "the transition")
         event_id = uow.emit(caller, child_id, ev.TransitionToSchoolCompleted(
             school_organisation_id=plan["school_organisation_id"], completed_on=completed_on))
     return {"child_id": child_id, "event_id": event_id, "state": new_state}
