@@ -26,7 +26,7 @@ from services.common.idempotency import claim_event
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 from services.consent import domain, store
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.consent.domain import Caller
 
 SOURCE = "/tac/consent"

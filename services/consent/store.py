@@ -23,7 +23,7 @@ from schemas.envelope import Actor, EnvelopeBase
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.consent.domain import REMINDER_BEFORE, Consent, Giver, Notice, SafeguardingAccess, Withdrawal
 
 

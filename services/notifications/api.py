@@ -30,7 +30,7 @@ from services.common.directory import Directory
 from services.common.errors import Invalid, NotFound
 from services.common.text import storable
 from services.common.web import CurrentPrincipal
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.notifications import jobs, store
 from services.notifications.domain.recipients import PARENT_SCOPE, Subscriber, may_see
 from services.notifications.domain.webhook_urls import UnsafeWebhook, WebhookPolicy, check_url

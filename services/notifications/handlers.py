@@ -27,7 +27,7 @@ from schemas.events.consent import SafeguardingAccessGranted
 from schemas.vocabulary import NotificationChannel
 from services.common.directory import Directory
 from services.common.outbox import add_to_outbox
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.notifications import jobs, metrics, store
 from services.notifications.domain.messages import (
     NO_DIRECTORY, Message, entry_message, reminder_message, safeguarding_message, webhook_body,

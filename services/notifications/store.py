@@ -27,7 +27,7 @@ from schemas.events.referrals import ChildRegistered
 from schemas.vocabulary import Agency
 from services.common.idempotency import claim_event, define_processed_events_table
 from services.common.outbox import define_outbox_table
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber
 from services.notifications.domain.reminders import Cancellation, Reminder
 

@@ -20,7 +20,7 @@ from services.common.directory import Directory
 from services.common.errors import Invalid
 from services.common.logging import get_correlation_id
 from services.common.web import CurrentPrincipal
-from services.consent.decision import Viewer
+from consent_policy.decision import Viewer
 from services.timeline.domain import AccessRecord, Cursor, ShownEntry
 from services.timeline.handlers import MAX_PAGE, read_access_log, read_timeline
 from services.timeline.store import TimelineStore

@@ -19,11 +19,12 @@ from schemas.envelope import EnvelopeBase, Event
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import TeamLeaveRoute
-from services.consent.decision import FOLDED_TYPES, ConsentState, Entry, Viewer, decide
+from consent_policy.decision import Entry, Viewer, decide
+from consent_policy.state import FOLDED_TYPES, ConsentState
 
 SUMMARY_MAX_CHARS = 240
 
-# Every event the decision's state folds (services.consent.decision.FOLDED_TYPES): the four
+# Every event the decision's state folds (consent_policy.state.FOLDED_TYPES): the four
 # consent events of tac.consent.v1 and the team events of tac.referrals.v1 (ChildRegistered,
 # TeamMemberJoined, TeamMemberLeft). The timeline keeps exactly these in its copy of the state.
 CONSENT_STATE_TYPES: frozenset[str] = FOLDED_TYPES

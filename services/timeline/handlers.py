@@ -25,7 +25,7 @@ from schemas.envelope import Actor, EnvelopeBase
 from schemas.events.audit import ShownEntry as ShownEntryContract
 from schemas.events.audit import TimelineViewed
 from services.common.errors import Forbidden
-from services.consent.decision import Viewer
+from consent_policy.decision import Viewer
 from services.timeline.domain import (
     AccessRecord, Cursor, ShownEntry, access_log_for_reader, may_read_access_log, misrouted_reason, visible_entries,
 )

@@ -26,7 +26,7 @@ from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered
 from services.common.idempotency import claim_events, define_processed_events_table
 from services.common.outbox import add_to_outbox, define_outbox_table
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.timeline.domain import (
     CONSENT_STATE_TYPES, TIMELINE_TYPES, AccessRecord, Cursor, StoredEntry, entry_from_envelope,
 )

@@ -3,8 +3,11 @@
 * Domain modules (`domain.py`, `decision.py`, `clock.py`, `state_machine.py`, or anything in a
   `domain/` package) anywhere under `services/` import no infrastructure: no Kafka, Faust,
   database, web framework, logging library or HTTP client.
-* No module in `services/<svc>/` imports another service, except the published consent decision
-  module (`services.consent.decision`) and the shared library `services.common`.
+* The consent policy's rules (`consent_policy/decision.py`, `state.py`, `records.py`) are pure
+  in the same way; its `store.py` is the adapter that may import SQLAlchemy.
+* No module in `services/<svc>/` imports another service, except the shared library
+  `services.common`. The published packages beside `services/` (`schemas`, `consent_policy`) are
+  not services, so importing them is always allowed.
 
 Because the files are parsed rather than imported, the rules hold before a service exists and keep
 holding as services are added; each file gets its own test id.
@@ -23,7 +26,9 @@ SERVICES = REPO / "services"
 
 DOMAIN_FILE_NAMES = {"domain.py", "decision.py", "clock.py", "state_machine.py", "caseload.py"}
 INFRASTRUCTURE = {"aiokafka", "faust", "sqlalchemy", "fastapi", "starlette", "structlog", "alembic", "httpx"}
-PUBLISHED = {"services.common", "services.consent.decision"}
+PUBLISHED = {"services.common"}
+POLICY = REPO / "consent_policy"
+PURE_POLICY_MODULES = [POLICY / name for name in ("decision.py", "state.py", "records.py")]
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def infrastructure_imports(path: Path, root: Path = REPO) -> list[str]:
     return sorted({f"line {i.line}: {i.module}" for i in imports_of(path, root) if i.module.split(".")[0] in INFRASTRUCTURE})
 
 
-@pytest.mark.parametrize("path", DOMAIN_MODULES, ids=_id)
+@pytest.mark.parametrize("path", DOMAIN_MODULES + PURE_POLICY_MODULES, ids=_id)
 def test_a_domain_module_imports_no_infrastructure(path: Path):
     leaks = infrastructure_imports(path)
     assert not leaks, f"{_id(path)} is a domain module but imports infrastructure: {leaks}"
@@ -126,7 +131,7 @@ def cross_service_imports(path: Path, root: Path = REPO) -> list[str]:
 
 
 @pytest.mark.parametrize("path", SERVICE_MODULES, ids=_id)
-def test_a_service_imports_no_other_service_except_the_published_consent_decision(path: Path):
+def test_a_service_imports_no_other_service_but_the_shared_library(path: Path):
     crossing = cross_service_imports(path)
     assert not crossing, f"{_id(path)} (service {_owning_service(path)!r}) reaches into another service: {crossing}"
 
@@ -159,13 +164,13 @@ def test_the_import_parser_sees_plain_from_nested_and_relative_imports(tmp_path)
     }
 
 
-def test_importing_the_published_consent_decision_is_allowed_but_not_its_neighbours(tmp_path):
+def test_importing_the_published_consent_policy_is_allowed_but_not_the_consent_service(tmp_path):
     allowed = _module(
         tmp_path,
         "services/timeline/handlers.py",
-        "from services.consent import decision\n"
-        "from services.consent.decision import decide\n"
-        "import services.consent.decision\n"
+        "from consent_policy import decision\n"
+        "from consent_policy.decision import decide\n"
+        "import consent_policy.state\n"
         "from services.common.kafka import EnvelopeConsumer\n"
         "from services.timeline import store\n",
     )
@@ -173,7 +178,7 @@ def test_importing_the_published_consent_decision_is_allowed_but_not_its_neighbo
     crossing = _module(
         tmp_path,
         "services/timeline/worker.py",
-        "from services.consent import decision, store\n"
+        "from services.consent import store\n"
         "from services import referrals\n"
         "def f():\n"
         "    from ..notifications.domain import messages\n",
@@ -188,8 +193,9 @@ def test_importing_the_published_consent_decision_is_allowed_but_not_its_neighbo
 @pytest.mark.parametrize(
     ("module", "crosses"),
     [
-        ("services.consent.decision", False),
-        ("services.consent.decision.decide", False),
+        ("consent_policy.decision", False),
+        ("consent_policy.state.ConsentState", False),
+        ("services.consent.decision", True),
         ("services.common.kafka", False),
         ("services.referrals.store", False),  # its own service
         ("services.consent.store", True),

@@ -23,7 +23,8 @@ from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import DSL_ROLE, Agency, NotificationChannel
-from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
+from consent_policy.decision import Decision, Entry, Viewer, decide
+from consent_policy.state import ConsentState
 
 # --- subscribers -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Category
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.notifications.domain.recipients import About, Addressed, Audience, Subscriber, recipients
 
 # Reminder kinds this service derives itself. Kinds carried in `DueDate`s (ChildRegistered,

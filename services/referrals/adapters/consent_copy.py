@@ -1,5 +1,5 @@
 """This service's own copy of the decision's state (DESIGN §4: services share nothing but
-events). It keeps exactly what the decision folds (services.consent.decision.FOLDED_TYPES):
+events). It keeps exactly what the decision folds (consent_policy.state.FOLDED_TYPES):
 the consent events of `tac.consent.v1`, stored here per child under their event id, claimed in
 the same transaction (services.common.idempotency), so a redelivery or a replay is a no-op; and
 the team events this service emits itself, stored by services.referrals.service_layer.unit_of_work in the
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.envelope import EnvelopeBase
 from services.common.idempotency import claim_event
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.referrals.adapters import tables
 from services.referrals.adapters.consent_store import store_consent_event
 

@@ -1,4 +1,4 @@
-"""This service's copy of the decision's state (services.consent.decision.FOLDED_TYPES), per
+"""This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per
 child: kept, loaded and folded into ConsentState.
 """
 
@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from schemas.catalogue import parse_event
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.adapters.tables import CHUNK, children, consent_events, key, utcnow
 
 

@@ -164,7 +164,7 @@ transitions = Table(
     Column("completed_on", Date),
 )
 
-# This service's copy of the decision's state (services.consent.decision.FOLDED_TYPES), per
+# This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per
 # child, folded into ConsentState when needed: the consent events of tac.consent.v1, and the
 # team events this service emits itself (ChildRegistered, TeamMemberJoined, TeamMemberLeft),
 # written in the transaction of the command that emits them.

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.adapters.consent_store import consent_state_for
 from services.referrals.adapters.tables import invitations, key, team_members
 

@@ -1,4 +1,4 @@
-"""What this service shows to whom: the consent decision (services.consent.decision, DESIGN §3)
+"""What this service shows to whom: the consent decision (consent_policy.decision, DESIGN §3)
 applied to the referrals service's own reads and to the writes that name another organisation.
 Pure: callers, records and a ConsentState in, decisions out.
 
@@ -60,7 +60,8 @@ from uuid import UUID
 from schemas.vocabulary import Agency, Category
 from services.common.directory import Directory, Organisation
 from services.common.errors import Invalid
-from services.consent.decision import ConsentState, Decision, Entry, Viewer, decide
+from consent_policy.decision import Decision, Entry, Viewer, decide
+from consent_policy.state import ConsentState
 from services.referrals.domain.rules import ChildRecord
 
 # An entry id is part of decide()'s signature but not of its rules; items here have no single

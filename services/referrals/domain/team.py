@@ -26,7 +26,7 @@ from uuid import UUID
 
 from schemas.vocabulary import Agency
 from services.common.errors import NotFound
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.domain.rules import ChildRecord, is_parent_of
 
 

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from schemas.vocabulary import Agency, Category
 from services.common.errors import NotFound
-from services.consent.decision import ConsentState, Viewer
+from consent_policy.decision import Viewer
+from consent_policy.state import ConsentState
 from services.referrals.domain import access, clock, rules
 from services.referrals.domain.rules import NotPermitted
 from services.referrals.domain.state_machine import EHCState, ReferralState

@@ -27,7 +27,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from schemas.vocabulary import Agency
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.domain import access, clock, rules
 from services.referrals.domain.team import is_member
 from services.referrals.service_layer import membership

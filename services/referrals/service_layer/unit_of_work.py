@@ -23,7 +23,7 @@ from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, Event
 from services.common.directory import Directory
 from services.common.logging import get_correlation_id
-from services.consent.decision import FOLDED_TYPES
+from consent_policy.state import FOLDED_TYPES
 from services.referrals.adapters.store import SqlStore
 from services.referrals.domain.clock import WaitingTargets
 

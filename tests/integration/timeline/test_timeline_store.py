@@ -17,7 +17,7 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.consent.decision import Viewer
+from consent_policy.decision import Viewer
 from services.timeline import store as tables
 from services.timeline.bootstrap import MIGRATIONS
 from services.timeline.domain import Cursor

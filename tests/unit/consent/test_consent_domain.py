@@ -516,7 +516,7 @@ def test_only_the_granting_organisations_dsl_reads_the_justification():
 
 def test_the_decision_and_the_domain_import_no_broker_database_or_web_framework():
     code = (
-        "import sys, services.consent.decision, services.consent.domain\n"
+        "import sys, consent_policy.decision, consent_policy.state, services.consent.domain\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'aiokafka', 'faust', 'sqlalchemy', 'fastapi', 'starlette', 'structlog'})\n"
         "print(','.join(bad))"

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category
-from services.consent.decision import ConsentState, decide
+from consent_policy.decision import decide
+from consent_policy.state import ConsentState
 from services.notifications.domain.recipients import About, Audience, recipients
 
 from .builders import (

@@ -11,7 +11,7 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.events.referrals import DueDate
 from schemas.vocabulary import Agency, Category, PrimeArea, ProgressOutcome, TeamJoinRoute
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.notifications.domain.recipients import recipients
 from services.notifications.domain.reminders import (
     CHILD_REF, CONSENT_EXPIRY, EHC_ADVICE, INTEGRATED_REVIEW, INTEGRATED_REVIEW_WINDOW, cancellations, cancels,

@@ -19,7 +19,7 @@ from schemas.events.consent import ConsentGiver, ConsentGranted, Recipients
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.auth import Principal
 from services.common.directory import Directory
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.adapters import tables
 from services.referrals.adapters.referrals_store import MOVABLE
 from services.referrals.domain.rules import ChildRecord, ReferralRecord

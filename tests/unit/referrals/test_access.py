@@ -16,7 +16,7 @@ from schemas.events.referrals import TeamMemberJoined, TeamMemberLeft
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
 from services.common.directory import Directory, NationalCode, Organisation
 from services.common.errors import Invalid
-from services.consent.decision import ConsentState
+from consent_policy.state import ConsentState
 from services.referrals.domain import access, clock
 from services.referrals.domain.rules import ChildRecord
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from services.consent.decision import ConsentState, Viewer
+from consent_policy.decision import Viewer
+from consent_policy.state import ConsentState
 from services.timeline.domain import Cursor, Source, StoredEntry, entry_from_envelope
 from services.timeline.handlers import BatchIngestor, Incoming, page_of, parse_batch
 from services.timeline.store import IngestResult

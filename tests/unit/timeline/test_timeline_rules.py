@@ -12,7 +12,8 @@ from schemas.events import audit
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category
-from services.consent.decision import FOLDED_TYPES, ConsentState, Viewer
+from consent_policy.decision import Viewer
+from consent_policy.state import FOLDED_TYPES, ConsentState
 from services.timeline.domain import (
     CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, AccessRecord, Cursor, Source, StoredEntry,
     access_log_for_reader, entry_from_envelope, may_read_access_log, misrouted_reason, summarise, visible_entries,

@@ -3,7 +3,7 @@
 
 Before issue 10 this service kept only the consent topic's events in `consent_events` and the
 team in `team_members`. The decision now folds the team from the same table as consent
-(services.consent.decision.FOLDED_TYPES: ChildRegistered, TeamMemberJoined, TeamMemberLeft), and
+(consent_policy.state.FOLDED_TYPES: ChildRegistered, TeamMemberJoined, TeamMemberLeft), and
 nothing reads `team_members` any more. Without this revision every child registered before the
 upgrade has no ChildRegistered in `consent_events`: its setting is off its team (told nothing)
 and its designated safeguarding lead is not told of break-glass access.

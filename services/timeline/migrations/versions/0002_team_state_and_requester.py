@@ -6,7 +6,7 @@
   under contracts that did not name the requester, so they stay NULL (nobody gets `own_request`
   on them: fail safe).
 * `consent_events` now also holds ChildRegistered, TeamMemberJoined and TeamMemberLeft
-  (services.consent.decision.FOLDED_TYPES). The registrations already consumed are copied in
+  (consent_policy.state.FOLDED_TYPES). The registrations already consumed are copied in
   from the entries, so each child's setting is on its team after the upgrade. Joins consumed
   before this revision are NOT copied: until now any organisation could add itself to a team
   (issue 10), so an old join proves no relationship; the referrals service re-establishes

@@ -17,11 +17,10 @@ from schemas.catalogue import make_envelope
 from schemas.events.consent import ConsentExpiryReminderDue
 from schemas.events.referrals import ConcernRaised, KeyPersonNamed
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamLeaveRoute
-from services.consent.decision import (
-    FOLDED_TYPES, ConsentState, Decision, Entry, Viewer, decide,
-)
+from consent_policy.decision import Decision, Entry, Viewer, decide
+from consent_policy.state import FOLDED_TYPES, ConsentState
 
-from tests.unit.consent.consent_builders import NOW, SETTING_ACTOR
+from tests.unit.consent_policy.consent_builders import NOW, SETTING_ACTOR
 
 CHILD = UUID("00000000-0000-4000-8000-000000000001")
 OTHER_CHILD = UUID("00000000-0000-4000-8000-000000000002")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.consent.consent_builders import ConsentEvents
+from tests.unit.consent_policy.consent_builders import ConsentEvents
 
 
 @pytest.fixture

@@ -42,7 +42,8 @@ from schemas.events.consent import (
 )
 from schemas.events.referrals import ChildRegistered, InvitationDeclined, InvitationSent, TeamMemberJoined, TeamMemberLeft
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
-from services.consent.decision import ConsentState, Entry, Viewer, decide
+from consent_policy.decision import Entry, Viewer, decide
+from consent_policy.state import ConsentState
 
 BASE = datetime(2025, 6, 1, tzinfo=timezone.utc)
 PLUS_ONE = timezone(timedelta(hours=1))
