@@ -10,8 +10,9 @@ from uuid import UUID
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from consent_policy.store import CHUNK
 from services.referrals.adapters.tables import (
-    CHUNK, ehc_advice, ehc_parent_views, ehc_requests, integrated_reviews, key, transitions,
+    ehc_advice, ehc_parent_views, ehc_requests, integrated_reviews, key, transitions,
 )
 
 

@@ -9,8 +9,9 @@ from uuid import UUID
 from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from consent_policy.store import CHUNK
 from services.referrals.adapters.consent_store import consent_state_for_children
-from services.referrals.adapters.tables import CHUNK, child_notices, children, concerns, key, team_members
+from services.referrals.adapters.tables import child_notices, children, concerns, key, team_members
 from services.referrals.domain.rules import ChildRecord
 
 

@@ -1,45 +1,33 @@
-"""This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per
-child: kept, loaded and folded into ConsentState.
-"""
+"""This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per child:
+kept, loaded and folded by consent_policy.store (mounted in adapters.tables); and the one query
+of this service that reads the copy's rows itself, the review list's candidates."""
 
 from __future__ import annotations
 
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import parse_event
 from consent_policy.state import ConsentState
-from services.referrals.adapters.tables import CHUNK, children, consent_events, key, utcnow
+from services.referrals.adapters.tables import children, consent_copy, consent_events, key
 
 
 def store_consent_event(session: Session, envelope) -> None:
     """Keep one event of the decision's state (a consent event, or a team event this service
     emitted) for the child it is about."""
-    session.execute(insert(consent_events).values(
-        event_id=key(envelope.id), child_id=key(envelope.subject), event_type=envelope.type,
-        envelope=envelope.to_json_bytes().decode(), received_at=utcnow(),
-    ))
+    consent_copy.record(session, envelope)
 
 
 def consent_state_for(session: Session, child_id: UUID) -> ConsentState:
-    """Rebuild the child's consent state from this service's copy of tac.consent.v1. The
-    fold is order-insensitive, so the order rows come back in does not matter."""
-    rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == key(child_id))).scalars()
-    return ConsentState.from_events(parse_event(raw) for raw in rows)
+    """The child's consent state, folded from this service's copy at read time."""
+    return consent_copy.state_for(session, key(child_id))
 
 
 def consent_state_for_children(session: Session, child_ids: list[str]) -> dict[str, ConsentState]:
-    """Consent state per child, read CHUNK children at a time (no IN list grows with the store)."""
-    found: dict[str, list] = {c: [] for c in child_ids}
-    for start in range(0, len(child_ids), CHUNK):
-        rows = session.execute(select(consent_events.c.child_id, consent_events.c.envelope)
-                               .where(consent_events.c.child_id.in_(child_ids[start:start + CHUNK])))
-        for child_id, raw in rows:
-            found[child_id].append(parse_event(raw))
-    return {c: ConsentState.from_events(envs) for c, envs in found.items()}
+    """Consent state per child, by the ids as given."""
+    return consent_copy.states_for(session, child_ids)
 
 
 def _mentions(organisation_id: str, agency: str):

@@ -8,11 +8,11 @@ a transaction the handler opened, together with the outbox row of the event it c
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from uuid import UUID
 
 from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, MetaData, String, Table, Text
 
+from consent_policy.store import ConsentCopy
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
 
@@ -164,19 +164,13 @@ transitions = Table(
     Column("completed_on", Date),
 )
 
-# This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per
-# child, folded into ConsentState when needed: the consent events of tac.consent.v1, and the
-# team events this service emits itself (ChildRegistered, TeamMemberJoined, TeamMemberLeft),
-# written in the transaction of the command that emits them.
-consent_events = Table(
-    "consent_events", metadata,
-    Column("event_id", ID(), primary_key=True),
-    Column("child_id", ID(), nullable=False),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),
-    Column("received_at", TS(), nullable=False),
-)
-Index("ix_consent_events_child", consent_events.c.child_id)
+# This service's copy of the decision's state (consent_policy.state.FOLDED_TYPES), per child,
+# folded into ConsentState when needed: the consent events of tac.consent.v1, and the team
+# events this service emits itself (ChildRegistered, TeamMemberJoined, TeamMemberLeft), written
+# in the transaction of the command that emits them. The table, its fold and its loaders are
+# consent_policy.store's, mounted here, in this service's own database.
+consent_copy = ConsentCopy(metadata)
+consent_events = consent_copy.table
 
 # Announcements the service made about a child on its own (IntegratedReviewWindowOpened), one
 # row per (child, notice), written in the same transaction as the event's outbox row: the key
@@ -188,14 +182,6 @@ child_notices = Table(
     Column("event_id", ID(), nullable=False),
     Column("emitted_at", TS(), nullable=False),
 )
-
-# How many ids go into one IN (...) list: far below every driver's parameter limit
-# (PostgreSQL 65,535; SQLite 32,766).
-CHUNK = 500
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def key(value: UUID | str) -> str:

@@ -1,12 +1,6 @@
 """HTTP routes for caseloads: the work addressed to the caller's organisation, and the health
 visitors' integrated review list.
 
-Thin: each route builds a command, calls one handler and returns what it says; domain errors
-become 403 / 404 / 409 / 422 in services.common.web. Every route naming a child, or a record of
-a child, answers 404 — exactly as for an unknown id — to whoever may not know of the child (not
-its setting, not on its team, not a parent of it: domain.team); "who" is what a caller who
-knows the child must also be (403 otherwise; domain.rules).
-
 | method | path | who | event |
 |---|---|---|---|
 | GET | /caseload | any practitioner, for their organisation, under consent and on the team; `child_name` only where access.may_see_details says so | - |

@@ -2,12 +2,6 @@
 reports, family support and a parent's own observations. Registering a child already nearing
 24 months also announces IntegratedReviewWindowOpened (service_layer.review_window).
 
-Thin: each route builds a command, calls one handler and returns what it says; domain errors
-become 403 / 404 / 409 / 422 in services.common.web. Every route naming a child, or a record of
-a child, answers 404 — exactly as for an unknown id — to whoever may not know of the child (not
-its setting, not on its team, not a parent of it: domain.team); "who" is what a caller who
-knows the child must also be (403 otherwise; domain.rules).
-
 | method | path | who | event |
 |---|---|---|---|
 | POST | /children | a setting, for itself | ChildRegistered |

@@ -1,12 +1,6 @@
 """HTTP routes for referrals. Accepting brings the receiver onto the team: a second event,
 TeamMemberJoined (referral_accepted), in the same transaction.
 
-Thin: each route builds a command, calls one handler and returns what it says; domain errors
-become 403 / 404 / 409 / 422 in services.common.web. Every route naming a child, or a record of
-a child, answers 404 — exactly as for an unknown id — to whoever may not know of the child (not
-its setting, not on its team, not a parent of it: domain.team); "who" is what a caller who
-knows the child must also be (403 otherwise; domain.rules).
-
 | method | path | who | event |
 |---|---|---|---|
 | POST | /children/{child_id}/referrals | the child's setting (needs consent for the receiver) | ReferralMade |

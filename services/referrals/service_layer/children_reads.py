@@ -62,16 +62,20 @@ def _team_rows(deps: Deps, caller, child, row, members, state: ConsentState, now
     return [_setting_json(deps, row)] + _team_json(deps, others)
 
 
+def _child_and_team(deps: Deps, caller, child_id: UUID, now):
+    """The child (404 to whoever may not know of it), its row, its consent state and its team."""
+    with deps.reading() as store:
+        child = membership.known_child(store, caller, child_id, now)
+        state = store.consent_state_for(child_id)
+        return child, store.get_child_row(child_id), state, store.current_team(child_id, state, now)
+
+
 def read_child(deps: Deps, caller, child_id: UUID) -> dict:
     """The child's id, its setting and its team (as access.may_see_team lets the caller see it);
     the child's personal details, key person and due dates where access.may_see_details says
     so, otherwise `details_hidden`."""
     now = deps.now()
-    with deps.reading() as store:
-        child = membership.known_child(store, caller, child_id, now)
-        row = store.get_child_row(child_id)
-        state = store.consent_state_for(child_id)
-        members = store.current_team(child_id, state, now)
+    child, row, state, members = _child_and_team(deps, caller, child_id, now)
     setting = row["setting_organisation_id"]
     body = {"child_id": child_id, "setting_organisation_id": setting,
             "setting_organisation_name": deps.directory.name_of(setting) or setting,
@@ -90,11 +94,7 @@ def read_team(deps: Deps, caller, child_id: UUID) -> dict:
     """GET /children/{id}/team: the setting, the team members and a parent of the child; the
     members' rows as access.may_see_team lets the caller see them."""
     now = deps.now()
-    with deps.reading() as store:
-        child = membership.known_child(store, caller, child_id, now)
-        row = store.get_child_row(child_id)
-        state = store.consent_state_for(child_id)
-        members = store.current_team(child_id, state, now)
+    child, row, state, members = _child_and_team(deps, caller, child_id, now)
     return {"child_id": child_id, "members": _team_rows(deps, caller, child, row, members, state, now)}
 
 

@@ -29,7 +29,7 @@ from services.referrals.domain import clock, commands as c, rules
 from services.referrals.domain.state_machine import EHC_ASSESSMENT, OPEN_EHC_STATES, EHCAction, EHCState
 from services.referrals.service_layer import membership
 from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_named
-from services.referrals.service_layer.guards import advance, allow, load_child, moved, not_in_future, within_early_years
+from services.referrals.service_layer.guards import advance, allow, load_child, load_record, moved, not_in_future, within_early_years
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
@@ -69,9 +69,7 @@ def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment
 def _load_ehc(uow: UnitOfWork, caller, request_id: UUID, doing: str):
     missing = NotFound(f"no EHC needs assessment request {request_id}")
     row = uow.store.get_ehc(request_id)
-    if row is None:
-        raise missing
-    load_child(uow, caller, UUID(row["child_id"]), missing=missing)
+    load_record(uow, caller, row, missing)
     allow(rules.require_la, caller, row["la_organisation_id"], doing)
     return row
 
@@ -143,9 +141,7 @@ def submit_advice(deps: Deps, caller, advice_id: UUID, cmd: c.SubmitEHCAdvice) -
     with unit_of_work(deps) as uow:
         missing = NotFound(f"no EHC advice request {advice_id}")
         advice = uow.store.get_advice(advice_id)
-        if advice is None:
-            raise missing
-        load_child(uow, caller, UUID(advice["child_id"]), missing=missing)
+        load_record(uow, caller, advice, missing)
         allow(rules.require_asked, caller, advice["from_organisation_id"])
         if advice["submitted_on"] is not None:
             raise Conflict(f"this advice was already submitted on {advice['submitted_on']}")
@@ -207,9 +203,7 @@ def give_parent_views(deps: Deps, caller, request_id: UUID, cmd: c.GiveEHCParent
     with unit_of_work(deps) as uow:
         missing = NotFound(f"no EHC needs assessment request {request_id}")
         row = uow.store.get_ehc(request_id)
-        if row is None:
-            raise missing
-        child = load_child(uow, caller, UUID(row["child_id"]), missing=missing)
+        child = load_record(uow, caller, row, missing)
         allow(rules.require_parent_of, caller, child, "give the parent's views: they are the parent's own")
         if row["state"] not in OPEN_EHC_STATES:
             ended = "the local authority decided not to assess" if row["state"] == EHCState.DECLINED \

@@ -38,6 +38,14 @@ def load_child(uow: UnitOfWork, caller, child_id: UUID, *, missing: NotFound | N
     return membership.known_child(uow.store, caller, child_id, uow.now, missing=missing, addressees=addressees)
 
 
+def load_record(uow: UnitOfWork, caller, row, missing: NotFound) -> ChildRecord:
+    """The child a record (a row of the store) is about, or `missing` — the 404 of an unknown
+    id — when there is no such record or the caller may not know of its child."""
+    if row is None:
+        raise missing
+    return load_child(uow, caller, UUID(row["child_id"]), missing=missing)
+
+
 def within_early_years(value: date, child: ChildRecord, field: str) -> date:
     """A date of the child's casework lies between the child's birth and the 1 September after
     the fifth birthday (clock.casework_ends: compulsory school age, Education Act 1996 s.8)."""

@@ -15,7 +15,7 @@ from services.referrals.domain import commands as c, rules
 from services.referrals.domain.state_machine import INTEGRATED_REVIEW, ReviewAction, ReviewState
 from services.referrals.service_layer import membership
 from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_may_see, require_named
-from services.referrals.service_layer.guards import advance, allow, load_child, moved, not_in_future, within_early_years
+from services.referrals.service_layer.guards import advance, allow, load_child, load_record, moved, not_in_future, within_early_years
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
@@ -83,9 +83,7 @@ def complete_review(deps: Deps, caller, review_id: UUID, cmd: c.CompleteIntegrat
     with unit_of_work(deps) as uow:
         missing = NotFound(f"no integrated review {review_id}")
         review = uow.store.get_review(review_id)
-        if review is None:
-            raise missing
-        child = load_child(uow, caller, UUID(review["child_id"]), missing=missing)
+        child = load_record(uow, caller, review, missing)
         allow(rules.require_review_completer, caller, child, review["scheduled_by_organisation_id"], review["with_organisation_id"])
         new_state = advance(INTEGRATED_REVIEW, review["state"], ReviewAction.COMPLETE)
         within_early_years(not_in_future(cmd.completed_on, uow.today, "completed_on"), child, "completed_on")
