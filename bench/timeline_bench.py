@@ -47,9 +47,9 @@ from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.auth import dev_private_key_pem, issue_token
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka_admin import wait_for_broker
-from services.timeline import store as tables
+from services.timeline.adapters import store as tables
 from services.timeline.bootstrap import MIGRATIONS
-from services.timeline.store import TimelineStore
+from services.timeline.adapters.store import TimelineStore
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("TAC_TEST_POSTGRES_URL", "postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_test")
@@ -297,7 +297,7 @@ class _CountingIngestor:
     """Stands in for the timeline's ingestor: counts, stores nothing."""
 
     def __init__(self) -> None:
-        from services.timeline.handlers import IngestStats
+        from services.common.pipeline import IngestStats
 
         self.seen = 0
         self.stats = IngestStats()
@@ -313,7 +313,7 @@ async def faust_only(bootstrap: str, topics: dict[str, str], expected: int, work
     from faust.contrib.asgi import faust_app_running
 
     from services.timeline.config import TimelineSettings
-    from services.timeline.worker import build_faust_app
+    from services.timeline.entrypoints.worker import build_faust_app
 
     settings = TimelineSettings(
         environment="test", kafka_bootstrap_servers=bootstrap, database_url="sqlite://",

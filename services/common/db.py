@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -34,6 +35,21 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database failure worth retrying as it is (the database is away, busy or restarting),
+    as opposed to one that the same work would hit again and again."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def database_ready(engine: Engine) -> bool:
+    """The readiness probe's database half: a round trip."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return True
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -1,21 +1,26 @@
-"""Kafka adapters shared by the services: the safe producer, dead-lettering, and a plain
-consumer that validates envelopes and never lets a bad message stop the stream."""
+"""Kafka adapters shared by the services: the safe producer, dead-lettering, and the plain
+aiokafka consumer on the consumer pipeline (services.common.pipeline), which never lets a bad
+message stop the stream."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 
-from schemas.catalogue import InvalidEvent, parse_event, topic_of
+from schemas.catalogue import topic_of
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import EnvelopeBase
-from schemas.topics import DEADLETTER
+from schemas.topics import ALL_TOPICS, DEADLETTER, Topic
+from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
+from services.common.messagebus import Consumed, IngestResult
+from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, Sink
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +28,7 @@ Handler = Callable[[EnvelopeBase], Awaitable[None]]
 
 # Labels carry consumer names, topics and outcomes only — never child or person ids.
 CONSUMED = Counter("tac_consumer_events_total", "Events consumed by plain consumers", ["consumer", "outcome"])
+# Per event: a fetched batch's time, retries included, shared among its events.
 PROCESSING = Histogram("tac_consumer_event_processing_seconds", "Time to handle one event, retries included", ["consumer"])
 LAG = Gauge("tac_consumer_lag", "Messages behind the partition's end after the last batch", ["consumer", "topic", "partition"])
 
@@ -86,46 +92,93 @@ async def send_to_deadletter(
     log.warning("dead_lettered", source_topic=source_topic, partition=partition, offset=offset, reason=reason)
 
 
-class EnvelopeConsumer:
-    """A plain aiokafka consumer for services that need a copy of another service's facts.
+def dead_letter_to(producer: Callable[[], AIOKafkaProducer | None], *, consumer: str, topic: str = DEADLETTER.name,
+                   ) -> DeadLetter:
+    """The pipeline's dead-letter callable for a consumer group; `producer` returns the started
+    producer (made on the running loop, so looked up at the time of parking)."""
 
-    Each message is parsed with the contracts; an invalid one goes to the dead-letter topic with
-    the reason. A handler that keeps failing (after `handler_attempts` tries with backoff) also
-    dead-letters the message, with the error — the stream goes on, nothing is silently dropped.
-    Offsets are committed once per fetched batch, after every message in it is handled or
-    parked; handlers must be idempotent by event id (a crash replays the uncommitted batch).
+    async def park(message: Incoming, reason: str) -> None:
+        started = producer()
+        if started is None:
+            raise RuntimeError("the producer is not started")
+        await send_to_deadletter(started, raw=message.value, key=message.key, reason=reason,
+                                 source_topic=message.topic, partition=message.partition, offset=message.offset,
+                                 consumer=consumer, topic=topic)
+
+    return park
+
+
+class _EachEvent:
+    """A sink calling an async per-event handler (a batch stops at the first failure; the
+    pipeline then applies its events one by one, so handlers must be idempotent by event id)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    async def ingest(self, batch: Sequence[Consumed]) -> IngestResult:
+        for item in batch:
+            with bind_correlation_id(item.envelope.correlationid):  # the handler's logs carry the causing request's id
+                await self._handler(item.envelope)
+        return IngestResult(len(batch), 0)
+
+
+class EnvelopeConsumer:
+    """A plain aiokafka consumer on the consumer pipeline (services.common.pipeline), for
+    services that need a copy of another service's facts.
+
+    Each fetched batch goes through the pipeline: invalid or misrouted messages are
+    dead-lettered with the reason; the rest go to `sink` (a handler table bound to a unit of
+    work: MessageBus(HANDLERS).sink(transactions)) or to `handler` (async, one envelope at a
+    time). An event that keeps failing (`handler_attempts` tries with backoff) is dead-lettered
+    with the error; a transient failure (`is_transient`, by default the database being away)
+    is waited out. Offsets are committed once per fetched batch, after every message in it is
+    applied or parked; a crash replays the uncommitted batch, which claims by event id ignore.
+
+    `topics`: topic names, or a mapping of topic name -> the contract topic it carries (the
+    misrouted check); a bare name is checked when it is a contract topic's own name.
     """
 
     def __init__(
         self,
         *,
         bootstrap: str,
-        topics: list[str],
+        topics: Sequence[str] | Mapping[str, Topic],
         group_id: str,
-        handler: Handler,
         producer: AIOKafkaProducer,
         consumer_name: str,
+        handler: Handler | None = None,
+        sink: Sink | None = None,
         deadletter_topic: str = DEADLETTER.name,
         handler_attempts: int = 3,
+        is_transient: Callable[[BaseException], bool] = is_transient,
         max_records: int = 500,
     ) -> None:
+        if (handler is None) == (sink is None):
+            raise TypeError("give exactly one of handler= and sink=")
+        by_name = {t.name: t for t in ALL_TOPICS}
+        self._sources = dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}
         self._consumer = AIOKafkaConsumer(
-            *topics,
+            *self._sources,
             bootstrap_servers=bootstrap,
             group_id=group_id,
             client_id=consumer_name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        self._handler = handler
-        self._producer = producer
         self._name = consumer_name
-        self._group_id = group_id
-        self._deadletter_topic = deadletter_topic
-        self._attempts = handler_attempts
         self._max_records = max_records
-        self.handled = 0
-        self.dead_lettered = 0
+        self.ingestor = BatchIngestor(
+            sink or _EachEvent(handler), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
+            is_transient=is_transient, permanent_attempts=handler_attempts,
+        )
+
+    @property
+    def handled(self) -> int:
+        return self.ingestor.applied
+
+    @property
+    def dead_lettered(self) -> int:
+        return self.ingestor.stats.dead_lettered
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -138,53 +191,21 @@ class EnvelopeConsumer:
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             for tp, records in batches.items():
-                for record in records:
-                    with PROCESSING.labels(self._name).time():
-                        await self._process(record)
+                await self._ingest(records)
                 highwater = self._consumer.highwater(tp)
                 if highwater is not None:
                     LAG.labels(self._name, tp.topic, str(tp.partition)).set(max(0, highwater - records[-1].offset - 1))
             if batches:
                 await self._consumer.commit()
 
-    async def _process(self, record: ConsumerRecord) -> None:
-        try:
-            envelope = parse_event(record.value or b"")
-        except InvalidEvent as exc:
-            await self._dead_letter(record, exc.reason)
-            return
-        with bind_correlation_id(envelope.correlationid):  # the handler's logs carry the causing request's id
-            await self._handle(record, envelope)
-
-    async def _handle(self, record: ConsumerRecord, envelope: EnvelopeBase) -> None:
-        delay = 0.2
-        for attempt in range(1, self._attempts + 1):
-            try:
-                await self._handler(envelope)
-                self.handled += 1
-                CONSUMED.labels(self._name, "handled").inc()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failing handler must not stop the stream
-                log.warning("handler_failed", consumer=self._name, event_id=str(envelope.id), attempt=attempt, error=repr(exc))
-                if attempt == self._attempts:
-                    await self._dead_letter(record, f"handler failed after {attempt} attempts: {exc!r}")
-                    return
-                await asyncio.sleep(delay)
-                delay *= 2
-
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        await send_to_deadletter(
-            self._producer,
-            raw=record.value,
-            key=record.key,
-            reason=reason,
-            source_topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            consumer=self._group_id,
-            topic=self._deadletter_topic,
-        )
-        self.dead_lettered += 1
-        CONSUMED.labels(self._name, "dead_lettered").inc()
+    async def _ingest(self, records: list[ConsumerRecord]) -> None:
+        handled, parked = self.handled, self.dead_lettered
+        started = time.perf_counter()
+        await self.ingestor.ingest([
+            Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic)) for r in records
+        ])
+        share = (time.perf_counter() - started) / len(records)
+        for _ in records:
+            PROCESSING.labels(self._name).observe(share)
+        CONSUMED.labels(self._name, "handled").inc(self.handled - handled)
+        CONSUMED.labels(self._name, "dead_lettered").inc(self.dead_lettered - parked)

@@ -18,8 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select
 
 from services.common.db import make_engine, make_session_factory
-from services.timeline import store as tables
-from services.timeline.store import TimelineStore
+from services.timeline.adapters import store as tables
+from services.timeline.adapters.store import TimelineStore
 from tests.integration.timeline.conftest import read_topic, service_env, timeline_settings
 from tests.unit.timeline.timeline_builders import SETTING, concern
 

@@ -18,11 +18,11 @@ from schemas.events import referrals as r
 from schemas.vocabulary import Agency
 from services.common.db import make_engine, make_session_factory, run_migrations
 from consent_policy.decision import Viewer
-from services.timeline import store as tables
+from services.timeline.adapters import store as tables
 from services.timeline.bootstrap import MIGRATIONS
-from services.timeline.domain import Cursor
-from services.timeline.handlers import read_timeline
-from services.timeline.store import TimelineStore
+from services.timeline.domain.reading import Cursor
+from services.timeline.service_layer.reads import read_timeline
+from services.timeline.adapters.store import TimelineStore
 from tests.unit.timeline.timeline_builders import (
     PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, sample,
     withdrawn,

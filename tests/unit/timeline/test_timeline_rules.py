@@ -14,10 +14,13 @@ from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category
 from consent_policy.decision import Viewer
 from consent_policy.state import FOLDED_TYPES, ConsentState
-from services.timeline.domain import (
-    CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, AccessRecord, Cursor, Source, StoredEntry,
-    access_log_for_reader, entry_from_envelope, may_read_access_log, misrouted_reason, summarise, visible_entries,
+from services.timeline.domain.entries import (
+    CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, Source, StoredEntry, entry_from_envelope, summarise,
 )
+from services.timeline.domain.reading import (
+    AccessRecord, Cursor, access_log_for_reader, may_read_access_log, visible_entries,
+)
+from services.common.pipeline import misrouted_reason
 from tests.unit.timeline.timeline_builders import (
     EP, HV, HV_ORG, NOW, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, TIMELINE_EVENT_CLASSES, concern, envelope,
     granted_payload, joined, left, registered, safeguarding_payload, sample, withdrawn,

@@ -1,5 +1,5 @@
-"""The timeline's pure rules (DESIGN §3, §4): what becomes an entry, how it reads to a person,
-which entries a viewer may see and on what basis, and who may read the access log.
+"""The timeline's pure rules (DESIGN §3, §4), part one: which events become entries and how an
+entry reads to a person. Who may see what is in .reading.
 
 Pure: the contracts, the consent service's published decision, and the standard library. No
 Kafka, database, web framework or logging here, so every rule is unit-testable on its own.
@@ -7,20 +7,19 @@ Kafka, database, web framework or logging here, so every rule is unit-testable o
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from schemas import topics
 from schemas.envelope import EnvelopeBase, Event
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import TeamLeaveRoute
-from consent_policy.decision import Entry, Viewer, decide
-from consent_policy.state import FOLDED_TYPES, ConsentState
+from consent_policy.decision import Entry
+from consent_policy.state import FOLDED_TYPES
 
 SUMMARY_MAX_CHARS = 240
 
@@ -39,27 +38,14 @@ CONSENT_ENTRY_TYPES: frozenset[str] = frozenset(
 # Every fact about a child's case on tac.referrals.v1 is an entry.
 REFERRAL_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in r.EVENTS)
 TIMELINE_TYPES: frozenset[str] = REFERRAL_TYPES | CONSENT_ENTRY_TYPES
-CONSENT_TOPIC_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in c.EVENTS)
 
 
 class Source:
-    """Which input topic a message came from; each topic carries only its own event types."""
+    """Which input topic a message came from; each topic carries only its own event types
+    (services.common.pipeline.misrouted_reason refuses the others)."""
 
-    REFERRALS = "referrals"
-    CONSENT = "consent"
-
-
-_ACCEPTED: Mapping[str, frozenset[str]] = {Source.REFERRALS: REFERRAL_TYPES, Source.CONSENT: CONSENT_TOPIC_TYPES}
-
-
-def misrouted_reason(source: str, event_type: str) -> str | None:
-    """Why an otherwise valid event does not belong on the topic it came from, or None.
-
-    A valid event on the wrong topic (say TimelineViewed on tac.referrals.v1) is a producer
-    bug; it goes to the dead-letter topic rather than being silently ignored or shown."""
-    if event_type in _ACCEPTED[source]:
-        return None
-    return f"event type {event_type!r} does not belong on the {source} topic"
+    REFERRALS = topics.REFERRALS
+    CONSENT = topics.CONSENT
 
 
 @dataclass(frozen=True)
@@ -216,105 +202,3 @@ def summarise(data: Event) -> str:
     render = _SUMMARIES.get(type(data))
     text = render(data) if render is not None else type(data).__name__
     return _clip(text, SUMMARY_MAX_CHARS)
-
-
-# -- who sees what ------------------------------------------------------------------------
-
-
-def visible_entries(viewer: Viewer, entries: Iterable[StoredEntry], now: datetime, state: ConsentState) -> list[ShownEntry]:
-    """The entries ``viewer`` may see, each with its basis, in the order given.
-
-    Denied entries are dropped, not redacted: a stub would tell the viewer that something
-    exists which the family has not agreed to share (DESIGN §3)."""
-    shown = []
-    for entry in entries:
-        decision = decide(viewer, entry.as_decision_entry(), now, state)
-        if decision.permitted:
-            assert decision.basis is not None
-            shown.append(ShownEntry(entry, decision.basis))
-    return shown
-
-
-def may_read_access_log(viewer: Viewer, child_id: UUID, setting_organisation_id: str | None) -> bool:
-    """The parent (DESIGN §3: "parents can see that access log") and practitioners of the
-    child's setting, which registered the child and coordinates the team around them.
-
-    An unknown child has no setting, so a practitioner gets the same refusal as for a child of
-    another setting: the answer does not reveal which children exist."""
-    if viewer.is_parent:
-        return child_id in viewer.children
-    return setting_organisation_id is not None and viewer.organisation_id == setting_organisation_id
-
-
-SAFEGUARDING_BASIS_PREFIX = "safeguarding:"
-
-
-@dataclass(frozen=True)
-class AccessRecord:
-    """One read of a child's timeline, as kept in the access log."""
-
-    view_id: UUID
-    child_id: UUID
-    viewer_practitioner_id: str
-    viewer_organisation_id: str | None
-    viewer_agency: str
-    viewer_role: str
-    viewed_at: datetime
-    entries_shown: int
-    bases: tuple[tuple[UUID, str], ...]
-
-    @property
-    def basis_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, basis in self.bases:
-            counts[basis] = counts.get(basis, 0) + 1
-        return dict(sorted(counts.items()))
-
-    @property
-    def used_safeguarding_access(self) -> bool:
-        return any(basis.startswith(SAFEGUARDING_BASIS_PREFIX) for _, basis in self.bases)
-
-
-def access_log_for_reader(records: Iterable[AccessRecord]) -> list[AccessRecord]:
-    """The access log as the parent and the setting see it.
-
-    Reads made under break-glass safeguarding access are left out. The information-sharing
-    advice (HM Government, 2024) says to tell the family that information was shared without
-    consent *when it is safe to do so*; TAC has no event yet that records that decision, and
-    the concern may be about someone at home or at the setting. Those reads stay on
-    tac.audit.v1 (TimelineViewed) for the designated safeguarding lead and auditors."""
-    return [record for record in records if not record.used_safeguarding_access]
-
-
-# -- paging -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Position in a child's timeline, newest first: entries strictly older than
-    (occurred_at, event_id) come next. Opaque to callers."""
-
-    occurred_at: datetime
-    event_id: UUID
-
-    def encode(self) -> str:
-        raw = f"{self.occurred_at.astimezone(timezone.utc).isoformat()}|{self.event_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> "Cursor":
-        """The cursor, or ValueError with words a caller can act on."""
-        try:
-            padded = text + "=" * (-len(text) % 4)
-            when, event_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-            occurred_at = datetime.fromisoformat(when)
-            if occurred_at.tzinfo is None:
-                raise ValueError("naive time")
-            # In UTC here, so a time near datetime's limits fails now (422), not in the query (500).
-            return cls(occurred_at.astimezone(timezone.utc), UUID(event_id))
-        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-            raise ValueError("not a cursor returned by this API (use next_before from a previous page)") from None
-
-    @classmethod
-    def after(cls, entry: StoredEntry) -> "Cursor":
-        return cls(entry.occurred_at, entry.event_id)

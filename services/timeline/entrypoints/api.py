@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,21 +16,16 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.common.auth import Principal
+from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
 from services.common.errors import Invalid
 from services.common.logging import get_correlation_id
 from services.common.web import CurrentPrincipal
 from consent_policy.decision import Viewer
-from services.timeline.domain import AccessRecord, Cursor, ShownEntry
-from services.timeline.handlers import MAX_PAGE, read_access_log, read_timeline
-from services.timeline.store import TimelineStore
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
+from services.timeline.domain.reading import AccessRecord, Cursor
+from services.timeline.domain.entries import ShownEntry
+from services.timeline.service_layer.reads import MAX_PAGE, read_access_log, read_timeline
+from services.timeline.adapters.store import TimelineStore
 
 class Person(BaseModel):
     practitioner_id: str

@@ -1,0 +1,206 @@
+"""The one consumer pipeline: raw messages in, each event applied once or parked, acked after.
+
+    parse -> check the event belongs on the topic it came from -> apply the batch once, by event
+    id, in one transaction -> retry what is transient -> dead-letter what is not
+
+used alike by the Faust agents (services.common.streams.add_batch_agent) and the plain aiokafka
+consumers (services.common.kafka.EnvelopeConsumer). A service supplies two things:
+
+* a sink with `ingest(batch) -> IngestResult`, normally its handler table bound to its unit of
+  work (`MessageBus(HANDLERS).sink(transactions)`, services.common.messagebus): synchronous
+  sinks run in a worker thread, async ones (`async def ingest`) are awaited;
+* a dead-letter callable `(Incoming, reason)`, normally services.common.kafka.dead_letter_to.
+
+`BatchIngestor.ingest(messages)` never raises (except on cancellation): an invalid or misrouted
+message is parked with the reason; a batch whose sink fails transiently (the database is away)
+is retried as it is until it goes through; a batch that fails otherwise is applied one event at
+a time, so only an event that keeps failing (`permanent_attempts` times) is parked. It returns
+only when every message is applied or parked, so the caller acks the batch only afterwards; a
+crash before that redelivers it, and the claimed event ids make the replay a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from schemas.catalogue import InvalidEvent, parse_event, topic_of
+from schemas.envelope import EnvelopeBase
+from schemas.topics import Topic
+from services.common.messagebus import Consumed, IngestResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One raw message as consumed, with where it came from (for the dead-letter record)."""
+
+    value: bytes | None
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    # The contract topic this subscription carries (the topic's name may differ, in tests):
+    # an event of another topic's contract is refused. None: not checked.
+    source: Topic | None = None
+
+
+def misrouted_reason(source: Topic, event_type: str) -> str | None:
+    """Why an otherwise valid event does not belong on the topic it came from, or None.
+
+    A valid event on the wrong topic (a consent fact on the referrals topic, TimelineViewed on
+    tac.referrals.v1) did not come from the service that owns it: applying it could grant
+    access nobody gave, so it goes to the dead-letter topic rather than being applied."""
+    belongs = topic_of(event_type)
+    if belongs.name == source.name:
+        return None
+    short = source.name.split(".")[1] if source.name.count(".") >= 2 else source.name
+    return f"event type {event_type} belongs on {belongs.name}: it does not belong on the {short} topic"
+
+
+@dataclass(frozen=True)
+class Poison:
+    message: Incoming
+    reason: str
+
+
+@dataclass
+class Parsed:
+    valid: list[tuple[Incoming, EnvelopeBase]] = field(default_factory=list)
+    poison: list[Poison] = field(default_factory=list)
+
+
+def parse_batch(messages: Sequence[Incoming]) -> Parsed:
+    """Validate raw bytes with the pydantic contracts; invalid or misrouted messages become
+    Poison with a reason a person can act on."""
+    parsed = Parsed()
+    for message in messages:
+        if not message.value:
+            parsed.poison.append(Poison(message, "empty message value"))
+            continue
+        try:
+            envelope = parse_event(message.value)
+        except InvalidEvent as exc:
+            parsed.poison.append(Poison(message, exc.reason))
+            continue
+        reason = None if message.source is None else misrouted_reason(message.source, envelope.type)
+        if reason is not None:
+            parsed.poison.append(Poison(message, reason))
+            continue
+        parsed.valid.append((message, envelope))
+    return parsed
+
+
+class Sink(Protocol):
+    def ingest(self, batch: Sequence[Consumed]) -> IngestResult | Awaitable[IngestResult]: ...
+
+
+DeadLetter = Callable[[Incoming, str], Awaitable[None]]
+
+
+@dataclass
+class IngestStats:
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+
+def never_transient(_: BaseException) -> bool:
+    return False
+
+
+class BatchIngestor:
+    """Applies a batch once, or parks what cannot be applied; see the module docstring."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        dead_letter: DeadLetter,
+        *,
+        is_transient: Callable[[BaseException], bool] = never_transient,
+        permanent_attempts: int = 3,
+        initial_backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._sink = sink
+        self._dead_letter = dead_letter
+        self._is_transient = is_transient
+        self._permanent_attempts = permanent_attempts
+        self._initial_backoff_s = initial_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self.stats = IngestStats()
+
+    @property
+    def applied(self) -> int:
+        """Events applied, or found already applied."""
+        return self.stats.stored + self.stats.duplicates
+
+    async def ingest(self, messages: Sequence[Incoming]) -> None:
+        parsed = await asyncio.to_thread(parse_batch, messages)
+        if parsed.valid:
+            await self._apply_all([Consumed(envelope, message) for message, envelope in parsed.valid])
+        for poison in parsed.poison:
+            await self._park(poison.message, poison.reason)
+        self.stats.batches += 1
+
+    async def _apply_all(self, batch: list[Consumed]) -> None:
+        try:
+            self._count(await self._with_transient_retries(batch))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad event must not hold up the batch
+            log.warning("batch of %d failed (%r); applying one by one", len(batch), exc)
+        # One event at a time, so only an event that cannot be applied is parked.
+        for item in batch:
+            for attempt in range(1, self._permanent_attempts + 1):
+                try:
+                    self._count(await self._with_transient_retries([item]))
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    if attempt == self._permanent_attempts:
+                        await self._park(item.origin, f"could not be stored after {attempt} attempts: {exc!r}")
+                    else:
+                        await asyncio.sleep(self._initial_backoff_s * attempt)
+
+    async def _with_transient_retries(self, batch: list[Consumed]) -> IngestResult:
+        """Retry while the store is unavailable: the stream waits, nothing is lost."""
+        delay = self._initial_backoff_s
+        while True:
+            try:
+                if inspect.iscoroutinefunction(self._sink.ingest):
+                    return await self._sink.ingest(batch)
+                return await asyncio.to_thread(self._sink.ingest, batch)
+            except Exception as exc:
+                if not self._is_transient(exc):
+                    raise
+                log.warning("store unavailable (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+
+    async def _park(self, message: Incoming, reason: str) -> None:
+        """Dead-letter until the broker acknowledges: the offset may only be acked after."""
+        delay = self._initial_backoff_s
+        while True:
+            try:
+                await self._dead_letter(message, reason)
+                self.stats.dead_lettered += 1
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.warning("dead-lettering failed (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+
+    def _count(self, result: IngestResult) -> None:
+        self.stats.stored += result.stored
+        self.stats.duplicates += result.duplicates

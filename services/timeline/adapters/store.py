@@ -1,0 +1,165 @@
+"""The timeline's own store: applying consumed batches (by the handler table), the reads of
+entries, consent state and settings, and the access log. Tables in .tables.
+
+Sync SQLAlchemy sessions with short transactions; async callers run these methods in a worker
+thread (asyncio.to_thread) so the event loop that serves HTTP and feeds Faust never blocks on
+the database. One ingest batch is one transaction; a read and its access-log record are two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from uuid import UUID
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.catalogue import parse_event
+from schemas.envelope import EnvelopeBase
+from services.common.clock import Clock, utc, utc_now
+from services.common.messagebus import Consumed, IngestResult
+from services.common.outbox import add_to_outbox
+from services.common.unit_of_work import UnitOfWorkFactory
+from consent_policy.state import ConsentState
+from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
+    access_log, children, consent_events, entries, metadata, outbox, processed_events,
+)
+from services.timeline.domain.reading import AccessRecord, Cursor
+from services.timeline.domain.entries import StoredEntry
+from services.timeline.service_layer.ingest import BUS
+
+
+class TimelineStore:
+    def __init__(self, session_factory: sessionmaker[Session], *, clock: Clock = utc_now) -> None:
+        self._sessions = session_factory
+        self._transactions = UnitOfWorkFactory(session_factory, clock=clock, processed=processed_events)
+
+    # -- ingest --------------------------------------------------------------------------
+
+    def ingest(self, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
+        """Apply a batch in ONE transaction, each event at most once, by the timeline's handler
+        table (services.timeline.service_layer.ingest): the batch's event ids are claimed in
+        `processed_events` with one query and one bulk insert, in the same transaction as
+        their effects, so a replay or a duplicate changes nothing and a failure leaves nothing
+        behind. (Per-event claims capped ingest at ~1,600 events/s on SQLite and ~600 on
+        PostgreSQL: bench/.) A concurrent claim of the same id by another worker fails this
+        commit on the primary key, and the retry then sees the id as processed."""
+        with self._transactions() as uow:
+            return BUS.apply(uow, batch)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int) -> Iterator[list[StoredEntry]]:
+        """The child's entries newest first, `chunk_size` rows at a time, until exhausted or
+        the caller stops iterating. Each chunk is its own short read."""
+        cursor = before
+        while True:
+            with self._sessions() as session:
+                query = select(entries).where(entries.c.child_id == str(child_id))
+                if cursor is not None:
+                    at = utc(cursor.occurred_at)
+                    query = query.where(
+                        or_(
+                            entries.c.occurred_at < at,
+                            and_(entries.c.occurred_at == at, entries.c.event_id < str(cursor.event_id)),
+                        )
+                    )
+                rows = session.execute(
+                    query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(chunk_size)
+                ).all()
+            chunk = [_entry(row) for row in rows]
+            if chunk:
+                yield chunk
+            if len(chunk) < chunk_size:
+                return
+            cursor = Cursor.after(chunk[-1])
+
+    def consent_state(self, child_id: UUID) -> ConsentState:
+        """The child's current consent state and team, folded at read time from the stored
+        consent and team events: nothing is cached per viewer, so a withdrawal or a leave
+        applies to the very next read."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id))
+            ).scalars().all()
+        return ConsentState.from_events(parse_event(raw) for raw in rows)
+
+    def setting_of(self, child_id: UUID) -> str | None:
+        with self._sessions() as session:
+            return session.execute(
+                select(children.c.setting_organisation_id).where(children.c.child_id == str(child_id))
+            ).scalar_one_or_none()
+
+    # -- access log ----------------------------------------------------------------------
+
+    def record_view(self, record: AccessRecord, envelope: EnvelopeBase, *, audit_topic: str) -> None:
+        """The access-log row and the TimelineViewed outbox row, in one transaction."""
+        with self._sessions.begin() as session:
+            session.execute(
+                insert(access_log).values(
+                    view_id=str(record.view_id),
+                    child_id=str(record.child_id),
+                    viewer_practitioner_id=record.viewer_practitioner_id,
+                    viewer_organisation_id=record.viewer_organisation_id,
+                    viewer_agency=record.viewer_agency,
+                    viewer_role=record.viewer_role,
+                    viewed_at=utc(record.viewed_at),
+                    entries_shown=record.entries_shown,
+                    bases=json.dumps([[str(event_id), basis] for event_id, basis in record.bases]),
+                )
+            )
+            add_to_outbox(session, outbox, envelope, topic=audit_topic)
+
+    def access_records(self, child_id: UUID, *, limit: int) -> list[AccessRecord]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(access_log)
+                .where(access_log.c.child_id == str(child_id))
+                .order_by(access_log.c.viewed_at.desc(), access_log.c.view_id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            AccessRecord(
+                view_id=UUID(row.view_id),
+                child_id=UUID(row.child_id),
+                viewer_practitioner_id=row.viewer_practitioner_id,
+                viewer_organisation_id=row.viewer_organisation_id,
+                viewer_agency=row.viewer_agency,
+                viewer_role=row.viewer_role,
+                viewed_at=utc(row.viewed_at),
+                entries_shown=row.entries_shown,
+                bases=tuple((UUID(event_id), basis) for event_id, basis in json.loads(row.bases)),
+            )
+            for row in rows
+        ]
+
+    # -- counts (health, tests, benchmarks) ----------------------------------------------
+
+    def count_entries(self, child_id: UUID | None = None) -> int:
+        with self._sessions() as session:
+            query = select(func.count()).select_from(entries)
+            if child_id is not None:
+                query = query.where(entries.c.child_id == str(child_id))
+            return session.execute(query).scalar_one()
+
+    def count_processed(self) -> int:
+        with self._sessions() as session:
+            return session.execute(select(func.count()).select_from(processed_events)).scalar_one()
+
+
+def _entry(row) -> StoredEntry:
+    return StoredEntry(
+        event_id=UUID(row.event_id),
+        child_id=UUID(row.child_id),
+        event_type=row.event_type,
+        category=row.category,
+        occurred_at=utc(row.occurred_at),
+        author_practitioner_id=row.author_practitioner_id,
+        author_organisation_id=row.author_organisation_id,
+        author_agency=row.author_agency,
+        author_role=row.author_role,
+        summary=row.summary,
+        payload=json.loads(row.payload),
+        answers_request_of=row.answers_request_of,
+    )

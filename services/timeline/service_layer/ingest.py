@@ -1,0 +1,77 @@
+"""What the timeline does with each event it consumes from tac.referrals.v1 and tac.consent.v1:
+the table of contents of its ingest (services.common.messagebus).
+
+Every fact about a child's case becomes an entry; the consent events that change sharing are
+entries too; every event the consent decision folds (consent and team events: FOLDED_TYPES) is
+kept in the timeline's copy of the decision's state; a registration names the child's setting.
+A safeguarding (break-glass) grant is folded but is not an entry (services.timeline.domain).
+
+Entries and consent events are queued on the unit of work and written with one INSERT per
+table per batch, so a batch of 500 costs a few statements, not a thousand.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import insert, select
+
+from schemas.envelope import EnvelopeBase
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from services.common.messagebus import Handlers, MessageBus
+from services.common.unit_of_work import UnitOfWork
+from services.timeline.adapters.tables import children, consent_events, entries
+from services.timeline.domain.entries import entry_from_envelope
+
+
+def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    entry = entry_from_envelope(envelope)
+    uow.add_row(entries, dict(
+        event_id=str(entry.event_id),
+        child_id=str(entry.child_id),
+        event_type=entry.event_type,
+        category=entry.category,
+        occurred_at=entry.occurred_at,
+        author_practitioner_id=entry.author_practitioner_id,
+        author_organisation_id=entry.author_organisation_id,
+        author_agency=entry.author_agency,
+        author_role=entry.author_role,
+        summary=entry.summary,
+        payload=json.dumps(entry.payload, separators=(",", ":")),
+        stored_at=uow.now,
+        answers_request_of=entry.answers_request_of,
+    ))
+
+
+def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    uow.add_row(consent_events, dict(event_id=str(envelope.id), child_id=str(envelope.subject),
+                                     event_type=envelope.type, envelope=envelope.to_json_bytes().decode()))
+
+
+def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    """A child is registered once, by their setting; a second registration (a producer bug)
+    must not move the access log to another organisation: the first one seen stays."""
+    child = str(envelope.subject)
+    known = uow.session.execute(select(children.c.child_id).where(children.c.child_id == child)).first()
+    if known is None:  # written at once: a second registration later in the batch must find it
+        uow.session.execute(insert(children).values(
+            child_id=child, setting_organisation_id=envelope.data.setting_organisation_id,
+            registered_event_id=str(envelope.id)))
+
+
+_FOLDED_AND_SHOWN = [add_entry, keep_consent_state]
+
+HANDLERS: Handlers = {
+    **{event: [add_entry] for event in r.EVENTS},  # every fact about a child's case is an entry
+    r.ChildRegistered: [add_entry, keep_consent_state, register_child],
+    r.TeamMemberJoined: _FOLDED_AND_SHOWN,
+    r.TeamMemberLeft: _FOLDED_AND_SHOWN,
+    c.ConsentGranted: _FOLDED_AND_SHOWN,
+    c.ConsentWithdrawn: _FOLDED_AND_SHOWN,
+    c.ConsentExpired: _FOLDED_AND_SHOWN,
+    c.SafeguardingAccessGranted: [keep_consent_state],  # folded, never shown (see the docstring)
+    c.ConsentExpiryReminderDue: [],  # the consent service's own trigger: neither shown nor folded
+}
+
+BUS = MessageBus(HANDLERS)

@@ -1,0 +1,114 @@
+"""What the timeline does on a read, called by the thin HTTP routes (what it does with a
+consumed event is the handler table of services.timeline.service_layer.ingest).
+
+Reads: the entries the caller may see, decided per entry at read time on the current consent
+state, then the read is recorded (access log + TimelineViewed in the outbox, one transaction)
+before the response goes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from schemas.catalogue import make_envelope
+from schemas.envelope import Actor
+from schemas.events.audit import ShownEntry as ShownEntryContract
+from schemas.events.audit import TimelineViewed
+from services.common.errors import Forbidden
+from consent_policy.decision import Viewer
+from services.timeline.adapters.store import TimelineStore
+from services.timeline.domain.entries import ShownEntry
+from services.timeline.domain.reading import (
+    AccessRecord, Cursor, access_log_for_reader, may_read_access_log, visible_entries,
+)
+
+SOURCE = "/tac/timeline"
+
+
+MAX_PAGE = 1000
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    child_id: UUID
+    shown: list[ShownEntry]
+    next_before: Cursor | None
+    view_id: UUID
+
+
+def page_of(
+    viewer: Viewer, chunks, *, limit: int, now: datetime, state
+) -> tuple[list[ShownEntry], Cursor | None]:
+    """Up to `limit` visible entries and, only if at least one more *visible* entry follows,
+    the cursor for the next page. A cursor that led to an empty page would tell the viewer
+    that hidden entries exist further back, so it is never given."""
+    shown: list[ShownEntry] = []
+    for chunk in chunks:
+        shown.extend(visible_entries(viewer, chunk, now, state))
+        if len(shown) > limit:
+            break
+    more = len(shown) > limit
+    shown = shown[:limit]
+    return shown, (Cursor.after(shown[-1].entry) if more and shown else None)
+
+
+def read_timeline(
+    store: TimelineStore,
+    *,
+    viewer: Viewer,
+    actor: Actor,
+    child_id: UUID,
+    before: Cursor | None,
+    limit: int,
+    now: datetime,
+    audit_topic: str,
+    correlationid: str | None = None,
+) -> TimelinePage:
+    """The caller's view of the child's timeline, recorded before it is returned.
+
+    An unknown child gives an empty page, exactly like a child whose entries the caller may
+    not see, so the answer never tells anyone which children exist."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+    state = store.consent_state(child_id)
+    chunks = store.entry_chunks(child_id, before, max(CHUNK, limit + 1))
+    try:
+        shown, next_before = page_of(viewer, chunks, limit=limit, now=now, state=state)
+    finally:
+        chunks.close()
+    view_id = uuid4()
+    record = AccessRecord(
+        view_id=view_id,
+        child_id=child_id,
+        viewer_practitioner_id=actor.practitioner_id,
+        viewer_organisation_id=actor.organisation_id,
+        viewer_agency=str(actor.agency),
+        viewer_role=actor.role,
+        viewed_at=now,
+        entries_shown=len(shown),
+        bases=tuple((s.entry.event_id, s.basis) for s in shown),
+    )
+    viewed = make_envelope(
+        TimelineViewed(
+            viewed_at=now,
+            entries_shown=len(shown),
+            shown=tuple(ShownEntryContract(event_id=s.entry.event_id, basis=s.basis) for s in shown),
+        ),
+        subject=child_id,
+        actor=actor,
+        source=SOURCE,
+        correlationid=correlationid,
+        event_id=view_id,
+        time=now,
+    )
+    store.record_view(record, viewed, audit_topic=audit_topic)
+    return TimelinePage(child_id, shown, next_before, view_id)
+
+
+def read_access_log(store: TimelineStore, *, viewer: Viewer, child_id: UUID, limit: int) -> list[AccessRecord]:
+    if not may_read_access_log(viewer, child_id, store.setting_of(child_id)):
+        raise Forbidden("only the child's parent and the child's setting may read this access log")
+    return access_log_for_reader(store.access_records(child_id, limit=limit))
