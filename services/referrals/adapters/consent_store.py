@@ -14,12 +14,6 @@ from consent_policy.state import ConsentState
 from services.referrals.adapters.tables import children, consent_copy, consent_events, key
 
 
-def store_consent_event(session: Session, envelope) -> None:
-    """Keep one event of the decision's state (a consent event, or a team event this service
-    emitted) for the child it is about."""
-    consent_copy.record(session, envelope)
-
-
 def consent_state_for(session: Session, child_id: UUID) -> ConsentState:
     """The child's consent state, folded from this service's copy at read time."""
     return consent_copy.state_for(session, key(child_id))

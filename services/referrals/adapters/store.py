@@ -10,12 +10,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from datetime import datetime
+from uuid import UUID
+
 from sqlalchemy.orm import Session
 
-from schemas.envelope import EnvelopeBase
-from services.common.outbox import add_to_outbox
+from schemas.envelope import Actor, Event
+from services.common.unit_of_work import UnitOfWork
 from services.referrals.adapters import (
-    casework_store, caseload_store, children_store, consent_store, referrals_store, team_store, tables,
+    casework_store, caseload_store, children_store, consent_store, referrals_store, team_store,
 )
 
 AGGREGATES = (children_store, referrals_store, team_store, casework_store, consent_store, caseload_store)
@@ -33,11 +36,18 @@ def store_functions() -> dict[str, Callable[..., Any]]:
 
 
 class SqlStore:
-    def __init__(self, session: Session):
-        self.session = session
+    """On a read's session, or on a write's common unit of work (`unit`): its session, its
+    instant, and its outbox for `emit`."""
 
-    def add_to_outbox(self, envelope: EnvelopeBase, topic: str | None) -> None:
-        add_to_outbox(self.session, tables.outbox, envelope, topic=topic)
+    def __init__(self, session: Session, *, unit: UnitOfWork | None = None):
+        self.session = session
+        self._unit = unit
+        self.now: datetime | None = unit.now if unit is not None else None
+
+    def emit(self, actor: Actor, child_id: UUID, payload: Event, *, event_id: UUID | None = None) -> UUID:
+        if self._unit is None:
+            raise RuntimeError("a read emits nothing")
+        return self._unit.emit(actor, child_id, payload, event_id=event_id)
 
     def flush(self) -> None:
         self.session.flush()

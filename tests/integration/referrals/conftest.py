@@ -28,7 +28,7 @@ from services.common.auth import dev_private_key_pem, issue_token
 from services.referrals.bootstrap import build_app
 from services.referrals.config import ReferralsSettings
 from services.referrals.adapters import tables as store
-from services.referrals.adapters.consent_copy import ConsentCopy
+from services.referrals.entrypoints.consent_consumer import ConsentCopy
 
 # The people of DESIGN §1, each acting for one organisation.
 PEOPLE = {

@@ -14,17 +14,17 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 from schemas.catalogue import make_envelope
-from schemas.envelope import Actor, EnvelopeBase
+from schemas.envelope import Actor, EnvelopeBase, Event
 from schemas.events.consent import ConsentGiver, ConsentGranted, Recipients
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.auth import Principal
 from services.common.directory import Directory
-from consent_policy.state import ConsentState
+from consent_policy.state import FOLDED_TYPES, ConsentState
 from services.referrals.adapters import tables
 from services.referrals.adapters.referrals_store import MOVABLE
 from services.referrals.domain.rules import ChildRecord, ReferralRecord
 from services.referrals.domain.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReviewState
-from services.referrals.service_layer.unit_of_work import Deps
+from services.referrals.service_layer.unit_of_work import SOURCE, Deps
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "integration" / "referrals" / "organisations.yaml"
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
@@ -65,6 +65,7 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple, dict]] = {name: {} for name in tables.metadata.tables}
+        self.now: datetime = NOW  # the instant of the unit of work under way
         self.outbox: list[EnvelopeBase] = []
         self.consent_events: list[EnvelopeBase] = []
 
@@ -86,8 +87,13 @@ class FakeStore:
     def _all(self, table: str) -> list[dict]:
         return list(self.rows[table].values())
 
-    def add_to_outbox(self, envelope: EnvelopeBase, topic: str | None) -> None:
+    def emit(self, actor: Actor, child_id: UUID, payload: Event, *, event_id: UUID | None = None) -> UUID:
+        """Into the outbox, and into the copy of the decision's state what it folds, as the
+        unit of work's `on_emit` does."""
+        envelope = make_envelope(payload, subject=child_id, actor=actor, source=SOURCE, event_id=event_id, time=self.now)
         self.outbox.append(envelope)
+        self.store_consent_event(envelope)
+        return envelope.id
 
     def flush(self) -> None:
         pass
@@ -270,7 +276,8 @@ class FakeStore:
     # --- the decision's state -------------------------------------------------------------------
 
     def store_consent_event(self, envelope: EnvelopeBase) -> None:
-        self.consent_events.append(envelope)
+        if envelope.type in FOLDED_TYPES:
+            self.consent_events.append(envelope)
 
     def consent_state_for(self, child_id) -> ConsentState:
         return ConsentState.from_events(e for e in self.consent_events if str(e.subject) == _key(child_id))
@@ -323,6 +330,7 @@ class FakeDeps(Deps):
     @contextmanager
     def transaction(self) -> Iterator[FakeStore]:
         before = copy.deepcopy(self.store.__dict__)
+        self.store.now = self.now()
         try:
             yield self.store
         except BaseException:
