@@ -5,7 +5,7 @@ Every enforcing service mounts it in its OWN database (DESIGN §4: services shar
 events, never data)::
 
     metadata = MetaData()
-    consent_copy = ConsentCopy(metadata)        # defines the "consent_events" table
+    consent_copy = ConsentCopy(metadata)        # defines the consent_events table
     consent_events = consent_copy.table         # for the service's own queries, if any
 
 and then, inside the caller's transaction (nothing here commits):

@@ -63,7 +63,7 @@ def relationship(session: Session, child_id: UUID, now: datetime) -> domain.Rela
     setting = store.child_setting(session, child_id)
     if setting is None:
         return domain.UNKNOWN
-    return domain.Relationship(setting, store.child_state(session, child_id).team_members(child_id, now))
+    return domain.Relationship(setting, store.consent_copy.state_for(session, child_id).team_members(child_id, now))
 
 
 class UnitOfWork:
@@ -240,7 +240,7 @@ def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
     with deps.sessions.begin() as session:
         if not claim_event(session, store.processed_events, envelope.id):
             return False
-        store.add_state_event(session, envelope)
+        store.consent_copy.record(session, envelope, received_at=deps.now())
         if isinstance(envelope.data, ChildRegistered):
             store.record_child_setting(session, envelope.subject, envelope.data.setting_organisation_id,
                                        envelope.id, deps.now())

@@ -1,9 +1,9 @@
 """The consent service's own store: consents (with the giver's name, which never goes on the
 bus), the notices the expiry task emitted, safeguarding grants, this service's copy of each
-child's setting, processed-event markers and the outbox.
+child's setting and team (the consent-state copy of consent_policy.store), processed-event
+markers and the outbox.
 
-Tables here mirror migrations/versions/0001_consent_store.py; the migration is what creates
-them. Functions take the caller's Session: the handlers own the transaction.
+Tables here mirror migrations/versions/; the migrations are what create them. Functions take the caller's Session: the handlers own the transaction.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from schemas.catalogue import parse_event
-from schemas.envelope import Actor, EnvelopeBase
+from schemas.envelope import Actor
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
-from consent_policy.state import ConsentState
+from consent_policy.store import ConsentCopy
 from services.consent.domain import REMINDER_BEFORE, Consent, Giver, Notice, SafeguardingAccess, Withdrawal
 
 
@@ -109,16 +108,12 @@ safeguarding_grants = Table(
     Column("event_id", _id(), nullable=False),
 )
 
-# This service's copy of the state the decision folds (decision.FOLDED_TYPES) as it arrives on
+# This service's copy of the state the decision folds (FOLDED_TYPES) as it arrives on
 # tac.referrals.v1: the team events (ChildRegistered, TeamMemberJoined, TeamMemberLeft), kept
-# whole and folded with ConsentState when a request names the child.
-state_events = Table(
-    "state_events", metadata,
-    Column("event_id", _id(), primary_key=True),
-    Column("child_id", _id(), nullable=False, index=True),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),
-)
+# whole and folded with ConsentState when a request names the child. The consents themselves
+# are the `consents` table above, this service's authority; the copy is the table every
+# enforcing service mounts (consent_policy.store).
+consent_copy = ConsentCopy(metadata)
 
 processed_events = define_processed_events_table(metadata)
 outbox = define_outbox_table(metadata)
@@ -141,17 +136,6 @@ def record_child_setting(session: Session, child_id: UUID, setting_organisation_
     updated = session.execute(update(children).where(children.c.child_id == str(child_id)).values(**values))
     if updated.rowcount == 0:
         session.execute(insert(children).values(child_id=str(child_id), **values))
-
-
-def add_state_event(session: Session, envelope: EnvelopeBase) -> None:
-    session.execute(insert(state_events).values(
-        event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
-        envelope=envelope.to_json_bytes().decode()))
-
-
-def child_state(session: Session, child_id: UUID) -> ConsentState:
-    rows = session.execute(select(state_events.c.envelope).where(state_events.c.child_id == str(child_id)))
-    return ConsentState.from_events(parse_event(r.envelope) for r in rows)
 
 
 # -- consents -------------------------------------------------------------------------------

@@ -21,13 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import parse_event
-from schemas.envelope import Actor, EnvelopeBase
-from schemas.events.referrals import ChildRegistered
+from schemas.envelope import Actor
 from schemas.vocabulary import Agency
 from services.common.idempotency import claim_event, define_processed_events_table
 from services.common.outbox import define_outbox_table
-from consent_policy.state import ConsentState
+from consent_policy.store import ConsentCopy
 from services.notifications.domain.recipients import PARENT_SCOPE, Audience, Subscriber
 from services.notifications.domain.reminders import Cancellation, Reminder
 
@@ -40,17 +38,12 @@ ORG = String(128)
 PERSON = String(128)
 TS = DateTime(timezone=True)
 
-# The copy of the state the decision folds: every event of decision.FOLDED_TYPES (the consent
-# events and the team events), whichever topic it came on. (The name predates the team events.)
+# The copy of the state the decision folds: every event of FOLDED_TYPES (the consent events and
+# the team events), whichever topic it came on; the one definition every enforcing service mounts.
 # The team is read from here alone: the `team_members` table it replaced was dropped by
 # migration 0004, which put each already registered child's setting in here.
-consent_events = Table(
-    "consent_events", metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("child_id", ID, nullable=False, index=True),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),  # folded with ConsentState when deciding
-)
+consent_copy = ConsentCopy(metadata)
+consent_events = consent_copy.table
 
 subscriptions = Table(
     "subscriptions", metadata,
@@ -204,27 +197,11 @@ def claim(session: Session, event_id: UUID) -> bool:
     return claim_event(session, processed_events, event_id)
 
 
-def store_consent_event(session: Session, envelope: EnvelopeBase) -> None:
-    exists = select(consent_events.c.event_id).where(consent_events.c.event_id == str(envelope.id))
-    if session.execute(exists).first() is None:
-        session.execute(insert(consent_events).values(
-            event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
-            envelope=envelope.to_json_bytes().decode()))
-
-
-def consent_state(session: Session, child_id: UUID) -> ConsentState:
-    """The decision's state for one child: every FOLDED_TYPES event kept for it (consent events
-    from tac.consent.v1, team events from tac.referrals.v1)."""
-    rows = session.execute(select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id)))
-    return ConsentState.from_events(parse_event(r.envelope) for r in rows)
-
-
-def setting_of(session: Session, child_id: UUID) -> str | None:
-    """The child's setting: the latest ChildRegistered kept for the child (by event time)."""
-    rows = session.execute(select(consent_events.c.envelope).where(
-        consent_events.c.child_id == str(child_id), consent_events.c.event_type == ChildRegistered.TYPE))
-    registrations = sorted((parse_event(r.envelope) for r in rows), key=lambda e: (e.time, str(e.id)))
-    return registrations[-1].data.setting_organisation_id if registrations else None
+# The decision's state for one child (consent events from tac.consent.v1, team events from
+# tac.referrals.v1), and the child's setting (the latest ChildRegistered kept, by event time).
+store_consent_event = consent_copy.record
+consent_state = consent_copy.state_for
+setting_of = consent_copy.setting_of
 
 
 # --- subscriptions -------------------------------------------------------------------------------

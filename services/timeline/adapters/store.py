@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas.catalogue import parse_event
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc, utc_now
 from services.common.messagebus import Consumed, IngestResult
@@ -23,7 +22,7 @@ from services.common.outbox import add_to_outbox
 from services.common.unit_of_work import UnitOfWorkFactory
 from consent_policy.state import ConsentState
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
-    access_log, children, consent_events, entries, metadata, outbox, processed_events,
+    access_log, children, consent_copy, consent_events, entries, metadata, outbox, processed_events,
 )
 from services.timeline.domain.reading import AccessRecord, Cursor
 from services.timeline.domain.entries import StoredEntry
@@ -80,10 +79,7 @@ class TimelineStore:
         consent and team events: nothing is cached per viewer, so a withdrawal or a leave
         applies to the very next read."""
         with self._sessions() as session:
-            rows = session.execute(
-                select(consent_events.c.envelope).where(consent_events.c.child_id == str(child_id))
-            ).scalars().all()
-        return ConsentState.from_events(parse_event(raw) for raw in rows)
+            return consent_copy.state_for(session, child_id)
 
     def setting_of(self, child_id: UUID) -> str | None:
         with self._sessions() as session:

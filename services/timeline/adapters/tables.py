@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
+from consent_policy.store import ConsentCopy
 from services.common.idempotency import define_processed_events_table
 from services.common.outbox import define_outbox_table
 
@@ -34,14 +35,9 @@ entries = Table(
 # Newest-first pages of one child's timeline walk this index backwards.
 Index("ix_timeline_entries_child_time", entries.c.child_id, entries.c.occurred_at, entries.c.event_id)
 
-consent_events = Table(
-    "consent_events",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("child_id", ID, nullable=False, index=True),
-    Column("event_type", String(200), nullable=False),
-    Column("envelope", Text, nullable=False),
-)
+# The copy of the decision's state (consent and team events), defined once for every service.
+consent_copy = ConsentCopy(metadata)
+consent_events = consent_copy.table
 
 children = Table(
     "children",

@@ -46,7 +46,8 @@ def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     uow.add_row(consent_events, dict(event_id=str(envelope.id), child_id=str(envelope.subject),
-                                     event_type=envelope.type, envelope=envelope.to_json_bytes().decode()))
+                                     event_type=envelope.type, envelope=envelope.to_json_bytes().decode(),
+                                     received_at=uow.now))
 
 
 def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
