@@ -10,12 +10,14 @@ from uuid import UUID
 
 import pytest
 
+from consent_policy.state import FOLDED_TYPES
 from schemas.vocabulary import Agency, Category, PrimeArea, ProgressOutcome, TeamJoinRoute, TeamLeaveRoute
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.referrals.adapters.store import store_functions
 from services.referrals.domain import commands as c
 from services.referrals.service_layer import caseloads, children, ehc, referrals, reviews, team, transition
 from services.referrals.service_layer.consent_checks import MissingConsent
+from services.referrals.service_layer.consent_events import HANDLERS, keep_consent_state
 from tests.unit.referrals.fakes import NOW, FakeDeps, FakeStore, born, parent_of, person
 
 TODAY = NOW.date()
@@ -48,6 +50,11 @@ def test_the_fake_store_has_the_interface_of_the_sql_store():
         assert fake is not None, f"FakeStore lacks {name}"
         sql_params = list(inspect.signature(function).parameters)[1:]  # the session is bound
         assert list(inspect.signature(fake).parameters)[1:] == sql_params, name
+
+
+def test_the_consumed_events_kept_are_exactly_the_consent_events_the_decision_folds():
+    kept = {event.TYPE for event, handlers in HANDLERS.items() if keep_consent_state in handlers}
+    assert kept == {t for t in FOLDED_TYPES if t.startswith("tac.consent.")}
 
 
 # --- children ------------------------------------------------------------------------------------
