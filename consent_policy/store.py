@@ -13,7 +13,9 @@ and then, inside the caller's transaction (nothing here commits):
 * ``record(session, envelope)`` keeps one envelope of ``FOLDED_TYPES``, idempotently by event id;
   True when newly kept (False for a duplicate or a type the decision does not fold).
 * ``record_many(session, envelopes)`` the same for a batch: one SELECT of the ids already kept
-  and one INSERT of the rest, whatever the batch size (the timeline's ingest path).
+  (per CHUNK ids) and one INSERT of the rest.
+* ``row(envelope)`` the row itself, for a caller that batches its own INSERTs of events it has
+  claimed already (the timeline's ingest queues it on its unit of work).
 * ``state_for(session, child_id)`` the child's ``ConsentState``, folded at read time.
 * ``states_for(session, child_ids)`` the same for many children, the IN lists chunked at
   ``CHUNK`` ids; keyed by the ids as given.
@@ -73,6 +75,12 @@ class ConsentCopy:
 
     # -- writing -------------------------------------------------------------------------
 
+    def row(self, envelope: EnvelopeBase, *, received_at: datetime | None = None) -> dict[str, object]:
+        """The row that keeps `envelope`, for a caller that batches its own INSERTs of events it
+        has already claimed (the timeline's ingest); `record`/`record_many` otherwise."""
+        return dict(event_id=str(envelope.id), child_id=str(envelope.subject), event_type=envelope.type,
+                    envelope=envelope.to_json_bytes().decode(), received_at=received_at or _utcnow())
+
     def record(self, session: Session, envelope: EnvelopeBase, *, received_at: datetime | None = None) -> bool:
         return self.record_many(session, [envelope], received_at=received_at) == 1
 
@@ -93,10 +101,7 @@ class ConsentCopy:
                 first.pop(event_id, None)
         if first:
             at = received_at or _utcnow()
-            session.execute(insert(self.table), [
-                dict(event_id=event_id, child_id=str(e.subject), event_type=e.type,
-                     envelope=e.to_json_bytes().decode(), received_at=at)
-                for event_id, e in first.items()])
+            session.execute(insert(self.table), [self.row(e, received_at=at) for e in first.values()])
         return len(first)
 
     # -- reading -------------------------------------------------------------------------

@@ -87,17 +87,29 @@ class MessageBus:
                     total += reported
         return total
 
-    def sink(self, transactions: UnitOfWorkFactory) -> "BusSink":
-        return BusSink(self, transactions)
+    def sink(self, transactions: UnitOfWorkFactory, *, unit_per_event: bool = False) -> "BusSink":
+        return BusSink(self, transactions, unit_per_event)
 
 
 @dataclass(frozen=True)
 class BusSink:
-    """The pipeline's sink: one batch, one unit of work."""
+    """The pipeline's sink: one batch, one unit of work; or, with `unit_per_event`, one unit
+    per event (for handlers that write a lot per event: each transaction, and so SQLite's
+    write lock, stays short, and what one event caused is published as soon as it commits).
+    After a failure the pipeline applies the batch again one by one; events already
+    committed are then claimed, so they count as duplicates and do nothing twice."""
 
     bus: MessageBus
     transactions: UnitOfWorkFactory
+    unit_per_event: bool = False
 
     def ingest(self, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
-        with self.transactions() as uow:
-            return self.bus.apply(uow, batch)
+        if not self.unit_per_event:
+            with self.transactions() as uow:
+                return self.bus.apply(uow, batch)
+        stored = duplicates = 0
+        for item in batch:
+            with self.transactions() as uow:
+                result = self.bus.apply(uow, [item])
+            stored, duplicates = stored + result.stored, duplicates + result.duplicates
+        return IngestResult(stored, duplicates)

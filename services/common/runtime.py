@@ -3,7 +3,7 @@
 A service's bootstrap.py composes itself the same way each time:
 
     def build(settings, *, clock=utc_now):
-        runtime = ServiceRuntime(settings, client_id="tac-<service>")       # engine + sessions (lazy)
+        runtime = ServiceRuntime(settings, service="<service>", client_id="tac-<service>")  # engine, sessions
         transactions = UnitOfWorkFactory(runtime.sessions, clock=clock, outbox=store.outbox,
                                          processed=store.processed_events, source=SOURCE,
                                          on_commit=runtime.committed)
@@ -47,8 +47,9 @@ from services.common.tasks import stop_all, supervise
 
 
 class ServiceRuntime:
-    def __init__(self, settings: BaseServiceSettings, *, client_id: str) -> None:
+    def __init__(self, settings: BaseServiceSettings, *, service: str, client_id: str) -> None:
         self.settings = settings
+        self.service = service
         self.client_id = client_id
         self.engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
         self.sessions = make_session_factory(self.engine)
@@ -86,19 +87,22 @@ class ServiceRuntime:
             self.producer = self.relay = None
             self.engine.dispose()
 
-    def run(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> asyncio.Task:
-        """Run `loop(stop)` supervised until the runtime stops."""
+    def run(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]], *, task: str | None = None
+            ) -> asyncio.Task:
+        """Run `loop(stop)` supervised until the runtime stops; the asyncio task is named
+        `<service>-<task>` (`task` defaults to `name`, the name the supervisor logs)."""
         stop = self._stop
-        task = asyncio.create_task(supervise(name, lambda: loop(stop), stop), name=f"{self.client_id}-{name}")
-        self._tasks.append(task)
-        return task
+        started = asyncio.create_task(supervise(name, lambda: loop(stop), stop),
+                                      name=f"{self.service}-{task or name}")
+        self._tasks.append(started)
+        return started
 
     def start_relay(self, outbox: Table, **options: Any) -> OutboxRelay:
         """Publish the rows committed to `outbox` (OutboxRelay options: batch_size, ...)."""
         if self.producer is None:
             raise RuntimeError("start the runtime with a producer first")
         self.relay = OutboxRelay(self.sessions, outbox, self.producer, **options)
-        self.run("outbox_relay", self.relay.run)
+        self.run("outbox_relay", self.relay.run, task="outbox-relay")
         return self.relay
 
     async def start_consumer(self, name: str, consumer: Any) -> Any:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from prometheus_client import Gauge
@@ -41,20 +41,23 @@ def broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
 
 
-def make_faust_app(
-    *,
-    group: str,
-    bootstrap: str,
-    datadir: Path,
-    commit_interval_s: float,
-    session_timeout_s: float,
-    logging_config: Any = None,
-) -> faust.App:
-    """Builds (but does not start or connect) a Faust app consuming as consumer group `group`."""
+class StreamSettings(Protocol):
+    """The settings every stream-processing service has (TimelineSettings, NotificationsSettings)."""
+
+    consumer_group: str
+    kafka_bootstrap_servers: str
+    datadir: Path
+    commit_interval_s: float
+    session_timeout_s: float
+
+
+def make_faust_app(settings: StreamSettings, *, logging_config: Any = None) -> faust.App:
+    """Builds (but does not start or connect) a Faust app consuming as `settings.consumer_group`."""
+    session_timeout_s = settings.session_timeout_s
     return faust.App(
-        group,
-        broker=broker_urls(bootstrap),
-        datadir=str(datadir),
+        settings.consumer_group,
+        broker=broker_urls(settings.kafka_bootstrap_servers),
+        datadir=str(settings.datadir),
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,
@@ -64,7 +67,7 @@ def make_faust_app(
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        broker_commit_interval=commit_interval_s,
+        broker_commit_interval=settings.commit_interval_s,
         broker_session_timeout=session_timeout_s,
         broker_heartbeat_interval=min(3.0, session_timeout_s / 3),
         logging_config=logging_config,

@@ -24,10 +24,12 @@ from services.common.kafka import EnvelopeConsumer, make_producer
 from services.common.outbox import OutboxRelay
 from services.common.tasks import stop_all, supervise
 from services.common.web import create_app
-from services.consent import api, handlers, store
+from services.consent.adapters import store
 from services.consent.config import ConsentSettings
-from services.consent.expiry import ExpiryTask
-from services.consent.handlers import Deps, system_clock
+from services.consent.entrypoints import api
+from services.consent.entrypoints.expiry_task import ExpiryTask
+from services.consent.service_layer import handlers
+from services.consent.service_layer.unit_of_work import Deps, system_clock
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 

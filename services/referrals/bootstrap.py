@@ -29,7 +29,7 @@ MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 
 def build_app(settings: ReferralsSettings, *, clock: Clock = utc_now) -> FastAPI:
-    runtime = ServiceRuntime(settings, client_id="tac-referrals")  # lazy: nothing connects until first use
+    runtime = ServiceRuntime(settings, service="referrals", client_id="tac-referrals")  # lazy: connects on first use
     transactions = transactions_of(runtime.sessions, clock=clock, topic=settings.referrals_topic,
                                    on_commit=runtime.committed)  # the relay, woken from the worker threads
     # The organisation directory is configuration: a missing or malformed file fails at start.
@@ -49,7 +49,7 @@ def build_app(settings: ReferralsSettings, *, clock: Clock = utc_now) -> FastAPI
                     "consent_consumer", consent_consumer(settings, transactions, runtime.producer))
             if settings.run_review_window_task:
                 app.state.review_window = ReviewWindowTask(deps, interval_s=settings.review_window_interval_s)
-                runtime.run("review_window", app.state.review_window.run)
+                runtime.run("review_window", app.state.review_window.run, task="review-window")
             yield
 
     app = create_app(title="TAC referrals", service="referrals", settings=settings, routers=ROUTERS, lifespan=lifespan)

@@ -46,7 +46,7 @@ class Timeline:
 
 def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
     """Everything wired, nothing connected: connections open in the app's lifespan."""
-    runtime = ServiceRuntime(settings, client_id=f"{settings.consumer_group}-producer")
+    runtime = ServiceRuntime(settings, service="timeline", client_id=f"{settings.consumer_group}-producer")
     store = TimelineStore(runtime.sessions, clock=clock)
     ingestor = BatchIngestor(
         store, dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group,

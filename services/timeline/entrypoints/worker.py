@@ -21,13 +21,7 @@ LAG = Gauge("tac_timeline_consumer_lag", "Messages behind the partition's end af
 
 def build_faust_app(settings: TimelineSettings, ingestor: BatchIngestor) -> faust.App:
     """Builds (but does not start or connect) the Faust app."""
-    app = make_faust_app(
-        group=settings.consumer_group,
-        bootstrap=settings.kafka_bootstrap_servers,
-        datadir=settings.datadir,
-        commit_interval_s=settings.commit_interval_s,
-        session_timeout_s=settings.session_timeout_s,
-    )
+    app = make_faust_app(settings)
 
     def measure(batch: BatchReport) -> None:
         BATCH_SECONDS.observe(batch.seconds)

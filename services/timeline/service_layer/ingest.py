@@ -21,7 +21,7 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from services.common.messagebus import Handlers, MessageBus
 from services.common.unit_of_work import UnitOfWork
-from services.timeline.adapters.tables import children, consent_events, entries
+from services.timeline.adapters.tables import children, consent_copy, consent_events, entries
 from services.timeline.domain.entries import entry_from_envelope
 
 
@@ -45,9 +45,7 @@ def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
-    uow.add_row(consent_events, dict(event_id=str(envelope.id), child_id=str(envelope.subject),
-                                     event_type=envelope.type, envelope=envelope.to_json_bytes().decode(),
-                                     received_at=uow.now))
+    uow.add_row(consent_events, consent_copy.row(envelope, received_at=uow.now))
 
 
 def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:

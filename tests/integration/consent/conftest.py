@@ -22,7 +22,8 @@ from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemb
 from schemas.vocabulary import DSL_ROLE, Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.auth import dev_private_key_pem, issue_token
 from services.common.directory import Directory, NationalCode, Organisation
-from services.consent import handlers, store
+from services.consent.adapters import store
+from services.consent.service_layer import handlers
 from services.consent.bootstrap import build_app
 from services.consent.config import ConsentSettings
 

@@ -22,7 +22,9 @@ from services.common.auth import Principal
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import make_producer, send_envelope
 from services.common.outbox import OutboxRelay
-from services.consent import domain, expiry, handlers, store
+from services.consent import domain
+from services.consent.adapters import store
+from services.consent.service_layer import expiry, handlers
 from services.consent.bootstrap import MIGRATIONS, build_app
 from tests.integration.consent.conftest import (
     DIRECTORY, JUSTIFICATION, SETTING, PinnedClock, Service, TopicReader, auth, child_registered, grant_body, settings_for,

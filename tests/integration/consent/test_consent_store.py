@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.auth import Principal
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.consent import domain, store
+from services.consent import domain
+from services.consent.adapters import store
 from services.consent.bootstrap import MIGRATIONS
 from services.consent.domain import Notice, WithdrawConsent
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from schemas.envelope import Actor, EnvelopeBase
 from services.common.auth import dev_private_key_pem, issue_token
-from services.notifications import store
+from services.notifications.adapters import store
 from services.notifications.bootstrap import Notifications, build
 from services.notifications.config import NotificationsSettings
 

@@ -17,7 +17,9 @@ from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, Team
 from services.common.auth import dev_private_key_pem, issue_token
 from services.common.db import run_migrations
 from services.common.web import create_app
-from services.notifications import api, handlers, store
+from services.notifications.entrypoints import api
+from services.notifications.service_layer import handlers
+from services.notifications.adapters import store
 from services.notifications.bootstrap import MIGRATIONS, build
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.webhook_urls import WebhookPolicy

@@ -20,7 +20,7 @@ from schemas.envelope import Actor
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.notifications import store
+from services.notifications.adapters import store
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.recipients import Subscriber

@@ -19,10 +19,11 @@ from schemas.catalogue import parse_event
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.notifications import handlers, jobs, store
+from services.notifications.service_layer import handlers
+from services.notifications.adapters import jobs, store
 from services.notifications.bootstrap import MIGRATIONS
-from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
-from services.notifications.delivery import DeliveryWorker
+from services.notifications.adapters.channels import EmailChannel, SmtpConfig, WebhookChannel
+from services.notifications.service_layer.delivery import DeliveryWorker
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.domain.signing import verify_signature
 from services.notifications.domain.webhook_urls import WebhookPolicy

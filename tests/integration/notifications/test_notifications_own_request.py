@@ -19,7 +19,7 @@ from schemas.envelope import Actor
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import DSL_ROLE, Agency, Category, TeamJoinRoute
-from services.notifications import store
+from services.notifications.adapters import store
 from tests.unit.notifications.builders import consent_granted, envelope
 
 DIRECTORY = Path(__file__).with_name("organisations.yaml")

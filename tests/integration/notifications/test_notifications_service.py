@@ -17,7 +17,8 @@ from schemas.catalogue import parse_event
 from schemas.envelope import Actor
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute
-from services.notifications import handlers, store
+from services.notifications.service_layer import handlers
+from services.notifications.adapters import store
 from services.notifications.domain.signing import verify_signature
 from tests.integration.notifications.conftest import read_topic, read_until
 from tests.unit.notifications.builders import consent_granted, consent_withdrawn, envelope

@@ -20,7 +20,8 @@ from schemas.events import referrals as r
 from schemas.events.referrals import DueDate
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.notifications import handlers, jobs, store
+from services.notifications.service_layer import handlers
+from services.notifications.adapters import jobs, store
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.domain.recipients import Audience, Subscriber
 from services.notifications.domain.reminders import INTEGRATED_REVIEW

@@ -127,3 +127,17 @@ async def test_an_async_sink_is_awaited_and_counted():
     event = concern()
     await ingestor.ingest([Incoming(event.to_json_bytes(), None, "t", 0, 0, topics.REFERRALS)])
     assert applied == [event.id] and ingestor.applied == 1
+
+
+def test_a_sink_may_give_each_event_its_own_transaction(transactions):
+    def remember(envelope, uow):
+        if envelope.id == doomed.id:
+            raise ValueError("cannot")
+        uow.add_row(seen, {"event_id": str(envelope.id), "kind": "x"})
+
+    sink = MessageBus({r.ConcernRaised: [remember]}).sink(transactions, unit_per_event=True)
+    kept, doomed = concern(), concern()
+    with pytest.raises(ValueError):
+        sink.ingest([kept, doomed])
+    assert count(transactions, seen) == 1 and len(transactions.commits) == 1  # the first one committed
+    assert sink.ingest([kept]) == IngestResult(stored=0, duplicates=1)

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from services.notifications.channels import DeliveryError, WebhookChannel
+from services.notifications.adapters.channels import DeliveryError, WebhookChannel
 from services.notifications.domain.webhook_urls import (
     UnsafeWebhook, WebhookPolicy, check_address, check_resolved, check_url,
 )
@@ -184,7 +184,7 @@ async def test_a_url_httpx_cannot_send_to_is_a_delivery_error_not_a_crash(url):
 async def test_a_url_httpx_rejects_after_the_check_is_still_a_delivery_error(monkeypatch):
     """Should the check and httpx ever disagree again, the pinned delivery turns InvalidURL
     into a DeliveryError too."""
-    from services.notifications import channels
+    from services.notifications.adapters import channels
 
     def invalid(url):
         raise httpx.InvalidURL("Invalid URL for this test")

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from schemas.vocabulary import NotificationChannel
 from services.notifications.domain.messages import Message
 from services.notifications.domain.recipients import PARENT_SCOPE, About, Subscriber
-from services.notifications.store import Source, delivery_jobs, inbox, utc
+from services.common.clock import utc
+from services.notifications.adapters.store import Source
+from services.notifications.adapters.tables import delivery_jobs, inbox
 
 PENDING, SENT, FAILED, WITHHELD = "pending", "sent", "failed", "withheld"
 

@@ -1,4 +1,4 @@
-"""Delivery: the worker that works the job table through the channels (channels.py).
+"""Delivery: the worker that works the job table through the channels (adapters/channels.py).
 
 The worker runs beside the stream, never in it: the agent only writes jobs. Each due job is
 leased, checked again against the current consent state (a withdrawal between the entry and
@@ -14,22 +14,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.vocabulary import NotificationChannel
+from services.common.clock import Clock
 from services.common.outbox import add_to_outbox
-from services.notifications import jobs, metrics, store
-from services.notifications.channels import DeliveryError, EmailChannel, WebhookChannel
+from services.notifications import metrics
+from services.notifications.adapters import jobs, store
+from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
+from services.notifications.adapters.jobs import Job
 from services.notifications.domain.recipients import may_see
 from services.notifications.domain.retry import RetryPolicy
-from services.notifications.handlers import notification_failed, notification_sent
-from services.notifications.jobs import Job
+from services.notifications.service_layer.reports import notification_failed, notification_sent
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 DeadLetter = Callable[[Job, str], Awaitable[None]]
 

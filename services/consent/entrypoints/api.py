@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.text import StorableText
 from services.common.web import CurrentPrincipal
-from services.consent import domain, handlers
+from services.consent import domain
+from services.consent.service_layer import handlers
 
 router = APIRouter(tags=["consent"])
 

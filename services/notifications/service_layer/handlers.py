@@ -1,11 +1,13 @@
 """What the service does, called by the thin entry points (the Faust agent and timer, the
-delivery worker, the HTTP routes). Plain synchronous functions over a Session: the callers run
-them in worker threads so the event loop never waits on the database.
+delivery worker, the HTTP routes). Plain synchronous functions over a unit of work: the callers
+run them in worker threads so the event loop never waits on the database.
 
-* `handle_event`: one consumed event, applied once. The event's claim and all its effects —
-  the decision's state (consent and team events), reminder rows, inbox items, delivery jobs, NotificationSent for the
-  inbox — are one transaction. Nothing is sent here: e-mails and webhooks are jobs the
-  delivery worker picks up, so a slow or failing channel never holds up the stream.
+* `handler_table(out)`: what each consumed event does, in order (services.common.messagebus):
+  keep it in the decision's state (consent and team events), schedule or cancel reminders,
+  announce it to whoever may see it (inbox items, delivery jobs, NotificationSent for the
+  inbox). A batch's claims and all its effects are one transaction. Nothing is sent here:
+  e-mails and webhooks are jobs the delivery worker picks up, so a slow or failing channel
+  never holds up the stream.
 * `send_due_reminders`: each due reminder in its own transaction, each recipient's copy
   claimed under a unique idempotency key first, so a restart or a second worker resends none.
 """
@@ -14,36 +16,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from uuid import UUID, uuid4
+from functools import partial
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas.catalogue import make_envelope
 from schemas.envelope import EnvelopeBase
-from schemas.events.audit import NotificationFailed, NotificationSent
-from schemas.events.consent import SafeguardingAccessGranted
+from schemas.events import consent as c
+from schemas.events import referrals as r
 from schemas.vocabulary import NotificationChannel
 from services.common.directory import Directory
-from services.common.outbox import add_to_outbox
-from consent_policy.state import FOLDED_TYPES
-from services.notifications import jobs, metrics, store
+from services.common.messagebus import Handlers, MessageBus
+from services.common.pipeline import Incoming
+from services.common.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from services.notifications import metrics
+from services.notifications.adapters import jobs, store
+from services.notifications.adapters.store import Source
 from services.notifications.domain.messages import (
     NO_DIRECTORY, Message, entry_message, reminder_message, safeguarding_message, webhook_body,
 )
-from services.notifications.domain.recipients import (
-    NOT_ANNOUNCED, About, Addressed, Audience, Subscriber, recipients,
-)
+from services.notifications.domain.recipients import About, Addressed, Audience, Subscriber, recipients
+from services.notifications.service_layer.reports import SOURCE, notification_sent
 from services.notifications.domain.reminders import (
     Reminder, cancellations, due_now, reminded, reminder_audience, reminders_for,
 )
-from services.notifications.store import Source
 
-SOURCE = "/tac/notifications"
 # Statutory days are calendar days in England: "on the day" is the day in London.
 ENGLAND = ZoneInfo("Europe/London")
-MAX_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -64,41 +65,93 @@ def england_today(now: datetime) -> date:
     return now.astimezone(ENGLAND).date()
 
 
+def transactions(sessions: sessionmaker[Session], **options) -> UnitOfWorkFactory:
+    """The service's units of work (bootstrap adds its clock and `on_commit`)."""
+    return UnitOfWorkFactory(sessions, outbox=store.outbox, processed=store.processed_events, source=SOURCE,
+                             **options)
+
+
 # --- consumed events -----------------------------------------------------------------------------
 
 
+def handler_table(out: Outputs) -> Handlers:
+    announce = partial(announce_entry, out=out)
+    return {
+        **{event: [announce] for event in r.EVENTS},  # every case fact, to whoever may see it
+        r.ChildRegistered: [keep_consent_state, schedule_reminders, announce],
+        r.TeamMemberJoined: [keep_consent_state, announce],
+        r.TeamMemberLeft: [keep_consent_state, announce],
+        r.EHCAssessmentRequested: [schedule_reminders, announce],
+        r.EHCAdviceRequested: [schedule_reminders, announce],
+        r.EHCDraftPlanIssued: [schedule_reminders, announce],
+        r.IntegratedReviewScheduled: [schedule_reminders, announce],
+        r.EHCAdviceSubmitted: [cancel_reminders, announce],
+        r.IntegratedReviewCompleted: [cancel_reminders, announce],
+        r.EHCAssessmentDeclined: [cancel_reminders, announce],
+        r.EHCPlanFinalised: [cancel_reminders, announce],
+        # Reminded on the day to each person (domain.reminders), not announced as an entry.
+        r.IntegratedReviewWindowOpened: [schedule_reminders, cancel_reminders],
+        c.ConsentGranted: [keep_consent_state, schedule_reminders, announce],
+        c.ConsentWithdrawn: [keep_consent_state, cancel_reminders, announce],
+        c.ConsentExpired: [keep_consent_state, cancel_reminders, announce],
+        c.SafeguardingAccessGranted: [keep_consent_state, announce],
+        c.ConsentExpiryReminderDue: [schedule_reminders],  # the consent service's trigger: a reminder
+    }
+
+
 def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: Outputs, now: datetime) -> int:
-    """Apply one event at most once; return how many people were notified."""
-    if not store.claim(session, envelope.id):
+    """Apply one event at most once in the caller's transaction, as the pipeline applies each
+    event of a batch; return how many people were notified."""
+    uow = transactions(None, clock=lambda: now).joining(session)  # type: ignore[arg-type]
+    if not uow.claim([envelope.id]):
         return 0
-    child = envelope.subject
-    if envelope.type in FOLDED_TYPES:
-        # The decision's state: consent facts, and the team (rule 5 needs it).
-        store.store_consent_event(session, envelope)
+    uow.consuming = Incoming(None, None, source.topic, source.partition, source.offset)
+    return MessageBus(handler_table(out)).handle(envelope, uow)
+
+
+def source_of(envelope: EnvelopeBase, uow: UnitOfWork) -> Source:
+    """Where the event being handled came from, and who caused it."""
+    origin = uow.consuming
+    return Source(origin.topic, origin.partition, origin.offset, envelope.actor, envelope.correlationid)
+
+
+def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    """The decision's state: consent facts, and the team (rule 5 needs it)."""
+    store.store_consent_event(uow.session, envelope)
+
+
+def schedule_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     for reminder in reminders_for(envelope):
-        store.schedule_reminder(session, reminder, source)
+        store.schedule_reminder(uow.session, reminder, source_of(envelope, uow))
+
+
+def cancel_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     for cancellation in cancellations(envelope):
-        store.cancel_reminders(session, cancellation, now)
-    if envelope.type in NOT_ANNOUNCED:
-        return 0
+        store.cancel_reminders(uow.session, cancellation, uow.now)
+
+
+def announce_entry(envelope: EnvelopeBase, uow: UnitOfWork, *, out: Outputs) -> int:
+    """Tell whoever may see the entry; return how many people were told."""
+    session, child, now = uow.session, envelope.subject, uow.now
     about = About.from_envelope(envelope)
     state = store.consent_state(session, child)
     # The team at this moment: an organisation that has left is told nothing more.
     audience = Audience.for_entry(envelope, state.team_members(child, now), store.setting_of(session, child))
     candidates = store.subscribers_for(session, child, audience)
     told = recipients(about, audience, candidates, now=now, state=state)
-    if isinstance(envelope.data, SafeguardingAccessGranted):
+    if isinstance(envelope.data, c.SafeguardingAccessGranted):
         message = safeguarding_message(about, envelope.data.organisation_id, envelope.data.expires_at, out.public_url,
                                        out.directory)
     else:
         message = entry_message(about, out.public_url, out.directory)
+    source = source_of(envelope, uow)
     for addressed in told:
-        _notify(session, addressed, about, message, source, out, now)
+        _notify(uow, addressed, about, message, source, out)
     return len(told)
 
 
-def _notify(session: Session, addressed: Addressed, about: About, message: Message, source: Source, out: Outputs,
-            now: datetime) -> None:
+def _notify(uow: UnitOfWork, addressed: Addressed, about: About, message: Message, source: Source,
+            out: Outputs) -> None:
     """The inbox item (delivered on commit, so reported sent now) and one job per other channel.
 
     The jobs wait `external_hold_s` before their first attempt. Consent facts and case facts
@@ -106,12 +159,12 @@ def _notify(session: Session, addressed: Addressed, about: About, message: Messa
     just after it; the delivery worker decides again on the consent state at the attempt, and
     the hold gives a withdrawal already on its way the time to arrive first. The inbox needs
     no hold: it is decided again at every read."""
+    session, now = uow.session, uow.now
     subscriber = addressed.subscriber
     notification_id = uuid4()
     jobs.add_inbox_item(session, notification_id, subscriber, about, message, now)
-    add_to_outbox(session, store.outbox, notification_sent(
-        notification_id, subscriber.person_id, subscriber.organisation_id, NotificationChannel.INBOX, about, source,
-        now), topic=out.notifications_topic)
+    uow.publish(notification_sent(notification_id, subscriber.person_id, subscriber.organisation_id,
+                                  NotificationChannel.INBOX, about, source, now), topic=out.notifications_topic)
     body = webhook_body(notification_id, message, now)
     first_attempt_at = now + timedelta(seconds=out.external_hold_s)
     for channel, target in _external_channels(subscriber, out, now):
@@ -139,20 +192,21 @@ def _external_channels(subscriber: Subscriber, out: Outputs, now: datetime) -> l
 def send_due_reminders(sessions: sessionmaker[Session], out: Outputs, now: datetime) -> int:
     """Send what is due today (England); return how many people were reminded."""
     today = england_today(now)
-    with sessions.begin() as session:
-        pending = store.pending_reminders(session, today)
+    units = transactions(sessions, clock=lambda: now)
+    with units() as uow:
+        pending = store.pending_reminders(uow.session, today)
         selection = due_now([r for r, _ in pending], today, late_grace_days=out.late_grace_days)
-        store.settle_reminders(session, selection.superseded, "superseded", now)
-        store.settle_reminders(session, selection.expired, "expired", now)
+        store.settle_reminders(uow.session, selection.superseded, "superseded", now)
+        store.settle_reminders(uow.session, selection.expired, "expired", now)
     sources = {r.key: s for r, s in pending}
     told = 0
     for reminder in selection.send:
         try:
-            with sessions.begin() as session:
-                if store.reminder_status(session, reminder.key) != "pending":
+            with units() as uow:
+                if store.reminder_status(uow.session, reminder.key) != "pending":
                     continue  # settled meanwhile (cancelled, or sent by another worker)
-                reminded = _send_reminder(session, reminder, sources[reminder.key], out, now, today)
-                store.settle_reminders(session, [reminder], "sent", now)
+                reminded = _send_reminder(uow, reminder, sources[reminder.key], out, today)
+                store.settle_reminders(uow.session, [reminder], "sent", now)
             told += reminded
             metrics.REMINDERS.inc(reminded)
         except IntegrityError:
@@ -162,8 +216,8 @@ def send_due_reminders(sessions: sessionmaker[Session], out: Outputs, now: datet
     return told
 
 
-def _send_reminder(session: Session, reminder: Reminder, source: Source, out: Outputs, now: datetime,
-                   today: date) -> int:
+def _send_reminder(uow: UnitOfWork, reminder: Reminder, source: Source, out: Outputs, today: date) -> int:
+    session, now = uow.session, uow.now
     state = store.consent_state(session, reminder.child_id)
     team = state.team_members(reminder.child_id, now)
     about = reminder.about()
@@ -173,36 +227,6 @@ def _send_reminder(session: Session, reminder: Reminder, source: Source, out: Ou
     for addressed in reminded(reminder, team, candidates, now=now, state=state):
         # Claimed under a unique key first: a replay, a restart or a second worker sends none again.
         if store.claim_send_key(session, reminder.send_key(addressed.subscriber), now):
-            _notify(session, addressed, about, message, source, out, now)
+            _notify(uow, addressed, about, message, source, out)
             told += 1
     return told
-
-
-# --- the envelopes reporting on a notification ---------------------------------------------------
-
-
-def notification_sent(notification_id: UUID, person_id: str, organisation_id: str | None,
-                      channel: NotificationChannel, about: About, source: Source, at: datetime) -> EnvelopeBase:
-    data = NotificationSent(
-        notification_id=notification_id, recipient_id=person_id, recipient_organisation_id=organisation_id,
-        channel=channel, about_event_id=about.event_id, about=about.about, sent_at=at,
-    )
-    return _envelope(data, about, source, at)
-
-
-def notification_failed(notification_id: UUID, person_id: str, organisation_id: str | None,
-                        channel: NotificationChannel, about: About, source: Source, attempts: int, error: str,
-                        at: datetime) -> EnvelopeBase:
-    data = NotificationFailed(
-        notification_id=notification_id, recipient_id=person_id, recipient_organisation_id=organisation_id,
-        channel=channel, about_event_id=about.event_id, about=about.about, attempts=attempts,
-        error=(error.strip() or "unknown error")[:MAX_ERROR_CHARS], failed_at=at,
-    )
-    return _envelope(data, about, source, at)
-
-
-def _envelope(data: NotificationSent | NotificationFailed, about: About, source: Source, at: datetime) -> EnvelopeBase:
-    # The actor is whoever caused the notification (the entry's author, or whoever set the
-    # date reminded of); the correlation id follows the causing event's.
-    return make_envelope(data, subject=about.child_id, actor=source.actor, source=SOURCE,
-                         correlationid=source.correlationid, causationid=str(about.event_id), time=at)

@@ -13,19 +13,18 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import httpx
 
+from services.common.clock import Clock
 from services.notifications.domain.messages import Message
 from services.notifications.domain.signing import signature_headers
 from services.notifications.domain.webhook_urls import (
     IPAddress, UnsafeWebhook, WebhookPolicy, WebhookTarget, check_resolved, check_url,
 )
 
-Clock = Callable[[], datetime]
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 

@@ -1,17 +1,13 @@
 """HTTP API: a person's own subscription (where to be told) and their in-app inbox.
 
-Every route acts for the caller's own token only: a practitioner subscribes for the
-organisation they act for, a parent for the children their token names. The inbox is filtered
-again at read time by the consent decision on the current state, so an item about an entry the
-reader may no longer see (consent withdrawn) is not shown (DESIGN §3: nothing stays cached in a
-per-viewer copy).
+Thin: validate the request, call the handler in a worker thread (services.notifications.
+service_layer.inbox owns the sessions and the consent check), shape the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Annotated
 from urllib.parse import urlparse
@@ -25,25 +21,19 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.auth import Principal
+from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
-from services.common.errors import Invalid, NotFound
+from services.common.errors import Invalid
 from services.common.text import storable
+from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.web import CurrentPrincipal
-from consent_policy.state import ConsentState
-from services.notifications import jobs, store
-from services.notifications.domain.recipients import PARENT_SCOPE, Subscriber, may_see
-from services.notifications.domain.webhook_urls import UnsafeWebhook, WebhookPolicy, check_url
-
-Clock = Callable[[], datetime]
+from services.notifications.adapters import jobs, store
+from services.notifications.domain.webhook_urls import WebhookPolicy
+from services.notifications.service_layer import inbox
 
 # A deliverable address: a local part without spaces or delimiters, and a dotted host name.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # services.common.text's check, after the length: a NUL (which PostgreSQL refuses) or another
@@ -136,10 +126,6 @@ class InboxPage(BaseModel):
     next_before: datetime | None
 
 
-def _scope(principal: Principal) -> str:
-    return PARENT_SCOPE if principal.organisation_id is None else principal.organisation_id
-
-
 def _out(sub: store.Subscription) -> SubscriptionOut:
     s = sub.subscriber
     return SubscriptionOut(
@@ -180,26 +166,6 @@ def token_expiry(principal: CurrentPrincipal,
 TokenExpiry = Annotated[datetime, Depends(token_expiry)]
 
 
-def _reader(principal: Principal) -> Subscriber:
-    return Subscriber(principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
-                      principal.children)
-
-
-def _visible(session: Session, principal: Principal, items: list[jobs.InboxItem],
-             now: datetime) -> list[jobs.InboxItem]:
-    reader = _reader(principal)
-    states: dict[UUID, tuple[ConsentState, str | None]] = {}
-    shown = []
-    for item in items:
-        child = item.about.child_id
-        if child not in states:
-            states[child] = (store.consent_state(session, child), store.setting_of(session, child))
-        state, setting = states[child]
-        if may_see(reader, item.about, now, state, setting).permitted:
-            shown.append(item)
-    return shown
-
-
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                  webhook_policy: WebhookPolicy = WebhookPolicy(), directory: Directory | None = None) -> APIRouter:
     """`webhook_policy`: where webhooks may point (default: https to public addresses only);
@@ -207,23 +173,7 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
     reference/)."""
     router = APIRouter(tags=["notifications"])
     names = Directory.load() if directory is None else directory
-
-    def put(principal: Principal, body: SubscriptionIn, expires: datetime) -> store.Subscription:
-        if body.webhook_url:
-            try:
-                check_url(body.webhook_url, webhook_policy)
-            except UnsafeWebhook as exc:
-                raise Invalid(f"webhook_url {exc}", field="webhook_url") from None
-        subscriber = Subscriber(
-            principal.practitioner_id, principal.organisation_id, principal.agency, principal.role,
-            principal.children, body.email, body.webhook_url,
-            children_valid_until=expires if principal.is_parent else None,
-        )
-        with sessions.begin() as session:
-            store.put_subscription(session, subscriber, body.webhook_secret, clock())
-            found = store.get_subscription(session, subscriber.person_id, subscriber.scope)
-        assert found is not None
-        return found
+    transactions = UnitOfWorkFactory(sessions, clock=clock)
 
     @router.put("/subscriptions/me", response_model=SubscriptionOut)
     async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal,
@@ -231,39 +181,19 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         """Subscribe (or change how) to be told about the children you may see. A parent's
         children are taken from the token and relied on until it expires: subscribe again with
         each new token to go on receiving e-mails, webhooks and reminders."""
-        return _out(await asyncio.to_thread(put, principal, body, expires))
-
-    def get(principal: Principal) -> store.Subscription:
-        with sessions() as session:
-            found = store.get_subscription(session, principal.practitioner_id, _scope(principal))
-        if found is None:
-            raise NotFound("you have no subscription")
-        return found
+        return _out(await asyncio.to_thread(
+            inbox.subscribe, transactions, principal, email=body.email, webhook_url=body.webhook_url,
+            webhook_secret=body.webhook_secret, token_expires=expires, policy=webhook_policy))
 
     @router.get("/subscriptions/me", response_model=SubscriptionOut)
     async def get_my_subscription(principal: CurrentPrincipal) -> SubscriptionOut:
-        return _out(await asyncio.to_thread(get, principal))
-
-    def remove(principal: Principal) -> None:
-        with sessions.begin() as session:
-            if not store.delete_subscription(session, principal.practitioner_id, _scope(principal)):
-                raise NotFound("you have no subscription")
+        return _out(await asyncio.to_thread(inbox.subscription, transactions, principal))
 
     @router.delete("/subscriptions/me", status_code=204)
     async def delete_my_subscription(principal: CurrentPrincipal) -> Response:
         """Stop all notifications; pending e-mails and webhooks are withheld."""
-        await asyncio.to_thread(remove, principal)
+        await asyncio.to_thread(inbox.unsubscribe, transactions, principal)
         return Response(status_code=204)
-
-    def page(principal: Principal, unread_only: bool, limit: int, before: datetime | None) -> InboxPage:
-        now = clock()
-        with sessions() as session:
-            items = jobs.inbox_items(session, principal.practitioner_id, _scope(principal), unread_only=unread_only,
-                                     limit=limit, before=before)
-            shown = _visible(session, principal, items, now)
-        more = len(items) == limit
-        return InboxPage(items=[_item(i, names) for i in shown],
-                         next_before=items[-1].created_at if more and items else None)
 
     @router.get("/inbox", response_model=InboxPage)
     async def my_inbox(
@@ -280,21 +210,12 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         except (OverflowError, ValueError):
             # 0001-01-01T00:00:00+05:00 is a valid timestamp that no UTC datetime can hold.
             raise Invalid("is out of range", field="before") from None
-        return await asyncio.to_thread(page, principal, unread_only, limit, cursor)
-
-    def read(principal: Principal, notification_id: UUID) -> InboxItemOut:
-        now = clock()
-        with sessions.begin() as session:
-            item = jobs.inbox_item(session, notification_id, principal.practitioner_id, _scope(principal))
-            if item is None or not _visible(session, principal, [item], now):
-                raise NotFound("no such notification in your inbox")
-            jobs.mark_read(session, notification_id, now)
-            item = jobs.inbox_item(session, notification_id, principal.practitioner_id, _scope(principal))
-        assert item is not None
-        return _item(item, names)
+        page = await asyncio.to_thread(inbox.inbox_page, transactions, principal, unread_only=unread_only,
+                                       limit=limit, before=cursor)
+        return InboxPage(items=[_item(i, names) for i in page.items], next_before=page.next_before)
 
     @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut)
     async def mark_read(notification_id: UUID, principal: CurrentPrincipal) -> InboxItemOut:
-        return await asyncio.to_thread(read, principal, notification_id)
+        return _item(await asyncio.to_thread(inbox.mark_read, transactions, principal, notification_id), names)
 
     return router

@@ -1,0 +1,131 @@
+"""The consent service's use cases. Each command runs in one unit of work that writes the state
+change and the outbox row of the one event it causes (service_layer.unit_of_work).
+
+Handlers are plain functions whose first parameter, `deps`, names what they need from the
+outside world; only bootstrap builds real dependencies, and the unit tests swap in fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+
+from consent_policy.state import FOLDED_TYPES
+from schemas.envelope import EnvelopeBase
+from schemas.events.referrals import ChildRegistered
+from services.common.errors import Conflict, Invalid, NotFound
+from services.consent import domain
+from services.consent.domain import Caller, StoredConsent
+from services.consent.service_layer.unit_of_work import Deps, UnitOfWork
+from services.consent.service_layer.views import consent_view, safeguarding_view
+
+__all__ = [
+    "Deps", "grant_consent", "grant_safeguarding_access", "list_consents", "list_safeguarding_access",
+    "record_referrals_event", "withdraw_consent",
+]
+
+
+@contextmanager
+def _contract_errors() -> Iterator[None]:
+    """The domain checks every rule of the contracts first; should one slip through, the
+    caller still gets a 422 naming the field rather than a 500."""
+    try:
+        yield
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        raise Invalid(f"{field}: {err['msg']}", field=field) from None
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def grant_consent(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantConsent) -> dict:
+    with deps.begin() as uow:
+        child = uow.relationship(child_id)
+        with _contract_errors():
+            consent, event = domain.grant_consent(caller, child_id, child, cmd, consent_id=uuid4(), now=uow.now,
+                                                  directory=deps.directory, max_months=deps.max_consent_months)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        uow.add_consent(consent, event_id)
+        stored = StoredConsent(consent, str(event_id), None, {})
+    return {**consent_view(stored, uow.now, deps), "event_id": event_id}
+
+
+def withdraw_consent(deps: Deps, caller: Caller, child_id: UUID, consent_id: UUID, cmd: domain.WithdrawConsent) -> dict:
+    with deps.begin() as uow:
+        child = uow.relationship(child_id)
+        # Who may withdraw is checked before the consent is looked up, so a caller with no
+        # relationship to the child learns nothing, and a team member (403) not even whether
+        # the consent id exists.
+        domain.require_parent_or_setting_on_behalf(caller, child_id, child, "withdraw consent")
+        stored = _load_consent(uow, child_id, consent_id)
+        with _contract_errors():
+            withdrawn, event = domain.withdraw_consent(caller, stored.consent, child, cmd, now=uow.now)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        if not uow.record_withdrawal(withdrawn, event_id):
+            raise Conflict(f"consent {consent_id} is already withdrawn")
+        result = StoredConsent(withdrawn, stored.granted_event_id, str(event_id), stored.notice_event_ids)
+    return {**consent_view(result, uow.now, deps), "event_id": event_id}
+
+
+def _load_consent(uow: UnitOfWork, child_id: UUID, consent_id: UUID) -> StoredConsent:
+    stored = uow.get_consent(consent_id)
+    # A consent of another child is "not found" here: the path names the child.
+    if stored is None or stored.consent.child_id != child_id:
+        raise NotFound(f"child {child_id} has no consent {consent_id}")
+    return stored
+
+
+def grant_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID, cmd: domain.GrantSafeguardingAccess) -> dict:
+    with deps.begin() as uow:
+        child = uow.relationship(child_id)
+        with _contract_errors():
+            access, event = domain.grant_safeguarding_access(caller, child_id, child, cmd, grant_id=uuid4(), now=uow.now)
+        event_id = uow.emit(caller.as_actor(), child_id, event)
+        uow.add_safeguarding_access(access, event_id)
+    return {**safeguarding_view(access, str(event_id), uow.now, deps, caller), "event_id": event_id}
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+def list_consents(deps: Deps, caller: Caller, child_id: UUID) -> dict:
+    with deps.read() as uow:
+        domain.require_parent_or_setting(caller, child_id, uow.relationship(child_id), "see consents")
+        found = uow.consents_of_child(child_id)
+    return {"child_id": child_id, "as_of": uow.now, "consents": [consent_view(s, uow.now, deps) for s in found]}
+
+
+def list_safeguarding_access(deps: Deps, caller: Caller, child_id: UUID) -> dict:
+    """The caller's organisation's grants for the child; for the child's setting's DSL, every
+    organisation's (scope `setting`)."""
+    with deps.read() as uow:
+        scope = domain.require_may_list_safeguarding(caller, child_id, uow.relationship(child_id))
+        holder = None if scope is domain.SafeguardingScope.SETTING else caller.organisation_id
+        found = uow.safeguarding_access_of(child_id, holder)
+    return {"child_id": child_id, "organisation_id": caller.organisation_id,
+            "organisation": deps.summary(caller.organisation_id), "scope": scope.value, "as_of": uow.now,
+            "grants": [safeguarding_view(a, e, uow.now, deps, caller) for a, e in found]}
+
+
+# -- the copy of each child's setting and team ----------------------------------------------
+
+
+def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
+    """Keep what the decision folds (FOLDED_TYPES) as it arrives on tac.referrals.v1 — the
+    team events — and (child id -> setting organisation) from ChildRegistered, so the service
+    knows who works with each child. Idempotent by event id; other event types are not this
+    service's business and are skipped. Returns True when applied."""
+    if envelope.type not in FOLDED_TYPES:
+        return False
+    with deps.begin() as uow:
+        if not uow.claim(envelope.id):
+            return False
+        uow.keep_state_event(envelope)
+        if isinstance(envelope.data, ChildRegistered):
+            uow.record_child_setting(envelope.subject, envelope.data.setting_organisation_id, envelope.id)
+    return True
