@@ -1,95 +1,58 @@
 """Composition of the referrals service: the only place real adapters are built.
 
 `build_app(settings)` loads the organisation directory (settings.directory_path) and returns
-the FastAPI app; its lifespan runs the migrations, then starts
-the Kafka producer, the outbox relay (publishing to tac.referrals.v1), the consumer of
-tac.consent.v1 that keeps this service's consent copy and the task announcing integrated
-review windows, each supervised, and stops them in reverse order."""
+the FastAPI app, composed as every service is (services.common.runtime): its lifespan runs the
+migrations, then starts the Kafka producer, the outbox relay (publishing to tac.referrals.v1),
+the consumer of tac.consent.v1 that keeps this service's consent copy and the task announcing
+integrated review windows, each supervised, and stops them in reverse order."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from services.common.db import make_engine, make_session_factory, run_migrations
-from services.common.kafka import EnvelopeConsumer, make_producer
-from services.common.outbox import OutboxRelay
-from services.common.tasks import stop_all, supervise
-from services.common.web import create_app
+from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
-from services.referrals import api, api_casework, api_team, store
+from services.common.runtime import ServiceRuntime
+from services.common.web import create_app
+from services.referrals.adapters import tables
 from services.referrals.config import ReferralsSettings
-from services.referrals.consent_copy import ConsentCopy
-from services.referrals.review_window import ReviewWindowTask
-from services.referrals.unit_of_work import Deps, system_clock
+from services.referrals.entrypoints import caseloads, children, ehc, referrals, reviews, team, transition
+from services.referrals.entrypoints.consent_consumer import consent_consumer
+from services.referrals.entrypoints.review_window_task import ReviewWindowTask
+from services.referrals.service_layer.unit_of_work import Deps, transactions_of
 
+ROUTERS = [module.router for module in (children, referrals, team, reviews, ehc, transition, caseloads)]
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 
-def build_app(settings: ReferralsSettings, *, clock: Callable[[], datetime] = system_clock) -> FastAPI:
-    engine = make_engine(settings.database_url)  # lazy: nothing connects until first use
-    sessions = make_session_factory(engine)
+def build_app(settings: ReferralsSettings, *, clock: Clock = utc_now) -> FastAPI:
+    runtime = ServiceRuntime(settings, service="referrals", client_id="tac-referrals")  # lazy: connects on first use
+    transactions = transactions_of(runtime.sessions, clock=clock, topic=settings.referrals_topic,
+                                   on_commit=runtime.committed)  # the relay, woken from the worker threads
     # The organisation directory is configuration: a missing or malformed file fails at start.
-    directory = Directory.load(settings.directory_path)
-    deps = Deps(sessions=sessions, clock=clock, targets=settings.targets(), referrals_topic=settings.referrals_topic,
-                directory=directory, invitation_expiry_days=settings.invitation_expiry_days,
+    deps = Deps(sessions=runtime.sessions, transactions=transactions, clock=clock, targets=settings.targets(),
+                directory=Directory.load(settings.directory_path),
+                invitation_expiry_days=settings.invitation_expiry_days,
                 # Without the consumer nothing will arrive to catch up with: refuse at once.
                 consent_catch_up_s=settings.consent_catch_up_s if settings.run_consent_consumer else 0.0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await asyncio.to_thread(run_migrations, settings.database_url, MIGRATIONS)
-        producer = None
-        if settings.run_outbox_relay or settings.run_consent_consumer:
-            producer = make_producer(settings.kafka_bootstrap_servers, client_id="tac-referrals")
-            await producer.start()
-        stop = asyncio.Event()
-        tasks: list[asyncio.Task] = []
-        consumer: EnvelopeConsumer | None = None
-        try:
+        async with runtime.running(MIGRATIONS, producer=settings.run_outbox_relay or settings.run_consent_consumer):
             if settings.run_outbox_relay:
-                relay = OutboxRelay(sessions, store.outbox, producer)
-                deps.on_commit = relay.notify  # safe from the worker threads handlers commit in
-                app.state.relay = relay
-                tasks.append(asyncio.create_task(supervise("outbox_relay", lambda: relay.run(stop), stop)))
+                app.state.relay = runtime.start_relay(tables.outbox)
             if settings.run_consent_consumer:
-                copy = ConsentCopy(sessions)
-                consumer = EnvelopeConsumer(
-                    bootstrap=settings.kafka_bootstrap_servers, topics=[settings.consent_topic],
-                    group_id=settings.consent_group_id, handler=copy.handle, producer=producer,
-                    consumer_name="tac-referrals-consent", deadletter_topic=settings.deadletter_topic,
-                )
-                await consumer.start()
-                app.state.consent_consumer = consumer
-                tasks.append(asyncio.create_task(supervise("consent_consumer", lambda: consumer.run(stop), stop)))
+                app.state.consent_consumer = await runtime.start_consumer(
+                    "consent_consumer", consent_consumer(settings, transactions, runtime.producer))
             if settings.run_review_window_task:
-                review_window = ReviewWindowTask(deps, interval_s=settings.review_window_interval_s)
-                app.state.review_window = review_window
-                tasks.append(asyncio.create_task(supervise("review_window", lambda: review_window.run(stop), stop)))
+                app.state.review_window = ReviewWindowTask(deps, interval_s=settings.review_window_interval_s)
+                runtime.run("review_window", app.state.review_window.run, task="review-window")
             yield
-        finally:
-            deps.on_commit = lambda: None
-            await stop_all(stop, tasks)
-            if consumer is not None:
-                await consumer.stop()
-            if producer is not None:
-                await producer.stop()
-            engine.dispose()
 
-    app = create_app(title="TAC referrals", service="referrals", settings=settings,
-                     routers=[api.router, api_team.router, api_casework.router], lifespan=lifespan)
+    app = create_app(title="TAC referrals", service="referrals", settings=settings, routers=ROUTERS, lifespan=lifespan)
     app.state.deps = deps
-
-    def ready() -> bool:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-
-    app.state.readiness = ready
+    app.state.readiness = runtime.ready
     return app

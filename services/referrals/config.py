@@ -3,7 +3,7 @@
     TAC_REFERRALS_DATABASE_URL      default sqlite:///.local/referrals.db (PostgreSQL in production)
     TAC_REFERRALS_HOST / _PORT      where `python -m services.referrals` listens (127.0.0.1:8001)
     TAC_REFERRALS_WAITING_TARGETS   JSON object, agency -> days, e.g. {"slt_service": 90}
-                                    (overrides the defaults in services.referrals.clock)
+                                    (overrides the defaults in services.referrals.domain.clock)
     TAC_REFERRALS_REVIEW_WINDOW_INTERVAL_S  how often to look for children nearing 24 months
                                     (IntegratedReviewWindowOpened), default 3600
     TAC_REFERRALS_CONSENT_CATCH_UP_S  how long a write needing a consent waits for the consent
@@ -21,7 +21,7 @@ from pydantic_settings import SettingsConfigDict
 from schemas import topics
 from schemas.vocabulary import Agency
 from services.common.settings import BaseServiceSettings
-from services.referrals.clock import DEFAULT_WAITING_TARGET_DAYS, WaitingTargets
+from services.referrals.domain.clock import DEFAULT_WAITING_TARGET_DAYS, WaitingTargets
 
 
 class ReferralsSettings(BaseServiceSettings):

@@ -27,8 +27,8 @@ from schemas.vocabulary import Agency, Category, Purpose
 from services.common.auth import dev_private_key_pem, issue_token
 from services.referrals.bootstrap import build_app
 from services.referrals.config import ReferralsSettings
-from services.referrals import store
-from services.referrals.consent_copy import ConsentCopy
+from services.referrals.adapters import tables as store
+from services.referrals.entrypoints.consent_consumer import ConsentCopy
 
 # The people of DESIGN §1, each acting for one organisation.
 PEOPLE = {

@@ -16,7 +16,8 @@ from schemas.deadletter import DeadLetterRecord
 from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients
 from schemas.vocabulary import Agency, Category, Purpose
 from services.common.kafka import make_producer, send_envelope
-from services.referrals import clock, store
+from services.referrals.adapters import tables as store
+from services.referrals.domain import clock
 from tests.integration.referrals.conftest import TopicReader, auth, consent_envelope, start_service
 
 

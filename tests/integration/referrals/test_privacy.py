@@ -19,7 +19,7 @@ from schemas.events.consent import ConsentGiver, ConsentGranted, Recipients
 from schemas.events.referrals import TeamMemberJoined
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.db import make_engine
-from services.referrals import store
+from services.referrals.adapters import tables as store
 from tests.integration.referrals.conftest import auth, consent_envelope
 
 REVIEW = "/caseload/integrated-reviews"

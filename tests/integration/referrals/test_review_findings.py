@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 
 from schemas.vocabulary import Agency, Category
 from services.common.db import make_engine
-from services.referrals import store
+from services.referrals.adapters import team_store as store
 from tests.integration.referrals.conftest import auth
 
 TRANSITION = {"school_organisation_id": "oak-primary", "starts_on": "2027-09-01", "plan_summary": "Summer visits"}

@@ -1,4 +1,4 @@
-"""IntegratedReviewWindowOpened (services.referrals.review_window): announced on the day a child
+"""IntegratedReviewWindowOpened (services.referrals.service_layer.review_window): announced on the day a child
 reaches 23 months — at registration when the child is already past it — exactly once per
 child, also across a restart and when two replicas race; never for a child at school; and
 ChildRegistered carries no date derived from the date of birth. SQLite and PostgreSQL."""
@@ -13,8 +13,9 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from services.referrals import clock, review_window
-from services.referrals.unit_of_work import unit_of_work
+from services.referrals.domain import clock
+from services.referrals.service_layer import review_window
+from services.referrals.service_layer.unit_of_work import unit_of_work
 from tests.integration.referrals.conftest import auth, outbox_events, start_service
 
 WINDOW = "integrated_review_window_opened"

@@ -170,7 +170,7 @@ async def test_an_organisation_not_invited_cannot_join_read_or_post_and_can_once
     assert (await _ok(await get("/caseload/integrated-reviews", headers=auth("hv"))))["total"] == 1
     await _ok(await post(f"/children/{child}/integrated-reviews", headers=auth("hv"), json={"scheduled_for": "2025-06-21"}))
     # On the team under a consent covering `referral`, it sees the child's details (the one rule,
-    # services.referrals.access.may_see_details); a member without one does not
+    # services.referrals.domain.access.may_see_details); a member without one does not
     # (test_review_findings).
     me = await _ok(await get(f"/children/{child}", headers=auth("hv")))
     assert me["details_hidden"] is False and me["given_name"] == "Amara"

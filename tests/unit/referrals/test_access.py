@@ -1,4 +1,4 @@
-"""What the referrals service shows to whom (services.referrals.access): the consent decision
+"""What the referrals service shows to whom (services.referrals.domain.access): the consent decision
 applied to its reads and to the writes that name another organisation. Pure: no database."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLea
 from services.common.directory import Directory, NationalCode, Organisation
 from services.common.errors import Invalid
 from consent_policy.state import ConsentState
-from services.referrals import access, clock
-from services.referrals.domain import ChildRecord
+from services.referrals.domain import access, clock
+from services.referrals.domain.rules import ChildRecord
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
 CHILD = uuid4()

@@ -6,8 +6,8 @@ from datetime import date
 from uuid import UUID
 
 from schemas.vocabulary import Reg10_4Exception
-from services.referrals import caseload as cl
-from services.referrals.clock import WaitingTargets
+from services.referrals.domain import caseload as cl
+from services.referrals.domain.clock import WaitingTargets
 
 TODAY = date(2025, 6, 2)
 

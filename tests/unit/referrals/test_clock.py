@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from schemas.vocabulary import Reg10_4Exception
-from services.referrals import clock
+from services.referrals.domain import clock
 
 D = date
 

@@ -1,4 +1,4 @@
-"""The commands' own limits (services.referrals.commands): every free-text field refuses what no
+"""The commands' own limits (services.referrals.domain.commands): every free-text field refuses what no
 store can hold, and no command can make an event too big for the broker."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from schemas.catalogue import make_envelope
 from schemas.envelope import Actor
 from schemas.events.referrals import SLTReportShared
 from schemas.vocabulary import Agency
-from services.referrals import commands as c
+from services.referrals.domain import commands as c
 
 # A valid body for every command; the test below checks that none is missing.
 VALID: dict[type[c.Command], dict] = {

@@ -1,4 +1,4 @@
-"""Who may do what (services.referrals.domain), without a database or a web framework."""
+"""Who may do what (services.referrals.domain.rules), without a database or a web framework."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from schemas.vocabulary import Agency
-from services.referrals import domain
-from services.referrals.domain import ChildRecord, NotPermitted, ReferralRecord
+from services.referrals.domain import rules as domain
+from services.referrals.domain.rules import ChildRecord, NotPermitted, ReferralRecord
 
 CHILD = ChildRecord(child_id=uuid4(), setting_organisation_id="sunflowers", date_of_birth=date(2023, 3, 1))
 REFERRAL = ReferralRecord(referral_id=uuid4(), child_id=CHILD.child_id, from_organisation_id="sunflowers",

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from services.referrals.state_machine import (
+from services.referrals.domain.state_machine import (
     EHC_ASSESSMENT, INTEGRATED_REVIEW, REFERRAL, TRANSITION, EHCAction, EHCState, IllegalTransition,
     ReferralAction, ReferralState, ReviewAction, ReviewState, TransitionAction, TransitionState,
 )

@@ -62,7 +62,7 @@ from services.common.directory import Directory, Organisation
 from services.common.errors import Invalid
 from consent_policy.decision import Decision, Entry, Viewer, decide
 from consent_policy.state import ConsentState
-from services.referrals.domain import ChildRecord
+from services.referrals.domain.rules import ChildRecord
 
 # An entry id is part of decide()'s signature but not of its rules; items here have no single
 # event id, so one fixed id stands in.
@@ -112,7 +112,7 @@ def may_see_team(caller, child: ChildRecord, state: ConsentState, now: datetime)
 def invitation_visible(invitation, child: ChildRecord, state: ConsentState, now: datetime) -> bool:
     """May the organisation invited still see (and answer) an invitation to the child's team:
     while an active consent names it or its agency (the consent the invitation needed,
-    services.referrals.handlers_team). The invitation names the child; without that consent
+    services.referrals.service_layer.team). The invitation names the child; without that consent
     it is as if there were none."""
     invitee = named(invitation["organisation_id"], invitation["agency"])
     return consent_naming(invitee, child.child_id, now, state) is not None

@@ -1,9 +1,9 @@
-"""Caseload reads (DESIGN §4): the store's open work for one organisation, handed to the pure
-services.referrals.caseload module, which decides what is due, overdue and in what order.
+"""Caseload reads (DESIGN §4): the store's open work for one organisation (adapters.caseload_store),
+handed to the pure domain.caseload module, which decides what is due, overdue and in what order.
 
 Every item is shown only when the consent decision permits it at read time (which needs the
 caller's organisation on the child's team: after its removal, only its own records stay), for the caller's
-organisation and agency (services.referrals.access: the item's category, its author); what is
+organisation and agency (domain.access: the item's category, its author); what is
 not permitted is dropped before counting and paging. Work is also only the caller's when it was
 given to the caller's organisation AS the agency the caller's token says it is: a referral to
 an area SENCO team is not an SLT's caseload because an organisation id was mistyped.
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select
-
 from schemas.vocabulary import Agency, Category
 from services.common.errors import Forbidden, Invalid
-from services.referrals import access, caseload as cl, clock, store
-from services.referrals.domain import ChildRecord
-from services.referrals.state_machine import OPEN_EHC_STATES, OPEN_REFERRAL_STATES, ReferralState, ReviewState
-from services.referrals.unit_of_work import Deps
+from services.referrals.domain import access, caseload as cl, clock
+from services.referrals.domain.rules import ChildRecord
+from services.referrals.domain.state_machine import ReferralState
+from services.referrals.service_layer.unit_of_work import Deps
 
 MAX_LIMIT = 200
 
@@ -37,46 +35,34 @@ def caseload(deps: Deps, caller, *, kind: str | None, overdue_only: bool, limit:
     org, agency = caller.organisation_id, str(caller.agency)
     now = deps.now()
     today = now.date()
-    ch, r, a, e, ir = store.children, store.referrals, store.ehc_advice, store.ehc_requests, store.integrated_reviews
     # (child, author of the record, its category, the item, addressed and waiting): decided once
     # the consent states are read.
     found: list[tuple[str, str | None, Category, cl.CaseloadItem, bool]] = []
-    with deps.sessions() as session:
+    with deps.reading() as store:
         if kind in (None, "referral"):
-            rows = session.execute(select(r, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == r.c.child_id)
-                                   .where(and_(r.c.to_organisation_id == org, r.c.to_agency == agency,
-                                               r.c.state.in_(sorted(OPEN_REFERRAL_STATES))))).mappings()
             found += [(x["child_id"], x["from_organisation_id"], Category.REFERRAL,
                        cl.referral_item(cl.OpenReferral(UUID(x["referral_id"]), UUID(x["child_id"]), _name(x), x["state"],
                                                         x["made_on"], x["to_agency"]), today, deps.targets),
-                       x["state"] == ReferralState.MADE) for x in rows]
+                       x["state"] == ReferralState.MADE) for x in store.open_referrals_to(org, agency)]
         if kind in (None, "advice"):
-            rows = session.execute(select(a, e.c.la_organisation_id, ch.c.given_name, ch.c.family_name)
-                                   .join(ch, ch.c.child_id == a.c.child_id).join(e, e.c.request_id == a.c.request_id)
-                                   .where(and_(a.c.from_organisation_id == org, a.c.from_agency == agency,
-                                               a.c.submitted_on.is_(None), e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
             found += [(x["child_id"], x["la_organisation_id"], Category.EHC,
                        cl.advice_item(cl.OpenAdviceRequest(UUID(x["advice_id"]), UUID(x["request_id"]), UUID(x["child_id"]),
-                                                           _name(x), x["requested_on"], x["due_on"]), today), False) for x in rows]
+                                                           _name(x), x["requested_on"], x["due_on"]), today), False)
+                      for x in store.open_advice_asked_of(org, agency)]
         if kind in (None, "ehc") and agency == Agency.LA_SEN_TEAM:
-            rows = session.execute(select(e, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == e.c.child_id)
-                                   .where(and_(e.c.la_organisation_id == org, e.c.state.in_(sorted(OPEN_EHC_STATES))))).mappings()
             found += [(x["child_id"], x["requested_by_organisation_id"], Category.EHC,
                        cl.ehc_item(cl.OpenAssessment(UUID(x["request_id"]), UUID(x["child_id"]), _name(x), x["state"],
                                                      x["requested_on"], tuple(x["exceptions"] or ())), today), False)
-                      for x in rows]
+                      for x in store.open_assessments_of(org)]
         if kind in (None, "integrated_review"):
-            partner = and_(ir.c.with_organisation_id == org, or_(ir.c.with_agency.is_(None), ir.c.with_agency == agency))
-            rows = session.execute(select(ir, ch.c.given_name, ch.c.family_name).join(ch, ch.c.child_id == ir.c.child_id)
-                                   .where(and_(ir.c.state == str(ReviewState.SCHEDULED),
-                                               or_(ir.c.scheduled_by_organisation_id == org, partner)))).mappings()
             found += [(x["child_id"], x["scheduled_by_organisation_id"], Category.HEALTH,
                        cl.review_item(cl.OpenReview(UUID(x["review_id"]), UUID(x["child_id"]), _name(x), x["recorded_on"],
-                                                    x["scheduled_for"]), today), False) for x in rows]
+                                                    x["scheduled_for"]), today), False)
+                      for x in store.scheduled_reviews_of(org, agency)]
         child_ids = sorted({child for child, *_ in found})
-        states = store.consent_state_for_children(session, child_ids)
-        children = {r["child_id"]: _child(r) for r in store.children_by_id(session, child_ids)}
-        awaiting = store.children_awaiting_answer(session, org, agency)
+        states = store.consent_state_for_children(child_ids)
+        children = {r["child_id"]: _child(r) for r in store.children_by_id(child_ids)}
+        awaiting = store.children_awaiting_answer(org, agency)
     viewer = access.viewer_of(caller)
     # A referral waiting for the caller's answer is read under the consent that let it be made
     # to the caller (it is not on the team until it accepts); everything else by the decision.
@@ -124,17 +110,17 @@ def review_watch(deps: Deps, caller, *, limit: int = 50, offset: int = 0) -> dic
     now = deps.now()
     today = now.date()
     viewer = access.viewer_of(caller)
-    with deps.sessions() as session:
+    with deps.reading() as store:
         rows = store.review_list_candidates(
-            session, born_on_or_before=clock.latest_birth_date_reaching(clock.REVIEW_APPROACHING_MONTHS, today),
+            born_on_or_before=clock.latest_birth_date_reaching(clock.REVIEW_APPROACHING_MONTHS, today),
             born_after=clock.latest_birth_date_at_school(today), organisation_id=org, agency=str(Agency.HEALTH_VISITING))
-        states = store.consent_state_for_children(session, [x["child_id"] for x in rows])
+        states = store.consent_state_for_children([x["child_id"] for x in rows])
         # The list is made of the child's record (its dates come from the date of birth the
         # setting recorded), so its author is the setting: never the health visitor's "own".
         shown = [x for x in rows if access.may_see(viewer, UUID(x["child_id"]), x["setting_organisation_id"],
                                                    Category.HEALTH, now, states[x["child_id"]])
                  and access.may_see_details(caller, _child(x), states[x["child_id"]], now)]
-        reviews = store.review_state_for_children(session, [x["child_id"] for x in shown])
+        reviews = store.review_state_for_children([x["child_id"] for x in shown])
     inputs = [cl.ReviewWatchInput(UUID(x["child_id"]), _name(x), x["date_of_birth"], *reviews.get(x["child_id"], (None, None)))
               for x in shown]
     items = cl.review_watch(inputs, today)

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from schemas.events.referrals import DueDate
 from schemas.vocabulary import Reg10_4Exception
-from services.referrals import clock
-from services.referrals.state_machine import EHCState, ReferralState
+from services.referrals.domain import clock
+from services.referrals.domain.state_machine import EHCState, ReferralState
 
 KINDS = ("referral", "advice", "ehc", "integrated_review")
 
@@ -175,7 +175,7 @@ _PHASE_ORDER = {clock.ReviewPhase.OVERDUE: 0, clock.ReviewPhase.HCP_OVERDUE: 1, 
 def review_watch(children: Sequence[ReviewWatchInput], today: date) -> list[ReviewWatchItem]:
     """Children from 23 months (approaching: clock.REVIEW_APPROACHING_MONTHS) until they are 36
     months old, and after that only while the review is still not done and the child has not
-    started school. Who may see which child is decided before (services.referrals.queries)."""
+    started school. Who may see which child is decided before (services.referrals.service_layer.caseloads)."""
     out = []
     for c in children:
         if today < clock.age_reached(c.date_of_birth, clock.REVIEW_APPROACHING_MONTHS):

@@ -7,14 +7,15 @@ child. To anyone else the child does not exist: every route naming the child, or
 the child (a referral, an EHC request or advice request, a review, an invitation), answers
 exactly what it answers for an id that does not exist — 404 with the same words — whether
 the caller meant to read or to write. A 403 would confirm the record. Past that check, the
-rules of services.referrals.domain decide what a member may do (403: it knows the child).
+rules of services.referrals.domain.rules decide what a member may do (403: it knows the child).
 
 The team is read from this service's copy of the decision's state (ChildRegistered puts the
 setting on it, TeamMemberJoined / TeamMemberLeft), the same fold the decision reads, and
-written in the transaction of the command that changes it (services.referrals.unit_of_work);
+written in the transaction of the command that changes it (service_layer.unit_of_work);
 the `team_members` table keeps how each member joined, for GET /children/{id}/team.
 
-How an organisation joins: never by saying so itself (services.referrals/README.md).
+How an organisation joins (service_layer.membership): never by saying so itself
+(services/referrals/README.md).
 """
 
 from __future__ import annotations
@@ -23,16 +24,10 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy.orm import Session
-
-from schemas.events import referrals as ev
-from schemas.vocabulary import Agency, TeamJoinRoute
-from services.common.directory import Organisation
+from schemas.vocabulary import Agency
 from services.common.errors import NotFound
 from consent_policy.state import ConsentState
-from services.referrals import domain, store
-from services.referrals.domain import ChildRecord
-from services.referrals.unit_of_work import UnitOfWork
+from services.referrals.domain.rules import ChildRecord, is_parent_of
 
 
 def no_child(child_id: UUID) -> NotFound:
@@ -51,32 +46,8 @@ def knows_child(caller, child: ChildRecord, state: ConsentState, now: datetime, 
     member, or an organisation a request still waiting for its answer is addressed to (the
     receiver of a referral not yet accepted: it must read the referral to answer it)."""
     if str(caller.agency) == Agency.PARENT:
-        return domain.is_parent_of(caller, child.child_id)
+        return is_parent_of(caller, child.child_id)
     return is_member(state, child, caller.organisation_id, now) or (caller.organisation_id in addressees)
-
-
-def known_child(session: Session, caller, child_id: UUID, now: datetime, *, missing: NotFound | None = None,
-                addressees: Collection[str] = ()) -> ChildRecord:
-    """The child, or `missing` (404, as for an unknown id) when the caller may not know of it."""
-    child = store.get_child(session, child_id)
-    if child is None or not knows_child(caller, child, store.consent_state_for(session, child_id), now, addressees):
-        raise missing or no_child(child_id)
-    return child
-
-
-def join(uow: UnitOfWork, actor, child: ChildRecord, organisation: Organisation, *, role: str, through: TeamJoinRoute,
-         request_id: UUID | None = None, invitation_id: UUID | None = None,
-         invited_by: str | None = None) -> UUID | None:
-    """Put the organisation on the child's team (TeamMemberJoined), in the caller's transaction;
-    None, and no second event, when it is on the team already."""
-    if is_member(store.consent_state_for(uow.session, child.child_id), child, organisation.id, uow.now):
-        return None
-    store.join_team(uow.session, child_id=child.child_id, organisation_id=organisation.id,
-                    agency=organisation.agency.value, role=role, now=uow.now, joined_through=str(through),
-                    invited_by_organisation_id=invited_by)
-    return uow.emit(actor, child.child_id, ev.TeamMemberJoined(
-        organisation_id=organisation.id, agency=organisation.agency, role=role, joined_through=through,
-        invitation_id=invitation_id, request_id=request_id))
 
 
 def role_of(caller) -> str:

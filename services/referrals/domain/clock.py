@@ -17,6 +17,10 @@ Conventions (tested in tests/unit/referrals/test_clock.py):
 * Reg. 10(4) exceptions (setting closed 4+ weeks, exceptional personal circumstances, family
   away 4+ weeks) excuse a missed EHC date; they are recorded and SHOWN beside the date by
   `status()`, and never move a date or clear an overdue flag.
+
+Longer than the ~250 lines a module aims for, on purpose: it is the one table of statutory
+dates, each beside the regulation it comes from; split, a date and the rule it shares a
+threshold with (REVIEW_APPROACHING_MONTHS) would sit in two files.
 """
 
 from __future__ import annotations

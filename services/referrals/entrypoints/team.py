@@ -1,6 +1,5 @@
-"""HTTP routes for the team around the child and invitations to it. Thin, like
-services.referrals.api; to whoever may not know of the child, every route naming it (or an
-invitation to its team) answers the 404 of an unknown id (services.referrals.team).
+"""HTTP routes for the team around the child and invitations to it (an invitation to a child's
+team answers the 404 of an unknown id to anyone but the organisation invited).
 
 | method | path | who | event |
 |---|---|---|---|
@@ -21,8 +20,9 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from services.common.web import CurrentPrincipal
-from services.referrals import commands as c, handlers_team as h, reads
-from services.referrals.api import DepsDep, OrgPath
+from services.referrals.domain import commands as c
+from services.referrals.entrypoints.deps import DepsDep, OrgPath
+from services.referrals.service_layer import children_reads as reads, team as handlers
 
 router = APIRouter(tags=["team around the child"])
 
@@ -34,12 +34,12 @@ def read_team(child_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dic
 
 @router.post("/children/{child_id}/team", status_code=201)
 def add_team_member(child_id: UUID, cmd: c.AddTeamMember, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.add_member(deps, principal, child_id, cmd)
+    return handlers.add_member(deps, principal, child_id, cmd)
 
 
 @router.post("/children/{child_id}/invitations", status_code=201)
 def invite(child_id: UUID, cmd: c.InviteToTeam, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.invite(deps, principal, child_id, cmd)
+    return handlers.invite(deps, principal, child_id, cmd)
 
 
 @router.get("/invitations")
@@ -49,22 +49,22 @@ def pending_invitations(principal: CurrentPrincipal, deps: DepsDep) -> dict:
 
 @router.post("/invitations/{invitation_id}/accept")
 def accept_invitation(invitation_id: UUID, principal: CurrentPrincipal, deps: DepsDep) -> dict:
-    return h.accept_invitation(deps, principal, invitation_id)
+    return handlers.accept_invitation(deps, principal, invitation_id)
 
 
 @router.post("/invitations/{invitation_id}/decline")
 def decline_invitation(invitation_id: UUID, principal: CurrentPrincipal, deps: DepsDep,
                        cmd: c.DeclineInvitation | None = None) -> dict:
-    return h.decline_invitation(deps, principal, invitation_id, cmd or c.DeclineInvitation())
+    return handlers.decline_invitation(deps, principal, invitation_id, cmd or c.DeclineInvitation())
 
 
 @router.post("/children/{child_id}/team/{organisation_id}/remove")
 def remove_team_member(child_id: UUID, organisation_id: OrgPath, cmd: c.RemoveTeamMember, principal: CurrentPrincipal,
                        deps: DepsDep) -> dict:
-    return h.remove_member(deps, principal, child_id, organisation_id, cmd)
+    return handlers.remove_member(deps, principal, child_id, organisation_id, cmd)
 
 
 @router.post("/children/{child_id}/team/{organisation_id}/leave")
 def leave_team(child_id: UUID, organisation_id: OrgPath, principal: CurrentPrincipal, deps: DepsDep,
                cmd: c.LeaveTeam | None = None) -> dict:
-    return h.leave(deps, principal, child_id, organisation_id, cmd or c.LeaveTeam())
+    return handlers.leave(deps, principal, child_id, organisation_id, cmd or c.LeaveTeam())

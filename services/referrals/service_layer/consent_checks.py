@@ -1,4 +1,4 @@
-"""The checks of a write that names another organisation (services.referrals.access, "Writes"):
+"""The checks of a write that names another organisation (domain.access, "Writes"):
 an active consent must cover the organisation named, for the category of what it is being
 given, and it must be in the organisation directory as the agency it is named as.
 
@@ -20,8 +20,8 @@ from uuid import UUID
 from schemas.vocabulary import Agency, Category
 from services.common.directory import Organisation
 from services.common.errors import Conflict
-from services.referrals import access, store
-from services.referrals.unit_of_work import Deps, UnitOfWork
+from services.referrals.domain import access
+from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork
 
 _POLL_S = 0.1
 
@@ -49,7 +49,7 @@ def catching_up(deps: Deps, attempt: Callable[[], T]) -> T:
 def require_consent(uow: UnitOfWork, child_id: UUID, organisation_id: str, agency: Agency | str, category: Category) -> UUID:
     """The consent that covers the named organisation now (409 naming what is missing)."""
     consent_id = access.consent_covering(access.named(organisation_id, agency), child_id, category, uow.now,
-                                         store.consent_state_for(uow.session, child_id))
+                                         uow.store.consent_state_for(child_id))
     if consent_id is None:
         raise MissingConsent(access.missing_consent(organisation_id, agency, category))
     return consent_id
@@ -59,7 +59,7 @@ def require_named_in_consent(uow: UnitOfWork, child_id: UUID, organisation_id: s
     """An active consent names the organisation or its agency, for any category (409 otherwise):
     what naming the child to an organisation the family has not tied to a request needs."""
     consent_id = access.consent_naming(access.named(organisation_id, agency), child_id, uow.now,
-                                       store.consent_state_for(uow.session, child_id))
+                                       uow.store.consent_state_for(child_id))
     if consent_id is None:
         raise MissingConsent(f"no active consent names {organisation_id}/{Agency(str(agency)).value}")
     return consent_id
@@ -68,7 +68,7 @@ def require_named_in_consent(uow: UnitOfWork, child_id: UUID, organisation_id: s
 def require_may_see(uow: UnitOfWork, caller, child_id: UUID, author_organisation_id: str | None, category: Category) -> None:
     """The caller itself must be permitted to see `category` about the child (409 otherwise):
     for work it records about a child whose record someone else made."""
-    state = store.consent_state_for(uow.session, child_id)
+    state = uow.store.consent_state_for(child_id)
     if not access.may_see(access.viewer_of(caller), child_id, author_organisation_id, category, uow.now, state):
         raise MissingConsent(access.missing_consent(caller.organisation_id, caller.agency, category))
 

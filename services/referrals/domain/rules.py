@@ -5,7 +5,7 @@ The caller is anything with `practitioner_id`, `organisation_id` (None for a par
 `services.common.auth.Principal`. A practitioner acts for exactly one organisation at a time
 (DESIGN §1), so every rule below is about the caller's ORGANISATION, never the person.
 
-Before any of these rules, the caller must know the child (services.referrals.team): the
+Before any of these rules, the caller must know the child (services.referrals.domain.team): the
 child's setting, a team member, a parent of the child, or the addressee of a request still
 waiting for its answer. Anyone else gets the 404 of an unknown id. The rules below then
 refuse a member what its organisation may not do (403: it knows the child exists).
@@ -33,20 +33,20 @@ Rules (403 otherwise):
 | submit EHC advice | the organisation asked |
 | offer family support | a `childrens_centre` organisation |
 | share "what we see at home", give the parent's views on an EHC request | a parent of the child (a parent token for that child) |
-| read a child's details (name, date of birth, key person) | services.referrals.access.may_see_details: the setting, a parent, an organisation the decision lets see the setting's `referral` entries, the addressee of a referral waiting for its answer under consent |
+| read a child's details (name, date of birth, key person) | services.referrals.domain.access.may_see_details: the setting, a parent, an organisation the decision lets see the setting's `referral` entries, the addressee of a referral waiting for its answer under consent |
 | read a referral | the referring organisation, or the receiving organisation as the agency it was referred to as |
 
 * "involved": on the child's team now, in the decision's state (accepting a referral puts the
   receiver on the team; one removed since, or gone, is not involved). Reports are only shared by those working with the
   child. Any health visiting service may ASK to schedule a review, because health visitors work
   by area, which this service does not know; the handler then requires the family's consent
-  to share `health` with it (services.referrals.access).
+  to share `health` with it (services.referrals.domain.access).
 
 Team membership is the legitimate relationship, never self-asserted (DESIGN §3): an
 organisation joins when a request addressed to it is made or answered, when it accepts an
 invitation, or when a parent adds it (services/referrals/README.md). Membership lets it write
 and lets consent reach it; what it then reads is still decided by consent at read time
-(services.referrals.access), and a write that names another organisation needs a consent
+(services.referrals.domain.access), and a write that names another organisation needs a consent
 covering it.
 
 A parent token (agency `parent`) acts only for the children in its `children` claim: it may
@@ -54,7 +54,7 @@ ask for an EHC needs assessment (Children and Families Act 2014 s.36(1)), add an
 the team or remove one, and add the parent's own entries — "what we see at home" and, while an
 EHC request is open, the parent's and the child's views (SEND Regulations 2014 reg. 6(1)(a), 7).
 A practitioner never writes those as a parent. Anything a practitioner's organisation did not author is shown to other
-organisations only under consent: services.referrals.access decides that, at read time.
+organisations only under consent: services.referrals.domain.access decides that, at read time.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Announcing the integrated review window (DESIGN §5: "remind the health visitor and the
 setting as the child nears 24 months"): IntegratedReviewWindowOpened, published on the day a
-child reaches 23 months (services.referrals.clock.REVIEW_APPROACHING_MONTHS, the day the
+child reaches 23 months (domain.clock.REVIEW_APPROACHING_MONTHS, the day the
 review list starts showing the child as approaching), exactly once per child.
 
 No date derived from the date of birth travels ahead of the day (ChildRegistered carries
 none); the announcement says only "today". A child registered already past 23 months (and not
 yet at school) is announced at registration, in the same transaction; everyone else by
-`ReviewWindowTask`, which looks for children owed the announcement every `interval_s`.
+entrypoints.review_window_task, which looks for children owed the announcement every `interval_s`.
 
 "Exactly once" is a row in `child_notices` (primary key: child, notice) written in the same
 transaction as the event's outbox row, as services/consent/expiry.py does for consents: after a
@@ -16,7 +16,6 @@ child fails on the key and rolls back its outbox row with it.
 
 from __future__ import annotations
 
-import asyncio
 from uuid import UUID
 
 import structlog
@@ -25,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from schemas.envelope import Actor
 from schemas.events.referrals import IntegratedReviewWindowOpened
 from schemas.vocabulary import Agency
-from services.referrals import clock, store
-from services.referrals.unit_of_work import Deps, UnitOfWork, unit_of_work
+from services.referrals.domain import clock
+from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -46,16 +45,16 @@ def announce(uow: UnitOfWork, child_id: UUID, setting_organisation_id: str) -> U
     flush, before anything commits) when it was announced already."""
     event_id = uow.emit(system_actor(setting_organisation_id), child_id,
                         IntegratedReviewWindowOpened(announced_on=uow.today))
-    store.record_notice(uow.session, child_id=child_id, notice=NOTICE, event_id=event_id, now=uow.now)
-    uow.session.flush()
+    uow.store.record_notice(child_id=child_id, notice=NOTICE, event_id=event_id, now=uow.now)
+    uow.store.flush()
     return event_id
 
 
 def children_due(deps: Deps, *, batch_size: int) -> list[tuple[UUID, str]]:
     today = deps.today()
-    with deps.sessions() as session:
+    with deps.reading() as store:
         return store.children_owing_notice(
-            session, NOTICE, born_on_or_before=clock.latest_birth_date_reaching(clock.REVIEW_APPROACHING_MONTHS, today),
+            NOTICE, born_on_or_before=clock.latest_birth_date_reaching(clock.REVIEW_APPROACHING_MONTHS, today),
             born_after=clock.latest_birth_date_at_school(today), limit=batch_size)
 
 
@@ -73,38 +72,3 @@ def announce_due(deps: Deps, *, batch_size: int = 200) -> tuple[int, int]:
             continue
         announced += 1
     return len(due), announced
-
-
-class ReviewWindowTask:
-    """Runs `announce_due` every `interval_s` (and once at start) until stopped; a failure
-    (database away) is logged and retried on the next tick, never fatal."""
-
-    def __init__(self, deps: Deps, *, interval_s: float = 3600.0, batch_size: int = 200) -> None:
-        self._deps = deps
-        self._interval_s = interval_s
-        self._batch_size = batch_size
-        self.runs = 0  # completed passes, for tests and metrics
-
-    async def run_once(self) -> int:
-        total = 0
-        while True:
-            looked_at, announced = await asyncio.to_thread(announce_due, self._deps, batch_size=self._batch_size)
-            total += announced
-            if looked_at < self._batch_size or not announced:  # nothing left, or no progress to make now
-                return total
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                announced = await self.run_once()
-                if announced:
-                    log.info("review_windows_announced", count=announced)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the task outlives a database hiccup
-                log.warning("review_window_task_failed", error=type(exc).__name__, exc_info=exc)
-            self.runs += 1
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._interval_s)
-            except asyncio.TimeoutError:
-                pass
