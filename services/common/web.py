@@ -90,12 +90,14 @@ def _route_template(scope: Scope) -> str:
     return getattr(route, "path", None) or _UNMATCHED
 
 
-class _CatchAllMiddleware:
-    """Turns any exception that escaped the route into a logged, clean 500 JSON answer
-    (no stack trace or message to the caller), with the correlation id still bound."""
+class CatchAllMiddleware:
+    """Turns any exception that escaped the route into a logged, clean 500 (no stack trace or
+    message to the caller), with the correlation id still bound. `respond` makes the answer:
+    a Problem Details 500 for the APIs, the "Sorry, there is a problem" page for the web."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, respond: Callable[[], Response] = internal_error_response) -> None:
         self.app = app
+        self.respond = respond
 
     async def __call__(self, scope: Scope, receive: ASGIApp, send: ASGIApp) -> None:
         if scope["type"] != "http":
@@ -121,7 +123,7 @@ class _CatchAllMiddleware:
             )
             if started:
                 raise
-            await internal_error_response()(scope, receive, send)
+            await self.respond()(scope, receive, send)
 
 
 class _RequestMetricsMiddleware:
@@ -228,7 +230,7 @@ def create_app(
     problems.install(app)
 
     # Added innermost first: CorrelationId -> metrics -> catch-all -> FastAPI's own handlers.
-    app.add_middleware(_CatchAllMiddleware)
+    app.add_middleware(CatchAllMiddleware)
     app.add_middleware(_RequestMetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
 

@@ -23,9 +23,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from services.common.auth import TokenVerifier
 from services.common.directory import Directory
 from services.common.logging import CorrelationIdMiddleware
+from services.common.web import CatchAllMiddleware
 from services.web.api_clients import Apis
 from services.web.config import WebSettings
-from services.web.pages import ProblemPageMiddleware, register_error_pages
+from services.web.pages import problem_page_middleware, register_error_pages
 from services.web.security import IdleTimeoutMiddleware, SecurityHeadersMiddleware
 from services.web.session import wall_clock
 from services.web.signin import DevSignIn, OidcSignIn, SignInProvider
@@ -94,7 +95,7 @@ def build_app(
         SessionMiddleware, secret_key=settings.session_secret, session_cookie=SESSION_COOKIE,
         max_age=settings.session_max_age_hours * 3600, same_site="lax", https_only=not settings.development,
     )
-    app.add_middleware(ProblemPageMiddleware, templates=templates)
+    app.add_middleware(CatchAllMiddleware, **problem_page_middleware(templates))
     app.add_middleware(SecurityHeadersMiddleware, hsts=production)
     app.add_middleware(CorrelationIdMiddleware)
     if settings.server_timing:

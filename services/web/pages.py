@@ -3,7 +3,6 @@ stack trace. Registered on the app by bootstrap; views just raise."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -91,35 +90,13 @@ def register_error_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     app.add_exception_handler(ServiceUnavailable, unavailable)
 
 
-Scope = MutableMapping[str, Any]
+def problem_page_middleware(templates: Jinja2Templates) -> dict[str, Any]:
+    """The arguments of services.common.web.CatchAllMiddleware for the web: anything
+    unexpected becomes the "Sorry, there is a problem" page (500), logged with its type and
+    route only; never a stack trace to the person."""
 
+    def respond() -> HTMLResponse:
+        html = templates.get_template("errors/problem.html").render(person=None, request=None)
+        return HTMLResponse(html, status_code=500)
 
-class ProblemPageMiddleware:
-    """Anything unexpected becomes the "Sorry, there is a problem" page (500), logged with its
-    type and route only; never a stack trace to the person."""
-
-    def __init__(self, app: Callable[..., Any], templates: Jinja2Templates) -> None:
-        self.app = app
-        self.templates = templates
-
-    async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking(message: Scope) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking)
-        except Exception as exc:
-            route = getattr(scope.get("route"), "path", "<unmatched>")
-            log.error("unhandled_error", error=type(exc).__name__, route=route, exc_info=exc)
-            if started:
-                raise
-            html = self.templates.get_template("errors/problem.html").render(person=None, request=None)
-            await HTMLResponse(html, status_code=500)(scope, receive, send)
+    return {"respond": respond}
