@@ -8,7 +8,6 @@ the database. One ingest batch is one transaction; a read and its access-log rec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from services.common.clock import Clock, utc, utc_now
 from services.common.messagebus import Consumed, IngestResult
 from services.common.unit_of_work import UnitOfWorkFactory
 from consent_policy.state import ConsentState
+from services.timeline.adapters.rows import access_record, access_row, stored_entry
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
     access_log, children, consent_copy, consent_events, entries, metadata, outbox, processed_events,
 )
@@ -67,7 +67,7 @@ class TimelineStore:
                 rows = session.execute(
                     query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(chunk_size)
                 ).all()
-            chunk = [_entry(row) for row in rows]
+            chunk = [stored_entry(row) for row in rows]
             if chunk:
                 yield chunk
             if len(chunk) < chunk_size:
@@ -92,19 +92,7 @@ class TimelineStore:
     def record_view(self, record: AccessRecord, envelope: EnvelopeBase, *, audit_topic: str) -> None:
         """The access-log row and the TimelineViewed outbox row, in one transaction."""
         with self._transactions() as uow:
-            uow.session.execute(
-                insert(access_log).values(
-                    view_id=str(record.view_id),
-                    child_id=str(record.child_id),
-                    viewer_practitioner_id=record.viewer_practitioner_id,
-                    viewer_organisation_id=record.viewer_organisation_id,
-                    viewer_agency=record.viewer_agency,
-                    viewer_role=record.viewer_role,
-                    viewed_at=utc(record.viewed_at),
-                    entries_shown=record.entries_shown,
-                    bases=json.dumps([[str(event_id), basis] for event_id, basis in record.bases]),
-                )
-            )
+            uow.session.execute(insert(access_log).values(access_row(record)))
             uow.publish(envelope, topic=audit_topic)
 
     def access_records(self, child_id: UUID, *, limit: int) -> list[AccessRecord]:
@@ -115,20 +103,7 @@ class TimelineStore:
                 .order_by(access_log.c.viewed_at.desc(), access_log.c.view_id.desc())
                 .limit(limit)
             ).all()
-        return [
-            AccessRecord(
-                view_id=UUID(row.view_id),
-                child_id=UUID(row.child_id),
-                viewer_practitioner_id=row.viewer_practitioner_id,
-                viewer_organisation_id=row.viewer_organisation_id,
-                viewer_agency=row.viewer_agency,
-                viewer_role=row.viewer_role,
-                viewed_at=utc(row.viewed_at),
-                entries_shown=row.entries_shown,
-                bases=tuple((UUID(event_id), basis) for event_id, basis in json.loads(row.bases)),
-            )
-            for row in rows
-        ]
+        return [access_record(row) for row in rows]
 
     # -- counts (health, tests, benchmarks) ----------------------------------------------
 
@@ -143,19 +118,3 @@ class TimelineStore:
         with self._sessions() as session:
             return session.execute(select(func.count()).select_from(processed_events)).scalar_one()
 
-
-def _entry(row) -> StoredEntry:
-    return StoredEntry(
-        event_id=UUID(row.event_id),
-        child_id=UUID(row.child_id),
-        event_type=row.event_type,
-        category=row.category,
-        occurred_at=utc(row.occurred_at),
-        author_practitioner_id=row.author_practitioner_id,
-        author_organisation_id=row.author_organisation_id,
-        author_agency=row.author_agency,
-        author_role=row.author_role,
-        summary=row.summary,
-        payload=json.loads(row.payload),
-        answers_request_of=row.answers_request_of,
-    )

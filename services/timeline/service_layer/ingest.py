@@ -12,7 +12,6 @@ table per batch, so a batch of 500 costs a few statements, not a thousand.
 
 from __future__ import annotations
 
-import json
 
 from sqlalchemy import insert, select
 
@@ -21,27 +20,13 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from services.common.messagebus import Handlers, MessageBus
 from services.common.unit_of_work import UnitOfWork
+from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.tables import children, consent_copy, consent_events, entries
 from services.timeline.domain.entries import entry_from_envelope
 
 
 def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
-    entry = entry_from_envelope(envelope)
-    uow.add_row(entries, dict(
-        event_id=str(entry.event_id),
-        child_id=str(entry.child_id),
-        event_type=entry.event_type,
-        category=entry.category,
-        occurred_at=entry.occurred_at,
-        author_practitioner_id=entry.author_practitioner_id,
-        author_organisation_id=entry.author_organisation_id,
-        author_agency=entry.author_agency,
-        author_role=entry.author_role,
-        summary=entry.summary,
-        payload=json.dumps(entry.payload, separators=(",", ":")),
-        stored_at=uow.now,
-        answers_request_of=entry.answers_request_of,
-    ))
+    uow.add_row(entries, entry_row(entry_from_envelope(envelope), stored_at=uow.now))
 
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
