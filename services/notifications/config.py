@@ -14,15 +14,14 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import SettingsConfigDict
 
 from schemas import topics
-from services.common.settings import BaseServiceSettings
+from services.common.stream_settings import StreamProcessorSettings
 from services.notifications.domain.webhook_urls import WebhookPolicy
 
 
-class NotificationsSettings(BaseServiceSettings):
+class NotificationsSettings(StreamProcessorSettings):
     model_config = SettingsConfigDict(env_prefix="TAC_NOTIFICATIONS_")
 
     database_url: str = Field(default="sqlite:///.local/notifications.db", min_length=1)
-    host: str = "127.0.0.1"
     port: int = Field(default=8004, ge=1, le=65535)
 
     # Where recipients read the entry: links are {timeline_public_url}/children/{child}/timeline#{event}.
@@ -31,16 +30,9 @@ class NotificationsSettings(BaseServiceSettings):
         validation_alias=AliasChoices("TAC_TIMELINE_PUBLIC_URL", "TAC_NOTIFICATIONS_TIMELINE_PUBLIC_URL"),
     )
 
-    referrals_topic: str = Field(default=topics.REFERRALS.name, min_length=1)
-    consent_topic: str = Field(default=topics.CONSENT.name, min_length=1)
     notifications_topic: str = Field(default=topics.NOTIFICATIONS.name, min_length=1)
-    deadletter_topic: str = Field(default=topics.DEADLETTER.name, min_length=1)
     consumer_group: str = Field(default="tac-notifications", min_length=1, max_length=200)
     datadir: Path = Path(".local/notifications-faust")
-    batch_max: int = Field(default=100, ge=1, le=10_000)
-    batch_within_s: float = Field(default=0.1, gt=0, le=10)
-    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
-    session_timeout_s: float = Field(default=30.0, ge=6, le=300)
     handler_attempts: int = Field(default=3, ge=1, le=20)
 
     # E-mail over SMTP. No host: the e-mail channel is off (refused in production).
@@ -74,11 +66,10 @@ class NotificationsSettings(BaseServiceSettings):
     reminder_interval_s: float = Field(default=60.0, gt=0, le=86_400)
     reminder_late_grace_days: int = Field(default=1, ge=0, le=30)
 
-    relay_batch_size: int = Field(default=200, ge=1, le=10_000)
-    relay_poll_interval_s: float = Field(default=0.2, gt=0, le=60)
 
-    run_migrations: bool = True
-    broker_wait_s: float = Field(default=60.0, gt=0, le=600)
+
+    def written_topics(self) -> set[str]:
+        return {self.notifications_topic, self.deadletter_topic}
 
     @field_validator("timeline_public_url")
     @classmethod
@@ -90,10 +81,6 @@ class NotificationsSettings(BaseServiceSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> "NotificationsSettings":
-        if self.referrals_topic == self.consent_topic:
-            raise ValueError("referrals_topic and consent_topic must differ")
-        if {self.referrals_topic, self.consent_topic} & {self.notifications_topic, self.deadletter_topic}:
-            raise ValueError("the service must not consume the topics it writes to (notifications, dead-letter)")
         if self.allow_loopback_webhooks and self.environment != "development":
             raise ValueError("TAC_NOTIFICATIONS_ALLOW_LOOPBACK_WEBHOOKS is for development only")
         if self.smtp_ssl and self.smtp_starttls:
