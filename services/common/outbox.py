@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import topic_of
 from schemas.envelope import EnvelopeBase
 from services.common.errors import Invalid
+from services.common.tasks import sleep_or_stop, wait_any
 
 TABLE_NAME = "outbox"
 # Kafka's default message.max.bytes is about 1 MiB; a row the broker will always refuse would
@@ -194,7 +195,7 @@ class OutboxRelay:
         while not stop.is_set():
             leadership = await asyncio.to_thread(self._try_leadership)
             if leadership is None:
-                await _sleep_or_stop(stop, max(1.0, self._poll_interval_s * 10))
+                await sleep_or_stop(stop, max(1.0, self._poll_interval_s * 10))
                 continue
             try:
                 await self._relay(stop)
@@ -214,28 +215,12 @@ class OutboxRelay:
             except Exception as exc:  # noqa: BLE001 - the relay outlives broker outages
                 log.warning("outbox_publish_failed", error=repr(exc), retry_in_s=backoff)
                 published = 0
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
             if published < self._batch_size:
                 self._wakeup.clear()
-                await _wait_any(stop, self._wakeup, self._poll_interval_s)
+                await wait_any(stop, self._wakeup, self._poll_interval_s)
 
 
 _ALWAYS_LEADER = object()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
-
-
-async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()

@@ -22,10 +22,7 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio
             raise
         except Exception as exc:  # noqa: BLE001 - a background loop must outlive one failure
             log.error("background_task_failed", task=name, error=repr(exc), retry_in_s=backoff)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
-            except asyncio.TimeoutError:
-                pass
+            await sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, 10.0)
 
 
@@ -36,3 +33,22 @@ async def stop_all(stop: asyncio.Event, tasks: list[asyncio.Task], timeout_s: fl
         _, pending = await asyncio.wait(tasks, timeout=timeout_s)
         for task in pending:
             task.cancel()
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:
+    """Wait until `stop` or `wakeup` is set, or `timeout` seconds pass (a poll loop's nap that
+    new work or shutdown cuts short)."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.vocabulary import NotificationChannel
 from services.common.clock import Clock
 from services.common.unit_of_work import UnitOfWorkFactory
+from services.common.tasks import wait_any
 from services.notifications import metrics
 from services.notifications.adapters import jobs, store
 from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
@@ -105,7 +106,7 @@ class DeliveryWorker:
                     raise
                 except Exception as exc:  # noqa: BLE001 - the worker outlives database and broker outages
                     log.warning("delivery loop failed (%r); retrying in %.1fs", exc, self._poll_s)
-                await _wait_any(stop, self._wakeup, self._poll_s)
+                await wait_any(stop, self._wakeup, self._poll_s)
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
@@ -229,12 +230,3 @@ class DeliveryWorker:
     def _mark_parked(self, job: Job) -> None:
         with self._sessions.begin() as session:
             jobs.mark_deadlettered(session, job.job_id, self._clock())
-
-
-async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
