@@ -34,6 +34,12 @@ class Person(BaseModel):
     agency: str
     role: str
 
+    @classmethod
+    def named(cls, directory: Directory, practitioner_id: str, organisation_id: str | None, agency: str,
+              role: str) -> "Person":
+        return cls(practitioner_id=practitioner_id, organisation_id=organisation_id,
+                   organisation_name=directory.name_of(organisation_id), agency=agency, role=role)
+
 
 class EntryOut(BaseModel):
     event_id: UUID
@@ -53,13 +59,8 @@ class EntryOut(BaseModel):
             type=e.event_type,
             category=e.category,
             occurred_at=e.occurred_at,
-            author=Person(
-                practitioner_id=e.author_practitioner_id,
-                organisation_id=e.author_organisation_id,
-                organisation_name=directory.name_of(e.author_organisation_id),
-                agency=e.author_agency,
-                role=e.author_role,
-            ),
+            author=Person.named(directory, e.author_practitioner_id, e.author_organisation_id, e.author_agency,
+                                e.author_role),
             summary=e.summary,
             data=dict(e.payload),
             basis=shown.basis,
@@ -83,13 +84,8 @@ class ViewOut(BaseModel):
     def of(cls, record: AccessRecord, directory: Directory) -> "ViewOut":
         return cls(
             view_id=record.view_id,
-            viewer=Person(
-                practitioner_id=record.viewer_practitioner_id,
-                organisation_id=record.viewer_organisation_id,
-                organisation_name=directory.name_of(record.viewer_organisation_id),
-                agency=record.viewer_agency,
-                role=record.viewer_role,
-            ),
+            viewer=Person.named(directory, record.viewer_practitioner_id, record.viewer_organisation_id,
+                                record.viewer_agency, record.viewer_role),
             viewed_at=record.viewed_at,
             entries_shown=record.entries_shown,
             bases=record.basis_counts,
