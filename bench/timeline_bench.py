@@ -13,6 +13,11 @@
 3. Read latency: GET /children/{id}/timeline for a child with 1,000 entries among 10,000
    children. That store is seeded directly with SQL (not through Kafka) to keep the run short;
    the service then serves it over HTTP.
+
+Longer than the project's modules usually are, on purpose: a benchmark is read top to bottom
+as one experiment (set-up, the three measurements side by side, the report), and splitting it
+would scatter the definitions that make its figures comparable. What other benchmarks share is
+in bench/common.py.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,10 +39,10 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from bench.common import create_topics, delete_topics, free_port, percentile
 from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor
 from schemas.events import consent as c
@@ -88,14 +92,8 @@ class Latency:
     @classmethod
     def of(cls, seconds: list[float]) -> "Latency":
         ms = sorted(s * 1000 for s in seconds)
-        return cls(len(ms), round(_pct(ms, 50), 1), round(_pct(ms, 99), 1), round(statistics.fmean(ms), 1),
+        return cls(len(ms), round(percentile(ms, 50), 1), round(percentile(ms, 99), 1), round(statistics.fmean(ms), 1),
                    round(ms[-1], 1))
-
-
-def _pct(sorted_values: list[float], p: float) -> float:
-    k = (len(sorted_values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
 @dataclass
@@ -112,31 +110,11 @@ class Results:
 # -- infrastructure -----------------------------------------------------------------------
 
 
-async def create_topics(bootstrap: str, prefix: str) -> dict[str, str]:
+async def create_bench_topics(bootstrap: str, prefix: str) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:10]
     names = {kind: f"bench.{prefix}.{kind}.{suffix}" for kind in ("referrals", "consent", "audit", "deadletter")}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 6, 1) for n in names.values()])
-        for _ in range(100):
-            described = await admin.describe_topics(list(names.values()))
-            if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
-                   for t in described):
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
+    await create_topics(bootstrap, list(names.values()))
     return names
-
-
-async def delete_topics(bootstrap: str, names) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
-    await admin.start()
-    try:
-        await admin.delete_topics(list(names))
-    finally:
-        await admin.close()
 
 
 class Database:
@@ -160,12 +138,6 @@ class Database:
             with self._admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
             self._admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServiceProcess:
@@ -489,7 +461,7 @@ async def run(config: BenchConfig, workdir: Path) -> Results:
 
 async def _ingest_and_e2e(config: BenchConfig, workdir: Path, results: Results, say) -> None:
     # 1. ingest, side by side with a raw consume of the very same topic.
-    topics = await create_topics(config.bootstrap, "ingest")
+    topics = await create_bench_topics(config.bootstrap, "ingest")
     children = [uuid.uuid4() for _ in range(config.ingest_children)]
     events = [concern_event(children[i % len(children)]) for i in range(config.ingest_events)]
     say(f"producing {len(events)} events to {topics['referrals']}")
@@ -536,7 +508,7 @@ async def _ingest_and_e2e(config: BenchConfig, workdir: Path, results: Results, 
 
 async def _reads(config: BenchConfig, workdir: Path, results: Results, say) -> None:
     # 3. read latency on a seeded store.
-    topics = await create_topics(config.bootstrap, "reads")
+    topics = await create_bench_topics(config.bootstrap, "reads")
     try:
         for backend in config.backends:
             db = Database(backend, workdir)

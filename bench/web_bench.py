@@ -23,6 +23,9 @@ Server time = wall time of the request as the local client sees it (connection k
 
     .venv/bin/python -m bench.web_bench            # writes bench/results/web-<date>.md/.json
     .venv/bin/python -m bench.web_bench --quick    # 20 rounds, to check the harness
+
+Longer than the project's modules usually are, on purpose: one experiment read top to bottom
+(stack, seeding, interleaved rounds, report); what benchmarks share is in bench/common.py.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from demo.stack import ServiceProcess, Stack
+from bench.common import create_topics, delete_topics, free_port, percentile, ratio
 from services.common.kafka_admin import wait_for_broker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,20 +76,6 @@ class WebBenchConfig:
 # -- statistics -------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (0-100) by linear interpolation between closest ranks (numpy's
-    default, Excel's PERCENTILE.INC). `values` need not be sorted."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= p <= 100:
-        raise ValueError("p must be between 0 and 100")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 @dataclass
 class Timing:
     samples: int
@@ -101,10 +90,6 @@ class Timing:
         ms = [s * 1000 for s in seconds]
         return cls(len(ms), round(percentile(ms, 50), 1), round(percentile(ms, 95), 1),
                    round(statistics.fmean(ms), 1), round(min(ms), 1), round(max(ms), 1))
-
-
-def ratio(a: float, b: float) -> float:
-    return round(a / b, 2) if b else float("nan")
 
 
 def parse_server_timing(header: str) -> dict[str, float]:
@@ -139,37 +124,9 @@ class WebResults:
 # -- the stack ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _create_topics(bootstrap: str, names: list[str]) -> None:
+async def _prepare_topics(bootstrap: str, names: list[str]) -> None:
     await wait_for_broker(bootstrap, timeout_s=60)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench-web")
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 6, 1) for n in names])
-        for _ in range(100):
-            described = await admin.describe_topics(names)
-            if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
-                   for t in described):
-                return
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-
-
-async def _delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench-web")
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await create_topics(bootstrap, names)
 
 
 def bench_stack(workdir: Path, bootstrap: str, topics: dict[str, str], suffix: str) -> Stack:

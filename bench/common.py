@@ -1,0 +1,58 @@
+"""What every benchmark here needs: fresh topics on the real broker, a free port, percentiles
+and ratios (the same definitions for every figure, so figures from one run compare)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (0-100) by linear interpolation between closest ranks (numpy's
+    default, Excel's PERCENTILE.INC). `values` need not be sorted."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= p <= 100:
+        raise ValueError("p must be between 0 and 100")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def create_topics(bootstrap: str, names: list[str], *, partitions: int = 6) -> None:
+    """Create the topics and wait until each partition has a leader."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        for _ in range(100):
+            described = await admin.describe_topics(names)
+            if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+                   for t in described):
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
+    await admin.start()
+    try:
+        await admin.delete_topics(list(names))
+    finally:
+        await admin.close()
