@@ -48,7 +48,7 @@ from schemas.envelope import Actor
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka_admin import wait_for_broker
 from services.timeline.adapters import store as tables

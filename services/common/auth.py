@@ -12,19 +12,18 @@ Keys: in production from the OIDC provider's JWKS (`jwks_url`), locally from the
 development key pair in `dev_keys/` (which settings refuse in production).
 
 This module knows nothing of FastAPI; the request dependency lives in `services.common.web`.
+Issuing tokens (development and tests only) is services.common.dev_tokens.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import jwt
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.envelope import Actor
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
 DEV_KEYS_DIR = Path(__file__).resolve().parent / "dev_keys"
 DEV_PUBLIC_KEY_PATH = DEV_KEYS_DIR / "dev_public_key.pem"
-# Committed on purpose and therefore no secret: development and tests only.
-DEV_PRIVATE_KEY_PATH = DEV_KEYS_DIR / "dev_private_key.pem"
 
 DEFAULT_ALGORITHMS: tuple[str, ...] = ("RS256",)
 # Only public-key algorithms: with an HMAC algorithm the verifier's public key would become
@@ -103,7 +100,7 @@ class Principal(BaseModel):
         )
 
 
-def _check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
+def check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
     algs = tuple(algorithms)
     if not algs:
         raise ValueError("at least one JWT algorithm must be allowed")
@@ -137,7 +134,7 @@ class TokenVerifier:
             raise ValueError("issuer and audience are required")
         self.issuer = issuer
         self.audience = audience
-        self.algorithms = _check_algorithms(algorithms)
+        self.algorithms = check_algorithms(algorithms)
         self.leeway_s = leeway_s
         self._key: Any = None
         self._jwks: jwt.PyJWKClient | None = None
@@ -256,61 +253,6 @@ def _describe_claim_errors(error: ValidationError, practitioner_claim: str = "su
         claim = claim_of_field.get(str(loc[0]), str(loc[0]))
         parts.append(f"{claim!r} is missing" if err["type"] == "missing" else f"{claim!r}: {err['msg']}")
     return "; ".join(parts)
-
-
-def issue_token(
-    private_key_pem: str | bytes,
-    *,
-    practitioner: str,
-    organisation: str | None,
-    agency: Agency | str,
-    role: str,
-    children: Iterable[UUID | str] = (),
-    ttl_s: int = 3600,
-    issuer: str,
-    audience: str,
-    algorithm: str = "RS256",
-    kid: str | None = None,
-    now: datetime | None = None,
-) -> str:
-    """Sign a token for the demo people and tests. The claims are validated as a Principal
-    first, so an invalid token (a parent with an organisation, say) cannot be issued."""
-    if ttl_s <= 0:
-        raise ValueError("ttl_s must be positive")
-    _check_algorithms([algorithm])
-    principal = Principal(
-        practitioner_id=practitioner,
-        organisation_id=organisation,
-        agency=agency,
-        role=role,
-        children=frozenset(UUID(str(c)) for c in children),
-    )
-    pem = private_key_pem.encode() if isinstance(private_key_pem, str) else private_key_pem
-    try:
-        signing_key = load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError):
-        raise ValueError("the signing key is not an unencrypted PEM private key") from None
-    issued = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    claims: dict[str, Any] = {
-        "iss": issuer,
-        "aud": audience,
-        "sub": principal.practitioner_id,
-        "iat": issued,
-        "exp": issued + timedelta(seconds=ttl_s),
-        "jti": str(uuid.uuid4()),
-        "agency": principal.agency.value,
-        "role": principal.role,
-    }
-    if principal.organisation_id is not None:
-        claims["org"] = principal.organisation_id
-    if principal.children:
-        claims["children"] = sorted(str(c) for c in principal.children)
-    return jwt.encode(claims, signing_key, algorithm=algorithm, headers={"kid": kid} if kid else None)
-
-
-def dev_private_key_pem() -> bytes:
-    """The committed development private key (tests, the demo seed and `tac token`)."""
-    return DEV_PRIVATE_KEY_PATH.read_bytes()
 
 
 def dev_public_key_pem() -> bytes:

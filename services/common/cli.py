@@ -21,7 +21,7 @@ import jwt
 from pydantic import ValidationError
 
 from schemas.vocabulary import Agency
-from services.common.auth import DEV_PRIVATE_KEY_PATH, issue_token
+from services.common.dev_tokens import DEV_PRIVATE_KEY_PATH, issue_token
 from services.common.settings import (
     DEFAULT_JWT_AUDIENCE,
     DEFAULT_JWT_ISSUER,

@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.common.auth import AuthError, Principal, TokenVerifier, dev_private_key_pem, issue_token
+from services.common.auth import AuthError, Principal, TokenVerifier
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.web.config import WebSettings
 from services.web.dev_people import DEV_PEOPLE, DevPerson
 from services.web.session import SignedInPerson

@@ -20,7 +20,7 @@ from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor, EnvelopeBase
 from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
 from schemas.vocabulary import DSL_ROLE, Agency, TeamJoinRoute, TeamLeaveRoute
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.common.directory import Directory, NationalCode, Organisation
 from services.consent.adapters import store
 from services.consent.service_layer import handlers

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from schemas.envelope import Actor, EnvelopeBase
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.notifications.adapters import store
 from services.notifications.bootstrap import Notifications, build
 from services.notifications.config import NotificationsSettings

@@ -14,7 +14,7 @@ from schemas.envelope import Actor
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.common.db import run_migrations
 from services.common.web import create_app
 from services.notifications.entrypoints import api

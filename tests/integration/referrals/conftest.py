@@ -24,7 +24,7 @@ from schemas.envelope import Actor, EnvelopeBase
 from schemas.events.consent import ConsentGiver, ConsentGranted, ConsentWithdrawn, Recipients
 from schemas.topics import REFERRALS
 from schemas.vocabulary import Agency, Category, Purpose
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.referrals.bootstrap import build_app
 from services.referrals.config import ReferralsSettings
 from services.referrals.adapters import tables as store

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from schemas.vocabulary import Agency, Category
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from tests.integration.referrals.conftest import auth
 
 NIL = uuid.UUID(int=1)

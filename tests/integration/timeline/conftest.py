@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.envelope import Actor, EnvelopeBase
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.timeline.bootstrap import Timeline, build
 from services.timeline.config import TimelineSettings
 

@@ -17,14 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from schemas.envelope import Actor
 from schemas.vocabulary import Agency
-from services.common.auth import (
-    AuthError,
-    Principal,
-    TokenVerifier,
-    dev_private_key_pem,
-    dev_public_key_pem,
-    issue_token,
-)
+from services.common.auth import AuthError, Principal, TokenVerifier, dev_public_key_pem
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 
 ISSUER, AUDIENCE = "tac-dev", "tac"
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 
 from schemas.vocabulary import Agency
-from services.common.auth import dev_private_key_pem, issue_token
+from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from services.common.logging import get_correlation_id
 from services.common.settings import BaseServiceSettings
