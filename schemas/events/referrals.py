@@ -1,4 +1,8 @@
-"""Facts published by the referrals service on `tac.referrals.v1`."""
+"""Facts published by the referrals service on `tac.referrals.v1`.
+
+Longer than most modules on purpose: it is the catalogue of one topic, read as one list by the
+people who produce or consume it (the AsyncAPI document is generated from it in this order).
+"""
 
 from __future__ import annotations
 
