@@ -7,7 +7,10 @@
   in the same way; its `store.py` is the adapter that may import SQLAlchemy.
 * No module in `services/<svc>/` imports another service, except the shared library
   `services.common`. The published packages beside `services/` (`schemas`, `consent_policy`) are
-  not services, so importing them is always allowed.
+  not services, so importing them is always allowed; they import no service themselves, and
+  `schemas` imports nothing else of TAC.
+* A `service_layer/` module imports no web framework and no stream client: only entrypoints do.
+* The web interface imports no service and not the consent policy: it asks the APIs.
 
 Because the files are parsed rather than imported, the rules hold before a service exists and keep
 holding as services are added; each file gets its own test id.
@@ -243,5 +246,45 @@ def test_the_web_interface_imports_no_service_but_the_shared_library(path: Path)
     # It asks the APIs (DESIGN §4): not even the published consent decision, so no rule about
     # who sees what is ever applied in the web.
     crossing = sorted({f"line {i.line}: {i.module}" for i in imports_of(path)
-                       if i.module.startswith("services.") and not i.module.startswith(("services.common", "services.web"))})
-    assert not crossing, f"{_id(path)} reaches into another service: {crossing}"
+                       if (i.module.startswith("services.") and not i.module.startswith(("services.common", "services.web")))
+                       or i.module.split(".")[0] == "consent_policy"})
+    assert not crossing, f"{_id(path)} reaches into another service or the consent policy: {crossing}"
+
+
+# --- the published packages and the layers ---------------------------------------------------------
+
+PUBLISHED_PACKAGES = {"schemas": REPO / "schemas", "consent_policy": POLICY}
+PACKAGE_MODULES = [p for root in PUBLISHED_PACKAGES.values() for p in sorted(root.rglob("*.py"))
+                   if "__pycache__" not in p.parts]
+SERVICE_LAYER_MODULES = [p for p in SERVICE_MODULES if "service_layer" in p.relative_to(SERVICES).parts[:-1]]
+# What only an entry point may touch: the web framework and the stream clients. A service layer
+# is called by routes, consumers and tests alike (cosmicpython), so it knows none of them.
+ENTRYPOINT_ONLY = {"fastapi", "starlette", "faust", "aiokafka"}
+
+
+def forbidden_imports(path: Path, roots: set[str], root: Path = REPO) -> list[str]:
+    return sorted({f"line {i.line}: {i.module}" for i in imports_of(path, root) if i.module.split(".")[0] in roots})
+
+
+@pytest.mark.parametrize("path", PACKAGE_MODULES, ids=_id)
+def test_a_published_package_depends_on_no_service(path: Path):
+    # schemas and consent_policy are libraries the services use; a library never reaches back
+    # into its users. schemas, the contracts, depend on nothing else of TAC.
+    forbidden = {"services"} | ({"consent_policy"} if path.is_relative_to(REPO / "schemas") else set())
+    found = forbidden_imports(path, forbidden)
+    assert not found, f"{_id(path)} imports {found}"
+
+
+@pytest.mark.parametrize("path", SERVICE_LAYER_MODULES, ids=_id)
+def test_a_service_layer_module_imports_no_web_framework_or_stream_client(path: Path):
+    found = forbidden_imports(path, ENTRYPOINT_ONLY)
+    assert not found, f"{_id(path)} imports what only entrypoints may: {found}"
+
+
+def test_the_layer_rules_have_something_to_check_and_catch_a_breach(tmp_path):
+    assert PACKAGE_MODULES and SERVICE_LAYER_MODULES
+    assert {p.parent.parent.name for p in SERVICE_LAYER_MODULES} >= {"referrals", "consent", "timeline", "notifications"}
+    breach = _module(tmp_path, "services/x/service_layer/h.py", "def f():\n    from fastapi import Request\n")
+    assert forbidden_imports(breach, ENTRYPOINT_ONLY, tmp_path) == ["line 2: fastapi.Request"]
+    library = _module(tmp_path, "consent_policy/y.py", "from services.common.clock import utc\n")
+    assert forbidden_imports(library, {"services"}, tmp_path) == ["line 1: services.common.clock.utc"]
