@@ -9,7 +9,7 @@ yet at school) is announced at registration, in the same transaction; everyone e
 entrypoints.review_window_task, which looks for children owed the announcement every `interval_s`.
 
 "Exactly once" is a row in `child_notices` (primary key: child, notice) written in the same
-transaction as the event's outbox row, as services/consent/expiry.py does for consents: after a
+transaction as the event's outbox row, as services/consent/service_layer/expiry.py does for consents: after a
 restart the row is there and nothing is emitted again; a second replica racing for the same
 child fails on the key and rolls back its outbox row with it.
 """
