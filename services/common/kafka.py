@@ -16,6 +16,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from schemas.catalogue import topic_of
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import EnvelopeBase
+from schemas.kafka_binding import kafka_headers
 from schemas.topics import ALL_TOPICS, DEADLETTER, Topic
 from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
@@ -52,7 +53,7 @@ async def send_envelope(producer: AIOKafkaProducer, envelope: EnvelopeBase, *, t
         topic or topic_of(envelope.type).name,
         value=envelope.to_json_bytes(),
         key=envelope.key,
-        headers=[("type", envelope.type.encode()), ("correlationid", envelope.correlationid.encode())],
+        headers=[(name, value.encode()) for name, value in kafka_headers(envelope).items()],
     )
 
 
@@ -202,7 +203,8 @@ class EnvelopeConsumer:
         handled, parked = self.handled, self.dead_lettered
         started = time.perf_counter()
         await self.ingestor.ingest([
-            Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic)) for r in records
+            Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic), tuple(r.headers or ()))
+            for r in records
         ])
         share = (time.perf_counter() - started) / len(records)
         for _ in records:

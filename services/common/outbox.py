@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.catalogue import topic_of
 from schemas.envelope import EnvelopeBase
+from schemas.kafka_binding import kafka_headers
 from services.common.errors import Invalid
 from services.common.tasks import sleep_or_stop, wait_any
 
@@ -66,7 +67,7 @@ def add_to_outbox(session: Session, table: Table, envelope: EnvelopeBase, *, top
     if len(payload) > MAX_EVENT_BYTES:
         raise Invalid(f"too large to share: the event would be {len(payload)} bytes, at most {MAX_EVENT_BYTES}",
                       field="body")
-    headers = {"type": envelope.type, "correlationid": envelope.correlationid}
+    headers = kafka_headers(envelope)  # structured-mode CloudEvent (schemas.kafka_binding)
     session.execute(
         insert(table).values(
             event_id=str(envelope.id),

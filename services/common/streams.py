@@ -137,7 +137,13 @@ def add_batch_agent(
 def _incoming(event: Any, topics: Mapping[str, Topic]) -> Incoming:
     message = event.message
     return Incoming(value=message.value, key=message.key, topic=message.topic, partition=message.partition,
-                    offset=message.offset, source=topics[message.topic])
+                    offset=message.offset, source=topics[message.topic], headers=_header_pairs(message.headers))
+
+
+def _header_pairs(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    # Faust gives a message's headers as a list of pairs or a mapping, depending on its version.
+    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    return tuple((str(name), value or b"") for name, value in items)
 
 
 def record_lag(app: faust.App, events: list, gauge: Gauge) -> None:
