@@ -193,7 +193,8 @@ def test_a_read_is_recorded_in_the_access_log_and_the_outbox_together(store, ses
     assert viewed.type == "tac.audit.timeline_viewed.v1" and viewed.subject == child
     assert viewed.data.entries_shown == 2
     assert [(s.event_id, s.basis) for s in viewed.data.shown] == list(record.bases)
-    assert json.loads(row.headers)["type"] == viewed.type
+    assert json.loads(row.headers) == {"content-type": "application/cloudevents+json",
+                                       "correlationid": viewed.correlationid}
 
 
 def test_reading_an_unknown_child_gives_an_empty_page_and_is_still_recorded(store, sessions):
