@@ -100,11 +100,10 @@ def _decide(deps: Deps, caller, request_id: UUID, action: EHCAction, doing: str,
     with unit_of_work(deps) as uow:
         row = _load_ehc(uow, caller, request_id, doing)
         new_state = advance(EHC_ASSESSMENT, row["state"], action)
-        decided_on = _decision_day(decided_on, uow, row, "decided_on")
-        _move_request(uow, request_id, row, new_state, decided_on=decided_on)
+        day = _decision_day(decided_on, uow, row, "decided_on")
+        _move_request(uow, request_id, row, new_state, decided_on=day)
         event_id = uow.emit(caller, UUID(row["child_id"]), event(
-            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=decided_on,
-            **said))
+            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=day, **said))
     return {"request_id": request_id, "event_id": event_id, "state": new_state}
 
 
