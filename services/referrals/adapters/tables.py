@@ -24,6 +24,13 @@ ID = lambda: String(36)  # noqa: E731
 ORG = lambda: String(128)  # noqa: E731
 TS = lambda: DateTime(timezone=True)  # noqa: E731
 
+
+def _about_a_child(name: str, id_column: str, *columns: Column) -> Table:
+    """A table of records each about one child: the record's id, then the child's (indexed)."""
+    return Table(name, metadata, Column(id_column, ID(), primary_key=True),
+                 Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True), *columns)
+
+
 children = Table(
     "children", metadata,
     Column("child_id", ID(), primary_key=True),
@@ -40,10 +47,8 @@ children = Table(
     Column("buddy_name", String(100)),
 )
 
-concerns = Table(
-    "concerns", metadata,
-    Column("concern_id", ID(), primary_key=True),
-    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+concerns = _about_a_child(
+    "concerns", "concern_id",
     Column("areas_of_need", JSON, nullable=False),
     Column("summary", Text, nullable=False),
     Column("evidence", Text),
@@ -51,10 +56,8 @@ concerns = Table(
     Column("raised_by_organisation_id", ORG(), nullable=False),
 )
 
-referrals = Table(
-    "referrals", metadata,
-    Column("referral_id", ID(), primary_key=True),
-    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+referrals = _about_a_child(
+    "referrals", "referral_id",
     Column("from_organisation_id", ORG(), nullable=False, index=True),
     Column("from_agency", String(32), nullable=False),
     Column("to_organisation_id", ORG(), nullable=False, index=True),
@@ -83,10 +86,8 @@ team_members = Table(
 Index("ix_team_members_organisation_id", team_members.c.organisation_id)
 
 # Invitations to a child's team (InvitationSent); answered once, by the organisation invited.
-invitations = Table(
-    "invitations", metadata,
-    Column("invitation_id", ID(), primary_key=True),
-    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+invitations = _about_a_child(
+    "invitations", "invitation_id",
     Column("organisation_id", ORG(), nullable=False, index=True),
     Column("agency", String(32), nullable=False),
     Column("invited_by_organisation_id", ORG(), nullable=False),
@@ -98,10 +99,8 @@ invitations = Table(
     Column("reason", Text),
 )
 
-integrated_reviews = Table(
-    "integrated_reviews", metadata,
-    Column("review_id", ID(), primary_key=True),
-    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+integrated_reviews = _about_a_child(
+    "integrated_reviews", "review_id",
     Column("state", String(16), nullable=False),
     Column("recorded_on", Date, nullable=False),
     Column("scheduled_for", Date, nullable=False),
@@ -111,10 +110,8 @@ integrated_reviews = Table(
     Column("with_agency", String(32)),  # what the partner was named as (None: the child's setting)
 )
 
-ehc_requests = Table(
-    "ehc_requests", metadata,
-    Column("request_id", ID(), primary_key=True),
-    Column("child_id", ID(), ForeignKey("children.child_id"), nullable=False, index=True),
+ehc_requests = _about_a_child(
+    "ehc_requests", "request_id",
     Column("la_organisation_id", ORG(), nullable=False, index=True),
     Column("requested_on", Date, nullable=False),
     Column("requested_by", String(64), nullable=False),

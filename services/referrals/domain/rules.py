@@ -108,6 +108,17 @@ def _deny(message: str) -> None:
     raise NotPermitted(message)
 
 
+def _parent_or_setting(caller: Caller, child: ChildRecord, as_parent: str, as_setting: str, refusal: str) -> str:
+    """`as_parent` to a parent of the child, `as_setting` to the child's setting; `refusal` to
+    anyone else."""
+    if is_parent_of(caller, child.child_id):
+        return as_parent
+    if _is_practitioner_of(caller, child.setting_organisation_id):
+        return as_setting
+    _deny(refusal)
+    raise AssertionError("unreachable")
+
+
 def require_may_register(caller: Caller, setting_organisation_id: str) -> None:
     if str(caller.agency) != Agency.SETTING:
         _deny("only a practitioner of an early years setting registers a child")
@@ -150,12 +161,8 @@ def require_parent_of(caller: Caller, child: ChildRecord, doing: str) -> None:
 
 def require_remover(caller: Caller, child: ChildRecord) -> str:
     """Returns how the member is removed, for TeamMemberLeft.ended_by."""
-    if is_parent_of(caller, child.child_id):
-        return "removed_by_parent"
-    if _is_practitioner_of(caller, child.setting_organisation_id):
-        return "removed_by_setting"
-    _deny("only a parent of the child or the child's setting may remove an organisation from the team")
-    raise AssertionError("unreachable")
+    return _parent_or_setting(caller, child, "removed_by_parent", "removed_by_setting",
+                              "only a parent of the child or the child's setting may remove an organisation from the team")
 
 
 def require_leaver(caller: Caller, organisation_id: str) -> None:
@@ -190,12 +197,8 @@ def require_review_completer(caller: Caller, child: ChildRecord, scheduled_by: s
 
 def require_ehc_requester(caller: Caller, child: ChildRecord) -> str:
     """Returns who requested, for EHCAssessmentRequested.requested_by."""
-    if is_parent_of(caller, child.child_id):
-        return "parent"
-    if _is_practitioner_of(caller, child.setting_organisation_id):
-        return "setting"
-    _deny("only the child's setting or a parent of the child may request an EHC needs assessment")
-    raise AssertionError("unreachable")
+    return _parent_or_setting(caller, child, "parent", "setting",
+                              "only the child's setting or a parent of the child may request an EHC needs assessment")
 
 
 def require_la(caller: Caller, la_organisation_id: str, doing: str) -> None:

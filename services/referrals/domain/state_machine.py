@@ -107,40 +107,33 @@ class Machine:
     def is_terminal(self, state: str) -> bool:
         return not self.allowed(state)
 
+    @classmethod
+    def by_state(cls, subject: str, moves: Mapping[str, Mapping[str, str]]) -> Machine:
+        """The machine written as what each state allows: {state: {action: next state}}."""
+        return cls(subject, {(state, action): after for state, allowed in moves.items() for action, after in allowed.items()})
+
 
 R, RA = ReferralState, ReferralAction
-REFERRAL = Machine(
-    "referral",
-    {
-        (R.MADE, RA.ACCEPT): R.ACCEPTED,
-        (R.MADE, RA.DECLINE): R.DECLINED,
-        (R.MADE, RA.WITHDRAW): R.WITHDRAWN,
-        (R.ACCEPTED, RA.CLOSE): R.CLOSED,
-        (R.ACCEPTED, RA.WITHDRAW): R.WITHDRAWN,
-    },
-)
+REFERRAL = Machine.by_state("referral", {
+    R.MADE: {RA.ACCEPT: R.ACCEPTED, RA.DECLINE: R.DECLINED, RA.WITHDRAW: R.WITHDRAWN},
+    R.ACCEPTED: {RA.CLOSE: R.CLOSED, RA.WITHDRAW: R.WITHDRAWN},
+})
 
 E, EA = EHCState, EHCAction
-EHC_ASSESSMENT = Machine(
-    "EHC needs assessment",
-    {
-        (E.REQUESTED, EA.START): E.STARTED,
-        (E.REQUESTED, EA.DECLINE): E.DECLINED,
-        # Advice is sought during the assessment (reg. 6) and may still be sought after a
-        # draft, e.g. when the draft shows a gap; asking does not change the state.
-        (E.STARTED, EA.REQUEST_ADVICE): E.STARTED,
-        (E.DRAFT_ISSUED, EA.REQUEST_ADVICE): E.DRAFT_ISSUED,
-        (E.STARTED, EA.ISSUE_DRAFT): E.DRAFT_ISSUED,
-        (E.DRAFT_ISSUED, EA.FINALISE): E.FINALISED,
-    },
+EHC_ASSESSMENT = Machine.by_state("EHC needs assessment", {
+    E.REQUESTED: {EA.START: E.STARTED, EA.DECLINE: E.DECLINED},
+    # Advice is sought during the assessment (reg. 6) and may still be sought after a draft,
+    # e.g. when the draft shows a gap; asking does not change the state.
+    E.STARTED: {EA.REQUEST_ADVICE: E.STARTED, EA.ISSUE_DRAFT: E.DRAFT_ISSUED},
+    E.DRAFT_ISSUED: {EA.REQUEST_ADVICE: E.DRAFT_ISSUED, EA.FINALISE: E.FINALISED},
+})
+
+INTEGRATED_REVIEW = Machine.by_state(
+    "integrated review", {ReviewState.SCHEDULED: {ReviewAction.COMPLETE: ReviewState.COMPLETED}}
 )
 
-INTEGRATED_REVIEW = Machine(
-    "integrated review", {(ReviewState.SCHEDULED, ReviewAction.COMPLETE): ReviewState.COMPLETED}
-)
-
-TRANSITION = Machine(
-    "transition to school", {(TransitionState.PLANNED, TransitionAction.COMPLETE): TransitionState.COMPLETED}
+TRANSITION = Machine.by_state(
+    "transition to school", {TransitionState.PLANNED: {TransitionAction.COMPLETE: TransitionState.COMPLETED}}
 )
 
 OPEN_REFERRAL_STATES = frozenset({ReferralState.MADE, ReferralState.ACCEPTED})

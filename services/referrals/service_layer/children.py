@@ -13,6 +13,7 @@ service_layer.children_reads, casework_reads and caseloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -90,26 +91,31 @@ def name_key_person(deps: Deps, caller, child_id: UUID, cmd: c.NameKeyPerson) ->
 
 
 def share_slt_report(deps: Deps, caller, child_id: UUID, cmd: c.ShareSLTReport) -> dict:
-    with unit_of_work(deps) as uow:
-        load_child(uow, caller, child_id)
-        allow(rules.require_involved_agency, caller, Agency.SLT_SERVICE, uow.store.involved_organisations(child_id, uow.now),
-              "share an SLT report")
-        report_id = uuid4()
-        event_id = uow.emit(caller, child_id, ev.SLTReportShared(
-            report_id=report_id, assessment_summary=cmd.assessment_summary, programme=cmd.programme,
-            recommendations=tuple(cmd.recommendations)))
+    report_id, event_id = _share_as_involved(deps, caller, child_id, Agency.SLT_SERVICE, "share an SLT report",
+                                             lambda report_id: ev.SLTReportShared(
+                                                 report_id=report_id, assessment_summary=cmd.assessment_summary,
+                                                 programme=cmd.programme, recommendations=tuple(cmd.recommendations)))
     return {"report_id": report_id, "event_id": event_id}
 
 
 def share_ep_advice(deps: Deps, caller, child_id: UUID, cmd: c.ShareEPAdvice) -> dict:
+    advice_id, event_id = _share_as_involved(deps, caller, child_id, Agency.EP_SERVICE, "share EP advice",
+                                             lambda advice_id: ev.EPAdviceShared(
+                                                 advice_id=advice_id, summary=cmd.summary,
+                                                 recommendations=tuple(cmd.recommendations)))
+    return {"advice_id": advice_id, "event_id": event_id}
+
+
+def _share_as_involved(deps: Deps, caller, child_id: UUID, agency: Agency, doing: str,
+                       event: Callable[[UUID], ev.SLTReportShared | ev.EPAdviceShared]) -> tuple[UUID, UUID]:
+    """A report or advice shared by an organisation of `agency` involved with the child: the
+    event about it under a new id; returns that id and the event's."""
     with unit_of_work(deps) as uow:
         load_child(uow, caller, child_id)
-        allow(rules.require_involved_agency, caller, Agency.EP_SERVICE, uow.store.involved_organisations(child_id, uow.now),
-              "share EP advice")
-        advice_id = uuid4()
-        event_id = uow.emit(caller, child_id, ev.EPAdviceShared(
-            advice_id=advice_id, summary=cmd.summary, recommendations=tuple(cmd.recommendations)))
-    return {"advice_id": advice_id, "event_id": event_id}
+        allow(rules.require_involved_agency, caller, agency, uow.store.involved_organisations(child_id, uow.now), doing)
+        shared_id = uuid4()
+        event_id = uow.emit(caller, child_id, event(shared_id))
+    return shared_id, event_id
 
 
 def offer_family_support(deps: Deps, caller, child_id: UUID, cmd: c.OfferFamilySupport) -> dict:

@@ -4,17 +4,19 @@ given, and it must be in the organisation directory as the agency it is named as
 
 This service's consent state is its own copy of tac.consent.v1, so it trails the consent
 service by the time the event takes to arrive: a consent recorded a moment ago may not be here
-yet. A write refused only for a missing consent is tried again, each time in a new
-transaction, for up to `Deps.consent_catch_up_s` (0: refuse at once) before the 409 is given.
-Every attempt takes the decision afresh on the consent state of that moment, so waiting never
-lets through anything that state does not permit.
+yet. A write refused only for a missing consent is tried again (its handler is
+`@retried_for_missing_consent`), each time in a new transaction, for up to
+`Deps.consent_catch_up_s` (0: refuse at once) before the 409 is given. Every attempt takes
+the decision afresh on the consent state of that moment, so waiting never lets through
+anything that state does not permit.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from schemas.vocabulary import Agency, Category
@@ -27,6 +29,7 @@ _POLL_S = 0.1
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class MissingConsent(Conflict):
@@ -44,6 +47,17 @@ def catching_up(deps: Deps, attempt: Callable[[], T]) -> T:
             if time.monotonic() + _POLL_S > deadline:
                 raise
         time.sleep(_POLL_S)
+
+
+def retried_for_missing_consent(handler: Callable[Concatenate[Deps, P], T]) -> Callable[Concatenate[Deps, P], T]:
+    """The command handler `handler(deps, ...)`, one whole unit of work, run through
+    catching_up: for a write naming an organisation that a consent must cover."""
+
+    @functools.wraps(handler)
+    def handle(deps: Deps, *args: P.args, **kwargs: P.kwargs) -> T:
+        return catching_up(deps, lambda: handler(deps, *args, **kwargs))
+
+    return handle
 
 
 def require_consent(uow: UnitOfWork, child_id: UUID, organisation_id: str, agency: Agency | str, category: Category) -> UUID:

@@ -28,16 +28,13 @@ from services.common.errors import Conflict, Invalid, NotFound
 from services.referrals.domain import clock, commands as c, rules
 from services.referrals.domain.state_machine import EHC_ASSESSMENT, OPEN_EHC_STATES, EHCAction, EHCState
 from services.referrals.service_layer import membership
-from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_named
+from services.referrals.service_layer.consent_checks import require_consent, require_named, retried_for_missing_consent
 from services.referrals.service_layer.guards import advance, allow, load_child, load_record, moved, not_in_future, within_early_years
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
+@retried_for_missing_consent
 def request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
-    return catching_up(deps, lambda: _request_ehc(deps, caller, child_id, cmd))
-
-
-def _request_ehc(deps: Deps, caller, child_id: UUID, cmd: c.RequestEHCAssessment) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         requested_by = allow(rules.require_ehc_requester, caller, child)
@@ -81,36 +78,37 @@ def _decision_day(value: date | None, uow: UnitOfWork, row, field: str) -> date:
     return day
 
 
+def _move_request(uow: UnitOfWork, request_id: UUID, row, new_state: str, **dates) -> None:
+    """The request moved on from the state it was read in (409 when someone else moved it first)."""
+    moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"], state=new_state, **dates),
+          "the EHC request")
+
+
 def start_ehc(deps: Deps, caller, request_id: UUID, cmd: c.StartEHCAssessment) -> dict:
-    with unit_of_work(deps) as uow:
-        row = _load_ehc(uow, caller, request_id, "decide to assess")
-        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.START)
-        decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
-        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                             state=new_state, decided_on=decided_on), "the EHC request")
-        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentStarted(
-            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=decided_on))
-    return {"request_id": request_id, "event_id": event_id, "state": new_state}
+    return _decide(deps, caller, request_id, EHCAction.START, "decide to assess", cmd.decided_on, ev.EHCAssessmentStarted)
 
 
 def decline_ehc(deps: Deps, caller, request_id: UUID, cmd: c.DeclineEHCAssessment) -> dict:
+    return _decide(deps, caller, request_id, EHCAction.DECLINE, "decline to assess", cmd.decided_on,
+                   ev.EHCAssessmentDeclined, reason=cmd.reason)
+
+
+def _decide(deps: Deps, caller, request_id: UUID, action: EHCAction, doing: str, decided_on: date | None,
+            event: type[ev.EHCAssessmentStarted | ev.EHCAssessmentDeclined], **said) -> dict:
+    """The local authority's decision whether to assess (start or decline), told to the
+    organisation that requested it."""
     with unit_of_work(deps) as uow:
-        row = _load_ehc(uow, caller, request_id, "decline to assess")
-        new_state = advance(EHC_ASSESSMENT, row["state"], EHCAction.DECLINE)
-        decided_on = _decision_day(cmd.decided_on, uow, row, "decided_on")
-        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                             state=new_state, decided_on=decided_on), "the EHC request")
-        event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCAssessmentDeclined(
-            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"],
-            decided_on=decided_on, reason=cmd.reason))
+        row = _load_ehc(uow, caller, request_id, doing)
+        new_state = advance(EHC_ASSESSMENT, row["state"], action)
+        day = _decision_day(decided_on, uow, row, "decided_on")
+        _move_request(uow, request_id, row, new_state, decided_on=day)
+        event_id = uow.emit(caller, UUID(row["child_id"]), event(
+            request_id=request_id, requested_by_organisation_id=row["requested_by_organisation_id"], decided_on=day, **said))
     return {"request_id": request_id, "event_id": event_id, "state": new_state}
 
 
+@retried_for_missing_consent
 def request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvice) -> dict:
-    return catching_up(deps, lambda: _request_advice(deps, caller, request_id, cmd))
-
-
-def _request_advice(deps: Deps, caller, request_id: UUID, cmd: c.RequestEHCAdvice) -> dict:
     with unit_of_work(deps) as uow:
         row = _load_ehc(uow, caller, request_id, "request EHC advice")
         advance(EHC_ASSESSMENT, row["state"], EHCAction.REQUEST_ADVICE)
@@ -167,8 +165,7 @@ def issue_draft(deps: Deps, caller, request_id: UUID, cmd: c.IssueDraftPlan) -> 
         comments_due = cmd.comments_due_on or minimum.due_on
         if comments_due < minimum.due_on:
             raise Invalid(f"comments_due_on must be on or after {minimum.due_on} ({minimum.reference})", field="comments_due_on")
-        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                             state=new_state, draft_issued_on=issued_on, comments_due_on=comments_due), "the EHC request")
+        _move_request(uow, request_id, row, new_state, draft_issued_on=issued_on, comments_due_on=comments_due)
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCDraftPlanIssued(
             request_id=request_id, issued_on=issued_on, comments_due_on=comments_due))
     return {"request_id": request_id, "event_id": event_id, "state": new_state, "comments_due_on": comments_due}
@@ -183,8 +180,7 @@ def finalise_plan(deps: Deps, caller, request_id: UUID, cmd: c.FinalisePlan) -> 
             raise Invalid(f"finalised_on: the parent has until {row['comments_due_on']} to comment on the draft "
                           f"({clock.REF_EHC_DRAFT})", field="finalised_on")
         exceptions = list(dict.fromkeys(cmd.exceptions))  # recorded as given, once each; never applied silently
-        moved(uow.store.move("ehc_requests", request_id, expected_state=row["state"],
-                             state=new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions]), "the EHC request")
+        _move_request(uow, request_id, row, new_state, finalised_on=finalised_on, exceptions=[str(e) for e in exceptions])
         event_id = uow.emit(caller, UUID(row["child_id"]), ev.EHCPlanFinalised(
             request_id=request_id, finalised_on=finalised_on, exceptions=tuple(exceptions)))
     final_due = next(d for d in clock.ehc_due_dates(row["requested_on"]) if d.kind == clock.EHC_FINAL_PLAN)

@@ -15,16 +15,13 @@ from services.referrals.domain import access, commands as c, rules, team
 from services.referrals.domain.rules import ReferralRecord
 from services.referrals.domain.state_machine import REFERRAL, ReferralAction, ReferralState
 from services.referrals.service_layer import membership
-from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_named
+from services.referrals.service_layer.consent_checks import require_consent, require_named, retried_for_missing_consent
 from services.referrals.service_layer.guards import advance, allow, load_child, moved
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
 
+@retried_for_missing_consent
 def make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> dict:
-    return catching_up(deps, lambda: _make_referral(deps, caller, child_id, cmd))
-
-
-def _make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         allow(rules.require_setting, caller, child, "make a referral")

@@ -14,13 +14,10 @@ from services.common.errors import Invalid, NotFound
 from services.referrals.domain import commands as c, rules
 from services.referrals.domain.state_machine import INTEGRATED_REVIEW, ReviewAction, ReviewState
 from services.referrals.service_layer import membership
-from services.referrals.service_layer.consent_checks import catching_up, require_consent, require_may_see, require_named
+from services.referrals.service_layer.consent_checks import (require_consent, require_may_see, require_named,
+                                                             retried_for_missing_consent)
 from services.referrals.service_layer.guards import advance, allow, load_child, load_record, moved, not_in_future, within_early_years
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
-
-
-def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
-    return catching_up(deps, lambda: _schedule_review(deps, caller, child_id, cmd))
 
 
 def _review_partner(uow: UnitOfWork, caller, child: rules.ChildRecord,
@@ -51,7 +48,8 @@ def _review_partner(uow: UnitOfWork, caller, child: rules.ChildRecord,
     return str(cmd.with_agency), organisation
 
 
-def _schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
+@retried_for_missing_consent
+def schedule_review(deps: Deps, caller, child_id: UUID, cmd: c.ScheduleIntegratedReview) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         allow(rules.require_review_scheduler, caller, child)

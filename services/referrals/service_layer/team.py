@@ -17,7 +17,7 @@ from schemas.vocabulary import Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.errors import Conflict, NotFound
 from services.referrals.domain import access, commands as c, rules, team
 from services.referrals.service_layer import membership
-from services.referrals.service_layer.consent_checks import catching_up, require_named, require_named_in_consent
+from services.referrals.service_layer.consent_checks import require_named, require_named_in_consent, retried_for_missing_consent
 from services.referrals.service_layer.guards import allow, load_child, moved
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
 
@@ -43,11 +43,8 @@ def add_member(deps: Deps, caller, child_id: UUID, cmd: c.AddTeamMember) -> dict
             "agency": organisation.agency.value, "event_id": event_id}
 
 
+@retried_for_missing_consent
 def invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
-    return catching_up(deps, lambda: _invite(deps, caller, child_id, cmd))
-
-
-def _invite(deps: Deps, caller, child_id: UUID, cmd: c.InviteToTeam) -> dict:
     """The child's setting or a team member (load_child lets only them, and a parent, past the
     404; a parent adds instead) invites an organisation. The invitation names the child to the
     organisation invited (GET /invitations), so, as for a referral, an active consent must

@@ -12,16 +12,13 @@ from services.common.errors import Conflict, Invalid
 from services.referrals.domain import clock, commands as c, rules
 from services.referrals.domain.state_machine import TRANSITION, TransitionAction, TransitionState
 from services.referrals.service_layer import membership
-from services.referrals.service_layer.consent_checks import catching_up, require_named
+from services.referrals.service_layer.consent_checks import require_named, retried_for_missing_consent
 from services.referrals.service_layer.guards import advance, allow, load_child, moved, not_in_future, within_early_years
 from services.referrals.service_layer.unit_of_work import Deps, unit_of_work
 
 
+@retried_for_missing_consent
 def plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
-    return catching_up(deps, lambda: _plan_transition(deps, caller, child_id, cmd))
-
-
-def _plan_transition(deps: Deps, caller, child_id: UUID, cmd: c.PlanTransition) -> dict:
     with unit_of_work(deps) as uow:
         child = load_child(uow, caller, child_id)
         allow(rules.require_setting, caller, child, "plan the transition to school")
