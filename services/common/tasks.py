@@ -52,3 +52,22 @@ async def wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def repeat(stop: asyncio.Event, interval_s: float, tick: Callable[[], Awaitable[int]], *, done: str,
+                 failed: str, after_each: Callable[[], None] | None = None) -> None:
+    """A timer: `tick()` every `interval_s` until `stop`, logging `done` with how many things it
+    did (when any) and `failed` when it raised; a failed tick waits for the next (the database
+    may be back by then)."""
+    while not stop.is_set():
+        try:
+            count = await tick()
+            if count:
+                log.info(done, count=count)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the timer outlives a database hiccup
+            log.warning(failed, error=type(exc).__name__, exc_info=exc)
+        if after_each is not None:
+            after_each()
+        await sleep_or_stop(stop, interval_s)

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
-
+from services.common.tasks import repeat
 from services.consent.service_layer.expiry import emit_due_notices
 from services.consent.service_layer.unit_of_work import Deps
-
-log = structlog.get_logger(__name__)
 
 
 class ExpiryTask:
@@ -32,16 +29,4 @@ class ExpiryTask:
                 return total
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                emitted = await self.run_once()
-                if emitted:
-                    log.info("consent_notices_emitted", count=emitted)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the task outlives a database hiccup
-                log.warning("consent_expiry_failed", error=type(exc).__name__, exc_info=exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._interval_s)
-            except asyncio.TimeoutError:
-                pass
+        await repeat(stop, self._interval_s, self.run_once, done="consent_notices_emitted", failed="consent_expiry_failed")

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
-
+from services.common.tasks import repeat
 from services.referrals.service_layer.review_window import announce_due
 from services.referrals.service_layer.unit_of_work import Deps
-
-log = structlog.get_logger(__name__)
 
 
 class ReviewWindowTask:
@@ -32,17 +29,8 @@ class ReviewWindowTask:
                 return total
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                announced = await self.run_once()
-                if announced:
-                    log.info("review_windows_announced", count=announced)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the task outlives a database hiccup
-                log.warning("review_window_task_failed", error=type(exc).__name__, exc_info=exc)
-            self.runs += 1
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._interval_s)
-            except asyncio.TimeoutError:
-                pass
+        await repeat(stop, self._interval_s, self.run_once, done="review_windows_announced",
+                     failed="review_window_task_failed", after_each=self._count_run)
+
+    def _count_run(self) -> None:
+        self.runs += 1
