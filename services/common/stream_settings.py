@@ -1,5 +1,6 @@
-"""The settings every stream processor of the referrals and consent topics shares (the
-timeline, notifications): topics, batching, the Faust member's session, the outbox relay.
+"""The settings services share: the topics every service reads (TopicSettings), and what every
+stream processor of the referrals and consent topics adds (the timeline, notifications):
+batching, the Faust member's session, the outbox relay.
 
 Topics and the consumer group are settings so tests and benchmarks can run against fresh
 topics and groups; the Faust data directory is one so concurrent runs never share one. A
@@ -16,12 +17,17 @@ from schemas import topics
 from services.common.settings import BaseServiceSettings
 
 
-class StreamProcessorSettings(BaseServiceSettings):
-    host: str = "127.0.0.1"
+class TopicSettings(BaseServiceSettings):
+    """The topics a service reads and parks in. Topic names are the contracts'; tests and
+    benchmarks point a service at fresh topics."""
 
+    host: str = "127.0.0.1"
     referrals_topic: str = Field(default=topics.REFERRALS.name, min_length=1)
     consent_topic: str = Field(default=topics.CONSENT.name, min_length=1)
     deadletter_topic: str = Field(default=topics.DEADLETTER.name, min_length=1)
+
+
+class StreamProcessorSettings(TopicSettings):
     consumer_group: str = Field(min_length=1, max_length=200)
     datadir: Path
 

@@ -13,23 +13,17 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from schemas import topics
-from services.common.settings import BaseServiceSettings
+from services.common.stream_settings import TopicSettings
 
 
-class ConsentSettings(BaseServiceSettings):
+class ConsentSettings(TopicSettings):
     model_config = SettingsConfigDict(env_prefix="TAC_CONSENT_")
 
     database_url: str = Field(default="sqlite:///.local/consent.db", min_length=1)
-    host: str = "127.0.0.1"
     port: int = Field(default=8002, ge=1, le=65535)
     expiry_interval_s: float = Field(default=60.0, gt=0, le=86400)
     max_consent_months: int = Field(default=24, ge=1, le=120)
     children_group_id: str = Field(default="tac-consent-children", min_length=1)
-    # Topic names are the contracts'; tests may point the service at fresh topics.
-    consent_topic: str = topics.CONSENT.name
-    referrals_topic: str = topics.REFERRALS.name
-    deadletter_topic: str = topics.DEADLETTER.name
     run_outbox_relay: bool = True
     run_children_consumer: bool = True
     run_expiry_task: bool = True

@@ -18,25 +18,19 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from schemas import topics
 from schemas.vocabulary import Agency
-from services.common.settings import BaseServiceSettings
+from services.common.stream_settings import TopicSettings
 from services.referrals.domain.clock import DEFAULT_WAITING_TARGET_DAYS, WaitingTargets
 
 
-class ReferralsSettings(BaseServiceSettings):
+class ReferralsSettings(TopicSettings):
     model_config = SettingsConfigDict(env_prefix="TAC_REFERRALS_")
 
     database_url: str = Field(default="sqlite:///.local/referrals.db", min_length=1)
-    host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=1, le=65535)
     waiting_targets: dict[Agency, int] = Field(default_factory=dict)
     default_waiting_target_days: int = Field(default=42, ge=1, le=3650)
     consent_group_id: str = Field(default="tac-referrals-consent", min_length=1)
-    # Topic names are the contracts'; tests may point a service at fresh topics.
-    referrals_topic: str = topics.REFERRALS.name
-    consent_topic: str = topics.CONSENT.name
-    deadletter_topic: str = topics.DEADLETTER.name
     run_consent_consumer: bool = True
     run_outbox_relay: bool = True
     run_review_window_task: bool = True
