@@ -9,6 +9,7 @@ every consumer de-duplicates by event id.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import KW_ONLY, dataclass, field
 import json
 from datetime import datetime, timezone
 
@@ -81,6 +82,7 @@ def add_to_outbox(session: Session, table: Table, envelope: EnvelopeBase, *, top
     )
 
 
+@dataclass(eq=False)
 class OutboxRelay:
     """Publishes committed outbox rows in id order and marks them sent.
 
@@ -93,24 +95,15 @@ class OutboxRelay:
     reorder a child's events). SQLite is single-host: one process per file.
     """
 
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        table: Table,
-        producer: AIOKafkaProducer,
-        *,
-        batch_size: int = 200,
-        poll_interval_s: float = 0.1,
-        max_backoff_s: float = 5.0,
-    ) -> None:
-        self._sessions = session_factory
-        self._table = table
-        self._producer = producer
-        self._batch_size = batch_size
-        self._poll_interval_s = poll_interval_s
-        self._max_backoff_s = max_backoff_s
-        self._wakeup = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+    session_factory: sessionmaker[Session]
+    table: Table
+    producer: AIOKafkaProducer
+    _: KW_ONLY
+    batch_size: int = 200
+    poll_interval_s: float = 0.1
+    max_backoff_s: float = 5.0
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
 
     def notify(self) -> None:
         """Tell the relay a row was just committed, so it publishes without waiting to poll.
@@ -128,23 +121,23 @@ class OutboxRelay:
             loop.call_soon_threadsafe(self._wakeup.set)
 
     def _fetch_unsent(self) -> list:
-        t = self._table
-        with self._sessions() as session:
+        t = self.table
+        with self.session_factory() as session:
             return list(
                 session.execute(
                     select(t.c.id, t.c.topic, t.c.message_key, t.c.payload, t.c.headers)
                     .where(t.c.sent_at.is_(None))
                     .order_by(t.c.id)
-                    .limit(self._batch_size)
+                    .limit(self.batch_size)
                 )
             )
 
     def _mark_sent(self, ids: list[int]) -> None:
         if not ids:
             return
-        with self._sessions.begin() as session:
+        with self.session_factory.begin() as session:
             session.execute(
-                update(self._table).where(self._table.c.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
+                update(self.table).where(self.table.c.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
             )
 
     async def run_once(self) -> int:
@@ -159,7 +152,7 @@ class OutboxRelay:
             headers = [(k, v.encode()) for k, v in json.loads(row.headers).items()]
             try:
                 deliveries.append(
-                    await self._producer.send(row.topic, value=row.payload, key=row.message_key, headers=headers)
+                    await self.producer.send(row.topic, value=row.payload, key=row.message_key, headers=headers)
                 )
             except Exception as exc:  # noqa: BLE001 - enqueueing failed: stop the batch here
                 failure = exc
@@ -179,11 +172,11 @@ class OutboxRelay:
     def _try_leadership(self):
         """PostgreSQL: a connection holding this outbox's advisory lock, or None if another
         replica holds it. Other backends: a placeholder (always the leader)."""
-        engine = self._sessions.kw["bind"]
+        engine = self.session_factory.kw["bind"]
         if engine.dialect.name != "postgresql":
             return _ALWAYS_LEADER
         connection = engine.connect()
-        key = f"tac-outbox-relay:{self._table.name}"
+        key = f"tac-outbox-relay:{self.table.name}"
         if connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar():
             connection.commit()  # keep the session lock, end the implicit transaction
             return connection
@@ -196,7 +189,7 @@ class OutboxRelay:
         while not stop.is_set():
             leadership = await asyncio.to_thread(self._try_leadership)
             if leadership is None:
-                await sleep_or_stop(stop, max(1.0, self._poll_interval_s * 10))
+                await sleep_or_stop(stop, max(1.0, self.poll_interval_s * 10))
                 continue
             try:
                 await self._relay(stop)
@@ -206,22 +199,22 @@ class OutboxRelay:
 
     async def _relay(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set, backing off exponentially while the broker is away."""
-        backoff = self._poll_interval_s
+        backoff = self.poll_interval_s
         while not stop.is_set():
             try:
                 published = await self.run_once()
-                backoff = self._poll_interval_s
+                backoff = self.poll_interval_s
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the relay outlives broker outages
                 log.warning("outbox_publish_failed", error=repr(exc), retry_in_s=backoff)
                 published = 0
                 await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
+                backoff = min(backoff * 2, self.max_backoff_s)
                 continue
-            if published < self._batch_size:
+            if published < self.batch_size:
                 self._wakeup.clear()
-                await wait_any(stop, self._wakeup, self._poll_interval_s)
+                await wait_any(stop, self._wakeup, self.poll_interval_s)
 
 
 _ALWAYS_LEADER = object()

@@ -25,7 +25,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
 from schemas.catalogue import InvalidEvent, topic_of
@@ -120,26 +120,18 @@ def never_transient(_: BaseException) -> bool:
     return False
 
 
+@dataclass(eq=False)
 class BatchIngestor:
     """Applies a batch once, or parks what cannot be applied; see the module docstring."""
 
-    def __init__(
-        self,
-        sink: Sink,
-        dead_letter: DeadLetter,
-        *,
-        is_transient: Callable[[BaseException], bool] = never_transient,
-        permanent_attempts: int = 3,
-        initial_backoff_s: float = 0.2,
-        max_backoff_s: float = 5.0,
-    ) -> None:
-        self._sink = sink
-        self._dead_letter = dead_letter
-        self._is_transient = is_transient
-        self._permanent_attempts = permanent_attempts
-        self._initial_backoff_s = initial_backoff_s
-        self._max_backoff_s = max_backoff_s
-        self.stats = IngestStats()
+    sink: Sink
+    dead_letter: DeadLetter
+    _: KW_ONLY
+    is_transient: Callable[[BaseException], bool] = never_transient
+    permanent_attempts: int = 3
+    initial_backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+    stats: IngestStats = field(default_factory=IngestStats, init=False)
 
     @property
     def applied(self) -> int:
@@ -164,39 +156,39 @@ class BatchIngestor:
             log.warning("batch of %d failed (%r); applying one by one", len(batch), exc)
         # One event at a time, so only an event that cannot be applied is parked.
         for item in batch:
-            for attempt in range(1, self._permanent_attempts + 1):
+            for attempt in range(1, self.permanent_attempts + 1):
                 try:
                     self._count(await self._with_transient_retries([item]))
                     break
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001
-                    if attempt == self._permanent_attempts:
+                    if attempt == self.permanent_attempts:
                         await self._park(item.origin, f"could not be stored after {attempt} attempts: {exc!r}")
                     else:
-                        await asyncio.sleep(self._initial_backoff_s * attempt)
+                        await asyncio.sleep(self.initial_backoff_s * attempt)
 
     async def _with_transient_retries(self, batch: list[Consumed]) -> IngestResult:
         """Retry while the store is unavailable: the stream waits, nothing is lost."""
-        delay = self._initial_backoff_s
+        delay = self.initial_backoff_s
         while True:
             try:
-                if inspect.iscoroutinefunction(self._sink.ingest):
-                    return await self._sink.ingest(batch)
-                return await asyncio.to_thread(self._sink.ingest, batch)
+                if inspect.iscoroutinefunction(self.sink.ingest):
+                    return await self.sink.ingest(batch)
+                return await asyncio.to_thread(self.sink.ingest, batch)
             except Exception as exc:
-                if not self._is_transient(exc):
+                if not self.is_transient(exc):
                     raise
                 log.warning("store unavailable (%r); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                delay = min(delay * 2, self.max_backoff_s)
 
     async def _park(self, message: Incoming, reason: str) -> None:
         """Dead-letter until the broker acknowledges: the offset may only be acked after."""
-        delay = self._initial_backoff_s
+        delay = self.initial_backoff_s
         while True:
             try:
-                await self._dead_letter(message, reason)
+                await self.dead_letter(message, reason)
                 self.stats.dead_lettered += 1
                 return
             except asyncio.CancelledError:
@@ -204,7 +196,7 @@ class BatchIngestor:
             except Exception as exc:  # noqa: BLE001
                 log.warning("dead-lettering failed (%r); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                delay = min(delay * 2, self.max_backoff_s)
 
     def _count(self, result: IngestResult) -> None:
         self.stats.stored += result.stored
