@@ -7,54 +7,13 @@ decision to assess falls in week 5 and the clock shows where the 20 weeks stand 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
-import time
-
-from demo.cast import ADA, CAST, DANA, GRACE, HALL, JO, KIT, LEE, MARIA, PRIYA, SAM, Person
+from demo.cast import ADA, DANA, GRACE, HALL, JO, KIT, LEE, MARIA, PRIYA, SAM, Person
 from demo.client import Api, StoryError
-
-ALL_CATEGORIES = ["concern", "referral", "progress", "health", "slt", "ep", "ehc", "transition", "family_support", "consent"]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A fact the story created, as the people will meet it on the timeline."""
-
-    label: str
-    event_id: UUID
-    author: Person
-    category: str
-    joined_organisation_id: str | None = None  # for a "joined the team" entry: who joined
-
-
-@dataclass
-class Story:
-    today: date
-    child_id: UUID | None = None
-    entries: list[Entry] = field(default_factory=list)
-    consents: dict[str, UUID] = field(default_factory=dict)  # story label (C1a, ...) -> consent id
-    referrals: dict[str, UUID] = field(default_factory=dict)
-    ehc_request_id: UUID | None = None
-    ehc_received_on: date | None = None
-    advice_id: UUID | None = None
-    stranger_refusals: list[str] = field(default_factory=list)  # step 13, one line per attempt
-
-    def add(self, label: str, response: dict, author: Person, category: str) -> None:
-        self.entries.append(Entry(label, UUID(str(response["event_id"])), author, category))
-
-
-def months_before(day: date, months: int) -> date:
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    for d in range(day.day, 27, -1):  # clamp to the month's end (e.g. 31 -> 30)
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    return date(year, month, min(day.day, 28))
+from demo.story import ALL_CATEGORIES, Entry, Story, months_before  # noqa: F401 - the story's words, for its readers
+from demo.waiting import joined, told
 
 
 def play(api: Api, today: date, *, through_step: int = 13) -> Story:
@@ -169,6 +128,9 @@ def play(api: Api, today: date, *, through_step: int = 13) -> Story:
         "summary": "Stay-and-play sessions and a parenting group offered to the family."}), JO, "family_support")
 
     # 11. Ada withdraws the health-visiting consent; Priya records a narrower one without `slt`.
+    #     Grace has been told of the SLT report first (notifications are eventually consistent:
+    #     a withdrawal consumed before the report would rightly withhold it).
+    told(api, GRACE, story, "SLT report shared")
     withdrawal = api.call(ADA, "POST", "consent", f"/children/{cid}/consents/{story.consents['C1c']}/withdrawal", json={})
     story.add("consent C1c withdrawn", withdrawal, ADA, "consent")
     grant("C1d", PRIYA, {"agencies": ["health_visiting"]}, ["concern", "health", "progress"], ["referral", "coordination"])
@@ -185,28 +147,6 @@ def play(api: Api, today: date, *, through_step: int = 13) -> Story:
     #     tries to join, to read and to post. Each answer must be the one a made-up child gets.
     story.stranger_refusals = stranger_attempts(api, cid)
     return story
-
-
-def joined(api: Api, story: Story, person: Person, *, before_request: bool = False, timeout_s: float = 30.0) -> None:
-    """Add to the story the TeamMemberJoined that put `person`'s organisation on the team (the
-    request or acceptance that caused it published it), read from the parent's timeline. A
-    request that brings its addressee onto the team publishes the join first, so the addressee
-    is on the team when the request reaches it (`before_request`: placed before the request)."""
-    deadline = time.monotonic() + timeout_s
-    by_key = {p.key: p for p in CAST}
-    while True:
-        timeline = api.call(ADA, "GET", "timeline", f"/children/{story.child_id}/timeline", params={"limit": 1000})
-        for entry in timeline["entries"]:
-            if entry["type"] == "tac.referrals.team_member_joined.v1" and \
-                    entry["data"]["organisation_id"] == person.organisation_id:
-                author = by_key[entry["author"]["practitioner_id"]]
-                joined_entry = Entry(f"{person.team} joined the team", UUID(entry["event_id"]), author, "referral",
-                                     joined_organisation_id=person.organisation_id)
-                story.entries.insert(len(story.entries) - 1 if before_request else len(story.entries), joined_entry)
-                return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{person.organisation} never joined the team around the child")
-        time.sleep(0.2)
 
 
 # Step 13's attempts: (what Kit tries, service, method, path template, body).
