@@ -128,9 +128,10 @@ def play(api: Api, today: date, *, through_step: int = 13) -> Story:
         "summary": "Stay-and-play sessions and a parenting group offered to the family."}), JO, "family_support")
 
     # 11. Ada withdraws the health-visiting consent; Priya records a narrower one without `slt`.
-    #     Grace has been told of the SLT report first (notifications are eventually consistent:
-    #     a withdrawal consumed before the report would rightly withhold it).
-    told(api, GRACE, story, "SLT report shared")
+    #     The notifications service has announced the SLT report first (it tells everyone of an
+    #     entry at once, Ada included): notifications are eventually consistent, and a withdrawal
+    #     consumed before the report would rightly withhold Grace's message.
+    told(api, ADA, story, "SLT report shared")
     withdrawal = api.call(ADA, "POST", "consent", f"/children/{cid}/consents/{story.consents['C1c']}/withdrawal", json={})
     story.add("consent C1c withdrawn", withdrawal, ADA, "consent")
     grant("C1d", PRIYA, {"agencies": ["health_visiting"]}, ["concern", "health", "progress"], ["referral", "coordination"])

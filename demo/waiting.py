@@ -34,7 +34,7 @@ def joined(api: Api, story: Story, person: Person, *, before_request: bool = Fal
         time.sleep(0.2)
 
 
-def told(api: Api, person: Person, story: Story, label: str, timeout_s: float = 60.0) -> None:
+def told(api: Api, person: Person, story: Story, label: str, timeout_s: float = 120.0) -> None:
     """Wait until `person`'s inbox holds the entry `label` of the story."""
     about = str(next(e.event_id for e in story.entries if e.label == label))
     deadline = time.monotonic() + timeout_s
