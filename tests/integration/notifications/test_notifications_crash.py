@@ -30,8 +30,9 @@ from tests.unit.notifications.builders import envelope
 REPO = Path(__file__).resolve().parents[3]
 SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency=Agency.SETTING, role="senco")
 # Enough that the kill (looked for every 10 ms) lands mid-stream even when the first process
-# runs fast: SQLite on an idle machine applies well over a hundred events in 100 ms.
-EVENTS = 250
+# runs fast: SQLite on an idle machine applies well over a hundred events in 100 ms, and the
+# shared pipeline applies a fetched batch without pause (250 were once all applied before the kill).
+EVENTS = 1000
 
 
 def service_env(settings: NotificationsSettings) -> dict[str, str]:
