@@ -10,6 +10,7 @@ setting vs. the viewer's organisation, the team); the APIs still decide on submi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -103,8 +104,13 @@ async def find(page: PractitionerPage, name: Annotated[str, Query(max_length=100
 async def child_page(page: PractitionerPage, child_id: UUID,
                      category: Annotated[list[str] | None, Query()] = None) -> Response:
     assert page.apis is not None and page.person is not None
-    child = await load_child(page, child_id)
-    timeline = await page.apis.timeline.timeline(child_id, limit=TIMELINE_LIMIT)
+    # The three reads do not depend on one another: asked at once, the page waits for the
+    # slowest rather than the sum (bench/web_bench.py). Each API still decides alone what the
+    # viewer may see; the first error (a 404 for a child the viewer may not know) is the page's.
+    child, timeline, pending = await asyncio.gather(
+        load_child(page, child_id),
+        page.apis.timeline.timeline(child_id, limit=TIMELINE_LIMIT),
+        _referrals_waiting(page, child_id))
     entries = list(timeline.get("entries") or ())
     chosen = [c for c in (category or ()) if c in CATEGORIES]
     shown = [e for e in entries if not chosen or e.get("category") in chosen]
@@ -117,7 +123,6 @@ async def child_page(page: PractitionerPage, child_id: UUID,
     team = [{**m, "role_text": role_words(m.get("role")),
              "how": JOINED_THROUGH.get(str(m.get("joined_through")), str(m.get("joined_through") or "").replace("_", " "))}
             for m in child.get("team") or ()]
-    pending = await _referrals_waiting(page, child_id)
     return await page.render(
         "children/child.html", child=child, team=team, entries=rows, total=len(entries),
         categories=CATEGORIES, chosen=chosen, actions=_actions(page, child), pending=pending,
@@ -128,22 +133,28 @@ async def _bases(page: Page, child_id: UUID, entries: list[dict], setting: bool)
     """Consent and safeguarding details for the "why you can see it" column: the consent list
     is the setting's and parent's to read; others are told "a parent's consent"."""
     assert page.apis is not None
-    consents: dict[str, dict] = {}
-    grants: dict[str, dict] = {}
     bases = {str(e.get("basis") or "") for e in entries}
-    if setting and any(b.startswith("consent:") for b in bases):
+
+    async def consents() -> dict[str, dict]:
+        if not (setting and any(b.startswith("consent:") for b in bases)):
+            return {}
         try:
             listed = await page.apis.consent.consents(child_id)
-            consents = {str(c["consent_id"]): c for c in listed.get("consents") or ()}
         except ApiError:
-            pass
-    if any(b.startswith("safeguarding:") for b in bases):
+            return {}
+        return {str(c["consent_id"]): c for c in listed.get("consents") or ()}
+
+    async def grants() -> dict[str, dict]:
+        if not any(b.startswith("safeguarding:") for b in bases):
+            return {}
         try:
             listed = await page.apis.consent.safeguarding_grants(child_id)
-            grants = {str(g["grant_id"]): g for g in listed.get("grants") or ()}
         except ApiError:
-            pass
-    return consents, grants
+            return {}
+        return {str(g["grant_id"]): g for g in listed.get("grants") or ()}
+
+    by_consent, by_grant = await asyncio.gather(consents(), grants())
+    return by_consent, by_grant
 
 
 async def _referrals_waiting(page: Page, child_id: UUID) -> list[dict]:
