@@ -7,6 +7,8 @@ the APIs answer with: the APIs still decide every read."""
 
 from __future__ import annotations
 
+import asyncio
+
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -82,8 +84,8 @@ def matrix(consents: list[dict[str, Any]], team: list[dict[str, Any]]) -> list[d
 
 async def _consents_and_team(page: Page, child_id: UUID) -> tuple[list[dict], list[dict]]:
     assert page.apis is not None
-    listed = await page.apis.consent.consents(child_id)
-    team = (await page.apis.referrals.team(child_id)).get("members") or []
+    listed, on_team = await asyncio.gather(page.apis.consent.consents(child_id), page.apis.referrals.team(child_id))
+    team = on_team.get("members") or []
     order = {"active": 0, "not_yet_started": 1, "expired": 2, "withdrawn": 3}
     consents = sorted(listed.get("consents") or (), key=lambda c: (order.get(str(c.get("status")), 4),
                                                                     str(c.get("recorded_at") or "")))
