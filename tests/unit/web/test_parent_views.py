@@ -237,7 +237,13 @@ def test_the_matrix_ticks_what_each_team_organisation_can_see(ada, world):
     assert rows["Riverside Speech and Language Therapy"].count("Can see") == 4
     assert rows["Northbridge Health Visiting"].count("Can see") == 4
     assert rows["Elm Street Family Hub"].count("Can see") == 0  # no consent names it
-    assert 'class="tac-table-scroll" role="region"' in text and 'tabindex="0"' in text
+    assert 'class="tac-table-scroll tac-matrix-grid" role="region"' in text and 'tabindex="0"' in text
+    # the same answer as a list, for a phone
+    listed = text[text.index('tac-matrix-list'):text.index('</dl>')]
+    rows = {r.split("</dt>")[0].split(">")[-1]: r for r in listed.split('<div class="govuk-summary-list__row">')[1:]}
+    assert rows["Riverside Speech and Language Therapy"].count("<li>") == 4
+    assert "<li>Speech and language therapy</li>" in rows["Riverside Speech and Language Therapy"]
+    assert "Nothing from your consents" in rows["Elm Street Family Hub"]
 
 
 def test_withdrawing_says_what_changes_at_once_then_withdraws(ada, world):

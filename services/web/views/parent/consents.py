@@ -78,7 +78,8 @@ def matrix(consents: list[dict[str, Any]], team: list[dict[str, Any]]) -> list[d
     for member in team:
         seen = {cat for c in active if covers(c, member) for cat in c.get("categories") or ()}
         rows.append({"name": member.get("organisation_name") or member.get("organisation_id"),
-                     "cells": [(cat, cat in seen) for cat in CATEGORIES]})
+                     "cells": [(cat, cat in seen) for cat in CATEGORIES],
+                     "seen": [label for cat, (label, _hint) in CATEGORIES.items() if cat in seen]})
     return rows
 
 
