@@ -12,7 +12,7 @@ import yaml
 
 from schemas import topics
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
-from schemas.deadletter import DeadLetterRecord
+from schemas.deadletter import REPLAY_OF_HEADER, DeadLetterRecord, DeadLetterReplayed
 from schemas.envelope import Event
 from schemas.compatibility import TOPIC_KEY
 from schemas.kafka_binding import STRUCTURED_CONTENT_TYPE
@@ -20,7 +20,7 @@ from schemas.json_schemas import GENERATED_NOTE, canonical, json_schemas
 
 # Version of the published contract document. Bump it when the catalogue changes (a breaking
 # change to an event is a new `vN` type, never an edit in place: DESIGN §2).
-CONTRACTS_VERSION = "1.1.0"
+CONTRACTS_VERSION = "1.2.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 STRUCTURED_HEADERS = "CloudEventsStructuredHeaders"
 
@@ -138,6 +138,30 @@ def asyncapi_document() -> dict[str, Any]:
     }
     messages_by_topic[topics.DEADLETTER.name].append(record_name)
 
+    marker_name = DeadLetterReplayed.__name__
+    _add_component_schemas(component_schemas, marker_name, schemas[DeadLetterReplayed.TYPE])
+    component_messages[marker_name] = {
+        "name": marker_name,
+        "title": "Dead-letter record replayed",
+        "summary": "Appended by `tac deadletter replay` once a parked message went back to its source topic.",
+        "description": (
+            "Readers of the dead-letter topic tell it from a DeadLetterRecord by its `tac-replay-of` header. "
+            "A record with a marker is not replayed again (replaying twice changes nothing; consumers also "
+            "de-duplicate by event id)."
+        ),
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {REPLAY_OF_HEADER: {"type": "string", "pattern": "^[0-9]+:[0-9]+$",
+                                              "description": "<partition>:<offset> of the record replayed"}},
+            "required": [REPLAY_OF_HEADER],
+        },
+        "payload": {"$ref": f"#/components/schemas/{marker_name}"},
+        "bindings": {"kafka": {"key": _key_schema(topics.DEADLETTER), "bindingVersion": KAFKA_BINDING_VERSION}},
+        "x-record-type": DeadLetterReplayed.TYPE,
+    }
+    messages_by_topic[topics.DEADLETTER.name].append(marker_name)
+
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for topic in topics.ALL_TOPICS:
@@ -167,7 +191,8 @@ def asyncapi_document() -> dict[str, Any]:
             "summary": (
                 f"The {service} service publishes these messages (CloudEvents source {source})."
                 if source
-                else "Any consumer publishes here a message it could not process."
+                else "Any consumer publishes here a message it could not process; `tac deadletter replay` "
+                "appends a marker for each one it sends back."
             ),
             "messages": [{"$ref": f"#/channels/{cid}/messages/{n}"} for n in names],
             "x-producer": service,

@@ -58,7 +58,8 @@ async def send_envelope(producer: AIOKafkaProducer, envelope: EnvelopeBase, *, t
 
 
 def deadletter_record(
-    *, raw: bytes | None, key: bytes | None, reason: str, source_topic: str, partition: int, offset: int, consumer: str
+    *, raw: bytes | None, key: bytes | None, reason: str, source_topic: str, partition: int, offset: int, consumer: str,
+    headers: Sequence[tuple[str, bytes | None]] = (),
 ) -> bytes:
     return DeadLetterRecord.for_message(
         reason=reason,
@@ -68,6 +69,7 @@ def deadletter_record(
         consumer=consumer,
         key=key,
         value=raw,
+        headers=headers,
         failed_at=datetime.now(timezone.utc),
     ).to_json_bytes()
 
@@ -83,11 +85,14 @@ async def send_to_deadletter(
     offset: int,
     consumer: str,
     topic: str = DEADLETTER.name,
+    headers: Sequence[tuple[str, bytes | None]] = (),
 ) -> None:
-    """Publish the dead-letter record and wait for the broker's acknowledgement, so the
-    original offset is committed only once the message is safely parked."""
+    """Publish the dead-letter record (with the original headers, so it can be replayed as it
+    was) and wait for the broker's acknowledgement, so the original offset is committed only
+    once the message is safely parked."""
     value = deadletter_record(
-        raw=raw, key=key, reason=reason, source_topic=source_topic, partition=partition, offset=offset, consumer=consumer
+        raw=raw, key=key, reason=reason, source_topic=source_topic, partition=partition, offset=offset,
+        consumer=consumer, headers=headers,
     )
     await producer.send_and_wait(topic, value=value, key=key, headers=[("reason", reason[:200].encode())])
     log.warning("dead_lettered", source_topic=source_topic, partition=partition, offset=offset, reason=reason)
@@ -104,7 +109,7 @@ def dead_letter_to(producer: Callable[[], AIOKafkaProducer | None], *, consumer:
             raise RuntimeError("the producer is not started")
         await send_to_deadletter(started, raw=message.value, key=message.key, reason=reason,
                                  source_topic=message.topic, partition=message.partition, offset=message.offset,
-                                 consumer=consumer, topic=topic)
+                                 consumer=consumer, topic=topic, headers=message.headers)
 
     return park
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES, InvalidEvent, make_envelope, parse_event
-from schemas.deadletter import DeadLetterRecord
+from schemas.deadletter import DeadLetterRecord, DeadLetterReplayed
 from schemas.envelope import Actor
 from schemas.events import consent, referrals
 from schemas.vocabulary import Agency, Category, Purpose
@@ -67,7 +67,7 @@ def test_the_dead_letter_record_is_frozen_and_forbids_extra_fields():
     with pytest.raises(ValidationError, match="frozen"):
         record.offset = 2  # type: ignore[misc]
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        DeadLetterRecord.model_validate({**record.model_dump(), "headers": {}})
+        DeadLetterRecord.model_validate({**record.model_dump(), "surname": "Smith"})
 
 
 # --- parse_event ---------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def _field_paths(model: type[BaseModel], prefix: str = "", seen: frozenset[type]
 
 
 def _all_contract_models() -> list[type[BaseModel]]:
-    return [*ENVELOPE_CLASSES.values(), DeadLetterRecord]
+    return [*ENVELOPE_CLASSES.values(), DeadLetterRecord, DeadLetterReplayed]
 
 
 def test_the_field_walk_reaches_nested_models():

@@ -13,12 +13,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from schemas import export, topics
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES, make_envelope
-from schemas.deadletter import DeadLetterRecord
+from schemas.deadletter import DeadLetterRecord, DeadLetterReplayed
 
 SCHEMAS_DIR = export.SCHEMAS_DIR
 JSONSCHEMA_DIR = SCHEMAS_DIR / export.JSONSCHEMA_DIR
 ASYNCAPI_PATH = SCHEMAS_DIR / export.ASYNCAPI_FILE
-ALL_SCHEMA_NAMES = sorted([*EVENT_TYPES, DeadLetterRecord.TYPE])
+ALL_SCHEMA_NAMES = sorted([*EVENT_TYPES, DeadLetterRecord.TYPE, DeadLetterReplayed.TYPE])
 
 
 def _load_json(name: str) -> dict[str, Any]:
@@ -113,9 +113,19 @@ def test_every_event_type_has_its_json_schema_file(event_type: str):
 def test_the_dead_letter_record_has_its_json_schema_file():
     schema = _load_json(DeadLetterRecord.TYPE)
     assert set(schema["properties"]) == {
-        "reason", "source_topic", "partition", "offset", "consumer", "key", "original_b64", "failed_at",
+        "reason", "source_topic", "partition", "offset", "consumer", "key", "original_b64", "original_headers",
+        "failed_at",
     }
-    assert set(schema["required"]) == set(schema["properties"])
+    # original_headers came after the first release: optional, so older records still validate
+    assert set(schema["required"]) == set(schema["properties"]) - {"original_headers"}
+    assert schema["additionalProperties"] is False
+
+
+def test_the_replay_marker_has_its_json_schema_file():
+    schema = _load_json(DeadLetterReplayed.TYPE)
+    assert set(schema["required"]) == {
+        "record_partition", "record_offset", "to_topic", "to_partition", "to_offset", "replayed_at",
+    }
     assert schema["additionalProperties"] is False
 
 
@@ -159,6 +169,21 @@ def test_a_real_dead_letter_record_validates_against_its_json_schema():
     assert not list(validator.iter_errors(instance))
     assert record.original == b"{not json"
     assert DeadLetterRecord.model_validate_json(record.to_json_bytes()) == record
+
+
+def test_a_dead_letter_record_keeps_the_original_headers_in_order_and_reads_a_record_written_without_them():
+    headers = [("ce_type", b"tac.referrals.concern_raised.v1"), ("content-type", b"application/json"), ("empty", None)]
+    record = DeadLetterRecord.for_message(
+        reason="x", source_topic="tac.referrals.v1", partition=0, offset=0, consumer="c",
+        key=b"k", value=b"{}", headers=headers, failed_at=datetime(2025, 3, 3, tzinfo=timezone.utc),
+    )
+    again = DeadLetterRecord.model_validate_json(record.to_json_bytes())
+    assert again.headers == [("ce_type", b"tac.referrals.concern_raised.v1"), ("content-type", b"application/json"),
+                             ("empty", b"")]
+    older = {k: v for k, v in json.loads(record.to_json_bytes()).items() if k != "original_headers"}
+    assert DeadLetterRecord.model_validate(older).headers == []
+    validator = Draft202012Validator(_load_json(DeadLetterRecord.TYPE), format_checker=FormatChecker())
+    assert validator.is_valid(older) and validator.is_valid(json.loads(record.to_json_bytes()))
 
 
 def test_a_dead_letter_record_keeps_a_null_key_and_an_empty_value():
@@ -215,17 +240,20 @@ def test_every_event_type_appears_in_the_asyncapi_document_under_its_topic(async
     assert all(event.__name__ not in c["messages"] for c in others)
 
 
-def test_every_message_in_the_asyncapi_document_is_a_catalogue_event_or_the_dead_letter_record(asyncapi):
-    names = {e.__name__ for e in EVENT_TYPES.values()} | {DeadLetterRecord.__name__}
+def test_every_message_in_the_asyncapi_document_is_a_catalogue_event_or_a_dead_letter_topic_record(asyncapi):
+    names = {e.__name__ for e in EVENT_TYPES.values()} | {DeadLetterRecord.__name__, DeadLetterReplayed.__name__}
     assert set(asyncapi["components"]["messages"]) == names
 
 
-def test_the_dead_letter_record_is_the_message_on_the_dead_letter_channel(asyncapi):
+def test_the_dead_letter_record_and_the_replay_marker_are_the_messages_on_the_dead_letter_channel(asyncapi):
     _, channel = _channel_for(asyncapi, topics.DEADLETTER.name)
-    assert list(channel["messages"]) == [DeadLetterRecord.__name__]
+    assert list(channel["messages"]) == [DeadLetterRecord.__name__, DeadLetterReplayed.__name__]
     message = _resolve_pointer(asyncapi, channel["messages"][DeadLetterRecord.__name__]["$ref"])
     payload = _resolve_pointer(asyncapi, message["payload"]["$ref"])
     assert set(payload["required"]) >= {"reason", "source_topic", "partition", "offset", "original_b64"}
+    assert message["headers"]["required"] == ["reason"]
+    marker = _resolve_pointer(asyncapi, channel["messages"][DeadLetterReplayed.__name__]["$ref"])
+    assert marker["headers"]["required"] == ["tac-replay-of"]
 
 
 @pytest.mark.parametrize(
