@@ -12,7 +12,7 @@ import yaml
 
 from schemas import topics
 from schemas.catalogue import ENVELOPE_CLASSES, EVENT_TYPES
-from schemas.deadletter import REPLAY_OF_HEADER, DeadLetterRecord, DeadLetterReplayed
+from schemas.deadletter import REPLAY_OF_HEADER, REPLAYED_FROM_HEADER, DeadLetterRecord, DeadLetterReplayed
 from schemas.envelope import Event
 from schemas.compatibility import TOPIC_KEY
 from schemas.kafka_binding import STRUCTURED_CONTENT_TYPE
@@ -115,6 +115,14 @@ def asyncapi_document() -> dict[str, Any]:
         "properties": {
             "content-type": {"const": STRUCTURED_CONTENT_TYPE},
             "correlationid": {"type": "string", "maxLength": 128, "description": "The event's correlationid, repeated"},
+            REPLAYED_FROM_HEADER: {
+                "type": "string",
+                "description": (
+                    "Only on a message `tac deadletter replay` sent back from the dead-letter topic: "
+                    "<dead-letter topic>:<partition>:<offset> of the record it came from. Consumers ignore it "
+                    "(they de-duplicate by event id)."
+                ),
+            },
         },
         "required": ["content-type"],
     }

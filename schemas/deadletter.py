@@ -27,6 +27,9 @@ MAX_REASON_CHARS = 8000
 # The Kafka header that marks a message on the dead-letter topic as a DeadLetterReplayed marker
 # (its value: "<partition>:<offset>" of the record it marks); a parked record has `reason` instead.
 REPLAY_OF_HEADER = "tac-replay-of"
+# On a message `tac deadletter replay` sent back to its source topic: "<dead-letter topic>:<partition>:
+# <offset>" of the record it came from, so a message parked again after a replay says where it has been.
+REPLAYED_FROM_HEADER = "tac-replayed-from"
 _BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
 
 

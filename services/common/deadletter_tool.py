@@ -28,15 +28,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from schemas.deadletter import REPLAY_OF_HEADER, DeadLetterReplayed
+from schemas.deadletter import REPLAY_OF_HEADER, REPLAYED_FROM_HEADER, DeadLetterReplayed
 from schemas.topics import DEADLETTER
 from services.common.deadletter_log import Message, Parked, SelectionError, by_position, fold, listing, matching
 from services.common.kafka import make_producer
 from services.common.kafka_admin import DEFAULT_BOOTSTRAP, wait_for_broker
-
-# On a replayed message: "<dead-letter topic>:<partition>:<offset>" of the record it came from, so
-# a message parked again after a replay says where it has been.
-REPLAYED_FROM_HEADER = "tac-replayed-from"
 
 
 class ToolError(Exception):
