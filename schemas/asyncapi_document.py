@@ -91,6 +91,16 @@ def _docstring(cls: type) -> str | None:
     return inspect.cleandoc(doc)
 
 
+# How an event's docstring (its schema's and message's description) marks a rule of its own that
+# JSON Schema cannot state (a comparison of two fields); tests/unit/schemas/test_formats.py keeps
+# every event with such a validator marked.
+UNSTATED_RULE_MARK = "JSON Schema cannot state"
+
+
+def _with_unstated_rules() -> list[str]:
+    return [e.__name__ for e in EVENT_TYPES.values() if UNSTATED_RULE_MARK in " ".join((_docstring(e) or "").split())]
+
+
 def asyncapi_document() -> dict[str, Any]:
     schemas = json_schemas()
     component_schemas: dict[str, Any] = {}
@@ -218,7 +228,9 @@ def asyncapi_document() -> dict[str, Any]:
                 "Every event is a CloudEvents 1.0 event in structured mode of the Kafka protocol binding "
                 "(`content-type: application/cloudevents+json`) whose `subject` is the child's pseudonymous "
                 "id and also the Kafka key; `dataschema` names the event's JSON Schema. Rules JSON Schema "
-                "cannot state are in each message's description. No name, address or date of birth travels "
+                "cannot state (comparisons of two fields) are in the description of each message they "
+                "apply to, and TAC's consumers refuse an event that breaks one: "
+                + ", ".join(_with_unstated_rules()) + ". No name, address or date of birth travels "
                 "on the bus. " + GENERATED_NOTE
             ),
         },
