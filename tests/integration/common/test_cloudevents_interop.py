@@ -1,17 +1,21 @@
 """Another system reads TAC's events with the CloudEvents SDK (`cloudevents` on PyPI, the Kafka
 protocol binding): every catalogue event, written to a real outbox table in PostgreSQL and
 published by the real OutboxRelay to the real broker, is read back by a plain aiokafka consumer
-and parsed by the SDK in structured mode, with every attribute as it was sent."""
+and parsed by the SDK in structured mode, with every attribute as it was sent; its bytes validate
+against the published JSON Schema its `dataschema` names."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from uuid import uuid4
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka, from_structured
 from cloudevents.core.formats.json import JSONFormat
+from jsonschema import Draft202012Validator, FormatChecker
 
+from schemas import export
 from schemas.catalogue import EVENT_TYPES, SCHEMA_ID_PREFIX, make_envelope
 from schemas.envelope import Actor, EnvelopeBase
 from schemas.kafka_binding import STRUCTURED_CONTENT_TYPE
@@ -96,5 +100,10 @@ async def test_every_catalogue_event_relayed_from_the_outbox_is_read_by_the_clou
             assert event.get_extension("causationid") == envelope.causationid
             assert event.get_data() == envelope.model_dump(mode="json")["data"]
         read_ids.append(event.get_id())
+        # `dataschema` names a published file, and the bytes on the wire validate against it.
+        published = json.loads((export.SCHEMAS_DIR / export.JSONSCHEMA_DIR / f"{envelope.type}.json").read_text())
+        assert published["$id"] == event.get_dataschema()
+        wire = Draft202012Validator(published, format_checker=FormatChecker())
+        assert not [e.message for e in wire.iter_errors(json.loads(record.value))]
     assert sorted(read_ids) == sorted(by_id), "every event read once"
     assert {e.actor.agency for e in sent} == {Agency.SETTING, Agency.PARENT}
