@@ -184,13 +184,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The client logs every refused connection; the one-line error below says it once.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # The client logs every refused connection; the one-line error below says it once. (Restored
+    # after: `main` also runs inside other processes, e.g. the tests.)
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
     try:
         return asyncio.run(args.action_run(args))
     except (ToolError, SelectionError) as e:
         message = str(e)
     except (KafkaError, OSError) as e:  # the broker went away mid-way
         message = f"Kafka failed: {e!r}"
+    finally:
+        client_log.setLevel(level)
     print(f"tac deadletter {args.action}: error: {message}", file=sys.stderr)
     return 1
