@@ -23,6 +23,7 @@ __all__ = [
     "BASIS_OWN",
     "BASIS_OWN_REQUEST",
     "BASIS_PARENT",
+    "CONSENT_STATE_HELD",
     "NOT_ON_TEAM",
     "NO_ACTIVE_CONSENT",
     "NOT_PARENT_OF_CHILD",
@@ -44,6 +45,7 @@ UNKNOWN_CATEGORY = "unknown_category"
 NOT_PARENT_OF_CHILD = "not_parent_of_child"
 NO_ACTIVE_CONSENT = "no_active_consent"
 NOT_ON_TEAM = "not_on_team"
+CONSENT_STATE_HELD = "consent_state_held"
 
 # Only the data categories a parent can consent to (DESIGN §3) can ever be shown. Anything
 # else — a typo, a category from a newer contract version, `audit` — is denied to everyone,
@@ -57,8 +59,8 @@ class Decision:
     "consent:<consent id>"), or a denial (``basis`` None).
 
     ``reason`` is always ``"<code>: <words>"``: for a permit the code is the basis kind, for a
-    denial one of ``unknown_category``, ``not_parent_of_child``, ``not_on_team``,
-    ``no_active_consent``.
+    denial one of ``unknown_category``, ``not_parent_of_child``, ``consent_state_held``,
+    ``not_on_team``, ``no_active_consent``.
     """
 
     permitted: bool
@@ -107,6 +109,13 @@ def decide(viewer: Viewer, entry: Entry, now: datetime, state: ConsentState) -> 
     # withdrawn or closed; the advice it asked for) is part of its own work.
     if entry.answers_request_of is not None and entry.answers_request_of == viewer.organisation_id:
         return _permit(BASIS_OWN_REQUEST, f"answers a request made by the viewer's organisation {viewer.organisation_id}")
+
+    # A held child (consent_policy.holds: this copy could not apply a message that may restrict
+    # access): rules 4 and 5 rest on the copy of the consent state (safeguarding grants, consent,
+    # team), so they fail closed; rules 1-3 above rest on no consent and still apply.
+    if state.is_held(entry.child_id):
+        return _deny(CONSENT_STATE_HELD, "this child's consent state is held: a message that may restrict "
+                     "access could not be applied, so consent-based access is closed until a person releases it")
 
     # Rule 4: break-glass safeguarding access, unexpired, for this child and organisation.
     grants = state.permitting_grants(viewer, entry, now)

@@ -9,6 +9,10 @@ it is idempotent (a redelivered event changes nothing) and insensitive to arriva
 withdrawal that overtakes its grant still withdraws it: fail safe; team membership at a moment
 is read from the latest join or leave at or before it, by event time).
 
+A state also knows which children are *held* (``consent_policy.holds``: a message that may
+restrict their access could not be applied): for a held child no consent is active and no
+safeguarding grant permits, whatever was folded, until a person releases the hold (fail closed).
+
 Pure: the contracts and the standard library only, no I/O.
 """
 
@@ -65,6 +69,10 @@ class ConsentState:
     expired: frozenset[UUID] = frozenset()
     safeguarding: frozenset[SafeguardingGrant] = frozenset()
     team: frozenset[TeamChange] = frozenset()
+    # Children whose copy is untrustworthy (consent_policy.holds); `held_everyone` when a hold
+    # could not be tied to one child.
+    held: frozenset[UUID] = frozenset()
+    held_everyone: bool = False
     _consents_by_id: Mapping[UUID, frozenset[ConsentRecord]] = field(init=False, repr=False, compare=False)
     _consents_by_child: Mapping[UUID, frozenset[UUID]] = field(init=False, repr=False, compare=False)
     _grants_by_id: Mapping[UUID, frozenset[SafeguardingGrant]] = field(init=False, repr=False, compare=False)
@@ -107,7 +115,19 @@ class ConsentState:
             return self
         return replace(self, grants=new[0], withdrawn=new[1], expired=new[2], safeguarding=new[3], team=new[4])
 
+    def with_holds(self, children: Iterable[Any], *, everyone: bool = False) -> "ConsentState":
+        """The same state with these children held too (and every child, with `everyone`)."""
+        held = self.held | frozenset(as_uuid(c) for c in children)
+        everyone = self.held_everyone or everyone
+        if held == self.held and everyone == self.held_everyone:
+            return self
+        return replace(self, held=held, held_everyone=everyone)
+
     # -- queries -------------------------------------------------------------------------
+
+    def is_held(self, child_id: UUID) -> bool:
+        """The child's consent-based access fails closed: see consent_policy.holds."""
+        return self.held_everyone or as_uuid(child_id) in self.held
 
     def consent_ids_for(self, child_id: UUID) -> frozenset[UUID]:
         """Ids of every consent granted for the child, whatever its status."""
@@ -126,6 +146,8 @@ class ConsentState:
         require_aware("now", now)
         consent_id = as_uuid(consent_id)
         versions = self.consent_versions(consent_id)
+        if any(self.is_held(v.child_id) for v in versions):
+            return False  # the copy may miss this consent's withdrawal: fail closed
         return (bool(versions) and consent_id not in self.withdrawn and consent_id not in self.expired
                 and all(v.in_period(now) for v in versions))
 
@@ -170,6 +192,8 @@ class ConsentState:
                 if self.is_active(cid, now) and all(v.covers(viewer, entry) for v in self.consent_versions(cid))]
 
     def permitting_grants(self, viewer: Viewer, entry: Entry, now: datetime) -> list[UUID]:
+        if self.is_held(entry.child_id):
+            return []  # break-glass rests on the copy too: held, it fails closed
         return [gid for gid in self.safeguarding_ids_for(entry.child_id)
                 if all(g.covers(viewer, entry, now) for g in self.safeguarding_versions(gid))]
 

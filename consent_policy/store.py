@@ -22,8 +22,19 @@ and then, inside the caller's transaction (nothing here commits):
 * ``setting_of(session, child_id)`` the child's setting: the latest ChildRegistered kept, by
   event time.
 
-Each service's Alembic history creates the table (columns below, index
-``ix_consent_events_child_id``); the services' migration tests compare it with this definition.
+and the copy's holds (``consent_policy.holds``: a message that may restrict access could not be
+applied, so the child's consent-based access fails closed), in the table ``consent_holds``:
+
+* ``place_holds(session, holds)`` records them; a message already holding (same topic,
+  partition and offset: a redelivery) holds once. Returns the holds newly placed.
+* ``open_holds(session)`` / ``release(session, child_id, by=, at=)``: for the person resolving
+  them (``tac holds``); a released hold stays, with who released it and when.
+* ``state_for``/``states_for`` mark the held children on the states they return.
+
+Each service's Alembic history creates both tables (columns below, indexes
+``ix_consent_events_child_id`` and ``ix_consent_holds_child_id``; ``create_holds_table`` is the
+migration step that makes the holds table); the services' migration tests compare them with this
+definition.
 
 This module imports SQLAlchemy: it is an adapter, not part of the pure policy
 (``consent_policy.decision`` and ``consent_policy.state`` never import it).
@@ -35,17 +46,24 @@ from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, select
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, or_, select, update,
+)
 from sqlalchemy.orm import Session
 
+from consent_policy.holds import Hold
 from consent_policy.state import FOLDED_TYPES, ConsentState
 from schemas.catalogue import parse_event
 from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered
 
-__all__ = ["CHUNK", "TABLE_NAME", "ConsentCopy"]
+__all__ = ["CHUNK", "HOLDS_TABLE_NAME", "TABLE_NAME", "ConsentCopy", "create_holds_table"]
 
 TABLE_NAME = "consent_events"
+HOLDS_TABLE_NAME = "consent_holds"
 
 # How many ids go into one IN (...) list: far below every driver's parameter limit
 # (PostgreSQL 65,535; SQLite 32,766).
@@ -72,6 +90,7 @@ class ConsentCopy:
             # read by the decision. NULL on rows kept before the column existed.
             Column("received_at", DateTime(timezone=True), nullable=True),
         )
+        self.holds = Table(HOLDS_TABLE_NAME, metadata, *_hold_columns())
 
     # -- writing -------------------------------------------------------------------------
 
@@ -104,6 +123,51 @@ class ConsentCopy:
             session.execute(insert(self.table), [self.row(e, received_at=at) for e in first.values()])
         return len(first)
 
+    def place_holds(self, session: Session, holds: Iterable[Hold]) -> list[Hold]:
+        """Record the holds not recorded before (by topic, partition and offset); the new ones."""
+        new = []
+        for hold in holds:
+            if hold.topic is not None and session.execute(select(self.holds.c.hold_id).where(
+                    self.holds.c.topic == hold.topic, self.holds.c.partition == hold.partition,
+                    self.holds.c.offset == hold.offset)).first() is not None:
+                continue
+            session.execute(insert(self.holds).values(
+                hold_id=str(uuid4()), child_id=None if hold.child_id is None else str(hold.child_id), why=hold.why,
+                reason=hold.reason[:2000], event_type=(hold.event_type or None) and hold.event_type[:200],
+                topic=hold.topic, partition=hold.partition, offset=hold.offset, held_at=hold.held_at))
+            new.append(hold)
+        return new
+
+    def open_holds(self, session: Session) -> list[dict[str, Any]]:
+        """Every hold not yet released, oldest first (child_id None: every child is held)."""
+        rows = session.execute(select(self.holds).where(self.holds.c.released_at.is_(None))
+                               .order_by(self.holds.c.held_at, self.holds.c.hold_id)).mappings()
+        return [dict(row) for row in rows]
+
+    def release(self, session: Session, child_id: UUID | None, *, by: str, at: datetime) -> int:
+        """Release the child's open holds (None: the holds on every child); how many. The rows
+        stay, saying who released them and when."""
+        if not by.strip():
+            raise ValueError("a release names the person who resolved the hold")
+        which = self.holds.c.child_id.is_(None) if child_id is None else self.holds.c.child_id == str(child_id)
+        done = session.execute(update(self.holds).where(which, self.holds.c.released_at.is_(None))
+                               .values(released_at=at, released_by=by))
+        return done.rowcount
+
+    def _held(self, session: Session, child_ids: Sequence[str]) -> tuple[set[str], bool]:
+        held: set[str] = set()
+        everyone = False
+        for start in range(0, max(len(child_ids), 1), CHUNK):
+            rows = session.execute(select(self.holds.c.child_id).where(
+                self.holds.c.released_at.is_(None),
+                or_(self.holds.c.child_id.is_(None), self.holds.c.child_id.in_(child_ids[start:start + CHUNK]))))
+            for (child_id,) in rows:
+                if child_id is None:
+                    everyone = True
+                else:
+                    held.add(child_id)
+        return held, everyone
+
     # -- reading -------------------------------------------------------------------------
 
     def state_for(self, session: Session, child_id: Hashable) -> ConsentState:
@@ -123,7 +187,9 @@ class ConsentCopy:
                                    .where(self.table.c.child_id.in_(wanted[start:start + CHUNK])))
             for child_id, raw in rows:
                 found[child_id].append(parse_event(raw))
-        return {keys[k]: ConsentState.from_events(envelopes) for k, envelopes in found.items()}
+        held, everyone = self._held(session, wanted)
+        return {keys[k]: ConsentState.from_events(envelopes).with_holds([k] if k in held else [], everyone=everyone)
+                for k, envelopes in found.items()}
 
     def setting_of(self, session: Session, child_id: Hashable) -> str | None:
         """The child's setting: the latest ChildRegistered kept for the child (by event time,
@@ -132,3 +198,27 @@ class ConsentCopy:
             self.table.c.child_id == str(child_id), self.table.c.event_type == ChildRegistered.TYPE)).scalars()
         registrations = sorted((parse_event(raw) for raw in rows), key=lambda e: (e.time, str(e.id)))
         return registrations[-1].data.setting_organisation_id if registrations else None
+
+
+def _hold_columns() -> list[Column]:
+    return [
+        Column("hold_id", String(36), primary_key=True),
+        # NULL: the message could not be tied to one child, so every child is held.
+        Column("child_id", String(36), nullable=True, index=True),
+        Column("why", String(32), nullable=False),  # consent_policy.holds: malformed | unknown_type
+        Column("reason", Text, nullable=False),
+        Column("event_type", String(200), nullable=True),
+        # Which message (NULL when applied directly): a redelivery holds once.
+        Column("topic", String(249), nullable=True),
+        Column("partition", Integer, nullable=True),
+        Column("offset", BigInteger, nullable=True),
+        Column("held_at", DateTime(timezone=True), nullable=False),
+        Column("released_at", DateTime(timezone=True), nullable=True),
+        Column("released_by", String(128), nullable=True),
+    ]
+
+
+def create_holds_table(op: Any) -> None:
+    """The Alembic step that makes the holds table as defined here (each enforcing service's
+    migration calls it, so the four databases cannot drift apart)."""
+    op.create_table(HOLDS_TABLE_NAME, *_hold_columns())  # with its index ix_consent_holds_child_id

@@ -4,6 +4,7 @@
     tac token --practitioner parent-1 --agency parent --role parent --child <uuid>
     tac deadletter list [--reason SUBSTR] [--topic SOURCE_TOPIC]
     tac deadletter replay (--offset [PARTITION:]OFFSET ... | --reason SUBSTR | --all)
+    tac holds list --database-url URL              (services.common.holds_cli)
 
 Subcommands are a table (`SUBCOMMANDS`): to add one, write `add_arguments(parser)` and
 `run(args) -> exit status`, and add a line to the table.
@@ -23,7 +24,7 @@ import jwt
 from pydantic import ValidationError
 
 from schemas.vocabulary import Agency
-from services.common import deadletter_tool
+from services.common import deadletter_tool, holds_cli
 from services.common.dev_tokens import DEV_PRIVATE_KEY_PATH, issue_token
 from services.common.settings import (
     DEFAULT_JWT_AUDIENCE,
@@ -120,6 +121,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "token": Subcommand("print a signed bearer token (development key by default)", _token_arguments, _token_run),
     "deadletter": Subcommand("list parked messages, or replay them to their source topic",
                              deadletter_tool.add_arguments, deadletter_tool.run),
+    "holds": Subcommand("list or release consent holds (children whose consent-based access failed closed)",
+                        holds_cli.add_arguments, holds_cli.run),
 }
 
 

@@ -13,6 +13,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 
+from consent_policy.holds import Hold
 from schemas.catalogue import topic_of
 from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import EnvelopeBase
@@ -26,6 +27,9 @@ from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, Sink
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[EnvelopeBase], Awaitable[None]]
+# Records consent holds for messages that may restrict access and can never be parsed
+# (consent_policy.holds); a sink built by MessageBus has its own (BusSink.hold).
+HoldHandler = Callable[[Sequence[Hold]], Awaitable[None]]
 
 # Labels carry consumer names, topics and outcomes only — never child or person ids.
 CONSUMED = Counter("tac_consumer_events_total", "Events consumed by plain consumers", ["consumer", "outcome"])
@@ -118,8 +122,9 @@ class _EachEvent:
     """A sink calling an async per-event handler (a batch stops at the first failure; the
     pipeline then applies its events one by one, so handlers must be idempotent by event id)."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, hold: HoldHandler | None = None) -> None:
         self._handler = handler
+        self.hold = hold  # records consent holds (pipeline.BatchIngestor._hold); None: cannot
 
     async def ingest(self, batch: Sequence[Consumed]) -> IngestResult:
         for item in batch:
@@ -135,7 +140,7 @@ class EnvelopeConsumer:
     Each fetched batch goes through the pipeline: invalid or misrouted messages are
     dead-lettered with the reason; the rest go to `sink` (a handler table bound to a unit of
     work: MessageBus(HANDLERS).sink(transactions)) or to `handler` (async, one envelope at a
-    time). An event that keeps failing (`handler_attempts` tries with backoff) is dead-lettered
+    time; with `hold`, the async recorder of consent holds, as the bus's sink has its own). An event that keeps failing (`handler_attempts` tries with backoff) is dead-lettered
     with the error; a transient failure (`is_transient`, by default the database being away)
     is waited out. Offsets are committed once per fetched batch, after every message in it is
     applied or parked; a crash replays the uncommitted batch, which claims by event id ignore.
@@ -153,6 +158,7 @@ class EnvelopeConsumer:
         producer: AIOKafkaProducer,
         consumer_name: str,
         handler: Handler | None = None,
+        hold: HoldHandler | None = None,
         sink: Sink | None = None,
         deadletter_topic: str = DEADLETTER.name,
         handler_attempts: int = 3,
@@ -174,7 +180,7 @@ class EnvelopeConsumer:
         self._name = consumer_name
         self._max_records = max_records
         self.ingestor = BatchIngestor(
-            sink or _EachEvent(handler), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
+            sink or _EachEvent(handler, hold), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
             is_transient=is_transient, permanent_attempts=handler_attempts,
         )
 

@@ -17,25 +17,90 @@ runs nothing. An event type with no entry is claimed and otherwise ignored. Whil
 handled, `uow.consuming` says where it was read from (None when applied directly, as tests do)
 and logs carry its correlation id.
 
+Tolerant reader (issue 14): an event of a type this build does not know (a newer producer's;
+its envelope is the generic `EnvelopeBase`, `data` left as JSON) is claimed by id like any
+other and handed to the table's `UnknownEvent` handlers, e.g. `UnknownEvent: [add_entry]`;
+a table without that key skips it, counted in `tac_unknown_event_types_skipped_total` and
+logged once per type. One exception, for safety: an unknown type read from the consent topic
+may restrict access, so the bus also holds the child in the service's consent copy
+(`MessageBus(..., consent_copy=...)`, consent_policy.holds): that child's consent-based access
+fails closed until a person releases it. `BusSink.hold` records the holds the pipeline asks
+for (a message on such a topic that can never be parsed).
+
 The consumer pipeline (services.common.pipeline) feeds batches in; `MessageBus.sink` binds a
 bus to a service's unit-of-work factory as the pipeline's sink.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter
+
+from consent_policy.holds import UNKNOWN_TYPE, Hold, restricts_access
+from schemas.catalogue import EVENT_TYPES
 from schemas.envelope import EnvelopeBase, Event
 from services.common.logging import bind_correlation_id
 from services.common.unit_of_work import UnitOfWork, UnitOfWorkFactory, first_of_each
 
 if TYPE_CHECKING:
+    from consent_policy.store import ConsentCopy
     from services.common.pipeline import Incoming
+
+log = logging.getLogger(__name__)
+
+
+class UnknownEvent(Event):
+    """The handler-table key for events of a type this build does not know (see the module
+    docstring). Never instantiated: an unknown event's envelope carries its data as JSON."""
+
+    TYPE = "(any type not in the catalogue)"
+
 
 Handler = Callable[[EnvelopeBase, UnitOfWork], Any]
 Handlers = Mapping[type[Event], Sequence[Handler]]
+
+# Labels carry kinds only, never ids (a child id would be personal data in the monitoring system).
+UNKNOWN_SKIPPED = Counter(
+    "tac_unknown_event_types_skipped_total", "Events of a type this build does not know, skipped",
+    ["service", "type"],
+)
+HOLDS_PLACED = Counter(
+    "tac_consent_holds_placed_total",
+    "Children whose consent-based access was closed: a message that may restrict access could not be applied",
+    ["service", "why"],  # malformed | unknown_type
+)
+_UNKNOWN_LOGGED: set[tuple[str, str]] = set()
+
+
+def is_unknown(envelope: EnvelopeBase) -> bool:
+    """A type this build's catalogue does not know: the pipeline hands on its generic envelope."""
+    return envelope.type not in EVENT_TYPES
+
+
+def record_holds(service: str, consent_copy: "ConsentCopy", session: Any, holds: Iterable[Hold]) -> int:
+    """Record holds in a consent copy, in the caller's transaction; each new one is counted in
+    tac_consent_holds_placed_total and logged at error level: the alert a person acts on with
+    `tac holds list` / `tac holds release`."""
+    placed = consent_copy.place_holds(session, holds)
+    for hold in placed:
+        HOLDS_PLACED.labels(service, hold.why).inc()
+        log.error("CONSENT HOLD: consent-based access to child %s closed until a person releases it "
+                  "(tac holds release): %s [%s %s/%s@%s]", hold.child_id or "(every child)", hold.reason,
+                  hold.why, hold.topic, hold.partition, hold.offset)
+    return len(placed)
+
+
+def skipped_unknown(service: str, envelope: EnvelopeBase) -> None:
+    """Count an event of an unknown type a service skips; log the first of each type."""
+    UNKNOWN_SKIPPED.labels(service, envelope.type).inc()
+    if (service, envelope.type) not in _UNKNOWN_LOGGED:
+        _UNKNOWN_LOGGED.add((service, envelope.type))
+        log.warning("skipping events of unknown type %s (a newer producer's?): this build has no handler; "
+                    "counted in tac_unknown_event_types_skipped_total", envelope.type)
 
 
 @dataclass(frozen=True)
@@ -57,14 +122,41 @@ class Consumed:
 
 
 class MessageBus:
-    def __init__(self, handlers: Handlers) -> None:
+    """`service` names the service in metrics and alerts; `consent_copy` is the service's copy
+    of the consent state, where holds are recorded (required to consume the consent topic)."""
+
+    def __init__(self, handlers: Handlers, *, service: str = "unnamed",
+                 consent_copy: "ConsentCopy | None" = None) -> None:
         for event_class in handlers:
             if not (isinstance(event_class, type) and issubclass(event_class, Event)):
                 raise TypeError(f"handler table keys are event classes, not {event_class!r}")
         self._handlers = {cls: tuple(hs) for cls, hs in handlers.items()}
+        self._unknown = self._handlers.get(UnknownEvent, (self._skip_unknown,))
+        self.service = service
+        self.consent_copy = consent_copy
 
     def handlers_for(self, envelope: EnvelopeBase) -> tuple[Handler, ...]:
+        if is_unknown(envelope):
+            return self._unknown
         return self._handlers.get(type(envelope.data), ())
+
+    def _skip_unknown(self, envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+        skipped_unknown(self.service, envelope)
+
+    def place_holds(self, uow: UnitOfWork, holds: Iterable[Hold]) -> int:
+        """Record holds in the service's consent copy, in `uow`'s transaction; each new one is
+        counted and logged at error level (the alert a person acts on with `tac holds`)."""
+        if self.consent_copy is None:
+            raise RuntimeError(f"{self.service}: a consent hold is due but this bus has no consent_copy to hold in")
+        return record_holds(self.service, self.consent_copy, uow.session, holds)
+
+    def _hold_if_restricting(self, envelope: EnvelopeBase, origin: "Incoming | None", uow: UnitOfWork) -> None:
+        if origin is None or not restricts_access(origin.source, envelope.type, parsed=True):
+            return
+        self.place_holds(uow, [Hold(
+            child_id=envelope.subject, why=UNKNOWN_TYPE, held_at=uow.now, event_type=envelope.type,
+            reason=f"unknown event type {envelope.type!r} on {origin.topic}: this build cannot apply it",
+            topic=origin.topic, partition=origin.partition, offset=origin.offset)])
 
     def apply(self, uow: UnitOfWork, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
         """Apply each event of `batch` at most once, in `uow`'s transaction."""
@@ -72,6 +164,8 @@ class MessageBus:
         for item in fresh:
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
             uow.consuming = origin
+            if is_unknown(envelope):
+                self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)
         uow.consuming = None
         return IngestResult(len(fresh), len(batch) - len(fresh))
@@ -102,6 +196,11 @@ class BusSink:
     bus: MessageBus
     transactions: UnitOfWorkFactory
     unit_per_event: bool = False
+
+    def hold(self, holds: Sequence[Hold]) -> None:
+        """Record the holds the pipeline asks for, in one unit of work of their own."""
+        with self.transactions() as uow:
+            self.bus.place_holds(uow, holds)
 
     def ingest(self, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
         if not self.unit_per_event:

@@ -11,6 +11,13 @@ consumers (services.common.kafka.EnvelopeConsumer). A service supplies two thing
   sinks run in a worker thread, async ones (`async def ingest`) are awaited;
 * a dead-letter callable `(Incoming, reason)`, normally services.common.kafka.dead_letter_to.
 
+A tolerant reader (issue 14): unknown fields are dropped, and an event of a type this build does
+not know is handed on like any other (its generic envelope), for the handler table to store or
+skip (services.common.messagebus). A message that can never be parsed is parked; and when it may
+have restricted access (consent_policy.holds: anything on the consent topic, a team event on the
+referrals topic) the sink's `hold(holds)` first records a hold on the child, so the service's
+consent-based access for that child fails closed until a person releases it.
+
 `BatchIngestor.ingest(messages)` never raises (except on cancellation): an invalid or misrouted
 message is parked with the reason; a batch whose sink fails transiently (the database is away)
 is retried as it is until it goes through; a batch that fails otherwise is applied one event at
@@ -28,9 +35,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
-from schemas.catalogue import InvalidEvent, topic_of
+from consent_policy.holds import MALFORMED, Hold, held_child, readable_type, restricts_access
+from schemas.catalogue import InvalidEvent, UnknownEventType, topic_of
 from schemas.kafka_binding import parse_kafka_message
-from schemas.envelope import EnvelopeBase
+from schemas.envelope import EnvelopeBase, now_utc
 from schemas.topics import Topic
 from services.common.messagebus import Consumed, IngestResult
 
@@ -68,8 +76,12 @@ def misrouted_reason(source: Topic, event_type: str) -> str | None:
 
 @dataclass(frozen=True)
 class Poison:
+    """A message to park, with why; `hold` when parking it must also hold a child (it may have
+    restricted access: consent_policy.holds)."""
+
     message: Incoming
     reason: str
+    hold: Hold | None = None
 
 
 @dataclass
@@ -80,29 +92,48 @@ class Parsed:
 
 def parse_batch(messages: Sequence[Incoming]) -> Parsed:
     """Validate raw bytes with the pydantic contracts, as a tolerant reader of structured- or
-    binary-mode CloudEvents (schemas.kafka_binding); invalid or misrouted messages become
-    Poison with a reason a person can act on. (An event of a type this build does not know is
-    parked too, for now: nothing may skip the consent state unseen.)"""
+    binary-mode CloudEvents (schemas.kafka_binding). A well-formed event of a type this build does
+    not know is valid (its generic envelope: what every event carries), accepted on the topic it
+    came from since its topic cannot be checked; what cannot be parsed or is misrouted becomes
+    Poison with a reason a person can act on, and a hold when it may have restricted access."""
     parsed = Parsed()
     for message in messages:
         if not message.value:
-            parsed.poison.append(Poison(message, "empty message value"))
+            parsed.poison.append(malformed(message, "empty message value"))
             continue
         try:
             envelope = parse_kafka_message(message.value, message.headers)
+        except UnknownEventType as exc:
+            parsed.valid.append((message, exc.envelope))
+            continue
         except InvalidEvent as exc:
-            parsed.poison.append(Poison(message, exc.reason))
+            parsed.poison.append(malformed(message, exc.reason))
             continue
         reason = None if message.source is None else misrouted_reason(message.source, envelope.type)
         if reason is not None:
+            # A valid event of another topic's contract: nothing this topic carries was lost, so no hold.
             parsed.poison.append(Poison(message, reason))
             continue
         parsed.valid.append((message, envelope))
     return parsed
 
 
+def malformed(message: Incoming, reason: str) -> Poison:
+    """A message that can never be parsed, to park; with the hold it calls for, if any."""
+    event_type = readable_type(message.value, message.headers)
+    if not restricts_access(message.source, event_type, parsed=False):
+        return Poison(message, reason)
+    hold = Hold(child_id=held_child(message.key, message.value, message.headers), why=MALFORMED, reason=reason,
+                held_at=now_utc(), topic=message.topic, partition=message.partition, offset=message.offset,
+                event_type=event_type)
+    return Poison(message, reason, hold)
+
+
 class Sink(Protocol):
     def ingest(self, batch: Sequence[Consumed]) -> IngestResult | Awaitable[IngestResult]: ...
+
+    # Optional: `hold(holds) -> None` (sync or async) records holds in the service's consent
+    # copy (services.common.messagebus.BusSink.hold); a sink without it cannot fail closed.
 
 
 DeadLetter = Callable[[Incoming, str], Awaitable[None]]
@@ -140,6 +171,7 @@ class BatchIngestor:
 
     async def ingest(self, messages: Sequence[Incoming]) -> None:
         parsed = await asyncio.to_thread(parse_batch, messages)
+        await self._hold([p.hold for p in parsed.poison if p.hold is not None])
         if parsed.valid:
             await self._apply_all([Consumed(envelope, message) for message, envelope in parsed.valid])
         for poison in parsed.poison:
@@ -180,6 +212,34 @@ class BatchIngestor:
                 if not self.is_transient(exc):
                     raise
                 log.warning("store unavailable (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+
+    # -- poison: holds, then the dead-letter topic (kept apart from the apply path above) ---------
+
+    async def _hold(self, holds: list[Hold]) -> None:
+        """Record the holds before their messages are parked and acked, waiting out a store that
+        is away: a hold must never be lost, or the child's access would stay open on a copy that
+        missed what may have been a withdrawal."""
+        if not holds:
+            return
+        hold = getattr(self.sink, "hold", None)
+        if hold is None:
+            log.error("consent hold not recorded: this consumer's sink cannot hold (%d message(s) that may "
+                      "restrict access could not be applied)", len(holds))
+            return
+        delay = self.initial_backoff_s
+        while True:
+            try:
+                if inspect.iscoroutinefunction(hold):
+                    await hold(holds)
+                else:
+                    await asyncio.to_thread(hold, holds)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried until recorded, whatever the failure
+                log.error("recording %d consent hold(s) failed (%r); retrying in %.1fs", len(holds), exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
 
