@@ -13,8 +13,11 @@ import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 
+from consent_policy.holds import Hold
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
@@ -42,6 +45,9 @@ def build_app(settings: ConsentSettings, *, clock: Clock = utc_now, directory: D
     async def on_referrals_event(envelope: EnvelopeBase) -> None:
         await asyncio.to_thread(handlers.record_referrals_event, deps, envelope)
 
+    async def hold(holds: Sequence[Hold]) -> None:
+        await asyncio.to_thread(handlers.hold_children, deps, holds)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with runtime.running(MIGRATIONS, producer=settings.run_outbox_relay or settings.run_children_consumer):
@@ -50,7 +56,7 @@ def build_app(settings: ConsentSettings, *, clock: Clock = utc_now, directory: D
             if settings.run_children_consumer:
                 app.state.children_consumer = await runtime.start_consumer("children_consumer", EnvelopeConsumer(
                     bootstrap=settings.kafka_bootstrap_servers, topics=[settings.referrals_topic],
-                    group_id=settings.children_group_id, handler=on_referrals_event, producer=runtime.producer,
+                    group_id=settings.children_group_id, handler=on_referrals_event, hold=hold, producer=runtime.producer,
                     consumer_name="tac-consent-children", deadletter_topic=settings.deadletter_topic,
                 ))
             if settings.run_expiry_task:

@@ -27,7 +27,6 @@ from services.common.clock import Clock, utc_now
 from services.common.db import is_transient
 from services.common.directory import Directory
 from services.common.kafka import dead_letter_to, send_to_deadletter
-from services.common.messagebus import MessageBus
 from services.common.pipeline import BatchIngestor
 from services.common.runtime import ServiceRuntime
 from services.common.web import create_app
@@ -149,7 +148,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
     intake = BatchIngestor(
         # A transaction per event, as each event can fan out to many inbox items, jobs and
         # outbox rows: the HTTP routes' writes never wait long behind a batch on SQLite.
-        MessageBus(handlers.handler_table(out)).sink(transactions, unit_per_event=True),
+        handlers.bus(out).sink(transactions, unit_per_event=True),
         dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group, topic=settings.deadletter_topic),
         is_transient=is_transient, permanent_attempts=settings.handler_attempts,
     )

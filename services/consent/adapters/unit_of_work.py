@@ -6,7 +6,7 @@ services.consent.service_layer.unit_of_work.UnitOfWork.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -14,8 +14,10 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from consent_policy.holds import Hold
 from schemas.envelope import Actor, EnvelopeBase, Event
 from services.common import unit_of_work as common
+from services.common.messagebus import record_holds
 from services.consent import domain
 from services.consent.adapters import store
 from services.consent.domain import Consent, Notice, SafeguardingAccess, StoredConsent
@@ -48,8 +50,14 @@ class SqlUnitOfWork:
         setting = store.child_setting(self.session, child_id)
         if setting is None:
             return domain.UNKNOWN
-        team = store.consent_copy.state_for(self.session, child_id).team_members(child_id, self.now)
+        state = store.consent_copy.state_for(self.session, child_id)
+        # Held (consent_policy.holds: a team event may have been missed): the team fails closed,
+        # the setting still manages the child's consents.
+        team = frozenset() if state.is_held(child_id) else state.team_members(child_id, self.now)
         return domain.Relationship(setting, team)
+
+    def hold(self, holds: Sequence[Hold]) -> int:
+        return record_holds("consent", store.consent_copy, self.session, holds)
 
     # -- consents ------------------------------------------------------------------------
 

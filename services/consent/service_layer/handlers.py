@@ -7,16 +7,17 @@ outside world; only bootstrap builds real dependencies, and the unit tests swap 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
+from consent_policy.holds import Hold
 from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
 from services.common.errors import Conflict, Invalid, NotFound
-from services.common.messagebus import Handlers
+from services.common.messagebus import Handlers, is_unknown, skipped_unknown
 from services.consent import domain
 from services.consent.domain import Caller, StoredConsent
 from services.consent.service_layer.unit_of_work import Deps, UnitOfWork
@@ -24,7 +25,7 @@ from services.consent.service_layer.views import consent_view, safeguarding_view
 
 __all__ = [
     "HANDLERS", "Deps", "grant_consent", "grant_safeguarding_access", "list_consents", "list_safeguarding_access",
-    "record_referrals_event", "withdraw_consent",
+    "hold_children", "record_referrals_event", "withdraw_consent",
 ]
 
 
@@ -135,7 +136,12 @@ HANDLERS: Handlers = {
 
 
 def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
-    """Apply one consumed event by HANDLERS, once by event id; True when applied."""
+    """Apply one consumed event by HANDLERS, once by event id; True when applied. An event of a
+    type this build does not know is skipped and counted (on the referrals topic it is not a team
+    event the copy folds, by definition: consent_policy.holds)."""
+    if is_unknown(envelope):
+        skipped_unknown("consent", envelope)
+        return False
     todo = HANDLERS.get(type(envelope.data), ())
     if not todo:
         return False
@@ -145,3 +151,10 @@ def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
         for handler in todo:
             handler(envelope, uow)
     return True
+
+
+def hold_children(deps: Deps, holds: Sequence[Hold]) -> int:
+    """Record holds the consumer asks for (a team event that could never be parsed): the held
+    child's team fails closed in this service's copy until a person releases it."""
+    with deps.begin() as uow:
+        return uow.hold(holds)

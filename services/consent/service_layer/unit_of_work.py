@@ -13,7 +13,7 @@ tests). The clock is the shared one (services.common.clock).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +22,7 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from consent_policy.holds import Hold
 from schemas.envelope import Actor, EnvelopeBase, Event
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     # -- the copy of each child's setting and team (tac.referrals.v1)
     def claim(self, event_id: UUID) -> bool: ...
     def keep_state_event(self, envelope: EnvelopeBase) -> None: ...
+    def hold(self, holds: Sequence[Hold]) -> int: ...
     def record_child_setting(self, child_id: UUID, setting_organisation_id: str, event_id: UUID) -> None: ...
     def relationship(self, child_id: UUID) -> domain.Relationship: ...
 

@@ -99,6 +99,12 @@ def handler_table(out: Outputs) -> Handlers:
     }
 
 
+def bus(out: Outputs) -> MessageBus:
+    """The handler table as the consumer applies it: an event of a type this build does not
+    know is skipped and counted; one on the consent topic also holds the child (fail closed)."""
+    return MessageBus(handler_table(out), service="notifications", consent_copy=store.consent_copy)
+
+
 def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: Outputs, now: datetime) -> int:
     """Apply one event at most once in the caller's transaction, as the pipeline applies each
     event of a batch; return how many people were notified."""
@@ -106,7 +112,7 @@ def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: 
     if not uow.claim([envelope.id]):
         return 0
     uow.consuming = Incoming(None, None, source.topic, source.partition, source.offset)
-    return MessageBus(handler_table(out)).handle(envelope, uow)
+    return bus(out).handle(envelope, uow)
 
 
 def source_of(envelope: EnvelopeBase, uow: UnitOfWork) -> Source:

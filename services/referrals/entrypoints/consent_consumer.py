@@ -12,11 +12,13 @@ from schemas.envelope import EnvelopeBase
 from services.common.kafka import EnvelopeConsumer
 from services.common.messagebus import MessageBus
 from services.common.unit_of_work import UnitOfWorkFactory
+from services.referrals.adapters.tables import consent_copy
 from services.referrals.config import ReferralsSettings
 from services.referrals.service_layer.consent_events import HANDLERS
 from services.referrals.service_layer.unit_of_work import transactions_of
 
-BUS = MessageBus(HANDLERS)
+# An unknown type on the consent topic holds the child in this service's copy (fail closed).
+BUS = MessageBus(HANDLERS, service="referrals", consent_copy=consent_copy)
 
 
 def consent_consumer(settings: ReferralsSettings, transactions: UnitOfWorkFactory,

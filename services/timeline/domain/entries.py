@@ -101,6 +101,33 @@ def entry_from_envelope(envelope: EnvelopeBase) -> NewEntry:
     )
 
 
+# The entries table's category column holds 64 characters; a longer (unknown) category is
+# clipped, which can never make it a known one, so the decision still denies it to everyone.
+CATEGORY_MAX_CHARS = 64
+
+
+def entry_from_unknown(envelope: EnvelopeBase) -> NewEntry:
+    """An entry for an event of a type this build does not know (a newer producer's): that
+    something happened, when, and who did it, filed under the envelope's `category` so the
+    consent decision filters it like any other entry. Its data is not kept: this build cannot
+    tell what it says, so it shows nothing of it (a newer build can replay the topic)."""
+    actor = envelope.actor
+    return NewEntry(
+        event_id=envelope.id,
+        child_id=envelope.subject,
+        event_type=envelope.type[:200],
+        category=envelope.category[:CATEGORY_MAX_CHARS],
+        occurred_at=envelope.time.astimezone(timezone.utc),
+        author_practitioner_id=actor.practitioner_id,
+        author_organisation_id=actor.organisation_id,
+        author_agency=str(actor.agency),
+        author_role=actor.role,
+        summary=_clip(f"Something happened that this version of TAC cannot describe yet ({envelope.type})",
+                      SUMMARY_MAX_CHARS),
+        payload={},
+    )
+
+
 def answers_request_of(data: Event) -> str | None:
     """The organisation whose request this event answers (the decision's rule 3,
     `own_request`): the contracts name it `requested_by_organisation_id` on every answer — the

@@ -5,6 +5,9 @@ Every fact about a child's case becomes an entry; the consent events that change
 entries too; every event the consent decision folds (consent and team events: FOLDED_TYPES) is
 kept in the timeline's copy of the decision's state; a registration names the child's setting.
 A safeguarding (break-glass) grant is folded but is not an entry (services.timeline.domain).
+An event of a type this build does not know is an entry too, filed under its envelope's
+category (who did something, and when); on the consent topic it also holds the child
+(services.common.messagebus: fail closed).
 
 Entries and consent events are queued on the unit of work and written with one INSERT per
 table per batch, so a batch of 500 costs a few statements, not a thousand.
@@ -18,15 +21,19 @@ from sqlalchemy import insert, select
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from services.common.messagebus import Handlers, MessageBus
+from services.common.messagebus import Handlers, MessageBus, UnknownEvent
 from services.common.unit_of_work import UnitOfWork
 from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.tables import children, consent_copy, consent_events, entries
-from services.timeline.domain.entries import entry_from_envelope
+from services.timeline.domain.entries import entry_from_envelope, entry_from_unknown
 
 
 def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     uow.add_row(entries, entry_row(entry_from_envelope(envelope), stored_at=uow.now))
+
+
+def add_unknown_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    uow.add_row(entries, entry_row(entry_from_unknown(envelope), stored_at=uow.now))
 
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
@@ -56,6 +63,7 @@ HANDLERS: Handlers = {
     c.ConsentExpired: _FOLDED_AND_SHOWN,
     c.SafeguardingAccessGranted: [keep_consent_state],  # folded, never shown (see the docstring)
     c.ConsentExpiryReminderDue: [],  # the consent service's own trigger: neither shown nor folded
+    UnknownEvent: [add_unknown_entry],  # a newer producer's type: shown by its category
 }
 
-BUS = MessageBus(HANDLERS)
+BUS = MessageBus(HANDLERS, service="timeline", consent_copy=consent_copy)
