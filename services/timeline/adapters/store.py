@@ -18,6 +18,7 @@ from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc, utc_now
 from services.common.messagebus import Consumed, IngestResult
 from services.common.unit_of_work import UnitOfWorkFactory
+from consent_policy.holds import Hold
 from consent_policy.state import ConsentState
 from services.timeline.adapters.rows import access_record, access_row, stored_entry
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
@@ -46,6 +47,16 @@ class TimelineStore:
         commit on the primary key, and the retry then sees the id as processed."""
         with self._transactions() as uow:
             return BUS.apply(uow, batch)
+
+    def hold(self, holds: Sequence[Hold]) -> None:
+        """Record holds the consumer asks for (a consent-topic message that can never be parsed):
+        the child's consent-based entries are shown to nobody until a person releases them."""
+        with self._transactions() as uow:
+            BUS.place_holds(uow, holds)
+
+    def open_holds(self) -> list[dict]:
+        with self._sessions() as session:
+            return consent_copy.open_holds(session)
 
     # -- reads ---------------------------------------------------------------------------
 
