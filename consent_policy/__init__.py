@@ -10,6 +10,8 @@ never the data.
   (``FOLDED_TYPES``), pure.
 * ``consent_policy.records`` — the values both reason about (``Viewer``, ``Entry`` and what each
   folded event says), pure.
+* ``consent_policy.holds`` — ``Hold``: which messages a service could not apply close a child's
+  consent-based access until a person releases it (fail closed), pure.
 * ``consent_policy.store`` — ``ConsentCopy``, the one SQLAlchemy definition of the copy of the
   state a service mounts in its own database (table, fold, loaders). The only module here that
   touches infrastructure.
