@@ -10,6 +10,7 @@
 #   make schemas           export the contracts (JSON Schema, AsyncAPI); fails when a released vN broke
 #   make schemas-release   copy the current JSON Schemas into schemas/released/ (the gate compares with them)
 #   make demo | down | bench
+#   make chaos             the chaos soak (bench/chaos): its own broker and PostgreSQL, kills, bounces; ~20 min
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,7 +29,7 @@ export TAC_TEST_POSTGRES_URL ?= postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_
 TEST_LEVELS := tests/unit tests/integration tests/e2e
 
 .PHONY: help install lock kafka-up kafka-down kafka-status pg-up pg-down idp-up idp-down idp-status schemas schemas-release \
-	test test-unit test-integration test-e2e demo down bench
+	test test-unit test-integration test-e2e demo down bench chaos
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -115,3 +116,9 @@ else
 bench:
 	@echo "bench not built yet"; exit 1
 endif
+
+# The chaos soak of issue 16: starts its own broker and PostgreSQL under .local/chaos (never the
+# shared ones), so it needs neither kafka-up nor pg-up. Not part of `make test`.
+# CHAOS_ARGS=--quick for the small run that checks the harness.
+chaos: install
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
