@@ -67,19 +67,20 @@ class EmailChannel:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
-    async def send(self, to: str, message: Message) -> None:
+    async def send(self, to: str, message: Message, *, message_id: str | None = None) -> None:
+        """`message_id`: the same on every attempt of one notification (messages.email_message_id)."""
         try:
-            await asyncio.to_thread(self._send, to, message)
+            await asyncio.to_thread(self._send, to, message, message_id)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP: {_describe(exc)}") from None
 
-    def _send(self, to: str, message: Message) -> None:
+    def _send(self, to: str, message: Message, message_id: str | None = None) -> None:
         c = self.config
         email = EmailMessage()
         email["From"] = c.sender
         email["To"] = to
         email["Subject"] = message.subject
-        email["Message-ID"] = make_msgid(domain="tac.invalid")
+        email["Message-ID"] = message_id or make_msgid(domain="tac.invalid")
         email.set_content(message.text)
         context = ssl.create_default_context()
         smtp: smtplib.SMTP

@@ -102,6 +102,14 @@ def _naming(organisation_id: str | None, directory: Directory) -> dict[str, str]
     return {"organisation_id": organisation_id, **({"organisation_name": name} if name else {})}
 
 
+def email_message_id(notification_id: UUID) -> str:
+    """The Message-ID of every e-mail of one notification. Delivery is at least once (a crash
+    between sending and recording it sends again); the same Message-ID on each attempt lets a
+    mail system or client tell a resend from a second message, as webhook receivers do by
+    notification_id."""
+    return f"<{notification_id}@tac.invalid>"
+
+
 def child_link(public_url: str, child_id: UUID) -> str:
     return f"{public_url.rstrip('/')}/children/{child_id}/timeline"
 

@@ -26,6 +26,7 @@ from services.notifications import metrics
 from services.notifications.adapters import jobs, store
 from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
 from services.notifications.adapters.jobs import Job
+from services.notifications.domain.messages import email_message_id
 from services.notifications.domain.recipients import may_see
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.service_layer.reports import notification_failed, notification_sent
@@ -175,7 +176,7 @@ class DeliveryWorker:
         if job.channel is NotificationChannel.EMAIL:
             if self._email is None:
                 raise DeliveryError("e-mail is not configured (TAC_NOTIFICATIONS_SMTP_HOST)")
-            await self._email.send(target.address, job.message)
+            await self._email.send(target.address, job.message, message_id=email_message_id(job.notification_id))
         elif job.channel is NotificationChannel.WEBHOOK:
             if not target.secret:
                 raise DeliveryError("the webhook has no secret to sign with")

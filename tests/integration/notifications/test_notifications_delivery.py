@@ -140,6 +140,8 @@ async def test_an_email_reaches_the_smtp_server_with_the_entry_type_and_link_and
     sent = [e.data for e in reports(sessions) if e.type.endswith("notification_sent.v1") and e.data.channel == "email"]
     assert [(s.recipient_id, s.about_event_id) for s in sent] == [("ep-1", event.id)]
     assert statuses(sessions) == {"ep-1:email": "sent"}
+    # The same on every attempt of this notification, so a resend after a crash is known as one.
+    assert mail.message["Message-ID"] == f"<{sent[0].notification_id}@tac.invalid>"
 
 
 async def test_a_webhook_is_signed_so_the_receiver_can_verify_it(sessions, worker, webhook_receiver):
