@@ -26,6 +26,7 @@ class Mail:
     child_id: str | None
     about_event_id: str | None
     at: float
+    message_id: str = ""  # the same on every attempt of one notification
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class SmtpSink:
         with self.lock:
             for to in envelope.rcpt_tos:
                 self.mails.append(Mail(to, str(message["Subject"]), found and found.group(1),
-                                       found and found.group(2), at))
+                                       found and found.group(2), at, str(message["Message-ID"] or "")))
         return "250 Message accepted for delivery"
 
 
