@@ -34,8 +34,11 @@ def render_markdown(run: Any, line: str) -> str:
         f"- events straight onto the topics: {s.events:,} over {s.drive_s:.0f} s; children: {s.children:,} "
         f"({s.watched} with subscribed parents and practitioners: e-mail, webhook, inbox)",
         f"- API calls: {sum(run.api_calls.values()):,} ({', '.join(f'{k} {v}' for k, v in sorted(run.api_calls.items()))});"
-        f" given up after retrying: {run.api_failures}",
-        f"- kills (SIGKILL) per service: {', '.join(f'{k} {v}' for k, v in run.kills.items())}",
+        f" given up after retrying: {run.api_failures}; refused: "
+        + (", ".join(f"{k} ({v})" for k, v in run.api_refused.items()) or "none"),
+        f"- kills (SIGKILL) per service: {', '.join(f'{k} {v}' for k, v in run.kills.items())}; of which the "
+        f"service answered /ready just before: {', '.join(f'{k} {v}' for k, v in run.kills_when_ready.items()) or 'none'} "
+        "(the others landed while it was starting: importing, migrating, joining its group)",
         f"- broker hard bounces: {len(run.broker_bounces)} (seconds down: {', '.join(map(str, run.broker_bounces))}); "
         f"PostgreSQL restarts: {run.pg_restarts}",
         f"- exits nobody asked for (restarted): "
