@@ -274,7 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         workload = asyncio.run(drive(run, services, broker, pg, receivers, rng, tally, direct_ids, log))
         log(f"drive done: {tally.direct} direct events, API calls {sum(tally.api_calls.values())}; settling")
         settle(run, services, broker.bootstrap, urls, deadline - 90, log)
-        log(f"settled={run.settled} {run.settle_state}; checking")
+        log(f"settled={run.settled} {run.settle_state}; stopping the services, checking")
+        # Nothing may change while the stores, the topics and the receivers are read one after
+        # the other (a service still delivering would be read as having sent what the receivers
+        # had not yet got when they were read).
+        run.kills = {name: s.kills for name, s in services.by_name.items()}
+        services.stop()
         t0 = time.monotonic()
         read = checks.read_everything(broker.bootstrap)
         parents = {ch.parent.key: (str(ch.child_id), ch.subscribed_at) for ch in workload.children
