@@ -29,6 +29,19 @@ _NAME = dict(min_length=1, max_length=100)
 MAX_ITEMS = 50
 MAX_ITEM_CHARS = 1000
 
+
+
+def _organisation_agencies(schema: dict) -> None:
+    """The schema of `to_agency`: every agency but `parent` (a referral goes to an organisation)."""
+    schema.clear()
+    schema.update(type="string", enum=[a.value for a in Agency if a is not Agency.PARENT])
+
+
+def _no_default(schema: dict) -> None:
+    # The Python default (None) means "absent"; it is not a value a client may send.
+    schema.pop("default", None)
+
+
 # One recommendation: a sentence or a short paragraph, never a whole report.
 Recommendation = Annotated[StorableText, Field(min_length=1, max_length=MAX_ITEM_CHARS)]
 
@@ -45,7 +58,7 @@ class RegisterChild(Command):
 
 
 class RaiseConcern(Command):
-    areas_of_need: list[AreaOfNeed] = Field(min_length=1, max_length=4)
+    areas_of_need: list[AreaOfNeed] = Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True})
     summary: StorableText = Field(**_TEXT)
     evidence: StorableText | None = Field(default=None, max_length=4000)
 
@@ -59,7 +72,7 @@ class RaiseConcern(Command):
 
 class MakeReferral(Command):
     to_organisation_id: str = Field(**_ORG)
-    to_agency: Agency
+    to_agency: Agency = Field(json_schema_extra=_organisation_agencies)
     reason: StorableText = Field(**_TEXT)
 
     @field_validator("to_agency")
@@ -106,8 +119,11 @@ class NameKeyPerson(Command):
 
     key_person_id: str = Field(**_PERSON)
     key_person_name: StorableText = Field(**_NAME)
-    buddy_id: str | None = Field(default=None, **_PERSON)
-    buddy_name: StorableText | None = Field(default=None, min_length=1, max_length=100)
+    # Both or neither, said in the schema too (dependentRequired); absent, not null, is "no buddy".
+    model_config = ConfigDict(json_schema_extra={"dependentRequired": {"buddy_id": ["buddy_name"],
+                                                                        "buddy_name": ["buddy_id"]}})
+    buddy_id: str = Field(default=None, json_schema_extra=_no_default, **_PERSON)  # type: ignore[assignment]
+    buddy_name: StorableText = Field(default=None, json_schema_extra=_no_default, **_NAME)  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _buddy_named_with_id(self) -> "NameKeyPerson":
