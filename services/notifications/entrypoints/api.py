@@ -25,7 +25,7 @@ from schemas.formats import Timestamp
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
 from services.common.errors import Invalid
-from services.common.text import PublishedPattern, storable
+from services.common.text import PublishedPattern, StorableText, storable
 from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.web import CurrentPrincipal
 from services.notifications.adapters import jobs, store
@@ -42,14 +42,23 @@ _EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]\u0000-\u001f]+@{_LABEL}(?:\.{_LABEL})
 # services.common.text's check, after the length: a NUL (which PostgreSQL refuses) or another
 # control character is a 422 naming the field, never a database error (a 500).
 _Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(storable), PublishedPattern(_EMAIL.pattern)]
-_Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(storable)]
-_Secret = Annotated[str, StringConstraints(min_length=16, max_length=256), AfterValidator(storable)]
+_Url = Annotated[StorableText, StringConstraints(max_length=2000)]
+_Secret = Annotated[StorableText, StringConstraints(min_length=16, max_length=256)]
+
+
+# webhook_url and webhook_secret come together or not at all (absent or null), said in the
+# schema as well as by `_secret_with_url`, so a client knows before it asks.
+_WEBHOOK_PAIRED = {"anyOf": [
+    {"required": ["webhook_url", "webhook_secret"],
+     "properties": {"webhook_url": {"type": "string"}, "webhook_secret": {"type": "string"}}},
+    {"properties": {"webhook_url": {"type": "null"}, "webhook_secret": {"type": "null"}}},
+]}
 
 
 class SubscriptionIn(BaseModel):
     """Where to be told. No channel at all still subscribes to the in-app inbox."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_WEBHOOK_PAIRED)
 
     email: _Email | None = Field(default=None, description="E-mail address for notifications")
     webhook_url: _Url | None = Field(
