@@ -39,3 +39,20 @@ class PublishedPattern:
 
 
 StorableText = Annotated[str, AfterValidator(storable), PublishedPattern(STORABLE_PATTERN)]
+
+# Free text a person types, checked as sent (so the published bounds and pattern are the whole
+# rule) and stored without the spaces around it. NonBlankText also needs one character that is
+# neither a space nor a control character: a summary of spaces says nothing.
+NON_BLANK_PATTERN = (r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f]*[^\s\u0000-\u001f]"
+                     r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f]*$")
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is blank")
+    return value
+
+
+TrimmedText = Annotated[str, AfterValidator(storable), AfterValidator(str.strip), PublishedPattern(STORABLE_PATTERN)]
+NonBlankText = Annotated[str, AfterValidator(storable), AfterValidator(not_blank), AfterValidator(str.strip),
+                         PublishedPattern(NON_BLANK_PATTERN)]
