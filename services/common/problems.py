@@ -30,8 +30,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from services.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from services.common.logging import get_correlation_id
@@ -157,7 +159,23 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return problem_response(exc.status_code, detail=detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers. Starlette's 405 names only the methods of the
+    first route whose path matched, so `OPTIONS /children/{id}/consents` said `Allow: POST`
+    although `GET` is served there too (RFC 9110 §15.5.6: Allow lists the resource's methods)."""
+    methods: set[str] = set()
+    # iter_route_contexts flattens included routers (FastAPI >= 0.16x keeps them nested).
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
 
 
 def internal_error_response() -> JSONResponse:

@@ -21,10 +21,11 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas.formats import Timestamp
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
 from services.common.errors import Invalid
-from services.common.text import storable
+from services.common.text import PublishedPattern, StorableText, storable
 from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.web import CurrentPrincipal
 from services.notifications.adapters import jobs, store
@@ -33,20 +34,31 @@ from services.notifications.service_layer import inbox
 
 # A deliverable address: a local part without spaces or delimiters, and a dotted host name.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
+# Control characters are left out too, so the pattern (published in the OpenAPI document) is the
+# whole rule and `storable` never refuses what it accepts (lone surrogates: services.common.text).
+_EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]\u0000-\u001f]+@{_LABEL}(?:\.{_LABEL})+$")
 
 
 # services.common.text's check, after the length: a NUL (which PostgreSQL refuses) or another
 # control character is a 422 naming the field, never a database error (a 500).
-_Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(storable)]
-_Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(storable)]
-_Secret = Annotated[str, StringConstraints(min_length=16, max_length=256), AfterValidator(storable)]
+_Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(storable), PublishedPattern(_EMAIL.pattern)]
+_Url = Annotated[StorableText, StringConstraints(max_length=2000)]
+_Secret = Annotated[StorableText, StringConstraints(min_length=16, max_length=256)]
+
+
+# webhook_url and webhook_secret come together or not at all (absent or null), said in the
+# schema as well as by `_secret_with_url`, so a client knows before it asks.
+_WEBHOOK_PAIRED = {"anyOf": [
+    {"required": ["webhook_url", "webhook_secret"],
+     "properties": {"webhook_url": {"type": "string"}, "webhook_secret": {"type": "string"}}},
+    {"properties": {"webhook_url": {"type": "null"}, "webhook_secret": {"type": "null"}}},
+]}
 
 
 class SubscriptionIn(BaseModel):
     """Where to be told. No channel at all still subscribes to the in-app inbox."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_WEBHOOK_PAIRED)
 
     email: _Email | None = Field(default=None, description="E-mail address for notifications")
     webhook_url: _Url | None = Field(
@@ -60,9 +72,10 @@ class SubscriptionIn(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value.strip()):
+        # No stripping: the documented pattern is the whole rule, so what it refuses is refused.
+        if value is not None and not _EMAIL.match(value):
             raise ValueError("is not an e-mail address")
-        return None if value is None else value.strip()
+        return value
 
     @field_validator("webhook_url")
     @classmethod
@@ -200,7 +213,9 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         principal: CurrentPrincipal,
         unread_only: Annotated[bool, Query(description="Only items not yet marked read")] = False,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        before: Annotated[datetime | None, Query(description="next_before of the previous page")] = None,
+        # Timestamp: an RFC 3339 date-time, exactly as the documented `format: date-time` (plain
+        # datetime would also take `0.5` as seconds since 1970, which the document refuses).
+        before: Annotated[Timestamp | None, Query(description="next_before of the previous page")] = None,
     ) -> InboxPage:
         """Your notifications, newest first, each still permitted under current consent."""
         if before is not None and before.tzinfo is None:

@@ -63,6 +63,11 @@ def count(body: Count) -> dict:
     return {"count": body.count}
 
 
+@router.get("/count")
+def current_count() -> dict:
+    return {"count": 0}
+
+
 @pytest.fixture
 def app(monkeypatch):
     for name in ("TAC_ENVIRONMENT", "TAC_JWT_ISSUER", "TAC_JWT_AUDIENCE", "TAC_JWT_PUBLIC_KEY_PEM_PATH", "TAC_JWT_JWKS_URL"):
@@ -266,3 +271,12 @@ def test_every_operation_documents_each_error_status_it_can_answer_as_a_problem(
             assert content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     me = document["paths"]["/me"]["get"]
     assert "401" in me["responses"]
+
+
+def test_a_method_the_path_does_not_serve_is_a_405_allowing_every_method_it_does(client):
+    # GET and POST /count are two routes; the answer names both, not only the first route's.
+    response = client.request("OPTIONS", "/count")
+
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "POST"}
