@@ -5,12 +5,11 @@ message stop the stream."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
 from consent_policy.holds import Hold
@@ -22,7 +21,8 @@ from schemas.topics import ALL_TOPICS, DEADLETTER, Topic
 from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
 from services.common.messagebus import Consumed, IngestResult
-from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, Sink
+from services.common.lanes import PartitionLanes
+from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, IngestStats, Sink
 
 log = structlog.get_logger(__name__)
 
@@ -140,10 +140,13 @@ class EnvelopeConsumer:
     Each fetched batch goes through the pipeline: invalid or misrouted messages are
     dead-lettered with the reason; the rest go to `sink` (a handler table bound to a unit of
     work: MessageBus(HANDLERS).sink(transactions)) or to `handler` (async, one envelope at a
-    time; with `hold`, the async recorder of consent holds, as the bus's sink has its own). An event that keeps failing (`handler_attempts` tries with backoff) is dead-lettered
-    with the error; a transient failure (`is_transient`, by default the database being away)
-    is waited out. Offsets are committed once per fetched batch, after every message in it is
-    applied or parked; a crash replays the uncommitted batch, which claims by event id ignore.
+    time; with `hold`, the async recorder of consent holds, as the bus's sink has its own). An
+    event that keeps failing (`handler_attempts` tries with backoff) is dead-lettered with the
+    error, except a consent or team event, which is retried until it applies while its
+    partition is paused and the others go on (services.common.lanes); a transient failure
+    (`is_transient`, by default the database being away) is waited out. Each partition's offset
+    is committed once its messages are all applied or parked; a crash replays what was not
+    committed, which claims by event id ignore.
 
     `topics`: topic names, or a mapping of topic name -> the contract topic it carries (the
     misrouted check); a bare name is checked when it is a contract topic's own name.
@@ -164,13 +167,14 @@ class EnvelopeConsumer:
         handler_attempts: int = 3,
         is_transient: Callable[[BaseException], bool] = is_transient,
         max_records: int = 500,
+        initial_backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
     ) -> None:
         if (handler is None) == (sink is None):
             raise TypeError("give exactly one of handler= and sink=")
         by_name = {t.name: t for t in ALL_TOPICS}
         self._sources = dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}
         self._consumer = AIOKafkaConsumer(
-            *self._sources,
             bootstrap_servers=bootstrap,
             group_id=group_id,
             client_id=consumer_name,
@@ -181,7 +185,13 @@ class EnvelopeConsumer:
         self._max_records = max_records
         self.ingestor = BatchIngestor(
             sink or _EachEvent(handler, hold), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
-            is_transient=is_transient, permanent_attempts=handler_attempts,
+            is_transient=is_transient, permanent_attempts=handler_attempts, consumer=consumer_name,
+            initial_backoff_s=initial_backoff_s, max_backoff_s=max_backoff_s,
+        )
+        self._lanes: PartitionLanes[ConsumerRecord] = PartitionLanes(
+            self.ingestor, incoming=self._incoming, done=self._commit,
+            pause=lambda key: self._consumer.pause(TopicPartition(*key)),
+            resume=self._resume,
         )
 
     @property
@@ -192,33 +202,71 @@ class EnvelopeConsumer:
     def dead_lettered(self) -> int:
         return self.ingestor.stats.dead_lettered
 
+    @property
+    def held(self) -> set[tuple[str, int]]:
+        """The partitions paused behind a consent event that does not apply yet."""
+        return self._lanes.held
+
     async def start(self) -> None:
+        self._consumer.subscribe(list(self._sources), listener=_DropRevokedLanes(self._lanes))
         await self._consumer.start()
 
     async def stop(self) -> None:
+        await self._lanes.close()
         await self._consumer.stop()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, records in batches.items():
-                await self._ingest(records)
-                highwater = self._consumer.highwater(tp)
-                if highwater is not None:
-                    LAG.labels(self._name, tp.topic, str(tp.partition)).set(max(0, highwater - records[-1].offset - 1))
-            if batches:
-                await self._consumer.commit()
+        try:
+            while not stop.is_set():
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                records = [record for part in batches.values() for record in part]
+                if records:
+                    await self._lanes.feed(records)
+        finally:
+            # Stopping (or crashed, and restarted by the supervisor): held partitions stay
+            # uncommitted and are read again from the stuck event.
+            await self._lanes.close()
 
-    async def _ingest(self, records: list[ConsumerRecord]) -> None:
-        handled, parked = self.handled, self.dead_lettered
-        started = time.perf_counter()
-        await self.ingestor.ingest([
-            Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic), tuple(r.headers or ()))
-            for r in records
-        ])
-        share = (time.perf_counter() - started) / len(records)
+    def _incoming(self, r: ConsumerRecord) -> Incoming:
+        return Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic),
+                        tuple(r.headers or ()))
+
+    def _resume(self, key: tuple[str, int], rewind: Sequence[ConsumerRecord]) -> None:
+        tp = TopicPartition(*key)
+        if tp in self._consumer.assignment():  # revoked meanwhile: not ours to fetch
+            if rewind:
+                self._consumer.seek(tp, rewind[0].offset)
+            self._consumer.resume(tp)
+
+    async def _commit(self, records: Sequence[ConsumerRecord], stats: IngestStats, seconds: float) -> None:
+        """Commit, per partition, past the last of `records` (all applied or parked)."""
+        if not records:
+            return
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        assigned = self._consumer.assignment()
+        offsets = {tp: offset + 1 for tp, offset in last.items() if tp in assigned}
+        if offsets:
+            await self._consumer.commit(offsets)
+        for tp, offset in last.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                LAG.labels(self._name, tp.topic, str(tp.partition)).set(max(0, highwater - offset - 1))
         for _ in records:
-            PROCESSING.labels(self._name).observe(share)
-        CONSUMED.labels(self._name, "handled").inc(self.handled - handled)
-        CONSUMED.labels(self._name, "dead_lettered").inc(self.dead_lettered - parked)
+            PROCESSING.labels(self._name).observe(seconds / len(records))
+        CONSUMED.labels(self._name, "handled").inc(stats.stored + stats.duplicates)
+        CONSUMED.labels(self._name, "dead_lettered").inc(stats.dead_lettered)
+
+
+class _DropRevokedLanes(ConsumerRebalanceListener):
+    def __init__(self, lanes: PartitionLanes) -> None:
+        self._lanes = lanes
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        await self._lanes.drop([(tp.topic, tp.partition) for tp in revoked])
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        return None

@@ -150,7 +150,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
         # outbox rows: the HTTP routes' writes never wait long behind a batch on SQLite.
         handlers.bus(out).sink(transactions, unit_per_event=True),
         dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group, topic=settings.deadletter_topic),
-        is_transient=is_transient, permanent_attempts=settings.handler_attempts,
+        is_transient=is_transient, permanent_attempts=settings.handler_attempts, consumer=settings.consumer_group,
     )
     service: Notifications
 

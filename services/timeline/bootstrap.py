@@ -51,7 +51,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
     ingestor = BatchIngestor(
         store, dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group,
                               topic=settings.deadletter_topic),
-        is_transient=is_transient,
+        is_transient=is_transient, consumer=settings.consumer_group,
     )
     faust_app = build_faust_app(settings, ingestor)
 
