@@ -242,8 +242,7 @@ class BatchIngestor:
                 if not hold:
                     await self._until_applied(item, tally)
                 elif not await self._applied_once(item, tally):
-                    self.stuck.hold(key)
-                    held[key] = [item]
+                    held[key] = [item]  # the gauge counts from when apply_held starts retrying it
             else:
                 await self._apply_or_park(item, tally)
         return held
