@@ -18,14 +18,16 @@ A service's bootstrap.py composes itself the same way each time:
                 yield
 
         app = create_app(..., lifespan=lifespan)
-        app.state.readiness = runtime.ready
+        app.state.readiness = runtime.ready   # database, broker, stuck consent (services.common.readiness)
 
 `running()` runs the migrations, waits for the broker if asked, starts the idempotent producer
 and, on the way out, stops the loops (`stop` set, then cancelled after a grace period), the
 consumers, the producer and the engine, in that order. Every loop is supervised
 (services.common.tasks): it is restarted with backoff if it crashes, never left dead while
 /health says all is well. `committed()` wakes the relay (and whatever else `on_committed`
-lists) right after a commit, from any thread.
+lists) right after a commit, from any thread. `ready()` probes the database, the broker (when
+the runtime has a producer) and every watched consumer's stuck consent partitions; a Faust
+service also `watch`es its ingestor and adds its own check (`readiness.add`).
 """
 
 from __future__ import annotations
@@ -38,16 +40,18 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table
 
-from services.common.db import database_ready, make_engine, make_session_factory, run_migrations
+from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.kafka import make_producer
 from services.common.kafka_admin import wait_for_broker
 from services.common.outbox import OutboxRelay
-from services.common.settings import BaseServiceSettings
+from services.common.pipeline import BatchIngestor
+from services.common.readiness import DatabaseProbe, Readiness, broker_probe, stuck_consent_probe
+from services.common.stream_settings import TopicSettings
 from services.common.tasks import stop_all, supervise
 
 
 class ServiceRuntime:
-    def __init__(self, settings: BaseServiceSettings, *, service: str, client_id: str) -> None:
+    def __init__(self, settings: TopicSettings, *, service: str, client_id: str) -> None:
         self.settings = settings
         self.service = service
         self.client_id = client_id
@@ -59,6 +63,12 @@ class ServiceRuntime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._consumers: list[Any] = []
+        self._watched: list[BatchIngestor] = []
+        self._uses_broker = True  # until `running` says otherwise: not ready before it starts
+        self.readiness = Readiness(timeout_s=settings.ready_probe_timeout_s)
+        self.readiness.add("database", DatabaseProbe(self.engine))
+        self.readiness.add("broker", self._broker)
+        self.readiness.add("consent", stuck_consent_probe(self._watched, threshold_s=settings.ready_stuck_consent_s))
 
     @asynccontextmanager
     async def running(self, migrations: str | None, *, producer: bool = True,
@@ -66,6 +76,7 @@ class ServiceRuntime:
         """Migrate (if `migrations`), then start the producer (if `producer`; after waiting up
         to `broker_wait_s` for the broker, if given); stop everything on exit."""
         self._stop = asyncio.Event()
+        self._uses_broker = producer
         try:
             if migrations is not None:
                 await asyncio.to_thread(run_migrations, self.settings.database_url, migrations)
@@ -109,6 +120,8 @@ class ServiceRuntime:
         """Start a plain consumer (EnvelopeConsumer) and run it supervised; stopped on exit."""
         await consumer.start()
         self._consumers.append(consumer)
+        if isinstance(getattr(consumer, "ingestor", None), BatchIngestor):
+            self.watch(consumer.ingestor)
         self.run(name, consumer.run)
         return consumer
 
@@ -120,6 +133,14 @@ class ServiceRuntime:
         for wake in self.on_committed:
             wake()
 
-    def ready(self) -> bool:
-        """Readiness: the database answers (and the producer is up, while running)."""
-        return database_ready(self.engine)
+    def watch(self, ingestor: BatchIngestor) -> None:
+        """Count `ingestor`'s stuck consent partitions in readiness."""
+        if ingestor not in self._watched:
+            self._watched.append(ingestor)
+
+    async def ready(self) -> dict[str, str]:
+        """Readiness: each failing dependency and why (empty: ready)."""
+        return await self.readiness.failing()
+
+    async def _broker(self) -> str | None:
+        return await broker_probe(lambda: self.producer)() if self._uses_broker else None

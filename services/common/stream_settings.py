@@ -18,13 +18,19 @@ from services.common.settings import BaseServiceSettings
 
 
 class TopicSettings(BaseServiceSettings):
-    """The topics a service reads and parks in. Topic names are the contracts'; tests and
-    benchmarks point a service at fresh topics."""
+    """The topics a service reads and parks in, and how its readiness judges a consumer of them.
+    Topic names are the contracts'; tests and benchmarks point a service at fresh topics."""
 
     host: str = "127.0.0.1"
     referrals_topic: str = Field(default=topics.REFERRALS.name, min_length=1)
     consent_topic: str = Field(default=topics.CONSENT.name, min_length=1)
     deadletter_topic: str = Field(default=topics.DEADLETTER.name, min_length=1)
+
+    # /ready (services.common.readiness): 503 once a consent event has held its partition this
+    # long (a blip of retries is not worth taking the instance out of service), and the time
+    # each dependency probe may take.
+    ready_stuck_consent_s: float = Field(default=30.0, ge=0, le=3600)
+    ready_probe_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
 
 class StreamProcessorSettings(TopicSettings):

@@ -179,3 +179,8 @@ def record_lag(app: faust.App, events: list, gauge: Gauge) -> None:
             continue
         if highwater is not None:
             gauge.labels(tp.topic, str(tp.partition)).set(max(0, highwater - offset - 1))
+
+
+async def stream_running(app: faust.App) -> str | None:
+    """A readiness check (services.common.readiness): the Faust app is started."""
+    return None if app.started else "the stream processor is not running"

@@ -2,7 +2,7 @@
 
     app = create_app(title="TAC consent", service="consent", settings=settings,
                      routers=[api.router], lifespan=lifespan)
-    app.state.readiness = store.ping          # optional: sync or async, False/raise = not ready
+    app.state.readiness = runtime.ready       # optional: sync or async; False, a raise or {dependency: why} = 503
 
     @router.get("/children/{child_id}/consents")
     def list_consents(child_id: UUID, principal: CurrentPrincipal) -> ...: ...
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import structlog
@@ -172,9 +172,11 @@ def _probe_router(service: str, version: str) -> APIRouter:
 
     @router.get("/ready")
     async def ready(request: Request) -> JSONResponse:
-        """Readiness: `app.state.readiness()` (sync or async) did not return False or raise."""
+        """Readiness: `app.state.readiness()` (sync or async) returns True, None or an empty
+        mapping. A mapping of failing dependency -> why (ServiceRuntime.ready), False or an
+        exception is 503 with Problem Details naming what fails."""
         check = getattr(request.app.state, "readiness", None)
-        ok = True
+        failing: Mapping[str, str] = {}
         if check is not None:
             try:
                 if inspect.iscoroutinefunction(check):
@@ -183,12 +185,22 @@ def _probe_router(service: str, version: str) -> APIRouter:
                     result = await asyncio.wait_for(run_in_threadpool(check), READINESS_TIMEOUT_S)
                     if inspect.isawaitable(result):
                         result = await asyncio.wait_for(result, READINESS_TIMEOUT_S)
-                ok = result is not False
+                if isinstance(result, Mapping):
+                    failing = dict(result)
+                elif result is False:
+                    failing = {"readiness": "the readiness check said not ready"}
             except Exception as exc:
                 log.warning("readiness_check_failed", error=type(exc).__name__, exc_info=exc)
-                ok = False
-        body = {"status": "ready" if ok else "not ready", "service": service}
-        return JSONResponse(body, status_code=200 if ok else 503)
+                failing = {"readiness": f"the readiness check failed ({type(exc).__name__})"}
+        if not failing:
+            return JSONResponse({"status": "ready", "service": service})
+        log.warning("not_ready", failing=failing)
+        detail = "; ".join(f"{name}: {reason}" for name, reason in failing.items())
+        return JSONResponse(
+            {"type": problems.problem_type("not-ready"), "title": "The service is not ready", "status": 503,
+             "detail": detail, "service": service, "failing": failing},
+            status_code=503, media_type=problems.MEDIA_TYPE,
+        )
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -29,6 +29,7 @@ from services.common.directory import Directory
 from services.common.kafka import dead_letter_to, send_to_deadletter
 from services.common.pipeline import BatchIngestor
 from services.common.runtime import ServiceRuntime
+from services.common.streams import stream_running
 from services.common.web import create_app
 from services.notifications.adapters import store
 from services.notifications.adapters.channels import EmailChannel, SmtpConfig, WebhookChannel
@@ -168,6 +169,8 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
                               directory=directory)
     app = create_app(title="TAC notifications", service="notifications", settings=settings, routers=[router],
                      lifespan=lifespan)
-    app.state.readiness = lambda: runtime.ready() and faust_app.started and runtime.producer is not None
+    runtime.watch(intake)
+    runtime.readiness.add("stream", lambda: stream_running(faust_app))
+    app.state.readiness = runtime.ready
     service = Notifications(settings, runtime, intake, faust_app, app, clock, out)
     return service

@@ -24,6 +24,7 @@ from services.common.kafka import dead_letter_to
 from services.common.db import is_transient
 from services.common.pipeline import BatchIngestor
 from services.common.runtime import ServiceRuntime
+from services.common.streams import stream_running
 from services.common.web import create_app
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.adapters.tables import outbox
@@ -70,5 +71,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
         directory=Directory.load(settings.directory_path),
     )
     app = create_app(title="TAC timeline", service="timeline", settings=settings, routers=[router], lifespan=lifespan)
-    app.state.readiness = lambda: runtime.ready() and faust_app.started and runtime.producer is not None
+    runtime.watch(ingestor)
+    runtime.readiness.add("stream", lambda: stream_running(faust_app))
+    app.state.readiness = runtime.ready
     return Timeline(settings, runtime, store, ingestor, faust_app, app)

@@ -209,7 +209,26 @@ def test_ready_follows_the_readiness_check(app, client):
     app.state.readiness = broken
     not_ready = client.get("/ready")
     assert not_ready.status_code == 503
-    assert not_ready.json() == {"status": "not ready", "service": "tiny"}
+    assert not_ready.headers["content-type"] == "application/problem+json"
+    assert not_ready.json() == {
+        "type": "urn:tac:problem:not-ready", "title": "The service is not ready", "status": 503,
+        "detail": "readiness: the readiness check failed (ConnectionError)", "service": "tiny",
+        "failing": {"readiness": "the readiness check failed (ConnectionError)"},
+    }
+
+    async def database_down() -> dict[str, str]:
+        return {"database": "OperationalError"}
+
+    app.state.readiness = database_down
+    named = client.get("/ready")
+    assert named.status_code == 503 and named.json()["failing"] == {"database": "OperationalError"}
+    assert named.json()["detail"] == "database: OperationalError"
+
+    async def nothing_failing() -> dict[str, str]:
+        return {}
+
+    app.state.readiness = nothing_failing
+    assert client.get("/ready").status_code == 200
 
     async def fine() -> bool:
         return True
