@@ -68,6 +68,11 @@ def make_faust_app(settings: StreamSettings, *, logging_config: Any = None) -> f
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
+        # Faust's default waits, before a rebalance or a stop, until every event taken is acked:
+        # a partition held behind a stuck consent event (services.common.lanes) never is, so
+        # the wait would never end. Not waiting is safe here: whatever is unacked is delivered
+        # again (to this member or the next) and the claimed event ids make that a no-op.
+        stream_wait_empty=False,
         broker_commit_interval=settings.commit_interval_s,
         broker_session_timeout=session_timeout_s,
         broker_heartbeat_interval=min(3.0, session_timeout_s / 3),
