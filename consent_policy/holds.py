@@ -13,9 +13,11 @@ Which messages hold (``restricts_access``):
 
 * on ``tac.consent.v1``: any message that can never be parsed (it is also dead-lettered), and an
   event of a type this build does not know (a newer producer's): it may restrict access;
-* on ``tac.referrals.v1``: a message that can never be parsed whose ``type`` is one the decision
-  folds (a team event) or cannot be read at all (it may have been one). An event of a type this
-  build does not know is, by definition, not a team event the decision reads: it holds nothing.
+* on ``tac.referrals.v1``: a message, parsed or not, whose ``type`` is a version of one the
+  decision folds (a team event: ``tac.referrals.team_member_left.v2`` is a new version of
+  ``…team_member_left.v1``, so it holds even though this build cannot parse it), and a message
+  that can never be parsed whose type cannot be read at all (it may have been one). Any other
+  unknown type on that topic holds nothing.
 
 Which child (``held_child``): the Kafka key, which TAC writes as the subject (the child's id);
 failing that, the ``subject`` the message's JSON names. When neither is a child id the hold is on
@@ -57,6 +59,10 @@ class Hold:
     partition: int | None = None
     offset: int | None = None
     event_type: str | None = None
+    # The event's id, when it can be read: `tac holds release` refuses to release an
+    # unknown-type hold until this event has been applied (the service was upgraded and the
+    # event read again), as releasing earlier would reopen access without the restriction.
+    event_id: UUID | None = None
 
     def __post_init__(self) -> None:
         require_aware("held_at", self.held_at)
@@ -75,9 +81,20 @@ def restricts_access(source: Topic | None, event_type: str | None, *, parsed: bo
         return False
     if source.name == CONSENT.name:
         return True
-    if source.name == REFERRALS.name and not parsed:
-        return event_type is None or event_type in FOLDED_TYPES
+    if source.name == REFERRALS.name:
+        if event_type is None:
+            return not parsed
+        return unversioned(event_type) in _FOLDED_FAMILIES
     return False
+
+
+def unversioned(event_type: str) -> str:
+    """The type without its `.vN` suffix: every version of a type is the same kind of fact."""
+    head, dot, tail = event_type.rpartition(".")
+    return head if dot and tail[:1] == "v" and tail[1:].isdigit() else event_type
+
+
+_FOLDED_FAMILIES = frozenset(unversioned(t) for t in FOLDED_TYPES)
 
 
 def _as_child(text: object) -> UUID | None:

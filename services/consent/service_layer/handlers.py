@@ -13,8 +13,9 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from consent_policy.holds import Hold
+from consent_policy.holds import UNKNOWN_TYPE, Hold, restricts_access
 from schemas.envelope import EnvelopeBase
+from schemas.topics import REFERRALS
 from schemas.events.referrals import ChildRegistered, TeamMemberJoined, TeamMemberLeft
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.messagebus import Handlers, is_unknown, skipped_unknown
@@ -137,10 +138,17 @@ HANDLERS: Handlers = {
 
 def record_referrals_event(deps: Deps, envelope: EnvelopeBase) -> bool:
     """Apply one consumed event by HANDLERS, once by event id; True when applied. An event of a
-    type this build does not know is skipped and counted (on the referrals topic it is not a team
-    event the copy folds, by definition: consent_policy.holds)."""
+    type this build does not know is skipped, counted and not claimed (so after an upgrade it is
+    applied when read again); a new version of a team event (consent_policy.holds) also holds
+    the child: it may have been a leave this copy cannot apply."""
     if is_unknown(envelope):
         skipped_unknown("consent", envelope)
+        if restricts_access(REFERRALS, envelope.type, parsed=True):
+            with deps.begin() as uow:
+                uow.hold([Hold(child_id=envelope.subject, why=UNKNOWN_TYPE, held_at=uow.now,
+                               event_type=envelope.type, event_id=envelope.id,
+                               reason=f"unknown event type {envelope.type!r} (a new version of a team event): "
+                                      "this build cannot apply it")])
         return False
     todo = HANDLERS.get(type(envelope.data), ())
     if not todo:
