@@ -27,8 +27,10 @@ applied, so the child's consent-based access fails closed), in the table ``conse
 
 * ``place_holds(session, holds)`` records them; a message already holding (same topic,
   partition and offset: a redelivery) holds once. Returns the holds newly placed.
-* ``open_holds(session)`` / ``release(session, child_id, by=, at=)``: for the person resolving
-  them (``tac holds``); a released hold stays, with who released it and when.
+* ``open_holds(session)`` / ``release(session, child_id, by=, at=, force=)``: for the person
+  resolving them (``tac holds``); a released hold stays, with who released it and when. An
+  ``unknown_type`` hold is not released until its event is applied (``NotYetApplied``), unless
+  forced.
 * ``state_for``/``states_for`` mark the held children on the states they return.
 
 Each service's Alembic history creates both tables (columns below, indexes
@@ -52,18 +54,20 @@ from uuid import UUID, uuid4
 from sqlalchemy import (
     BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, or_, select, update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from consent_policy.holds import Hold
+from consent_policy.holds import UNKNOWN_TYPE, Hold
 from consent_policy.state import FOLDED_TYPES, ConsentState
 from schemas.catalogue import parse_event
 from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import ChildRegistered
 
-__all__ = ["CHUNK", "HOLDS_TABLE_NAME", "TABLE_NAME", "ConsentCopy", "create_holds_table"]
+__all__ = ["CHUNK", "HOLDS_TABLE_NAME", "TABLE_NAME", "ConsentCopy", "NotYetApplied", "create_holds_table"]
 
 TABLE_NAME = "consent_events"
 HOLDS_TABLE_NAME = "consent_holds"
+PROCESSED_TABLE = "processed_events"  # services.common.idempotency.TABLE_NAME (consent_policy imports no service code)
 
 # How many ids go into one IN (...) list: far below every driver's parameter limit
 # (PostgreSQL 65,535; SQLite 32,766).
@@ -124,14 +128,21 @@ class ConsentCopy:
         return len(first)
 
     def place_holds(self, session: Session, holds: Iterable[Hold]) -> list[Hold]:
-        """Record the holds not recorded before (by topic, partition and offset); the new ones."""
+        """Record the holds not recorded before (by topic, partition and offset; else by event
+        id and why); the new ones."""
         new = []
         for hold in holds:
-            if hold.topic is not None and session.execute(select(self.holds.c.hold_id).where(
-                    self.holds.c.topic == hold.topic, self.holds.c.partition == hold.partition,
-                    self.holds.c.offset == hold.offset)).first() is not None:
+            if hold.topic is not None:
+                same = (self.holds.c.topic == hold.topic, self.holds.c.partition == hold.partition,
+                        self.holds.c.offset == hold.offset)
+            elif hold.event_id is not None:
+                same = (self.holds.c.event_id == str(hold.event_id), self.holds.c.why == hold.why)
+            else:
+                same = None
+            if same is not None and session.execute(select(self.holds.c.hold_id).where(*same)).first() is not None:
                 continue
             session.execute(insert(self.holds).values(
+                event_id=None if hold.event_id is None else str(hold.event_id),
                 hold_id=str(uuid4()), child_id=None if hold.child_id is None else str(hold.child_id), why=hold.why,
                 reason=hold.reason[:2000], event_type=(hold.event_type or None) and hold.event_type[:200],
                 topic=hold.topic, partition=hold.partition, offset=hold.offset, held_at=hold.held_at))
@@ -144,15 +155,49 @@ class ConsentCopy:
                                .order_by(self.holds.c.held_at, self.holds.c.hold_id)).mappings()
         return [dict(row) for row in rows]
 
-    def release(self, session: Session, child_id: UUID | None, *, by: str, at: datetime) -> int:
+    def release(self, session: Session, child_id: UUID | None, *, by: str, at: datetime,
+                force: bool = False) -> int:
         """Release the child's open holds (None: the holds on every child); how many. The rows
-        stay, saying who released them and when."""
+        stay, saying who released them and when.
+
+        An ``unknown_type`` hold is released only once its event has been applied (its id is in
+        this copy's ``consent_events`` or ``processed_events``: the service was upgraded and read
+        it again); releasing it before would reopen access without the restriction the event may
+        carry. ``NotYetApplied`` names the holds still waiting; ``force`` releases them anyway."""
         if not by.strip():
             raise ValueError("a release names the person who resolved the hold")
         which = self.holds.c.child_id.is_(None) if child_id is None else self.holds.c.child_id == str(child_id)
+        if not force:
+            waiting = self.unapplied(session, [dict(r) for r in session.execute(select(self.holds).where(
+                which, self.holds.c.released_at.is_(None))).mappings()])
+            if waiting:
+                raise NotYetApplied(waiting)
         done = session.execute(update(self.holds).where(which, self.holds.c.released_at.is_(None))
                                .values(released_at=at, released_by=by))
         return done.rowcount
+
+    def unapplied(self, session: Session, holds: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The ``unknown_type`` holds among `holds` (rows of ``open_holds``) whose event this
+        copy has not applied yet (without an event id: cannot be told, so not yet)."""
+        waiting = []
+        for hold in holds:
+            if hold["why"] != UNKNOWN_TYPE:
+                continue
+            if hold["event_id"] is None or not self._applied(session, hold["event_id"]):
+                waiting.append(hold)
+        return waiting
+
+    def _applied(self, session: Session, event_id: str) -> bool:
+        if session.execute(select(self.table.c.event_id).where(self.table.c.event_id == event_id)).first():
+            return True
+        # A type the copy does not fold (e.g. a new consent-topic fact) is applied when claimed.
+        processed = Table(PROCESSED_TABLE, MetaData(), Column("event_id", String(36)))
+        try:
+            with session.begin_nested():
+                return session.execute(select(processed.c.event_id)
+                                       .where(processed.c.event_id == event_id)).first() is not None
+        except SQLAlchemyError:  # a database with no processed_events table
+            return False
 
     def _held(self, session: Session, child_ids: Sequence[str]) -> tuple[set[str], bool]:
         held: set[str] = set()
@@ -200,6 +245,14 @@ class ConsentCopy:
         return registrations[-1].data.setting_organisation_id if registrations else None
 
 
+class NotYetApplied(Exception):
+    """Releasing would reopen access before the events of these ``unknown_type`` holds were applied."""
+
+    def __init__(self, holds: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(holds)} unknown-type hold(s) whose event is not applied yet")
+        self.holds = holds
+
+
 def _hold_columns() -> list[Column]:
     return [
         Column("hold_id", String(36), primary_key=True),
@@ -208,6 +261,8 @@ def _hold_columns() -> list[Column]:
         Column("why", String(32), nullable=False),  # consent_policy.holds: malformed | unknown_type
         Column("reason", Text, nullable=False),
         Column("event_type", String(200), nullable=True),
+        # The unapplied event's id, when readable (an unknown_type hold is released once applied).
+        Column("event_id", String(36), nullable=True),
         # Which message (NULL when applied directly): a redelivery holds once.
         Column("topic", String(249), nullable=True),
         Column("partition", Integer, nullable=True),

@@ -32,6 +32,16 @@ def create_processed_events_table(op) -> None:
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
+def claimed_already(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
+    """The ids among `event_ids` already claimed (nothing is recorded)."""
+    ids = list(dict.fromkeys(str(i) for i in event_ids))
+    done: set[str] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        done.update(session.execute(select(table.c.event_id).where(table.c.event_id.in_(chunk))).scalars())
+    return {UUID(i) for i in done}
+
+
 def claim_events(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
     """Claim a batch: returns the ids seen for the first time (now recorded); ids already
     processed, or repeated within the batch, are left out. One query per 500 ids and one bulk
@@ -42,10 +52,7 @@ def claim_events(session: Session, table: Table, event_ids: Iterable[UUID]) -> s
     rolling the duplicate effects back with it.
     """
     ids = list(dict.fromkeys(str(i) for i in event_ids))
-    done: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
-        done.update(session.execute(select(table.c.event_id).where(table.c.event_id.in_(chunk))).scalars())
+    done = {str(i) for i in claimed_already(session, table, ids)}
     fresh = [i for i in ids if i not in done]
     if fresh:
         now = datetime.now(timezone.utc)

@@ -18,8 +18,12 @@ handled, `uow.consuming` says where it was read from (None when applied directly
 and logs carry its correlation id.
 
 Tolerant reader (issue 14): an event of a type this build does not know (a newer producer's;
-its envelope is the generic `EnvelopeBase`, `data` left as JSON) is claimed by id like any
-other and handed to the table's `UnknownEvent` handlers, e.g. `UnknownEvent: [add_entry]`;
+its envelope is the generic `EnvelopeBase`, `data` left as JSON) is claimed under a key derived
+from its id (`placeholder_key`), never under the id itself: once the service is upgraded and the
+event is read again (the group reset to its offset, or replayed), it is applied as the known
+event it is, not skipped as a duplicate; while the unit of work applies it, `uow.replacing` says
+that a placeholder of it was applied before (the timeline then replaces its placeholder entry).
+It is handed to the table's `UnknownEvent` handlers, e.g. `UnknownEvent: [add_entry]`;
 a table without that key skips it, counted in `tac_unknown_event_types_skipped_total` and
 logged once per type. One exception, for safety: an unknown type read from the consent topic
 may restrict access, so the bus also holds the child in the service's consent copy
@@ -37,6 +41,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid5
 
 from prometheus_client import Counter
 
@@ -74,6 +79,15 @@ HOLDS_PLACED = Counter(
     ["service", "why"],  # malformed | unknown_type
 )
 _UNKNOWN_LOGGED: set[tuple[str, str]] = set()
+
+
+# A fixed namespace: the same unknown event maps to the same key in every service and run.
+_PLACEHOLDER_NAMESPACE = UUID("5b0d6a52-3f57-4c4e-9d1b-7a0c2e1f9a61")
+
+
+def placeholder_key(event_id: UUID) -> UUID:
+    """The processed-events key under which an event of an unknown type is claimed."""
+    return uuid5(_PLACEHOLDER_NAMESPACE, str(event_id))
 
 
 def is_unknown(envelope: EnvelopeBase) -> bool:
@@ -121,6 +135,12 @@ class Consumed:
         return self.envelope.id
 
 
+@dataclass(frozen=True)
+class _Keyed:
+    id: UUID  # the claim key: the event id, or placeholder_key of it for an unknown type
+    item: Any
+
+
 class MessageBus:
     """`service` names the service in metrics and alerts; `consent_copy` is the service's copy
     of the consent state, where holds are recorded (required to consume the consent topic)."""
@@ -156,19 +176,30 @@ class MessageBus:
         self.place_holds(uow, [Hold(
             child_id=envelope.subject, why=UNKNOWN_TYPE, held_at=uow.now, event_type=envelope.type,
             reason=f"unknown event type {envelope.type!r} on {origin.topic}: this build cannot apply it",
-            topic=origin.topic, partition=origin.partition, offset=origin.offset)])
+            topic=origin.topic, partition=origin.partition, offset=origin.offset, event_id=envelope.id)])
 
     def apply(self, uow: UnitOfWork, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
         """Apply each event of `batch` at most once, in `uow`'s transaction."""
-        fresh = first_of_each(batch, uow.claim(item.id for item in batch))
-        for item in fresh:
+        keyed = [(self._claim_key(item), item) for item in batch]
+        claimed = uow.claim(key for key, _ in keyed)
+        fresh = first_of_each([_Keyed(key, item) for key, item in keyed], claimed)
+        known = [k.item.id for k in fresh if k.id == k.item.id]
+        upgraded = {placeholder_key(i) for i in known} & uow.claimed_before(placeholder_key(i) for i in known)
+        for keyed_item in fresh:
+            item = keyed_item.item
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
             uow.consuming = origin
+            uow.replacing = placeholder_key(envelope.id) in upgraded
             if is_unknown(envelope):
                 self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)
-        uow.consuming = None
+        uow.consuming, uow.replacing = None, False
         return IngestResult(len(fresh), len(batch) - len(fresh))
+
+    @staticmethod
+    def _claim_key(item: EnvelopeBase | Consumed) -> UUID:
+        envelope = item.envelope if isinstance(item, Consumed) else item
+        return placeholder_key(envelope.id) if is_unknown(envelope) else envelope.id
 
     def handle(self, envelope: EnvelopeBase, uow: UnitOfWork) -> int:
         """Run the event's handlers (already claimed); return the sum of what they report

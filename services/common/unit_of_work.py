@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from services.common.clock import Clock, utc_now
-from services.common.idempotency import claim_events
+from services.common.idempotency import claim_events, claimed_already
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 
@@ -72,6 +72,9 @@ class UnitOfWork:
         self.emitted: list[UUID] = []
         # While a consumed event is handled: the message it came in (services.common.pipeline).
         self.consuming: Any = None
+        # While a consumed event is handled: True when a placeholder of it (applied while its
+        # type was unknown, services.common.messagebus) was applied before; its handlers replace it.
+        self.replacing: bool = False
 
     @property
     def today(self) -> date:
@@ -98,6 +101,12 @@ class UnitOfWork:
         if self._factory.processed is None:
             raise RuntimeError("this service keeps no processed-events table")
         return claim_events(self.session, self._factory.processed, event_ids)
+
+    def claimed_before(self, keys: Iterable[UUID]) -> set[UUID]:
+        """Which of `keys` are already in the processed-events table (nothing is claimed)."""
+        if self._factory.processed is None:
+            raise RuntimeError("this service keeps no processed-events table")
+        return claimed_already(self.session, self._factory.processed, keys)
 
     def publish(self, envelope: EnvelopeBase, *, topic: str | None = None) -> UUID:
         """Queue `envelope` in the outbox, to be published once this unit commits."""

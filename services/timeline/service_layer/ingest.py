@@ -16,7 +16,7 @@ table per batch, so a batch of 500 costs a few statements, not a thousand.
 from __future__ import annotations
 
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
@@ -26,6 +26,14 @@ from services.common.unit_of_work import UnitOfWork
 from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.tables import children, consent_copy, consent_events, entries
 from services.timeline.domain.entries import entry_from_envelope, entry_from_unknown
+
+
+def drop_placeholder(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    """An event stored as an unknown type's placeholder before this build knew its type: the
+    placeholder goes, and the known event's handlers store what it really is (the same event
+    id), so what it says is shown and decided as such (or not shown, if it is never an entry)."""
+    if uow.replacing:
+        uow.session.execute(delete(entries).where(entries.c.event_id == str(envelope.id)))
 
 
 def add_entry(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
@@ -53,7 +61,7 @@ def register_child(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 
 _FOLDED_AND_SHOWN = [add_entry, keep_consent_state]
 
-HANDLERS: Handlers = {
+_HANDLERS: Handlers = {
     **{event: [add_entry] for event in r.EVENTS},  # every fact about a child's case is an entry
     r.ChildRegistered: [add_entry, keep_consent_state, register_child],
     r.TeamMemberJoined: _FOLDED_AND_SHOWN,
@@ -65,5 +73,7 @@ HANDLERS: Handlers = {
     c.ConsentExpiryReminderDue: [],  # the consent service's own trigger: neither shown nor folded
     UnknownEvent: [add_unknown_entry],  # a newer producer's type: shown by its category
 }
+HANDLERS: Handlers = {event: (handlers if event is UnknownEvent else [drop_placeholder, *handlers])
+                      for event, handlers in _HANDLERS.items()}
 
 BUS = MessageBus(HANDLERS, service="timeline", consent_copy=consent_copy)
