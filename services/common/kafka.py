@@ -22,7 +22,7 @@ from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
 from services.common.messagebus import Consumed, IngestResult
 from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, IngestStats, Sink
+from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, IngestStats, Sink, subscriptions
 
 log = structlog.get_logger(__name__)
 
@@ -173,7 +173,9 @@ class EnvelopeConsumer:
         if (handler is None) == (sink is None):
             raise TypeError("give exactly one of handler= and sink=")
         by_name = {t.name: t for t in ALL_TOPICS}
-        self._sources = dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}
+        sink = sink or _EachEvent(handler, hold)
+        self._sources = subscriptions(
+            dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}, sink)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=group_id,
@@ -184,7 +186,7 @@ class EnvelopeConsumer:
         self._name = consumer_name
         self._max_records = max_records
         self.ingestor = BatchIngestor(
-            sink or _EachEvent(handler, hold), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
+            sink, dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
             is_transient=is_transient, permanent_attempts=handler_attempts, consumer=consumer_name,
             initial_backoff_s=initial_backoff_s, max_backoff_s=max_backoff_s,
         )

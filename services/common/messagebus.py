@@ -228,8 +228,14 @@ class BusSink:
     transactions: UnitOfWorkFactory
     unit_per_event: bool = False
 
-    def hold(self, holds: Sequence[Hold]) -> None:
-        """Record the holds the pipeline asks for, in one unit of work of their own."""
+    @property
+    def hold(self) -> Callable[[Sequence[Hold]], None] | None:
+        """Records the holds the pipeline asks for, in one unit of work of their own; None when
+        the bus has no consent copy to hold in (pipeline.subscriptions then refuses it for a
+        topic whose messages may restrict access)."""
+        return None if self.bus.consent_copy is None else self._record_holds
+
+    def _record_holds(self, holds: Sequence[Hold]) -> None:
         with self.transactions() as uow:
             self.bus.place_holds(uow, holds)
 

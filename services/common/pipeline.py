@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
@@ -46,7 +46,7 @@ from consent_policy.holds import MALFORMED, Hold, held_child, readable_type, res
 from schemas.catalogue import InvalidEvent, UnknownEventType, topic_of
 from schemas.kafka_binding import parse_kafka_message
 from schemas.envelope import EnvelopeBase, now_utc
-from schemas.topics import Topic
+from schemas.topics import CONSENT, REFERRALS, Topic
 from services.common.consent_hold import PartitionKey, StuckPartitions, holds_partition, partition_of
 from services.common.messagebus import Consumed, IngestResult
 
@@ -135,6 +135,27 @@ def malformed(message: Incoming, reason: str) -> Poison:
                 held_at=now_utc(), topic=message.topic, partition=message.partition, offset=message.offset,
                 event_type=event_type)
     return Poison(message, reason, hold)
+
+
+def subscriptions(topics: Mapping[str, Topic | None], sink: "Sink") -> dict[str, Topic]:
+    """Check a consumer's subscriptions before it starts: every topic name must map to the
+    contract topic it carries (a topic name with no contract would silently switch off the
+    misrouting check and the consent holds: `Incoming.source` None); and a consumer of a topic
+    whose messages may restrict access (consent_policy.holds: the consent and referrals topics)
+    must be able to record holds (`sink.hold` not None), or a message it cannot apply would be
+    parked and acked with the child's access left open."""
+    unmapped = sorted(name for name, topic in topics.items() if topic is None)
+    if unmapped:
+        raise ValueError(f"no contract topic for {', '.join(unmapped)}: map each subscribed topic name to the "
+                         "contract topic it carries, e.g. {settings.consent_topic: topics.CONSENT}")
+    may_restrict = sorted(name for name, topic in topics.items() if topic.name in _MAY_RESTRICT)
+    if may_restrict and getattr(sink, "hold", None) is None:
+        raise TypeError(f"a consumer of {', '.join(may_restrict)} must record consent holds (fail closed): "
+                        "give it a sink with hold() (a MessageBus with consent_copy=) or hold=")
+    return dict(topics)  # type: ignore[arg-type]  # no None left
+
+
+_MAY_RESTRICT = frozenset({CONSENT.name, REFERRALS.name})
 
 
 class Sink(Protocol):

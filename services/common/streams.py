@@ -35,7 +35,7 @@ from prometheus_client import Gauge
 
 from schemas.topics import Topic
 from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, Incoming, IngestStats
+from services.common.pipeline import BatchIngestor, Incoming, IngestStats, subscriptions
 
 
 def broker_urls(bootstrap: str) -> list[str]:
@@ -108,6 +108,7 @@ def add_batch_agent(
     will not apply is paused at the consumer and finished on the side, unacked until then, while
     the others go on. Faust commits each partition's offset after its longest run of acked
     events, so the held partition's offset stays before the stuck event."""
+    topics = subscriptions(topics, ingestor.sink)
     source = app.topic(*topics, key_serializer="raw", value_serializer="raw")
 
     async def consume(stream: faust.StreamT) -> None:

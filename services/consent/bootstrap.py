@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from consent_policy.holds import Hold
+from schemas import topics
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
@@ -55,7 +56,7 @@ def build_app(settings: ConsentSettings, *, clock: Clock = utc_now, directory: D
                 app.state.relay = runtime.start_relay(store.outbox)
             if settings.run_children_consumer:
                 app.state.children_consumer = await runtime.start_consumer("children_consumer", EnvelopeConsumer(
-                    bootstrap=settings.kafka_bootstrap_servers, topics=[settings.referrals_topic],
+                    bootstrap=settings.kafka_bootstrap_servers, topics={settings.referrals_topic: topics.REFERRALS},
                     group_id=settings.children_group_id, handler=on_referrals_event, hold=hold, producer=runtime.producer,
                     consumer_name="tac-consent-children", deadletter_topic=settings.deadletter_topic,
                 ))

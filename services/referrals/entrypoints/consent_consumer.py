@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas import topics
 from schemas.envelope import EnvelopeBase
 from services.common.kafka import EnvelopeConsumer
 from services.common.messagebus import MessageBus
@@ -24,7 +25,7 @@ BUS = MessageBus(HANDLERS, service="referrals", consent_copy=consent_copy)
 def consent_consumer(settings: ReferralsSettings, transactions: UnitOfWorkFactory,
                      producer: AIOKafkaProducer) -> EnvelopeConsumer:
     return EnvelopeConsumer(
-        bootstrap=settings.kafka_bootstrap_servers, topics=[settings.consent_topic],
+        bootstrap=settings.kafka_bootstrap_servers, topics={settings.consent_topic: topics.CONSENT},
         group_id=settings.consent_group_id, sink=BUS.sink(transactions), producer=producer,
         consumer_name="tac-referrals-consent", deadletter_topic=settings.deadletter_topic,
     )

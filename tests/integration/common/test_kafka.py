@@ -60,9 +60,14 @@ async def test_invalid_messages_go_to_the_dead_letter_topic_with_a_reason_and_th
         assert get_correlation_id() == envelope.correlationid  # logs while handling carry it
         handled.append(envelope.id)
 
+    held = []
+
+    async def hold(holds):
+        held.extend(holds)
+
     consumer = EnvelopeConsumer(
-        bootstrap=kafka_bootstrap, topics=[source], group_id=f"dlq-test-{uuid4().hex}", handler=handler,
-        producer=producer, consumer_name="dlq-test", deadletter_topic=deadletter,
+        bootstrap=kafka_bootstrap, topics={source: REFERRALS}, group_id=f"dlq-test-{uuid4().hex}", handler=handler,
+        hold=hold, producer=producer, consumer_name="dlq-test", deadletter_topic=deadletter,
     )
     try:
         for raw in [poison[0], json.dumps(unknown_type).encode(), poison[1]]:
@@ -82,6 +87,8 @@ async def test_invalid_messages_go_to_the_dead_letter_topic_with_a_reason_and_th
         await producer.stop()
 
     assert handled == [UUID(unknown_type["id"]), good.id]
+    # The message whose type cannot be read may have been a team event: it holds the child.
+    assert [(h.child_id, h.why) for h in held] == [(child, "malformed")]
     assert REGISTRY.get_sample_value("tac_consumer_events_total", {"consumer": "dlq-test", "outcome": "dead_lettered"}) == 2
     assert REGISTRY.get_sample_value("tac_consumer_events_total", {"consumer": "dlq-test", "outcome": "handled"}) == 2
     records = [DeadLetterRecord.model_validate_json(r.value) for r in await read_all(kafka_bootstrap, deadletter, expected=2)]
@@ -105,9 +112,12 @@ async def test_a_handler_that_keeps_failing_parks_the_message_instead_of_stoppin
             raise RuntimeError("store unavailable")
         handled.append(envelope.id)
 
+    async def hold(holds):
+        raise AssertionError(f"nothing here may hold: {holds}")
+
     consumer = EnvelopeConsumer(
-        bootstrap=kafka_bootstrap, topics=[source], group_id=f"dlq-h-{uuid4().hex}", handler=handler,
-        producer=producer, consumer_name="dlq-handler-test", deadletter_topic=deadletter, handler_attempts=2,
+        bootstrap=kafka_bootstrap, topics={source: REFERRALS}, group_id=f"dlq-h-{uuid4().hex}", handler=handler,
+        hold=hold, producer=producer, consumer_name="dlq-handler-test", deadletter_topic=deadletter, handler_attempts=2,
     )
     try:
         # same child: same partition, so `second` is read after `first`

@@ -220,7 +220,9 @@ async def test_the_consent_copy_follows_the_consent_topic_and_dead_letters_what_
                     valid_from=clock.now - timedelta(days=1), expires_at=clock.now + timedelta(days=300)))
                 await send_envelope(producer, grant, topic=consent_topic)
                 await send_envelope(producer, grant, topic=consent_topic)  # redelivered: a no-op
-                await producer.send_and_wait(consent_topic, b"{not json", key=str(child).encode())
+                # Unreadable, keyed by another child: parked, and that child (only) is held.
+                other = uuid.uuid4()
+                await producer.send_and_wait(consent_topic, b"{not json", key=str(other).encode())
 
                 def stored() -> int:
                     with app.state.deps.sessions() as session:
@@ -229,6 +231,8 @@ async def test_the_consent_copy_follows_the_consent_topic_and_dead_letters_what_
                             store.consent_events.c.event_type.startswith("tac.consent."))).scalar()
 
                 await _wait_for(lambda: stored() == 1 and app.state.consent_consumer.dead_lettered == 1)
+                with app.state.deps.sessions() as session:
+                    assert [h["child_id"] for h in store.consent_copy.open_holds(session)] == [str(other)]
                 body = {"to_organisation_id": "la-inclusion-north", "to_agency": "area_senco", "reason": "Advice"}
                 made = await client.post(f"/children/{child}/referrals", headers=auth("setting"), json=body)
                 assert made.status_code == 201 and made.json()["consent_id"] == str(consent_id)
