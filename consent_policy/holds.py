@@ -19,10 +19,13 @@ Which messages hold (``restricts_access``):
   that can never be parsed whose type cannot be read at all (it may have been one). Any other
   unknown type on that topic holds nothing.
 
-Which child (``held_child``): the Kafka key, which TAC writes as the subject (the child's id);
-failing that, the ``subject`` the message's JSON names. When neither is a child id the hold is on
-**every** child (``child_id=None``): we cannot tell whose access the message restricted, so all
-consent-based access fails closed until a person looks (fail closed beats guessing).
+Which children (``held_children``): the CloudEvent's subject (the ``ce_subject`` header of a
+binary-mode message, else the ``subject`` its JSON names), as the subject is what the event is
+about; the Kafka key (TAC writes the subject there) only as a cross-check: when the key is a child
+id that differs from a readable subject, both are held, since we cannot tell which one is right.
+When neither is a child id the hold is on **every** child (``child_id=None``): we cannot tell
+whose access the message restricted, so all consent-based access fails closed until a person
+looks (fail closed beats guessing).
 
 Pure: the contracts and the standard library only, no I/O.
 """
@@ -38,7 +41,7 @@ from consent_policy.records import require_aware
 from consent_policy.state import FOLDED_TYPES
 from schemas.topics import CONSENT, REFERRALS, Topic
 
-__all__ = ["MALFORMED", "UNKNOWN_TYPE", "Hold", "held_child", "readable_type", "restricts_access"]
+__all__ = ["MALFORMED", "UNKNOWN_TYPE", "Hold", "held_children", "readable_type", "restricts_access"]
 
 # Why a hold was placed (the `why` of a Hold, and the label of the holds metric).
 MALFORMED = "malformed"
@@ -130,9 +133,10 @@ def readable_type(value: bytes | str | None, headers: tuple[tuple[str, bytes], .
     return found if isinstance(found, str) and found else None
 
 
-def held_child(key: bytes | None, value: bytes | str | None,
-               headers: tuple[tuple[str, bytes], ...] = ()) -> UUID | None:
-    """The child a message is about: its key (TAC's key is the subject), else the subject it
-    names (binary-mode header or JSON). None: it cannot be told, so every child is held."""
-    return (_as_child(key) or _as_child(_header(headers, "ce_subject"))
-            or _as_child(_json_object(value).get("subject")))
+def held_children(key: bytes | None, value: bytes | str | None,
+                  headers: tuple[tuple[str, bytes], ...] = ()) -> tuple[UUID | None, ...]:
+    """The children a message may be about (see the module docstring): its subject, and its key
+    too when that is another child id; ``(None,)`` when neither can be read: every child."""
+    subject = _as_child(_header(headers, "ce_subject")) or _as_child(_json_object(value).get("subject"))
+    found = tuple(dict.fromkeys(child for child in (subject, _as_child(key)) if child is not None))
+    return found or (None,)

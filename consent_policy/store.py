@@ -128,8 +128,9 @@ class ConsentCopy:
         return len(first)
 
     def place_holds(self, session: Session, holds: Iterable[Hold]) -> list[Hold]:
-        """Record the holds not recorded before (by topic, partition and offset; else by event
-        id and why); the new ones."""
+        """Record the holds not recorded before (by child and topic, partition and offset; else
+        by child, event id and why); the new ones. One message may hold two children (its key
+        and subject disagree: consent_policy.holds)."""
         new = []
         for hold in holds:
             if hold.topic is not None:
@@ -139,7 +140,8 @@ class ConsentCopy:
                 same = (self.holds.c.event_id == str(hold.event_id), self.holds.c.why == hold.why)
             else:
                 same = None
-            if same is not None and session.execute(select(self.holds.c.hold_id).where(*same)).first() is not None:
+            child = self.holds.c.child_id.is_(None) if hold.child_id is None else self.holds.c.child_id == str(hold.child_id)
+            if same is not None and session.execute(select(self.holds.c.hold_id).where(child, *same)).first() is not None:
                 continue
             session.execute(insert(self.holds).values(
                 event_id=None if hold.event_id is None else str(hold.event_id),

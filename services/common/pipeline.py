@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
-from consent_policy.holds import MALFORMED, Hold, held_child, readable_type, restricts_access
+from consent_policy.holds import MALFORMED, Hold, held_children, readable_type, restricts_access
 from schemas.catalogue import InvalidEvent, UnknownEventType, topic_of
 from schemas.kafka_binding import parse_kafka_message
 from schemas.envelope import EnvelopeBase, now_utc
@@ -84,12 +84,12 @@ def misrouted_reason(source: Topic, event_type: str) -> str | None:
 
 @dataclass(frozen=True)
 class Poison:
-    """A message to park, with why; `hold` when parking it must also hold a child (it may have
+    """A message to park, with why; `holds` when parking it must also hold children (it may have
     restricted access: consent_policy.holds)."""
 
     message: Incoming
     reason: str
-    hold: Hold | None = None
+    holds: tuple[Hold, ...] = ()
 
 
 @dataclass
@@ -131,10 +131,11 @@ def malformed(message: Incoming, reason: str) -> Poison:
     event_type = readable_type(message.value, message.headers)
     if not restricts_access(message.source, event_type, parsed=False):
         return Poison(message, reason)
-    hold = Hold(child_id=held_child(message.key, message.value, message.headers), why=MALFORMED, reason=reason,
-                held_at=now_utc(), topic=message.topic, partition=message.partition, offset=message.offset,
-                event_type=event_type)
-    return Poison(message, reason, hold)
+    at = now_utc()
+    return Poison(message, reason, tuple(
+        Hold(child_id=child, why=MALFORMED, reason=reason, held_at=at, topic=message.topic,
+             partition=message.partition, offset=message.offset, event_type=event_type)
+        for child in held_children(message.key, message.value, message.headers)))
 
 
 def subscriptions(topics: Mapping[str, Topic | None], sink: "Sink") -> dict[str, Topic]:
@@ -228,7 +229,7 @@ class BatchIngestor:
         up on its partition: that is returned (`Progress.held`), for `apply_held`."""
         tally = IngestStats(batches=1)
         parsed = await asyncio.to_thread(parse_batch, messages)
-        await self._hold([p.hold for p in parsed.poison if p.hold is not None])
+        await self._hold([hold for p in parsed.poison for hold in p.holds])
         held: Held = {}
         if parsed.valid:
             held = await self._apply_all([Consumed(envelope, message) for message, envelope in parsed.valid], tally,

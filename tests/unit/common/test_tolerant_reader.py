@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import MetaData
 
-from consent_policy.holds import MALFORMED, UNKNOWN_TYPE, Hold, held_child, restricts_access
+from consent_policy.holds import MALFORMED, UNKNOWN_TYPE, Hold, held_children, restricts_access
 from consent_policy.store import ConsentCopy
 from schemas import topics
 from schemas.events import referrals as r
@@ -132,12 +132,25 @@ def test_which_unapplied_messages_hold_a_child(source, event_type, parsed, holds
     assert restricts_access(source, event_type, parsed=parsed) is holds
 
 
-def test_the_held_child_is_the_key_then_the_subject_else_every_child():
+def test_the_held_child_is_the_subject_and_the_key_too_when_it_names_another_child_else_every_child():
     child, other = uuid4(), uuid4()
-    assert held_child(str(child).encode(), json.dumps({"subject": str(other)})) == child
-    assert held_child(b"not-a-child", json.dumps({"subject": str(other)})) == other
-    assert held_child(None, b"", (("ce_subject", str(other).encode()),)) == other
-    assert held_child(b"not-a-child", b"\xff garbage") is None
+    assert held_children(str(child).encode(), json.dumps({"subject": str(child)})) == (child,)
+    # The key disagrees with the subject: which one is right cannot be told, so both are held.
+    assert held_children(str(child).encode(), json.dumps({"subject": str(other)})) == (other, child)
+    assert held_children(b"not-a-child", json.dumps({"subject": str(other)})) == (other,)
+    assert held_children(str(child).encode(), b"", (("ce_subject", str(other).encode()),)) == (other, child)
+    assert held_children(str(child).encode(), b"\xff garbage") == (child,)
+    assert held_children(b"not-a-child", b"\xff garbage") == (None,)
+
+
+def test_a_message_whose_key_and_subject_disagree_holds_both_children(transactions):
+    child, other = uuid4(), uuid4()
+    [poison] = parse_batch([_message(json.dumps({"type": "tac.consent.consent_withdrawn.v1",
+                                                 "subject": str(other)}).encode(), str(child).encode())]).poison
+    assert [h.child_id for h in poison.holds] == [other, child]
+    MessageBus({}, consent_copy=copy).sink(transactions).hold(poison.holds)
+    MessageBus({}, consent_copy=copy).sink(transactions).hold(poison.holds)  # redelivered: held once each
+    assert sorted(h["child_id"] for h in _held(transactions, child)[1]) == sorted([str(child), str(other)])
 
 
 def test_a_hold_says_why():
@@ -152,13 +165,13 @@ def test_a_message_that_can_never_parse_on_the_consent_topic_is_poison_with_a_ho
     child = uuid4()
     [poison] = parse_batch([_message(b'{"type": "tac.consent.consent_withdrawn.v1", "id": 1', str(child).encode())]).poison
     assert "malformed JSON" in poison.reason
-    assert (poison.hold.child_id, poison.hold.why, poison.hold.topic, poison.hold.offset) == (
-        child, MALFORMED, topics.CONSENT.name, 7)
+    [hold] = poison.holds
+    assert (hold.child_id, hold.why, hold.topic, hold.offset) == (child, MALFORMED, topics.CONSENT.name, 7)
 
 
 def test_a_broken_event_with_no_child_id_holds_every_child():
     [poison] = parse_batch([_message(b"", b"key-that-is-no-child")]).poison
-    assert poison.reason == "empty message value" and poison.hold.child_id is None
+    assert poison.reason == "empty message value" and [h.child_id for h in poison.holds] == [None]
 
 
 def test_a_broken_case_fact_and_a_misrouted_event_are_parked_without_a_hold():
@@ -167,7 +180,7 @@ def test_a_broken_case_fact_and_a_misrouted_event_are_parked_without_a_hold():
     broken["data"]["summary"] = ""
     misrouted = _message(withdrawn(child, uuid4()).to_json_bytes(), str(child).encode(), topics.REFERRALS)
     parsed = parse_batch([_message(json.dumps(broken).encode(), str(child).encode(), topics.REFERRALS), misrouted])
-    assert len(parsed.poison) == 2 and [p.hold for p in parsed.poison] == [None, None]
+    assert len(parsed.poison) == 2 and [p.holds for p in parsed.poison] == [(), ()]
 
 
 def test_the_ingestor_holds_the_child_then_dead_letters_the_message(transactions):
