@@ -38,6 +38,7 @@ bus to a service's unit-of-work factory as the pipeline's sink.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ from services.common.unit_of_work import UnitOfWork, UnitOfWorkFactory, first_of
 
 if TYPE_CHECKING:
     from consent_policy.store import ConsentCopy
+    from schemas.topics import Topic
     from services.common.pipeline import Incoming
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,26 @@ def placeholder_key(event_id: UUID) -> UUID:
     return uuid5(_PLACEHOLDER_NAMESPACE, str(event_id))
 
 
+# What a newer producer's type must look like to be read as one (the catalogue's own naming:
+# tac.<the topic's family>.<fact>.v<N>); anything else is malformed. The length bound keeps the
+# stored type (entries, holds: 200) and the metric's `type` label bounded too.
+_TYPE_PATTERN = re.compile(r"tac\.(referrals|consent|timeline|notifications|audit)\.[a-z0-9_]+\.v[0-9]+")
+TYPE_MAX_CHARS = 120
+
+
+def unknown_type_problem(event_type: str, source: "Topic | None") -> str | None:
+    """Why an unknown type cannot be a newer producer's event read from `source` (None: fine):
+    it must be named like the catalogue's types, and belong to the topic it came from."""
+    match = _TYPE_PATTERN.fullmatch(event_type) if len(event_type) <= TYPE_MAX_CHARS else None
+    if match is None:
+        return (f"unknown event type {event_type[:TYPE_MAX_CHARS]!r} is not a TAC event type "
+                f"(tac.<topic>.<fact>.v<N>, at most {TYPE_MAX_CHARS} characters)")
+    family = source.name.split(".")[1] if source is not None else match.group(1)
+    if match.group(1) != family:
+        return f"unknown event type {event_type!r} does not belong to the topic it was read from ({source.name})"
+    return None
+
+
 def is_unknown(envelope: EnvelopeBase) -> bool:
     """A type this build's catalogue does not know: the pipeline hands on its generic envelope."""
     return envelope.type not in EVENT_TYPES
@@ -110,7 +132,9 @@ def record_holds(service: str, consent_copy: "ConsentCopy", session: Any, holds:
 
 def skipped_unknown(service: str, envelope: EnvelopeBase) -> None:
     """Count an event of an unknown type a service skips; log the first of each type."""
-    UNKNOWN_SKIPPED.labels(service, envelope.type).inc()
+    # The label is bounded: a consumer lets through only types unknown_type_problem accepts.
+    label = envelope.type if unknown_type_problem(envelope.type, None) is None else "(malformed)"
+    UNKNOWN_SKIPPED.labels(service, label).inc()
     if (service, envelope.type) not in _UNKNOWN_LOGGED:
         _UNKNOWN_LOGGED.add((service, envelope.type))
         log.warning("skipping events of unknown type %s (a newer producer's?): this build has no handler; "

@@ -48,7 +48,7 @@ from schemas.kafka_binding import parse_kafka_message
 from schemas.envelope import EnvelopeBase, now_utc
 from schemas.topics import CONSENT, REFERRALS, Topic
 from services.common.consent_hold import PartitionKey, StuckPartitions, holds_partition, partition_of
-from services.common.messagebus import Consumed, IngestResult
+from services.common.messagebus import Consumed, IngestResult, unknown_type_problem
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,11 @@ def parse_batch(messages: Sequence[Incoming]) -> Parsed:
         try:
             envelope = parse_kafka_message(message.value, message.headers)
         except UnknownEventType as exc:
-            parsed.valid.append((message, exc.envelope))
+            problem = unknown_type_problem(exc.envelope.type, message.source)
+            if problem is None:
+                parsed.valid.append((message, exc.envelope))
+            else:  # not a newer producer's event: malformed (and held, on the consent topic)
+                parsed.poison.append(malformed(message, problem))
             continue
         except InvalidEvent as exc:
             parsed.poison.append(malformed(message, exc.reason))

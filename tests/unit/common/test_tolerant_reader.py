@@ -218,3 +218,33 @@ def test_a_sink_that_cannot_hold_still_dead_letters(transactions, caplog):
 
     asyncio.run(BatchIngestor(Plain(), dead_letter).ingest([_message(b"{", str(uuid4()).encode())]))
     assert len(parked) == 1 and "consent hold not recorded" in caplog.text
+
+
+# -- which unknown types are a newer producer's, and which are malformed -----------------------
+
+
+@pytest.mark.parametrize("new_type, source", [
+    ("tac.referrals.speech_screening_done.v1", topics.REFERRALS),
+    ("tac.referrals.team_member_left.v2", topics.REFERRALS),
+    ("tac.consent.consent_paused.v12", topics.CONSENT),
+])
+def test_a_type_named_like_the_catalogues_and_of_its_topic_is_read(new_type, source):
+    child = uuid4()
+    parsed = parse_batch([_message(_renamed(concern(child), new_type), str(child).encode(), source)])
+    assert [e.type for _, e in parsed.valid] == [new_type] and parsed.poison == []
+
+
+@pytest.mark.parametrize("new_type, source, why, held", [
+    ("made_up", topics.REFERRALS, "is not a TAC event type", False),
+    ("tac.referrals.Speech-Screening.v1", topics.REFERRALS, "is not a TAC event type", False),
+    ("tac.referrals.speech_screening_done", topics.REFERRALS, "is not a TAC event type", False),
+    ("tac.referrals." + "x" * 200 + ".v1", topics.REFERRALS, "at most 120 characters", False),
+    ("tac.consent.consent_paused.v1", topics.REFERRALS, "does not belong to the topic", False),
+    ("tac.referrals.speech_screening_done.v1", topics.CONSENT, "does not belong to the topic", True),
+    ("garbage\nwith a line break", topics.CONSENT, "is not a TAC event type", True),
+])
+def test_any_other_unknown_type_is_malformed_and_on_the_consent_topic_holds(new_type, source, why, held):
+    child = uuid4()
+    [poison] = parse_batch([_message(_renamed(concern(child), new_type), str(child).encode(), source)]).poison
+    assert why in poison.reason and len(poison.reason) < 400
+    assert [h.child_id for h in poison.holds] == ([child] if held else [])
