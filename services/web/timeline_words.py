@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from schemas.catalogue import EVENT_TYPES
 from services.common.directory import Directory
 from services.web.templating import UK, date_words
 from services.web.words import AGENCIES, AREAS_OF_NEED, CATEGORIES, JOINED_THROUGH, words
@@ -89,10 +90,11 @@ class _EventWords(string.Formatter):
 
 def describe(entry: Mapping[str, Any], names: Names) -> str:
     """What happened, in plain words, from the entry's type and data (the API's summary when
-    the type is one this page does not know)."""
+    the type, version included, is one this build does not know: a `…team_member_left.v2` is
+    not a v1 and its data may not be shaped like one, e.g. a newer producer's placeholder)."""
     t = str(entry.get("type") or "")
     d = entry.get("data") or {}
-    kind = t.split(".")[2] if t.count(".") >= 3 else ""
+    kind = t.split(".")[2] if t in EVENT_TYPES else ""
     if kind == "consent_granted":
         return _consent_granted(d, names)
     found = DESCRIPTIONS.get(kind)

@@ -14,8 +14,8 @@ class _Directory:
         return {"org-a": "Acorn Nursery", "org-b": "Riverside SLT"}.get(organisation_id)
 
 
-def _entry(kind: str, data: dict, author: str = "org-b") -> dict:
-    return {"type": f"tac.referrals.{kind}.v1", "data": data, "author": {"organisation_id": author},
+def _entry(kind: str, data: dict, author: str = "org-b", version: str = "v1") -> dict:
+    return {"type": f"tac.referrals.{kind}.{version}", "data": data, "author": {"organisation_id": author},
             "summary": "The API's summary"}
 
 
@@ -42,3 +42,9 @@ def _entry(kind: str, data: dict, author: str = "org-b") -> dict:
 ])
 def test_each_kind_is_said_in_words(kind: str, data: dict, words: str) -> None:
     assert describe(_entry(kind, data), Names(_Directory())) == words  # type: ignore[arg-type]
+
+
+def test_a_newer_version_of_a_known_kind_is_said_by_the_apis_summary_not_with_blanks() -> None:
+    # A newer producer's team_member_left.v2, stored by the timeline as a placeholder: no data.
+    entry = _entry("team_member_left", {}, version="v2")
+    assert describe(entry, Names(_Directory())) == "The API's summary"  # type: ignore[arg-type]
