@@ -158,9 +158,9 @@ class ConsentCopy:
         return [dict(row) for row in rows]
 
     def release(self, session: Session, child_id: UUID | None, *, by: str, at: datetime,
-                force: bool = False) -> int:
-        """Release the child's open holds (None: the holds on every child); how many. The rows
-        stay, saying who released them and when.
+                force: bool = False, hold_id: str | None = None) -> int:
+        """Release the child's open holds (None: the holds on every child), or with `hold_id`
+        that one hold only; how many. The rows stay, saying who released them and when.
 
         An ``unknown_type`` hold is released only once its event has been applied (its id is in
         this copy's ``consent_events`` or ``processed_events``: the service was upgraded and read
@@ -168,7 +168,10 @@ class ConsentCopy:
         carry. ``NotYetApplied`` names the holds still waiting; ``force`` releases them anyway."""
         if not by.strip():
             raise ValueError("a release names the person who resolved the hold")
-        which = self.holds.c.child_id.is_(None) if child_id is None else self.holds.c.child_id == str(child_id)
+        if hold_id is not None:
+            which = self.holds.c.hold_id == hold_id
+        else:
+            which = self.holds.c.child_id.is_(None) if child_id is None else self.holds.c.child_id == str(child_id)
         if not force:
             waiting = self.unapplied(session, [dict(r) for r in session.execute(select(self.holds).where(
                 which, self.holds.c.released_at.is_(None))).mappings()])

@@ -3,6 +3,7 @@
     tac holds list    --database-url URL
     tac holds release --database-url URL --child CHILD_ID --by NAME [--force]
     tac holds release --database-url URL --every-child --by NAME [--force]
+    tac holds release --database-url URL --hold HOLD_ID --by NAME [--force]
 
 A service that could not apply a message that may restrict access holds the child (its
 consent-based access fails closed) and logs a CONSENT HOLD error. `list` shows each hold's
@@ -18,7 +19,8 @@ topic/partition@offset and event id. What to do before releasing:
   carry); `--force` releases anyway, for a person who has decided the event restricts nothing.
 
 The released row stays, naming who released it and when. `--every-child` releases the holds of
-messages that could not be tied to one child.
+messages that could not be tied to one child; `--hold` one hold (its id is the first column of
+`list`), leaving the child's other holds in force.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--child", type=UUID, metavar="CHILD_ID", help="the held child")
     which.add_argument("--every-child", action="store_true",
                        help="the holds of messages that could not be tied to one child")
+    which.add_argument("--hold", type=UUID, metavar="HOLD_ID", help="one hold, by the id `list` shows")
     release.add_argument("--force", action="store_true",
                          help="release unknown-type holds whose event this service has not applied yet")
     release.add_argument("--by", required=True, metavar="NAME", help="who resolved the hold (kept in its history)")
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
                 parser.error("--by must name the person who resolved the hold")
             child = None if args.every_child else args.child
             released = _copy().release(session, child, by=args.by.strip(), at=now or datetime.now(timezone.utc),
-                                       force=args.force)
+                                       force=args.force, hold_id=None if args.hold is None else str(args.hold))
     except NotYetApplied as e:
         print(f"refused: {e}; upgrade the service and reset its group to the offset shown, then release "
               "(or --force):", file=sys.stderr)
@@ -80,7 +83,8 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
         parser.error(f"cannot read the holds at --database-url: {e.__class__.__name__}: {e.args[0] if e.args else e}")
     finally:
         engine.dispose()
-    print(f"released {released} hold(s) of {'every child' if child is None else child}")
+    what = f"hold {args.hold}" if args.hold is not None else "every child" if child is None else child
+    print(f"released {released} hold(s) of {what}")
     return 0 if released else 1
 
 
@@ -89,7 +93,7 @@ def _print_holds(holds: list[dict]) -> None:
         print("no open holds")
         return
     for hold in holds:
-        print("\t".join([hold["held_at"].isoformat() if hold["held_at"] else "", hold["child_id"] or "(every child)",
+        print("\t".join([hold["hold_id"], hold["held_at"].isoformat() if hold["held_at"] else "", hold["child_id"] or "(every child)",
                          hold["why"], _where(hold), hold["event_id"] or "", hold["event_type"] or "", hold["reason"]]))
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import Session
 
-from consent_policy.holds import MALFORMED, Hold
+from consent_policy.holds import MALFORMED, UNKNOWN_TYPE, Hold
 from consent_policy.store import ConsentCopy
 from services.common.cli import main as tac
 from tests.unit.timeline.timeline_builders import NOW
@@ -40,7 +40,7 @@ def test_list_shows_each_open_hold_and_release_keeps_who_and_when(database, caps
     assert tac(["holds", "list", "--database-url", url]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert len(listed) == 2  # same time: in hold id order, so either may come first
-    assert {line.split("\t")[1] for line in listed} == {str(child), "(every child)"}
+    assert {line.split("\t")[2] for line in listed} == {str(child), "(every child)"}
 
     assert tac(["holds", "release", "--database-url", url, "--child", str(child), "--by", "Ada"]) == 0
     assert tac(["holds", "release", "--database-url", url, "--every-child", "--by", "Ada"]) == 0
@@ -68,3 +68,35 @@ def test_a_database_without_the_table_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         tac(["holds", "list", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert "cannot read the holds" in capsys.readouterr().err
+
+
+def _open(engine, copy):
+    with Session(engine) as session:
+        return copy.open_holds(session)
+
+
+def test_one_hold_is_released_by_its_id_and_the_childs_other_holds_stay(database, capsys):
+    url, engine, copy = database
+    child = uuid4()
+    _hold(engine, copy, child, 1)
+    _hold(engine, copy, child, 2)
+    assert tac(["holds", "list", "--database-url", url]) == 0
+    ids = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(ids) == sorted(h["hold_id"] for h in _open(engine, copy))
+    assert tac(["holds", "release", "--database-url", url, "--hold", ids[0], "--by", "Ada"]) == 0
+    assert [h["hold_id"] for h in _open(engine, copy)] == [ids[1]]
+
+
+def test_an_unknown_type_hold_is_released_only_once_its_event_is_applied_or_by_force(database, capsys):
+    url, engine, copy = database
+    child, event_id = uuid4(), uuid4()
+    with Session(engine) as session, session.begin():
+        copy.place_holds(session, [Hold(child_id=child, why=UNKNOWN_TYPE, reason="unknown event type", held_at=NOW,
+                                        topic="tac.consent.v1", partition=0, offset=3, event_id=event_id,
+                                        event_type="tac.consent.consent_paused.v1")])
+    assert tac(["holds", "release", "--database-url", url, "--child", str(child), "--by", "Ada"]) == 1
+    err = capsys.readouterr().err
+    assert "refused" in err and str(event_id) in err and "tac.consent.v1/0@3" in err
+    assert len(_open(engine, copy)) == 1
+    assert tac(["holds", "release", "--database-url", url, "--child", str(child), "--by", "Ada", "--force"]) == 0
+    assert _open(engine, copy) == []
