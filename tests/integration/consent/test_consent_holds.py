@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import timezone
 
 from consent_policy.holds import MALFORMED, Hold
+from schemas.envelope import EnvelopeBase
 from schemas.events.referrals import TeamMemberLeft
+from schemas.vocabulary import TeamLeaveRoute
 from services.consent.adapters import store
 from services.consent.service_layer import handlers
-from tests.integration.consent.conftest import auth, grant_body
+from tests.integration.consent.conftest import PEOPLE, auth, grant_body, team_event
 
 
 async def test_a_held_childs_team_is_answered_as_strangers_until_released_and_the_setting_still_writes(service):
@@ -32,3 +34,22 @@ async def test_a_held_childs_team_is_answered_as_strangers_until_released_and_th
     with service.deps.sessions.begin() as session:
         assert store.consent_copy.release(session, child, by="Ada", at=service.clock()) == 1
     assert (await service.client.get(f"/children/{child}/consents", headers=auth("slt"))).status_code == 403
+
+
+async def test_a_new_version_of_a_team_event_holds_the_child_and_is_not_claimed(service):
+    """`tac.referrals.team_member_left.v2` (a newer producer's leave) cannot be applied by this
+    build: it holds the child (once, however often it arrives), and is not claimed, so the
+    upgraded build applies it when it reads it again."""
+    child = service.register_child()
+    service.join_team(child, "slt")
+    _, org, _, _ = PEOPLE["slt"]
+    leave = team_event(child, TeamMemberLeft(organisation_id=org, ended_by=TeamLeaveRoute.LEFT), service.clock())
+    newer = EnvelopeBase.model_validate_json(leave.to_json_bytes()).model_copy(
+        update={"type": "tac.referrals.team_member_left.v2"})
+    assert not handlers.record_referrals_event(service.deps, newer)
+    assert not handlers.record_referrals_event(service.deps, newer)  # redelivered: held once
+    with service.deps.sessions() as session:
+        holds = store.consent_copy.open_holds(session)
+    assert [(h["child_id"], h["why"], h["event_id"]) for h in holds] == [(str(child), "unknown_type", str(leave.id))]
+    assert (await service.client.get(f"/children/{child}/consents", headers=auth("slt"))).status_code == 404
+    assert handlers.record_referrals_event(service.deps, leave)  # upgraded: the same event id applies
