@@ -59,8 +59,11 @@ async def test_a_consent_event_the_handler_fails_for_a_while_holds_only_its_part
     group, name = f"hold-{uuid4().hex}", f"hold-consumer-{uuid4().hex[:8]}"
     producer = make_producer(kafka_bootstrap, client_id="hold-test")
     await producer.start()
+    async def hold(holds):  # a consent consumer must be able to hold; nothing here is malformed
+        raise AssertionError(f"nothing here may hold: {holds}")
+
     consumer = EnvelopeConsumer(
-        bootstrap=kafka_bootstrap, topics={source: topics.CONSENT}, group_id=group, handler=handler,
+        bootstrap=kafka_bootstrap, topics={source: topics.CONSENT}, group_id=group, handler=handler, hold=hold,
         producer=producer, consumer_name=name, deadletter_topic=deadletter,
         initial_backoff_s=0.05, max_backoff_s=0.2,
     )
