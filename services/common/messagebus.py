@@ -207,13 +207,15 @@ class MessageBus:
         keyed = [(self._claim_key(item), item) for item in batch]
         claimed = uow.claim(key for key, _ in keyed)
         fresh = first_of_each([_Keyed(key, item) for key, item in keyed], claimed)
-        known = [k.item.id for k in fresh if k.id == k.item.id]
-        upgraded = {placeholder_key(i) for i in known} & uow.claimed_before(placeholder_key(i) for i in known)
+        # Known events a placeholder was applied for, before this build knew their type: one
+        # query per batch (per 500 ids), in the same transaction as the claim.
+        known = [placeholder_key(k.item.id) for k in fresh if k.id == k.item.id]
+        upgraded = uow.claimed_before(known) if known else set()
         for keyed_item in fresh:
             item = keyed_item.item
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
             uow.consuming = origin
-            uow.replacing = placeholder_key(envelope.id) in upgraded
+            uow.replacing = keyed_item.id == envelope.id and placeholder_key(envelope.id) in upgraded
             if is_unknown(envelope):
                 self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)
