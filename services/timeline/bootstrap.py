@@ -1,10 +1,12 @@
 """The one place that builds real adapters and composes the timeline process:
 
-    uvicorn ─ FastAPI app ─ lifespan: migrations → producer → outbox relay → Faust (faust_lifespan)
+    uvicorn ─ FastAPI app ─ lifespan: migrations → producer → outbox relay → batch consumer
 
-One process, one event loop: the Faust agent ingests, FastAPI answers reads, and the outbox
-relay publishes TimelineViewed, all sharing one store and one idempotent producer. Database
-work runs in worker threads so none of the three blocks the others.
+One process, one event loop: the batch consumer ingests (services.common.batch_consumer: a
+whole fetch per transaction, which the Faust agent it replaced could not keep up with),
+FastAPI answers reads, and the outbox relay publishes TimelineViewed, all sharing one store
+and one idempotent producer. Database work runs in worker threads so none of the three blocks
+the others.
 """
 
 from __future__ import annotations
@@ -14,23 +16,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import faust
 from fastapi import FastAPI
-from faust.contrib.asgi import faust_lifespan
 
+from services.common.batch_consumer import BatchConsumer
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
 from services.common.kafka import dead_letter_to
 from services.common.db import is_transient
 from services.common.pipeline import BatchIngestor
 from services.common.runtime import ServiceRuntime
-from services.common.streams import stream_running
 from services.common.web import create_app
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.adapters.tables import outbox
 from services.timeline.config import TimelineSettings
 from services.timeline.entrypoints import api
-from services.timeline.entrypoints.worker import build_faust_app
+from services.timeline.entrypoints.worker import build_consumer
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
@@ -41,7 +41,7 @@ class Timeline:
     runtime: ServiceRuntime
     store: TimelineStore
     ingestor: BatchIngestor
-    faust_app: faust.App
+    consumer: BatchConsumer
     app: FastAPI
 
 
@@ -54,7 +54,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
                               topic=settings.deadletter_topic),
         is_transient=is_transient, consumer=settings.consumer_group,
     )
-    faust_app = build_faust_app(settings, ingestor)
+    consumer = build_consumer(settings, ingestor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,15 +63,15 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
             if settings.run_relay:
                 runtime.start_relay(outbox, batch_size=settings.relay_batch_size,
                                     poll_interval_s=settings.relay_poll_interval_s)
-            async with faust_lifespan(faust_app)(app):
-                yield
+            await runtime.start_consumer("timeline_consumer", consumer)
+            yield
 
     router = api.build_router(
         store, audit_topic=settings.audit_topic, on_view_recorded=runtime.committed, clock=clock,
         directory=Directory.load(settings.directory_path),
     )
     app = create_app(title="TAC timeline", service="timeline", settings=settings, routers=[router], lifespan=lifespan)
-    runtime.watch(ingestor)
-    runtime.readiness.add("stream", lambda: stream_running(faust_app))
+    # start_consumer watches the consumer's ingestor: its stuck consent partitions fail /ready
+    runtime.readiness.add("stream", consumer.running)
     app.state.readiness = runtime.ready
-    return Timeline(settings, runtime, store, ingestor, faust_app, app)
+    return Timeline(settings, runtime, store, ingestor, consumer, app)
