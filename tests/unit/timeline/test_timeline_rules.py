@@ -149,6 +149,26 @@ def test_a_consent_for_another_child_shows_nothing_about_this_one():
     assert visible_entries(viewer(SLT), [stored(concern(child))], NOW, state_of(grant)) == []
 
 
+def test_deciding_each_kind_of_entry_once_per_read_shows_exactly_what_deciding_every_entry_shows():
+    from consent_policy.decision import decide
+
+    child, sibling = uuid4(), uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,), categories=(Category.CONCERN,)), child)
+    mixed = [stored(env) for env in (
+        concern(child), concern(child, SLT), concern(child), envelope(sample(r.EPAdviceShared), child, EP),
+        envelope(sample(r.SLTReportShared), child, SLT), envelope(sample(r.ReferralAccepted), child, SLT),
+        concern(sibling), envelope(sample(r.EPAdviceShared), child, EP), concern(child, SLT),
+    )]
+    for state in (state_of(grant, joined(child, SLT_ORG, Agency.SLT_SERVICE)), state_of(grant), ConsentState()):
+        for who in (viewer(SLT), viewer(EP), viewer(HV), viewer(PARENT, [child])):
+            one_by_one = []
+            for entry in mixed:
+                decision = decide(who, entry.as_decision_entry(), NOW, state)
+                if decision.permitted:
+                    one_by_one.append((entry, decision.basis))
+            assert [(s.entry, s.basis) for s in visible_entries(who, mixed, NOW, state)] == one_by_one
+
+
 def test_safeguarding_access_shows_the_whole_timeline_until_it_expires():
     child = uuid4()
     grant = envelope(safeguarding_payload(organisation=HV_ORG, hours=24), child)
