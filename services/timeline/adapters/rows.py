@@ -51,9 +51,18 @@ def to_row(record: Any, codec: Codec) -> dict[str, Any]:
             for name, convert in _plan(type(record), codec)}
 
 
+_POSITIONS: dict[tuple[type, int, tuple[str, ...]], tuple[tuple[int, Callable[[Any], Any] | None], ...]] = {}
+
+
 def from_row(cls: type[T], row: Any, codec: Codec) -> T:
-    return cls(**{name: getattr(row, name) if convert is None else convert(getattr(row, name))  # type: ignore[arg-type]
-                  for name, convert in _plan(cls, codec)})
+    """`cls` from a result row (a SQLAlchemy Row), its fields taken by position: a Row's
+    attribute lookup was a quarter of converting a row."""
+    key = (cls, id(codec), row._fields)
+    positions = _POSITIONS.get(key)
+    if positions is None:
+        index = {name: i for i, name in enumerate(row._fields)}
+        positions = _POSITIONS[key] = tuple((index[name], convert) for name, convert in _plan(cls, codec))
+    return cls(*[row[i] if convert is None else convert(row[i]) for i, convert in positions])
 
 
 def entry_row(entry: NewEntry, **extra: Any) -> dict[str, Any]:
