@@ -35,16 +35,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
                              "child page beside the timeline API, bench/web_bench.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="another checkout (say /work/main) whose timeline is measured beside this one's")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = BenchConfig()
     if args.quick:
-        config = BenchConfig(ingest_events=2_000, ingest_children=100, e2e_seconds=3, read_children=500,
+        config = BenchConfig(ingest_events=2_000, ingest_children=100, e2e_seconds=3, e2e_half_max_seconds=2, read_children=500,
                              read_requests=20)
     if args.backend:
         config.backends = tuple(args.backend)
+    if args.baseline:
+        config.baseline_repo = str(args.baseline.resolve())
     parts = tuple(args.part or ("ingest", "reads", "web"))
     config.parts = tuple(p for p in parts if p != "web")
     if config.parts:
