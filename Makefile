@@ -110,8 +110,9 @@ down:
 	@scripts/kafka.sh down
 
 ifneq ($(wildcard bench/run.py bench/run/__init__.py),)
+# BENCH_BASELINE=/path/to/another/checkout measures its timeline beside this one's in the same run.
 bench: install kafka-up pg-up
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 else
 bench:
 	@echo "bench not built yet"; exit 1
