@@ -6,6 +6,8 @@ the timeline's (timeline-<date>.*), then the web layer's (web-<date>.*, bench/we
     python -m bench.run --quick         # smaller numbers, to check the harness
     python -m bench.run --backend sqlite
     python -m bench.run --part web      # only the web layer's (under 3 minutes)
+    python -m bench.run --part rebuild --rebuild-events 100000   # a smaller replay
+    python -m bench.run --baseline /work/main   # main's timeline measured beside this checkout's
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: checks the harness, not the speed")
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="store backend(s) to measure (default: both)")
-    parser.add_argument("--part", action="append", choices=["ingest", "reads", "web"],
+    parser.add_argument("--part", action="append", choices=["ingest", "reads", "rebuild", "web"],
                         help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
                              "child page beside the timeline API, bench/web_bench.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
+    parser.add_argument("--rebuild-events", type=int, default=None,
+                        help="events to replay in the rebuild part (default 1,000,000; --quick 5,000)")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="another checkout (say /work/main) whose timeline is measured beside this one's")
     args = parser.parse_args(argv)
@@ -43,13 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = BenchConfig()
     if args.quick:
-        config = BenchConfig(ingest_events=2_000, ingest_children=100, e2e_seconds=3, e2e_half_max_seconds=2, read_children=500,
-                             read_requests=20)
+        config = BenchConfig(ingest_events=2_000, ingest_children=100, e2e_seconds=3, e2e_half_max_seconds=2,
+                             read_children=500, read_requests=20)
     if args.backend:
         config.backends = tuple(args.backend)
+    if args.quick:
+        config.rebuild_events = 5_000
+    if args.rebuild_events:
+        config.rebuild_events = args.rebuild_events
     if args.baseline:
         config.baseline_repo = str(args.baseline.resolve())
-    parts = tuple(args.part or ("ingest", "reads", "web"))
+    parts = tuple(args.part or ("ingest", "reads", "rebuild", "web"))
     config.parts = tuple(p for p in parts if p != "web")
     if config.parts:
         _timeline(config, args)

@@ -85,6 +85,7 @@ class BenchConfig:
     # its reads interleaved request by request with ours on the same store, its ingest of the
     # same topic right after ours. None: this checkout only.
     baseline_repo: str | None = None
+    rebuild_events: int = 1_000_000
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Results:
     e2e: dict[str, Any] = field(default_factory=dict)
     reads: dict[str, Any] = field(default_factory=dict)
     rss_mb: dict[str, Any] = field(default_factory=dict)
+    rebuild: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -532,6 +534,8 @@ async def run(config: BenchConfig, workdir: Path) -> Results:
         await _ingest_and_e2e(config, workdir, results, say)
     if "reads" in config.parts:
         await _reads(config, workdir, results, say)
+    if "rebuild" in config.parts:
+        await _rebuild(config, workdir, results, say)
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
@@ -655,6 +659,43 @@ async def _reads(config: BenchConfig, workdir: Path, results: Results, say) -> N
         await delete_topics(config.bootstrap, topics.values())
 
 
+async def _rebuild(config: BenchConfig, workdir: Path, results: Results, say) -> None:
+    """4. Rebuild: the service started on an empty SQLite store with `rebuild_events` events
+    already on its topic, timed from the process start to the last event stored (start-up and
+    group join included: a rebuild pays them too)."""
+    topics = await create_bench_topics(config.bootstrap, "rebuild")
+    try:
+        children = [uuid.uuid4() for _ in range(max(1, config.rebuild_events // 100))]
+        chunk = 10_000  # made and sent a chunk at a time: a million envelopes do not fit in memory
+        for start in range(0, config.rebuild_events, chunk):
+            events = [concern_event(children[i % len(children)])
+                      for i in range(start, min(start + chunk, config.rebuild_events))]
+            await produce(config.bootstrap, topics["referrals"], events)
+        say(f"rebuild: {config.rebuild_events:,} events on {topics['referrals']}")
+        db = Database("sqlite", workdir)
+        service = ServiceProcess(config.bootstrap, db.url, topics, workdir, "rebuild-sqlite")
+        engine = make_engine(db.url)
+        try:
+            store = TimelineStore(make_session_factory(engine))
+            started = time.perf_counter()
+            await service.start(timeout_s=300)
+            while await asyncio.to_thread(_count_or_zero, store) < config.rebuild_events:
+                await asyncio.sleep(1)
+            seconds = time.perf_counter() - started
+            rss = rss_mb(service.process.pid)  # type: ignore[union-attr]
+        finally:
+            service.stop()
+            engine.dispose()
+            db.drop()
+        say(f"rebuild: {config.rebuild_events:,} events into an empty SQLite store in {seconds:,.1f} s "
+            f"({config.rebuild_events / seconds:,.0f} events/s); RSS at the end {rss} MB")
+        results.rebuild = {"events": config.rebuild_events, "seconds": round(seconds, 1),
+                           "events_per_s": round(config.rebuild_events / seconds), "rss_mb_at_end": rss}
+        results.rss_mb.setdefault("timeline-sqlite-rebuild", {})["after_ingest"] = rss
+    finally:
+        await delete_topics(config.bootstrap, topics.values())
+
+
 def render_markdown(results: Results) -> str:
     cfg = results.config
     lines = [
@@ -746,6 +787,12 @@ def render_markdown(results: Results) -> str:
                     x = source[key]
                     lines.append(f"| {backend} | {label}{who} | {x['entries_shown']} | {x['p50_ms']} | {x['p99_ms']} | "
                                  f"{x['mean_ms']} |")
+    if results.rebuild:
+        rb = results.rebuild
+        lines += ["", f"## Rebuild: {rb['events']:,} events from offset 0 into an empty SQLite store (target ≤ 120 s "
+                      "for 1,000,000)", "",
+                  f"{rb['seconds']:,} s ({rb['events_per_s']:,} events/s), from the process start to the last event "
+                  f"stored; RSS at the end {rb['rss_mb_at_end']} MB."]
     if results.rss_mb:
         lines += ["", "## Memory (RSS of the timeline process; aim ≤ 150 MB at rest, ≤ 300 MB under load)", "",
                   "| process | at rest MB | after ingest MB |", "|---|---:|---:|"]
