@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
     parser.add_argument("--rebuild-events", type=int, default=None,
                         help="events to replay in the rebuild part (default 1,000,000; --quick 5,000)")
+    parser.add_argument("--read-requests", type=int, default=None, help="requests per reader in the reads part")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="another checkout (say /work/main) whose timeline is measured beside this one's")
     args = parser.parse_args(argv)
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         config.rebuild_events = 5_000
     if args.rebuild_events:
         config.rebuild_events = args.rebuild_events
+    if args.read_requests:
+        config.read_requests = args.read_requests
     if args.baseline:
         config.baseline_repo = str(args.baseline.resolve())
     parts = tuple(args.part or ("ingest", "reads", "rebuild", "web"))
