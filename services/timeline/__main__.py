@@ -1,8 +1,8 @@
-"""`python -m services.timeline [migrate]`: the timeline service (Faust agent, HTTP API, outbox
+"""`python -m services.timeline [migrate]`: the timeline service (batch consumer, HTTP API, outbox
 relay) in one process on uvicorn's event loop; `migrate` runs the store's migrations and exits.
 
-uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (Faust commits what was
-acked, the relay and producer stop). SIGKILL loses nothing either: unacked batches are
+uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (the batch in flight
+finishes and commits its offsets, the relay and producer stop). SIGKILL loses nothing either: unacked batches are
 redelivered and the store ignores what it already has."""
 
 import sys
