@@ -18,6 +18,11 @@ Delivery, the same promise as services.common.streams' agent:
   given up (a ConsumerRebalanceListener), so the next owner starts after it; a commit refused
   because the group moved on loses nothing: the new owner replays, the claims de-duplicate.
 
+Partitions progress independently (services.common.lanes): a consent or team event that will
+not apply is never dead-lettered for it; its partition is paused and left uncommitted while a
+lane retries it, and the other partitions go on being applied and committed. Each partition's
+offset is committed on its own, once its messages are all applied or parked.
+
 A quiet stream is not made to wait: `getmany` returns as soon as anything is fetched, and
 waits at most `idle_wait_s` when nothing is.
 """
@@ -26,23 +31,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from schemas.topics import Topic
-from services.common.pipeline import BatchIngestor, Incoming
+from services.common.consent_hold import PartitionKey
+from services.common.lanes import PartitionLanes
+from services.common.pipeline import BatchIngestor, Incoming, IngestStats
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class FetchedBatch:
-    """What one batch came to, for a service's metrics: counts and, per partition, how far
-    the partition's end is past the batch (None when the consumer does not know yet)."""
+    """What one committed batch came to, for a service's metrics: counts and, per partition,
+    how far the partition's end is past the batch (None when the consumer does not know yet).
+    A held partition's lane reports its messages as a batch of their own once applied."""
 
     size: int
     stored: int
@@ -66,6 +73,25 @@ class BatchConsumer:
     on_batch: Callable[[FetchedBatch], None] = lambda _: None
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _in_flight: asyncio.Task | None = field(default=None, init=False)
+    _runs: int = field(default=0, init=False)
+    _lanes: PartitionLanes[ConsumerRecord] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._lanes = PartitionLanes(self.ingestor, incoming=self._incoming, done=self._commit,
+                                     pause=self._pause, resume=self._resume)
+
+    @property
+    def handled(self) -> int:
+        return self.ingestor.applied
+
+    @property
+    def dead_lettered(self) -> int:
+        return self.ingestor.stats.dead_lettered
+
+    @property
+    def held(self) -> set[PartitionKey]:
+        """The partitions paused behind a consent event that does not apply yet."""
+        return self._lanes.held
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -87,7 +113,8 @@ class BatchConsumer:
 
     async def stop(self) -> None:
         """Leave the group. The batch in flight, if any, was finished (or cancelled, left
-        uncommitted) by `run` on its way out."""
+        uncommitted) by `run` on its way out; held partitions stay uncommitted."""
+        await self._lanes.close()
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
@@ -95,55 +122,90 @@ class BatchConsumer:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         consumer = self._require_started()
+        self._runs += 1
+        if self._runs > 1:  # restarted by the supervisor after a failure
+            await self._back_to_committed(consumer)
         try:
             while not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=int(self.idle_wait_s * 1000), max_records=self.batch_max)
                 if not fetched:
                     continue
                 await self.finish_in_flight()
-                self._in_flight = asyncio.create_task(self._apply_then_commit(fetched))
+                # `feed` returns once the batch's partitions that nothing holds are applied and
+                # committed; a held partition's lane goes on trying on its own.
+                self._in_flight = asyncio.create_task(
+                    self._lanes.feed([record for records in fetched.values() for record in records]))
             await self.finish_in_flight()
         finally:
             # Cancelled (stopping, or the supervisor restarting us): the batch still being
-            # applied stays uncommitted, so it is delivered again and the claims make the
-            # replay a no-op.
+            # applied and the held partitions stay uncommitted, so they are delivered again
+            # and the claims make the replay a no-op.
             if self._in_flight is not None and not self._in_flight.done():
                 self._in_flight.cancel()
+            await self._lanes.close()
+
+    async def _back_to_committed(self, consumer: AIOKafkaConsumer) -> None:
+        """What the last run fetched and did not commit (a batch cancelled in flight, a held
+        partition's events) is fetched again, not skipped: every partition back to its
+        committed offset (its beginning when none), and none left paused."""
+        for tp in consumer.assignment():
+            offset = await consumer.committed(tp)
+            if offset is None or offset < 0:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+        consumer.resume(*consumer.assignment())
 
     async def finish_in_flight(self) -> None:
         if self._in_flight is not None:
             task, self._in_flight = self._in_flight, None
             await task
 
-    async def _apply_then_commit(self, fetched: dict[TopicPartition, list]) -> None:
+    async def drop_lanes(self, keys: Sequence[PartitionKey]) -> None:
+        """Stop the lanes of partitions no longer ours, their messages left uncommitted."""
+        await self._lanes.drop(keys)
+
+    def _incoming(self, r: ConsumerRecord) -> Incoming:
+        return Incoming(r.value, r.key, r.topic, r.partition, r.offset, self.topics.get(r.topic),
+                        tuple(r.headers or ()))
+
+    def _pause(self, key: PartitionKey) -> None:
+        self._require_started().pause(TopicPartition(*key))
+
+    def _resume(self, key: PartitionKey, rewind: Sequence[ConsumerRecord]) -> None:
+        consumer = self._consumer
+        tp = TopicPartition(*key)
+        if consumer is not None and tp in consumer.assignment():  # revoked meanwhile: not ours to fetch
+            if rewind:  # the lane stopped short: fetch again from its first message not applied
+                consumer.seek(tp, rewind[0].offset)
+            consumer.resume(tp)
+
+    async def _commit(self, records: Sequence[ConsumerRecord], stats: IngestStats, seconds: float) -> None:
+        """Commit, per partition, past the last of `records` (all applied or parked)."""
+        if not records:
+            return
         consumer = self._require_started()
-        stats = self.ingestor.stats
-        before = (stats.stored, stats.duplicates, stats.dead_lettered)
-        started = time.perf_counter()
-        messages = [
-            Incoming(r.value, r.key, r.topic, r.partition, r.offset, self.topics.get(r.topic), tuple(r.headers or ()))
-            for records in fetched.values() for r in records
-        ]
-        await self.ingestor.ingest(messages)  # returns only once every message is applied or parked
-        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        assigned = consumer.assignment()
+        offsets = {tp: offset + 1 for tp, offset in last.items() if tp in assigned}
         try:
-            await consumer.commit(offsets)
+            if offsets:
+                await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # The group rebalanced and these partitions are someone else's now: they replay
             # from the last committed offset, which the claims make harmless.
             log.warning("offsets not committed (%r): the partitions' new owner replays them", exc)
         except KafkaError as exc:
-            # The broker is away: the next batch's commit covers these offsets too.
+            # The broker is away: the partition's next commit covers these offsets too.
             log.warning("offsets not committed (%r); the next commit covers them", exc)
-        stored, duplicates, dead_lettered = (
-            now - was for now, was in zip((stats.stored, stats.duplicates, stats.dead_lettered), before)
-        )
         lag = {}
-        for tp, records in fetched.items():
+        for tp, offset in last.items():
             highwater = consumer.highwater(tp)
-            lag[tp] = None if highwater is None else max(0, highwater - records[-1].offset - 1)
-        self.on_batch(FetchedBatch(len(messages), stored, duplicates, dead_lettered, time.perf_counter() - started,
-                                   lag))
+            lag[tp] = None if highwater is None else max(0, highwater - offset - 1)
+        self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag))
 
     def _require_started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -153,7 +215,8 @@ class BatchConsumer:
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):
     """aiokafka awaits this before giving partitions up: the batch in flight is applied and
-    its offsets committed while they are still ours."""
+    its offsets committed while they are still ours; the lanes of revoked partitions stop,
+    uncommitted, for their next owner to read again."""
 
     def __init__(self, owner: BatchConsumer) -> None:
         self._owner = owner
@@ -165,6 +228,7 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):
             raise
         except Exception as exc:  # noqa: BLE001 - the rebalance must go on; the replay covers it
             log.warning("batch in flight failed during a rebalance (%r): it will be replayed", exc)
+        await self._owner.drop_lanes([(tp.topic, tp.partition) for tp in revoked])
 
     async def on_partitions_assigned(self, assigned) -> None:
         return None

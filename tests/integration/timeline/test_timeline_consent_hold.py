@@ -1,5 +1,6 @@
 """A consent event the timeline cannot apply for a while holds its partition, and only that one:
-the Faust agent keeps applying and committing the other partitions, retries the stuck event
+the batch consumer (services.common.batch_consumer) keeps applying and committing the other
+partitions, retries the stuck event
 until it applies (never dead-lettering it), and /ready and consent_apply_stuck_seconds say so
 meanwhile. Also: /ready is 503 while the database refuses connections, and 200 once it is back.
 Real broker, real databases."""
@@ -197,7 +198,7 @@ async def _committed_at(bootstrap: str, group: str, tp: tuple[str, int], offset:
 async def test_the_service_stops_while_a_consent_partition_is_stuck_and_the_event_is_read_again_after(
     kafka_bootstrap, sqlite_url, timeline_topics, tmp_path
 ):
-    # Faust would otherwise wait for the held event's ack before stopping or rebalancing: forever.
+    # The stop must not wait for the held event to apply (forever), nor commit past it.
     settings = timeline_settings(kafka_bootstrap, sqlite_url, timeline_topics, tmp_path / "faust")
     grant = envelope(granted_payload(), uuid4())
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
