@@ -13,7 +13,7 @@ How a service is composed (bootstrap.py; the timeline and notifications are work
 * **Consumer pipeline** (`pipeline`): `BatchIngestor(sink, dead_letter, is_transient=...)`
   parses, refuses misrouted events, applies, retries what is transient, dead-letters what is
   not, and returns only when every message is applied or parked. Fed by a Faust agent
-  (`streams.add_batch_agent`) or a plain aiokafka consumer (`kafka.EnvelopeConsumer`, with
+  (`streams.add_batch_agent`) or a plain aiokafka consumer (`kafka.envelope_consumer`, a `batch_consumer.BatchConsumer`, with
   `sink=` or an async `handler=`); `kafka.dead_letter_to` makes the dead-letter callable.
 * **Runtime** (`runtime`): `ServiceRuntime(settings, client_id=...)` owns engine, sessions,
   producer, relay and supervised loops; `async with runtime.running(MIGRATIONS): ...` in the

@@ -40,7 +40,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from schemas.topics import Topic
 from services.common.consent_hold import PartitionKey
 from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, Incoming, IngestStats
+from services.common.pipeline import BatchIngestor, Incoming, IngestStats, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class FetchedBatch:
 @dataclass(eq=False)
 class BatchConsumer:
     bootstrap: str
-    topics: Mapping[str, Topic | None]  # topic name -> the contract topic it carries (None: not checked)
+    topics: Mapping[str, Topic | None]  # topic name -> the contract topic it carries (None refused)
     group_id: str
     ingestor: BatchIngestor
     _: KW_ONLY
@@ -77,6 +77,9 @@ class BatchConsumer:
     _lanes: PartitionLanes[ConsumerRecord] = field(init=False)
 
     def __post_init__(self) -> None:
+        # Refused when built, not when a message turns up: a topic with no contract, or one whose
+        # messages may restrict access consumed by a sink that cannot record holds.
+        self.topics = subscriptions(self.topics, self.ingestor.sink)
         self._lanes = PartitionLanes(self.ingestor, incoming=self._incoming, done=self._commit,
                                      pause=self._pause, resume=self._resume)
 

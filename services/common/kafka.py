@@ -1,15 +1,15 @@
-"""Kafka adapters shared by the services: the safe producer, dead-lettering, and the plain
-aiokafka consumer on the consumer pipeline (services.common.pipeline), which never lets a bad
-message stop the stream."""
+"""Kafka adapters shared by the services: the safe producer, dead-lettering, and the batch
+consumer (services.common.batch_consumer) built on the consumer pipeline
+(services.common.pipeline) for a handler or a sink, which never lets a bad message stop the
+stream."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge, Histogram
 
 from consent_policy.holds import Hold
@@ -21,8 +21,8 @@ from schemas.topics import ALL_TOPICS, DEADLETTER, Topic
 from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
 from services.common.messagebus import Consumed, IngestResult
-from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, IngestStats, Sink, subscriptions
+from services.common.batch_consumer import BatchConsumer, FetchedBatch
+from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, Sink
 
 log = structlog.get_logger(__name__)
 
@@ -133,9 +133,25 @@ class _EachEvent:
         return IngestResult(len(batch), 0)
 
 
-class EnvelopeConsumer:
-    """A plain aiokafka consumer on the consumer pipeline (services.common.pipeline), for
-    services that need a copy of another service's facts.
+def envelope_consumer(
+    *,
+    bootstrap: str,
+    topics: Sequence[str] | Mapping[str, Topic],
+    group_id: str,
+    producer: AIOKafkaProducer,
+    consumer_name: str,
+    handler: Handler | None = None,
+    hold: HoldHandler | None = None,
+    sink: Sink | None = None,
+    deadletter_topic: str = DEADLETTER.name,
+    handler_attempts: int = 3,
+    is_transient: Callable[[BaseException], bool] = is_transient,
+    max_records: int = 500,
+    initial_backoff_s: float = 0.2,
+    max_backoff_s: float = 5.0,
+) -> BatchConsumer:
+    """A batch consumer (services.common.batch_consumer) on the consumer pipeline, for services
+    that need a copy of another service's facts.
 
     Each fetched batch goes through the pipeline: invalid or misrouted messages are
     dead-lettered with the reason; the rest go to `sink` (a handler table bound to a unit of
@@ -151,124 +167,24 @@ class EnvelopeConsumer:
     `topics`: topic names, or a mapping of topic name -> the contract topic it carries (the
     misrouted check); a bare name is checked when it is a contract topic's own name.
     """
+    if (handler is None) == (sink is None):
+        raise TypeError("give exactly one of handler= and sink=")
+    by_name = {t.name: t for t in ALL_TOPICS}
+    sources = dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}
+    ingestor = BatchIngestor(
+        sink or _EachEvent(handler, hold), dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
+        is_transient=is_transient, permanent_attempts=handler_attempts, consumer=consumer_name,
+        initial_backoff_s=initial_backoff_s, max_backoff_s=max_backoff_s,
+    )
 
-    def __init__(
-        self,
-        *,
-        bootstrap: str,
-        topics: Sequence[str] | Mapping[str, Topic],
-        group_id: str,
-        producer: AIOKafkaProducer,
-        consumer_name: str,
-        handler: Handler | None = None,
-        hold: HoldHandler | None = None,
-        sink: Sink | None = None,
-        deadletter_topic: str = DEADLETTER.name,
-        handler_attempts: int = 3,
-        is_transient: Callable[[BaseException], bool] = is_transient,
-        max_records: int = 500,
-        initial_backoff_s: float = 0.2,
-        max_backoff_s: float = 5.0,
-    ) -> None:
-        if (handler is None) == (sink is None):
-            raise TypeError("give exactly one of handler= and sink=")
-        by_name = {t.name: t for t in ALL_TOPICS}
-        sink = sink or _EachEvent(handler, hold)
-        self._sources = subscriptions(
-            dict(topics) if isinstance(topics, Mapping) else {name: by_name.get(name) for name in topics}, sink)
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=group_id,
-            client_id=consumer_name,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        self._name = consumer_name
-        self._max_records = max_records
-        self.ingestor = BatchIngestor(
-            sink, dead_letter_to(lambda: producer, consumer=group_id, topic=deadletter_topic),
-            is_transient=is_transient, permanent_attempts=handler_attempts, consumer=consumer_name,
-            initial_backoff_s=initial_backoff_s, max_backoff_s=max_backoff_s,
-        )
-        self._lanes: PartitionLanes[ConsumerRecord] = PartitionLanes(
-            self.ingestor, incoming=self._incoming, done=self._commit,
-            pause=lambda key: self._consumer.pause(TopicPartition(*key)),
-            resume=self._resume,
-        )
+    def measure(batch: FetchedBatch) -> None:
+        for tp, lag in batch.lag.items():
+            if lag is not None:
+                LAG.labels(consumer_name, tp.topic, str(tp.partition)).set(lag)
+        for _ in range(batch.size):
+            PROCESSING.labels(consumer_name).observe(batch.seconds / batch.size)
+        CONSUMED.labels(consumer_name, "handled").inc(batch.stored + batch.duplicates)
+        CONSUMED.labels(consumer_name, "dead_lettered").inc(batch.dead_lettered)
 
-    @property
-    def handled(self) -> int:
-        return self.ingestor.applied
-
-    @property
-    def dead_lettered(self) -> int:
-        return self.ingestor.stats.dead_lettered
-
-    @property
-    def held(self) -> set[tuple[str, int]]:
-        """The partitions paused behind a consent event that does not apply yet."""
-        return self._lanes.held
-
-    async def start(self) -> None:
-        self._consumer.subscribe(list(self._sources), listener=_DropRevokedLanes(self._lanes))
-        await self._consumer.start()
-
-    async def stop(self) -> None:
-        await self._lanes.close()
-        await self._consumer.stop()
-
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        stop = stop or asyncio.Event()
-        try:
-            while not stop.is_set():
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-                records = [record for part in batches.values() for record in part]
-                if records:
-                    await self._lanes.feed(records)
-        finally:
-            # Stopping (or crashed, and restarted by the supervisor): held partitions stay
-            # uncommitted and are read again from the stuck event.
-            await self._lanes.close()
-
-    def _incoming(self, r: ConsumerRecord) -> Incoming:
-        return Incoming(r.value, r.key, r.topic, r.partition, r.offset, self._sources.get(r.topic),
-                        tuple(r.headers or ()))
-
-    def _resume(self, key: tuple[str, int], rewind: Sequence[ConsumerRecord]) -> None:
-        tp = TopicPartition(*key)
-        if tp in self._consumer.assignment():  # revoked meanwhile: not ours to fetch
-            if rewind:
-                self._consumer.seek(tp, rewind[0].offset)
-            self._consumer.resume(tp)
-
-    async def _commit(self, records: Sequence[ConsumerRecord], stats: IngestStats, seconds: float) -> None:
-        """Commit, per partition, past the last of `records` (all applied or parked)."""
-        if not records:
-            return
-        last: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            last[tp] = max(last.get(tp, -1), r.offset)
-        assigned = self._consumer.assignment()
-        offsets = {tp: offset + 1 for tp, offset in last.items() if tp in assigned}
-        if offsets:
-            await self._consumer.commit(offsets)
-        for tp, offset in last.items():
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                LAG.labels(self._name, tp.topic, str(tp.partition)).set(max(0, highwater - offset - 1))
-        for _ in records:
-            PROCESSING.labels(self._name).observe(seconds / len(records))
-        CONSUMED.labels(self._name, "handled").inc(stats.stored + stats.duplicates)
-        CONSUMED.labels(self._name, "dead_lettered").inc(stats.dead_lettered)
-
-
-class _DropRevokedLanes(ConsumerRebalanceListener):
-    def __init__(self, lanes: PartitionLanes) -> None:
-        self._lanes = lanes
-
-    async def on_partitions_revoked(self, revoked) -> None:
-        await self._lanes.drop([(tp.topic, tp.partition) for tp in revoked])
-
-    async def on_partitions_assigned(self, assigned) -> None:
-        return None
+    return BatchConsumer(bootstrap, sources, group_id, ingestor, client_id=consumer_name, batch_max=max_records,
+                         idle_wait_s=0.5, on_batch=measure)

@@ -2,7 +2,7 @@
 its own while the others keep being applied and acked.
 
 Both kinds of consumer (the Faust batch agent, services.common.streams, and the plain aiokafka
-EnvelopeConsumer, services.common.kafka) hand each fetched batch to `PartitionLanes.feed`:
+BatchConsumer, services.common.batch_consumer) hand each fetched batch to `PartitionLanes.feed`:
 
 * the batch's messages of partitions that nothing holds go through the pipeline together (one
   transaction, as ever) and are `done` (acked / committed) as soon as they are applied or parked;

@@ -4,7 +4,7 @@
     id, in one transaction -> retry what is transient -> dead-letter what is not
 
 used alike by the Faust agents (services.common.streams.add_batch_agent) and the plain aiokafka
-consumers (services.common.kafka.EnvelopeConsumer). A service supplies two things:
+consumers (services.common.batch_consumer.BatchConsumer). A service supplies two things:
 
 * a sink with `ingest(batch) -> IngestResult`, normally its handler table bound to its unit of
   work (`MessageBus(HANDLERS).sink(transactions)`, services.common.messagebus): synchronous

@@ -13,7 +13,7 @@ A service's bootstrap.py composes itself the same way each time:
         async def lifespan(app):
             async with runtime.running(MIGRATIONS if settings.run_migrations else None):
                 runtime.start_relay(store.outbox)                     # publish what commits
-                await runtime.start_consumer("x_consumer", EnvelopeConsumer(...))   # or a Faust app
+                await runtime.start_consumer("x_consumer", envelope_consumer(...))   # a BatchConsumer
                 runtime.run("timer", task.run)                        # any loop taking `stop`
                 yield
 
@@ -117,7 +117,7 @@ class ServiceRuntime:
         return self.relay
 
     async def start_consumer(self, name: str, consumer: Any) -> Any:
-        """Start a plain consumer (EnvelopeConsumer) and run it supervised; stopped on exit."""
+        """Start a batch consumer (services.common.batch_consumer) and run it supervised; stopped on exit."""
         await consumer.start()
         self._consumers.append(consumer)
         if isinstance(getattr(consumer, "ingestor", None), BatchIngestor):

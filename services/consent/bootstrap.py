@@ -22,7 +22,7 @@ from schemas import topics
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc_now
 from services.common.directory import Directory
-from services.common.kafka import EnvelopeConsumer
+from services.common.kafka import envelope_consumer
 from services.common.runtime import ServiceRuntime
 from services.common.web import create_app
 from services.consent.adapters import store
@@ -55,7 +55,7 @@ def build_app(settings: ConsentSettings, *, clock: Clock = utc_now, directory: D
             if settings.run_outbox_relay:
                 app.state.relay = runtime.start_relay(store.outbox)
             if settings.run_children_consumer:
-                app.state.children_consumer = await runtime.start_consumer("children_consumer", EnvelopeConsumer(
+                app.state.children_consumer = await runtime.start_consumer("children_consumer", envelope_consumer(
                     bootstrap=settings.kafka_bootstrap_servers, topics={settings.referrals_topic: topics.REFERRALS},
                     group_id=settings.children_group_id, handler=on_referrals_event, hold=hold, producer=runtime.producer,
                     consumer_name="tac-consent-children", deadletter_topic=settings.deadletter_topic,

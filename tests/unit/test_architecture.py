@@ -174,7 +174,7 @@ def test_importing_the_published_consent_policy_is_allowed_but_not_the_consent_s
         "from consent_policy import decision\n"
         "from consent_policy.decision import decide\n"
         "import consent_policy.state\n"
-        "from services.common.kafka import EnvelopeConsumer\n"
+        "from services.common.kafka import envelope_consumer\n"
         "from services.timeline import store\n",
     )
     assert cross_service_imports(allowed, tmp_path) == []

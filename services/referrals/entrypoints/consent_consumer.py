@@ -1,5 +1,5 @@
 """The consumer entry point: tac.consent.v1 into this service's copy of the decision's state,
-through the one consumer pipeline (services.common.kafka.EnvelopeConsumer: parse, refuse what is
+through the one consumer pipeline (services.common.kafka.envelope_consumer: parse, refuse what is
 misrouted, apply once by event id in the copy's transaction, wait out what is transient,
 dead-letter what is not) and the handler table of service_layer.consent_events."""
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas import topics
 from schemas.envelope import EnvelopeBase
-from services.common.kafka import EnvelopeConsumer
+from services.common.batch_consumer import BatchConsumer
+from services.common.kafka import envelope_consumer
 from services.common.messagebus import MessageBus
 from services.common.unit_of_work import UnitOfWorkFactory
 from services.referrals.adapters.tables import consent_copy
@@ -23,8 +24,8 @@ BUS = MessageBus(HANDLERS, service="referrals", consent_copy=consent_copy)
 
 
 def consent_consumer(settings: ReferralsSettings, transactions: UnitOfWorkFactory,
-                     producer: AIOKafkaProducer) -> EnvelopeConsumer:
-    return EnvelopeConsumer(
+                     producer: AIOKafkaProducer) -> BatchConsumer:
+    return envelope_consumer(
         bootstrap=settings.kafka_bootstrap_servers, topics={settings.consent_topic: topics.CONSENT},
         group_id=settings.consent_group_id, sink=BUS.sink(transactions), producer=producer,
         consumer_name="tac-referrals-consent", deadletter_topic=settings.deadletter_topic,

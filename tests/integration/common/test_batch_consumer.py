@@ -20,6 +20,9 @@ from .support import concern
 class GatedSink:
     """Records what it is given; holds every batch until `gate` is set."""
 
+    def hold(self, holds):  # a consumer of the referrals topic must be able to hold; nothing here is malformed
+        raise AssertionError(f"nothing here may hold: {holds}")
+
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()

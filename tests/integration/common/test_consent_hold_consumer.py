@@ -1,4 +1,4 @@
-"""A plain consumer (EnvelopeConsumer, as the referrals service's copy of consent uses) holds
+"""A plain consumer (kafka.envelope_consumer, a BatchConsumer, as the referrals service's copy of consent uses) holds
 only the partition of a consent event its handler cannot apply for a while: that partition is
 paused and left uncommitted, the others are applied and committed meanwhile, and the event is
 applied once the fault clears — never dead-lettered. Real broker."""
@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from schemas import topics
-from services.common.kafka import EnvelopeConsumer, make_producer
+from services.common.kafka import envelope_consumer, make_producer
 from tests.unit.timeline.timeline_builders import envelope, granted_payload, withdrawn
 
 from .support import read_all
@@ -62,7 +62,7 @@ async def test_a_consent_event_the_handler_fails_for_a_while_holds_only_its_part
     async def hold(holds):  # a consent consumer must be able to hold; nothing here is malformed
         raise AssertionError(f"nothing here may hold: {holds}")
 
-    consumer = EnvelopeConsumer(
+    consumer = envelope_consumer(
         bootstrap=kafka_bootstrap, topics={source: topics.CONSENT}, group_id=group, handler=handler, hold=hold,
         producer=producer, consumer_name=name, deadletter_topic=deadletter,
         initial_backoff_s=0.05, max_backoff_s=0.2,

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from schemas.catalogue import parse_event
 from schemas.deadletter import DeadLetterRecord
 from schemas.topics import REFERRALS
-from services.common.kafka import EnvelopeConsumer, make_producer, send_envelope
+from services.common.kafka import envelope_consumer, make_producer, send_envelope
 from services.common.logging import get_correlation_id
 
 from .support import concern, read_all
@@ -65,7 +65,7 @@ async def test_invalid_messages_go_to_the_dead_letter_topic_with_a_reason_and_th
     async def hold(holds):
         held.extend(holds)
 
-    consumer = EnvelopeConsumer(
+    consumer = envelope_consumer(
         bootstrap=kafka_bootstrap, topics={source: REFERRALS}, group_id=f"dlq-test-{uuid4().hex}", handler=handler,
         hold=hold, producer=producer, consumer_name="dlq-test", deadletter_topic=deadletter,
     )
@@ -115,7 +115,7 @@ async def test_a_handler_that_keeps_failing_parks_the_message_instead_of_stoppin
     async def hold(holds):
         raise AssertionError(f"nothing here may hold: {holds}")
 
-    consumer = EnvelopeConsumer(
+    consumer = envelope_consumer(
         bootstrap=kafka_bootstrap, topics={source: REFERRALS}, group_id=f"dlq-h-{uuid4().hex}", handler=handler,
         hold=hold, producer=producer, consumer_name="dlq-handler-test", deadletter_topic=deadletter, handler_attempts=2,
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from schemas import topics
-from services.common.kafka import EnvelopeConsumer
+from services.common.batch_consumer import BatchConsumer
+from services.common.kafka import envelope_consumer
 from services.common.messagebus import MessageBus
 from services.common.pipeline import subscriptions
 from services.common.unit_of_work import UnitOfWorkFactory
@@ -21,9 +22,9 @@ async def _hold(holds) -> None:
     return None
 
 
-def _consumer(topic_names, **kwargs) -> EnvelopeConsumer:
-    return EnvelopeConsumer(bootstrap="127.0.0.1:1", topics=topic_names, group_id="g", producer=None,
-                            consumer_name="c", **kwargs)
+def _consumer(topic_names, **kwargs) -> BatchConsumer:
+    return envelope_consumer(bootstrap="127.0.0.1:1", topics=topic_names, group_id="g", producer=None,
+                             consumer_name="c", **kwargs)
 
 
 def test_a_topic_name_with_no_contract_topic_is_refused_naming_it():
@@ -33,7 +34,7 @@ def test_a_topic_name_with_no_contract_topic_is_refused_naming_it():
 
 async def test_a_renamed_topic_mapped_to_its_contract_is_read_as_that_contract():
     consumer = _consumer({"tac.consent.v1-test": topics.CONSENT}, handler=_handler, hold=_hold)
-    assert consumer._sources == {"tac.consent.v1-test": topics.CONSENT}
+    assert consumer.topics == {"tac.consent.v1-test": topics.CONSENT}
 
 
 @pytest.mark.parametrize("contract", [topics.CONSENT, topics.REFERRALS])
