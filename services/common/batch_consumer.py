@@ -143,8 +143,10 @@ class BatchConsumer:
             # Cancelled (stopping, or the supervisor restarting us): the batch still being
             # applied and the held partitions stay uncommitted, so they are delivered again
             # and the claims make the replay a no-op.
-            if self._in_flight is not None and not self._in_flight.done():
-                self._in_flight.cancel()
+            task, self._in_flight = self._in_flight, None
+            if task is not None and not task.done():
+                task.cancel()  # and waited for, so a restarted run starts with nothing in flight
+                await asyncio.gather(task, return_exceptions=True)
             await self._lanes.close()
 
     async def _back_to_committed(self, consumer: AIOKafkaConsumer) -> None:

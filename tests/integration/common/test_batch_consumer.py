@@ -120,3 +120,36 @@ async def test_a_batch_in_flight_when_the_consumer_is_cancelled_is_delivered_aga
         stop.set()
         await asyncio.wait_for(running, 30)
         await second.stop()
+
+
+async def test_a_run_restarted_on_the_same_consumer_fetches_again_what_the_failed_run_left_uncommitted(
+    kafka_bootstrap, fresh_topic
+):
+    # The supervisor restarts `run` on the started consumer after a failure: its position is
+    # past the batch that was in flight, which must be fetched again, not skipped.
+    topic, group = await fresh_topic("batch-rerun", partitions=1), f"batch-rerun-{uuid4().hex[:8]}"
+    events = await _produce(kafka_bootstrap, topic, 3)
+    sink = GatedSink()
+    consumer = _consumer(kafka_bootstrap, topic, group, sink)
+    await consumer.start()
+    try:
+        failed = asyncio.create_task(consumer.run(asyncio.Event()))
+        await asyncio.wait_for(sink.entered.wait(), 30)
+        failed.cancel()
+        await asyncio.gather(failed, return_exceptions=True)
+        assert sink.seen == []
+
+        sink.gate.set()
+        stop = asyncio.Event()
+        running = asyncio.create_task(consumer.run(stop))
+        try:
+            for _ in range(400):
+                if len(sink.seen) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert sink.seen == [e.id for e in events]
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
+    finally:
+        await consumer.stop()
