@@ -32,6 +32,7 @@ from services.common.runtime import ServiceRuntime
 from services.common.streams import stream_running
 from services.common.web import create_app
 from services.notifications.adapters import store
+from services.notifications.adapters.freshness import ConsentCopyFreshness
 from services.notifications.adapters.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.adapters.jobs import Job
 from services.notifications.config import NotificationsSettings
@@ -69,6 +70,7 @@ class Notifications:
     app: FastAPI
     clock: Clock
     outputs: handlers.Outputs
+    freshness: ConsentCopyFreshness
     # Made in `running()`: httpx clients must be created on the running loop.
     delivery: DeliveryWorker | None = None
     reminder_ticks: int = 0
@@ -101,6 +103,7 @@ class Notifications:
                 self.runtime.running(MIGRATIONS if s.run_migrations else None, broker_wait_s=s.broker_wait_s):
             self.runtime.start_relay(store.outbox, batch_size=s.relay_batch_size,
                                      poll_interval_s=s.relay_poll_interval_s)
+            await self.freshness.start()
             email = smtp_config(s)
             self.delivery = delivery = DeliveryWorker(
                 self.sessions,
@@ -115,6 +118,8 @@ class Notifications:
                 poll_s=s.delivery_poll_s,
                 attempt_timeout_s=max(s.smtp_timeout_s, s.webhook_timeout_s) + 5,
                 on_outbox=self.committed,
+                freshness=self.freshness,
+                freshness_wait_s=s.consent_copy_wait_s,
             )
             # Supervised, like the relay: a loop that died silently would stop delivering while
             # /health still said all was well. In-flight deliveries finish when the runtime
@@ -127,6 +132,9 @@ class Notifications:
             finally:
                 self.runtime.on_committed.remove(delivery.wakeup)
                 self.delivery = None
+                # Before the delivery loop stops, a round finding the client stopped sends
+                # nothing (fail closed).
+                await self.freshness.stop()
 
     async def _dead_letter_job(self, job: Job, reason: str) -> None:
         # The record points at the event that caused the notification (topic, partition,
@@ -158,7 +166,12 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
     async def remind() -> None:
         await service.send_due_reminders()
 
-    faust_app = build_faust_app(settings, intake, remind, logging_config=logging_config)
+    # The consent copy is fed from both topics (consent; team changes on referrals).
+    freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
+                                     topics=(settings.consent_topic, settings.referrals_topic),
+                                     client_id=f"{settings.consumer_group}-freshness")
+    faust_app = build_faust_app(settings, intake, remind, logging_config=logging_config,
+                                on_applied=freshness.record)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -166,11 +179,12 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
             yield
 
     router = api.build_router(runtime.sessions, clock=clock, webhook_policy=settings.webhook_policy,
-                              directory=directory)
+                              directory=directory, freshness=freshness,
+                              freshness_wait_s=settings.consent_copy_wait_s)
     app = create_app(title="TAC notifications", service="notifications", settings=settings, routers=[router],
                      lifespan=lifespan)
     runtime.watch(intake)
     runtime.readiness.add("stream", lambda: stream_running(faust_app))
     app.state.readiness = runtime.ready
-    service = Notifications(settings, runtime, intake, faust_app, app, clock, out)
+    service = Notifications(settings, runtime, intake, faust_app, app, clock, out, freshness)
     return service

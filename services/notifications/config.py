@@ -61,6 +61,10 @@ class NotificationsSettings(StreamProcessorSettings):
     # withdrawal consumed from the consent topic just after the entry (the two topics are not
     # ordered with each other) withholds it. The decision is taken again at the attempt anyway.
     external_hold_s: float = Field(default=5.0, ge=0, le=3600)
+    # How long a delivery round or an inbox read waits for the consent copy to apply what was
+    # already published on the topics it is fed from, before giving up for now (a delivery
+    # round sends nothing, an inbox read answers 503).
+    consent_copy_wait_s: float = Field(default=1.0, gt=0, le=10)
 
     # Reminders: how often due reminders are looked for, and how late a reminder may still go.
     reminder_interval_s: float = Field(default=60.0, gt=0, le=86_400)

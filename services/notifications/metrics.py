@@ -6,7 +6,7 @@ in the monitoring system and would blow up its cardinality.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
     "tac_notifications_events_total", "Events consumed from the referrals and consent topics",
@@ -20,3 +20,9 @@ DELIVERIES = Counter(
     ["channel", "outcome"],  # sent | retry | failed | withheld
 )
 REMINDERS = Counter("tac_notifications_reminders_total", "Reminders sent, one per recipient")
+CONSENT_COPY_BEHIND = Gauge(
+    "tac_notifications_consent_copy_behind",
+    "Messages the consent copy had not applied at the last freshness check, per topic it is fed from "
+    "(above 0: e-mails, webhooks and inbox reads wait)",
+    ["topic"],
+)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from uuid import UUID
 
 import jwt
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
     AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator,
@@ -29,6 +29,7 @@ from services.common.text import PublishedPattern, StorableText, storable
 from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.web import CurrentPrincipal
 from services.notifications.adapters import jobs, store
+from services.notifications.adapters.freshness import BrokerUnavailable, ConsentCopyFreshness
 from services.notifications.domain.webhook_urls import WebhookPolicy
 from services.notifications.service_layer import inbox
 
@@ -179,14 +180,34 @@ def token_expiry(principal: CurrentPrincipal,
 TokenExpiry = Annotated[datetime, Depends(token_expiry)]
 
 
+_CATCHING_UP = {503: {"description": "The service is catching up with consent changes already made; try again "
+                                       "shortly (Retry-After)"}}
+
+
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
-                 webhook_policy: WebhookPolicy = WebhookPolicy(), directory: Directory | None = None) -> APIRouter:
+                 webhook_policy: WebhookPolicy = WebhookPolicy(), directory: Directory | None = None,
+                 freshness: ConsentCopyFreshness | None = None, freshness_wait_s: float = 1.0) -> APIRouter:
     """`webhook_policy`: where webhooks may point (default: https to public addresses only);
     `directory`: names the organisations inbox items name (default: the directory shipped in
-    reference/)."""
+    reference/); `freshness`: the gate an inbox read passes before deciding what to show (the
+    service always has one; None only over a copy not fed from topics)."""
     router = APIRouter(tags=["notifications"])
     names = Directory.load() if directory is None else directory
     transactions = UnitOfWorkFactory(sessions, clock=clock)
+
+    async def copy_is_fresh() -> None:
+        """An inbox read decides on the consent copy: not while the copy lacks what is already
+        published (a withdrawal, a team departure). A 503 the client retries, rather than an
+        answer that shows what may no longer be permitted — or an empty inbox that is not true."""
+        if freshness is None:
+            return
+        try:
+            fresh = not await freshness.wait_until_fresh(freshness_wait_s)
+        except BrokerUnavailable:
+            fresh = False  # the broker cannot say how far behind the copy is: fail closed
+        if not fresh:
+            raise HTTPException(503, detail="the service is catching up with consent changes; try again shortly",
+                                headers={"Retry-After": "2"})
 
     @router.put("/subscriptions/me", response_model=SubscriptionOut)
     async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal,
@@ -208,7 +229,7 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         await asyncio.to_thread(inbox.unsubscribe, transactions, principal)
         return Response(status_code=204)
 
-    @router.get("/inbox", response_model=InboxPage)
+    @router.get("/inbox", response_model=InboxPage, responses=_CATCHING_UP)
     async def my_inbox(
         principal: CurrentPrincipal,
         unread_only: Annotated[bool, Query(description="Only items not yet marked read")] = False,
@@ -225,12 +246,14 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         except (OverflowError, ValueError):
             # 0001-01-01T00:00:00+05:00 is a valid timestamp that no UTC datetime can hold.
             raise Invalid("is out of range", field="before") from None
+        await copy_is_fresh()
         page = await asyncio.to_thread(inbox.inbox_page, transactions, principal, unread_only=unread_only,
                                        limit=limit, before=cursor)
         return InboxPage(items=[_item(i, names) for i in page.items], next_before=page.next_before)
 
-    @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut)
+    @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut, responses=_CATCHING_UP)
     async def mark_read(notification_id: UUID, principal: CurrentPrincipal) -> InboxItemOut:
+        await copy_is_fresh()
         return _item(await asyncio.to_thread(inbox.mark_read, transactions, principal, notification_id), names)
 
     return router

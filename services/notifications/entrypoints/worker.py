@@ -28,11 +28,20 @@ def build_faust_app(
     remind: Callable[[], Awaitable[None]],
     *,
     logging_config: Any = None,
+    on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
 ) -> faust.App:
-    """Builds (but does not start or connect) the Faust app."""
+    """Builds (but does not start or connect) the Faust app. `on_applied(topic, partition,
+    next_offset)` is told, after each batch is applied and acked, how far each partition is
+    applied (the freshness gate's positions)."""
     app = make_faust_app(settings, logging_config=logging_config)
 
     def measure(batch: BatchReport) -> None:
+        furthest: dict[tuple[str, int], int] = {}
+        for event in batch.events:
+            tp = (event.message.topic, event.message.partition)
+            furthest[tp] = max(furthest.get(tp, -1), event.message.offset)
+        for (topic, partition), offset in furthest.items():
+            on_applied(topic, partition, offset + 1)
         applied = batch.stored + batch.duplicates
         metrics.EVENTS.labels("applied").inc(applied)
         metrics.EVENTS.labels("dead_lettered").inc(batch.dead_lettered)

@@ -6,6 +6,12 @@ the attempt withholds it: nothing stays cached per viewer, DESIGN §3), attempte
 timeout, and settled — sent (NotificationSent), retried later with exponential backoff, or,
 after the last attempt, failed (NotificationFailed, then a dead-letter record with the
 reason). Attempts run concurrently up to a limit, so one slow receiver delays nobody else.
+
+Before a round's due jobs are decided, the freshness gate (adapters/freshness.py) snapshots the
+end offsets of the topics the consent copy is fed from and waits, briefly, for the copy to have
+applied them all: a copy far behind would lack withdrawals and team departures already
+published, and an e-mail or webhook cannot be unsent. Still behind, or the broker unreachable:
+the round sends nothing and the jobs stay due for the next round (nothing dropped).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.tasks import wait_any
 from services.notifications import metrics
 from services.notifications.adapters import jobs, store
+from services.notifications.adapters.freshness import BrokerUnavailable, ConsentCopyFreshness
 from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
 from services.notifications.adapters.jobs import Job
 from services.notifications.domain.messages import email_message_id
@@ -59,7 +66,11 @@ class DeliveryWorker:
         poll_s: float = 0.5,
         attempt_timeout_s: float = 30.0,
         on_outbox: Callable[[], None] = lambda: None,
+        freshness: ConsentCopyFreshness | None = None,
+        freshness_wait_s: float = 1.0,
     ) -> None:
+        """`freshness`: the gate every round passes before deciding (the service always has
+        one; None only for a worker over a copy written directly, not fed from topics — tests)."""
         self._sessions = sessions
         # on_outbox is called on the loop after a report is committed (see `_attempt`), not here.
         self._transactions = UnitOfWorkFactory(sessions, clock=clock, outbox=store.outbox)
@@ -74,6 +85,8 @@ class DeliveryWorker:
         self._poll_s = poll_s
         self._attempt_timeout_s = attempt_timeout_s
         self._on_outbox = on_outbox
+        self._freshness = freshness
+        self._freshness_wait_s = freshness_wait_s
         self._in_flight: dict[str, asyncio.Task] = {}
         self._wakeup = asyncio.Event()
         self.attempts = 0
@@ -86,6 +99,8 @@ class DeliveryWorker:
         """Attempt every job due now, concurrently, and park finished failures; for tests and
         tools. Returns how many attempts were made."""
         due = await asyncio.to_thread(self._due, self._concurrency * 8)
+        if due and not await self._copy_is_fresh():
+            due = []
         await asyncio.gather(*(self._attempt(job) for job in due))
         await self._flush_dead_letters()
         return len(due)
@@ -97,8 +112,9 @@ class DeliveryWorker:
                 self._wakeup.clear()
                 try:
                     free = self._concurrency - len(self._in_flight)
-                    if free > 0:
-                        for job in await asyncio.to_thread(self._due, free):
+                    due = await asyncio.to_thread(self._due, free) if free > 0 else []
+                    if due and await self._copy_is_fresh():
+                        for job in due:
                             task = asyncio.create_task(self._attempt(job), name=f"deliver-{job.job_id}")
                             self._in_flight[str(job.job_id)] = task
                             task.add_done_callback(lambda _t, k=str(job.job_id): self._finished(k))
@@ -111,6 +127,18 @@ class DeliveryWorker:
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _copy_is_fresh(self) -> bool:
+        """Has the consent copy applied everything published up to now (waiting briefly)?
+        Checked after the due jobs are read and before any of them is decided: every decision
+        of the round is then taken on a copy at least as fresh as this moment."""
+        if self._freshness is None:
+            return True
+        try:
+            return not await self._freshness.wait_until_fresh(self._freshness_wait_s)
+        except BrokerUnavailable as exc:
+            log.warning("delivery round skipped: %s (nothing is sent on a copy that may be stale)", exc)
+            return False
 
     def _finished(self, job_id: str) -> None:
         self._in_flight.pop(job_id, None)

@@ -1,0 +1,141 @@
+"""The freshness gate's view of the broker: end offsets of the topics the consent copy is fed
+from, and what this service has applied of them.
+
+What is applied, per partition, is the furthest of
+* the consumer group's committed offsets: the batch agent acks an event only after its
+  transaction committed (services.common.streams), and Faust commits only acked offsets, so a
+  committed offset is applied — by this process or by another member of the group writing to
+  the same database;
+* the positions this process's agent records after each applied batch (`record`): the same
+  fact, known at once rather than at the next commit (`commit_interval_s`).
+
+One client, started with the service and reused by every round and every inbox read. Its
+group id is the service's, to read the group's commits; it never subscribes, so it never
+joins the group, and it never commits (auto commit off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.notifications import metrics
+from services.notifications.domain.freshness import Partition, behind, by_topic, merge_applied
+
+log = logging.getLogger(__name__)
+
+# While behind, how often the copy is looked at again within one bounded wait.
+_RECHECK_S = 0.1
+# While behind, a log line at most this often (the gauge says it all the time).
+_LOG_EVERY_S = 30.0
+
+
+class BrokerUnavailable(Exception):
+    """End offsets or committed offsets could not be read: nothing may be decided (fail closed)."""
+
+
+class ConsentCopyFreshness:
+    def __init__(self, bootstrap: str, *, group_id: str, topics: Iterable[str], client_id: str,
+                 request_timeout_s: float = 5.0) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = tuple(topics)
+        self._client_id = client_id
+        self._timeout_s = request_timeout_s
+        self._consumer: AIOKafkaConsumer | None = None
+        self._local: dict[Partition, int] = {}
+        self._behind_since: float | None = None
+        self._logged_at = 0.0
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, group_id=self._group_id, client_id=self._client_id,
+            enable_auto_commit=False, request_timeout_ms=int(self._timeout_s * 1000),
+        )
+        await consumer.start()
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    def record(self, topic: str, partition: int, next_offset: int) -> None:
+        """This process applied (and acked) everything of `topic`/`partition` before `next_offset`."""
+        tp = (topic, partition)
+        if next_offset > self._local.get(tp, -1):
+            self._local[tp] = next_offset
+
+    async def wait_until_fresh(self, timeout_s: float) -> dict[Partition, int]:
+        """Snapshot the end offsets now, then wait up to `timeout_s` for the copy to apply
+        everything up to them. Returns what is still missing per partition (empty: fresh).
+        Raises BrokerUnavailable if the broker cannot say (the caller must not decide)."""
+        deadline = time.monotonic() + timeout_s
+        snapshot = await self._end_offsets()
+        while True:
+            lag = behind(snapshot, self._local)
+            if lag:  # the group's commits may know more than this process (another member, a restart)
+                lag = behind(snapshot, merge_applied(self._local, await self._committed(list(lag))))
+            if not lag or time.monotonic() + _RECHECK_S > deadline:
+                self._report(lag)
+                return lag
+            await asyncio.sleep(_RECHECK_S)
+
+    async def _end_offsets(self) -> dict[Partition, int]:
+        consumer = self._started()
+        try:
+            partitions = [TopicPartition(topic, p) for topic in self._topics for p in await self._partitions(topic)]
+            ends = await asyncio.wait_for(consumer.end_offsets(partitions), self._timeout_s)
+        except BrokerUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to read the broker closes the gate
+            raise BrokerUnavailable(f"end offsets could not be read: {exc!r}") from exc
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    async def _partitions(self, topic: str) -> set[int]:
+        consumer = self._started()
+        found = consumer.partitions_for_topic(topic)
+        if not found:
+            # The client's metadata lists only topics it was asked about: ask about all once.
+            # (aiokafka has no public call that refreshes it; `topics()` returns names only.)
+            found = (await asyncio.wait_for(consumer._client.fetch_all_metadata(), self._timeout_s)
+                     ).partitions_for_topic(topic)
+        if not found:
+            raise BrokerUnavailable(f"the broker lists no partitions of {topic}")
+        return found
+
+    async def _committed(self, partitions: list[Partition]) -> dict[Partition, int | None]:
+        consumer = self._started()
+        try:
+            found = await asyncio.wait_for(
+                asyncio.gather(*(consumer.committed(TopicPartition(t, p)) for t, p in partitions)), self._timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any failure to read the broker closes the gate
+            raise BrokerUnavailable(f"committed offsets could not be read: {exc!r}") from exc
+        return dict(zip(partitions, found))
+
+    def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise BrokerUnavailable("the freshness client is not started")
+        return self._consumer
+
+    def _report(self, lag: dict[Partition, int]) -> None:
+        totals = by_topic(lag)
+        for topic in self._topics:
+            metrics.CONSENT_COPY_BEHIND.labels(topic).set(totals.get(topic, 0))
+        now = time.monotonic()
+        if lag:
+            if self._behind_since is None:
+                self._behind_since = now
+            if now - self._logged_at >= _LOG_EVERY_S:
+                self._logged_at = now
+                log.warning("the consent copy is behind the topics it is fed from (%s messages: %s) for %.0fs; "
+                            "nothing is e-mailed, posted or shown until it has caught up",
+                            sum(lag.values()), totals, now - self._behind_since)
+        elif self._behind_since is not None:
+            log.info("the consent copy has caught up after %.1fs", now - self._behind_since)
+            self._behind_since = None
+            self._logged_at = 0.0
