@@ -46,7 +46,12 @@ async def service(database_url, tmp_path):
 
 @pytest.fixture
 async def client(service):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://nt") as c:
+    # The service's routes over a consent copy these tests write directly (`apply`), not fed
+    # from the topics: so without the freshness gate, which test_notifications_freshness.py
+    # covers on the real broker (the service's own app, never started here, fails closed: 503).
+    app = create_app(title="t", service="notifications", settings=service.settings,
+                     routers=[api.build_router(service.sessions, webhook_policy=service.settings.webhook_policy)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nt") as c:
         yield c
 
 
