@@ -80,13 +80,13 @@ async def test_no_email_or_webhook_is_decided_while_the_consent_copy_is_behind_t
 
             # The service's consumer stops applying: the withdrawal is published, not applied.
             release = asyncio.Event()
-            ingest = service.intake.ingest
+            ingest = service.intake.ingest_holding  # the consumer's way in (services.common.lanes)
 
             async def held(messages):
                 await release.wait()
-                await ingest(messages)
+                return await ingest(messages)
 
-            service.intake.ingest = held
+            service.intake.ingest_holding = held
             try:
                 await held_back(running, settings, consent, child, ahead, raised, sink, webhook_receiver)
             finally:
