@@ -32,7 +32,8 @@ def observe(api: Api, story: Story, notifications_sent: list[dict]) -> Observed:
     for person in CAST:
         timeline = api.call(person, "GET", "timeline", f"/children/{cid}/timeline", params={"limit": 1000})
         observed.seen[person.key] = {UUID(e["event_id"]): e["basis"] for e in timeline["entries"]}
-        observed.inbox[person.key] = api.call(person, "GET", "notifications", "/inbox", params={"limit": 200})["items"]
+        observed.inbox[person.key] = api.call(person, "GET", "notifications", "/inbox", params={"limit": 200},
+                                              retry_on=(503,))["items"]  # 503: catching up (freshness gate)
     observed.caseloads["dana"] = api.call(DANA, "GET", "referrals", "/caseload")
     observed.caseloads["lee"] = api.call(LEE, "GET", "referrals", "/caseload")
     observed.caseloads["grace"] = api.call(GRACE, "GET", "referrals", "/caseload/integrated-reviews")
