@@ -29,10 +29,9 @@ from tests.unit.notifications.builders import envelope
 
 REPO = Path(__file__).resolve().parents[3]
 SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency=Agency.SETTING, role="senco")
-# Enough that the kill (looked for every 10 ms) lands mid-stream even when the first process
-# runs fast: SQLite on an idle machine applies well over a hundred events in 100 ms, and the
-# shared pipeline applies a fetched batch without pause (250 were once all applied before the kill).
+# The stream, sent a chunk at a time (see the test): most of it is still to come at the kill.
 EVENTS = 1000
+CHUNK = 25
 
 
 def service_env(settings: NotificationsSettings) -> dict[str, str]:
@@ -88,15 +87,29 @@ async def test_a_service_killed_mid_stream_and_restarted_notifies_each_event_exa
     events = [envelope(r.ChildRegistered(setting_organisation_id=SETTING.organisation_id), child, by=SETTING)]
     events += [envelope(r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.COMMUNICATION_AND_INTERACTION,),
                                         summary=f"note {i}"), child, by=SETTING) for i in range(EVENTS)]
-    first = start(settings, log)
-    try:
-        for event in events:
+    async def send(chunk) -> None:
+        for event in chunk:
             await producer.send(notification_topics.referrals, event.to_json_bytes(), key=event.key)
         await producer.flush()
-        await wait_for(lambda: processed() >= 20, timeout_s=60, what="the first events", poll_s=0.01)
+
+    first = start(settings, log)
+    try:
+        # The stream is still flowing when the kill lands: events go out a chunk at a time, each
+        # once the service has nearly caught up with the last, and the kill comes after the
+        # first events are applied, with most of the stream still to come (the first process
+        # once applied all 1,000 before a kill aimed at "mid-stream" of a topic filled up front).
+        sent = 0
+        while processed() < 20:
+            await send(events[sent:sent + CHUNK])
+            sent += CHUNK
+            await wait_for(lambda: processed() >= sent - CHUNK // 2, timeout_s=60, what="the service to keep up",
+                           poll_s=0.01)
+        await send(events[sent:sent + CHUNK])  # in flight when the kill lands
+        sent += CHUNK
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-        assert processed() < len(events), "killed too late to prove anything"
+        assert sent < len(events), "killed after the stream ended: nothing to prove"
+        await send(events[sent:])
 
         second = start(settings, log)
         try:
