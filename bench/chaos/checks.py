@@ -12,8 +12,8 @@ id is a redelivery, which the contract allows (at least once; receivers de-dupli
 notification_id): counted, not failed. Duplicates on the wire are counted likewise.
 Leaked: an inbox item, e-mail or webhook about an entry the consent decision did not permit
 its recipient at the moment it was made (inbox item created, message received), the consent
-state folded from the events on the topics *published* by then (Kafka record timestamp: a fact
-no consumer could have known before it was on the topic).
+state folded from the events on the topics *published* by then (Kafka record timestamp, the
+broker's append time: a fact no consumer could have known before it was on the topic).
 """
 
 from __future__ import annotations
@@ -427,6 +427,7 @@ class Checker:
         # Every job delivered.
         mailed = {(m.to, m.about_event_id) for m in self.mails}
         hooked = set(hook_ids)
+        inboxed = {str(row[0]) for row in inbox}
         statuses = Counter(row[11] for row in jobs)
         complete.figures.update({f"jobs {k}": v for k, v in statuses.items()})
         for row in jobs:
@@ -437,7 +438,8 @@ class Checker:
                 complete.lost += 1
                 complete.example(f"job {row[0]} {channel} to {row[2]} about {row[6]}: {status}")
             if status == "sent":
-                got = ((row[4], str(row[6])) in mailed) if channel == "email" else (str(row[0]) in hooked)
+                got = ((row[4], str(row[6])) in mailed if channel == "email" else str(row[0]) in hooked
+                       if channel == "webhook" else str(row[0]) in inboxed)
                 if not got:
                     complete.lost += 1
                     complete.example(f"job {row[0]} {channel} to {row[2]} about {row[6]}: sent, never received")
@@ -465,8 +467,8 @@ class Checker:
             complete.figures[f"told to parents"] = complete.figures.get("told to parents", 0) + len(expected)
 
         # Nothing leaked: inbox items when made, e-mails and webhooks when received.
-        by_notification = {str(row[0]): row for row in inbox}
         job_by_mail = {(row[4], str(row[6])): row for row in jobs if row[1] == "email"}
+        job_by_hook = {str(row[0]): row for row in jobs if row[1] == "webhook"}
         moments: list[tuple[str, str, str, str, str | None, str, str | None, float, str]] = []
         for row in inbox:
             moments.append((row[1], row[2], str(row[3]), str(row[4]), row[7], row[6], row[8], _utc(row[9]), "inbox"))
@@ -478,12 +480,12 @@ class Checker:
                 continue
             moments.append((row[2], row[3], str(row[5]), str(row[6]), row[9], row[8], row[10], m.at, "email"))
         for h in self.hooks:
-            row = by_notification.get(str(h.body.get("notification_id")))
+            row = job_by_hook.get(str(h.body.get("notification_id")))
             if row is None:
                 leaks.leaked += 1
-                leaks.example(f"webhook {h.body.get('notification_id')}: no inbox item of that id")
+                leaks.example(f"webhook {h.body.get('notification_id')}: no job made it")
                 continue
-            moments.append((row[1], row[2], str(row[3]), str(row[4]), row[7], row[6], row[8], h.at, "webhook"))
+            moments.append((row[2], row[3], str(row[5]), str(row[6]), row[9], row[8], row[10], h.at, "webhook"))
         learnt = {str(row[0]): _utc(row[1]) for row in
                   _rows(url, "SELECT event_id, received_at FROM consent_events WHERE received_at IS NOT NULL")}
         for person, scope, child, event_id, author, category, answers, at, channel in moments:

@@ -1,5 +1,7 @@
-"""Inbox items and delivery jobs in the store: written with the event that caused them, then
-leased, attempted and settled by the delivery worker.
+"""Delivery jobs and inbox items in the store: a job per (recipient, channel) is written with
+the event that caused it, then leased, decided again, attempted and settled by the delivery
+worker; an inbox item is what a settled inbox job leaves (the inbox is a channel like the others,
+so it passes the same freshness gate before anything is told).
 
 A job is leased (``leased_until``) before it is attempted, so two workers sharing a database
 never send the same job at once; a worker that dies mid-attempt leaves a lease that simply
@@ -24,6 +26,8 @@ from services.notifications.adapters.store import Source
 from services.notifications.adapters.tables import delivery_jobs, inbox
 
 PENDING, SENT, FAILED, WITHHELD = "pending", "sent", "failed", "withheld"
+# An inbox job's target: the inbox item is written for the job's own person and scope.
+INBOX_TARGET = "inbox"
 
 
 def _about_columns(about: About, message: Message) -> dict[str, Any]:
@@ -57,11 +61,11 @@ class InboxItem:
     organisation_id: str | None = None  # the organisation the message names
 
 
-def add_inbox_item(session: Session, notification_id: UUID, subscriber: Subscriber, about: About, message: Message,
-                   now: datetime) -> None:
+def add_inbox_item(session: Session, notification_id: UUID, person_id: str, scope: str, about: About,
+                   message: Message, created_at: datetime) -> None:
     session.execute(insert(inbox).values(
-        notification_id=str(notification_id), person_id=subscriber.person_id, scope=subscriber.scope,
-        created_at=now, read_at=None, **_about_columns(about, message)))
+        notification_id=str(notification_id), person_id=person_id, scope=scope,
+        created_at=created_at, read_at=None, **_about_columns(about, message)))
 
 
 def inbox_items(session: Session, person_id: str, scope: str, *, unread_only: bool, limit: int,
@@ -137,11 +141,16 @@ def add_job(session: Session, *, notification_id: UUID, channel: NotificationCha
     return job_id
 
 
-def due_jobs(session: Session, now: datetime, *, limit: int, exclude: set[str] = frozenset()) -> list[Job]:
+def due_jobs(session: Session, now: datetime, *, limit: int, exclude: set[str] = frozenset(),
+             channels: frozenset[NotificationChannel] = frozenset(NotificationChannel)) -> list[Job]:
     c = delivery_jobs.c
     query = (select(delivery_jobs)
-             .where(c.status == PENDING, c.next_attempt_at <= now, or_(c.leased_until.is_(None), c.leased_until < now))
-             .order_by(c.next_attempt_at, c.job_id).limit(limit + len(exclude)))
+             .where(c.status == PENDING, c.next_attempt_at <= now, or_(c.leased_until.is_(None), c.leased_until < now),
+                    c.channel.in_(sorted(str(ch) for ch in channels)))
+             # In the order the causing events were consumed, so a round writes inbox items in
+             # that order (a batch's jobs share one moment).
+             .order_by(c.next_attempt_at, c.source_topic, c.source_partition, c.source_offset, c.job_id)
+             .limit(limit + len(exclude)))
     return [j for j in (_job(r) for r in session.execute(query)) if str(j.job_id) not in exclude][:limit]
 
 

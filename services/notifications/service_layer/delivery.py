@@ -1,4 +1,5 @@
-"""Delivery: the worker that works the job table through the channels (adapters/channels.py).
+"""Delivery: the worker that works the job table through the channels (adapters/channels.py
+for e-mail and webhooks; the inbox is written in the store).
 
 The worker runs beside the stream, never in it: the agent only writes jobs. Each due job is
 leased, checked again against the current consent state (a withdrawal between the entry and
@@ -12,6 +13,11 @@ end offsets of the topics the consent copy is fed from and waits, briefly, for t
 applied them all: a copy far behind would lack withdrawals and team departures already
 published, and an e-mail or webhook cannot be unsent. Still behind, or the broker unreachable:
 the round sends nothing and the jobs stay due for the next round (nothing dropped).
+
+An inbox item is written by the round that decides its job, dated the moment before the
+round's snapshot (plus its place in the round, in microseconds, so items never share a moment
+and the inbox's `before` cursor never skips one): the copy it was decided on holds every consent
+and team fact published by then, so the item is what the decision said at the time it bears.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +49,11 @@ log = logging.getLogger(__name__)
 DeadLetter = Callable[[Job, str], Awaitable[None]]
 
 
+def _moments(due: list[Job], as_of: datetime) -> list[tuple[Job, datetime]]:
+    """Each job of a round with the moment its inbox item bears: the round's, a microsecond apart."""
+    return [(job, as_of + timedelta(microseconds=i)) for i, job in enumerate(due)]
+
+
 @dataclass(frozen=True)
 class _Target:
     address: str | None  # None: withhold
@@ -56,7 +67,7 @@ class DeliveryWorker:
         sessions: sessionmaker[Session],
         *,
         email: EmailChannel | None,
-        webhook: WebhookChannel,
+        webhook: WebhookChannel | None,
         policy: RetryPolicy,
         notifications_topic: str,
         dead_letter: DeadLetter,
@@ -68,9 +79,11 @@ class DeliveryWorker:
         on_outbox: Callable[[], None] = lambda: None,
         freshness: ConsentCopyFreshness | None = None,
         freshness_wait_s: float = 1.0,
+        channels: frozenset[NotificationChannel] = frozenset(NotificationChannel),
     ) -> None:
         """`freshness`: the gate every round passes before deciding (the service always has
-        one; None only for a worker over a copy written directly, not fed from topics — tests)."""
+        one; None only for a worker over a copy written directly, not fed from topics — tests).
+        `channels`: the jobs this worker works (the service's works them all)."""
         self._sessions = sessions
         # on_outbox is called on the loop after a report is committed (see `_attempt`), not here.
         self._transactions = UnitOfWorkFactory(sessions, clock=clock, outbox=store.outbox)
@@ -87,6 +100,7 @@ class DeliveryWorker:
         self._on_outbox = on_outbox
         self._freshness = freshness
         self._freshness_wait_s = freshness_wait_s
+        self._channels = channels
         self._in_flight: dict[str, asyncio.Task] = {}
         self._wakeup = asyncio.Event()
         self.attempts = 0
@@ -99,9 +113,10 @@ class DeliveryWorker:
         """Attempt every job due now, concurrently, and park finished failures; for tests and
         tools. Returns how many attempts were made."""
         due = await asyncio.to_thread(self._due, self._concurrency * 8)
+        as_of = self._clock()
         if due and not await self._copy_is_fresh():
             due = []
-        await asyncio.gather(*(self._attempt(job) for job in due))
+        await asyncio.gather(*(self._attempt(job, moment) for job, moment in _moments(due, as_of)))
         await self._flush_dead_letters()
         return len(due)
 
@@ -113,9 +128,10 @@ class DeliveryWorker:
                 try:
                     free = self._concurrency - len(self._in_flight)
                     due = await asyncio.to_thread(self._due, free) if free > 0 else []
+                    as_of = self._clock()  # before the snapshot: the copy holds all published by then
                     if due and await self._copy_is_fresh():
-                        for job in due:
-                            task = asyncio.create_task(self._attempt(job), name=f"deliver-{job.job_id}")
+                        for job, moment in _moments(due, as_of):
+                            task = asyncio.create_task(self._attempt(job, moment), name=f"deliver-{job.job_id}")
                             self._in_flight[str(job.job_id)] = task
                             task.add_done_callback(lambda _t, k=str(job.job_id): self._finished(k))
                     await self._flush_dead_letters()
@@ -146,9 +162,11 @@ class DeliveryWorker:
 
     def _due(self, limit: int) -> list[Job]:
         with self._sessions() as session:
-            return jobs.due_jobs(session, self._clock(), limit=limit, exclude=set(self._in_flight))
+            return jobs.due_jobs(session, self._clock(), limit=limit, exclude=set(self._in_flight),
+                                 channels=self._channels)
 
-    async def _attempt(self, job: Job) -> None:
+    async def _attempt(self, job: Job, as_of: datetime) -> None:
+        """`as_of`: a moment before the round's freshness snapshot (the date of an inbox item)."""
         try:
             if not await asyncio.to_thread(self._take, job):
                 return
@@ -158,13 +176,14 @@ class DeliveryWorker:
                 return
             self.attempts += 1
             error = None
-            try:
-                await asyncio.wait_for(self._send(job, target), timeout=self._attempt_timeout_s)
-            except DeliveryError as exc:
-                error = str(exc)
-            except asyncio.TimeoutError:
-                error = f"no answer within {self._attempt_timeout_s:g}s"
-            outcome = await asyncio.to_thread(self._settle, job, error)
+            if job.channel is not NotificationChannel.INBOX:  # the inbox item is written when settled
+                try:
+                    await asyncio.wait_for(self._send(job, target), timeout=self._attempt_timeout_s)
+                except DeliveryError as exc:
+                    error = str(exc)
+                except asyncio.TimeoutError:
+                    error = f"no answer within {self._attempt_timeout_s:g}s"
+            outcome = await asyncio.to_thread(self._settle, job, error, as_of)
             if outcome != "retry":
                 self._on_outbox()  # here, on the loop: asyncio events are not thread-safe
         except asyncio.CancelledError:
@@ -186,12 +205,17 @@ class DeliveryWorker:
             if subscription is None:
                 return _Target(None, None, "the recipient unsubscribed")
             subscriber = subscription.subscriber
-            address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
-            if not address:
-                return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
-            if not subscriber.children_vouched_at(now):
-                return _Target(None, None, "the parent's children were named by a token that has expired; "
-                                           "nothing is pushed until they subscribe again")
+            if job.channel is NotificationChannel.INBOX:
+                # Read only by its owner, whose current token is checked at every read: an
+                # expired subscribing token withholds pushes, not the inbox.
+                address = job.target
+            else:
+                address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
+                if not address:
+                    return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
+                if not subscriber.children_vouched_at(now):
+                    return _Target(None, None, "the parent's children were named by a token that has expired; "
+                                               "nothing is pushed until they subscribe again")
             child = job.about.child_id
             decision = may_see(subscriber, job.about, now, store.consent_state(session, child),
                                store.setting_of(session, child))
@@ -206,6 +230,8 @@ class DeliveryWorker:
                 raise DeliveryError("e-mail is not configured (TAC_NOTIFICATIONS_SMTP_HOST)")
             await self._email.send(target.address, job.message, message_id=email_message_id(job.notification_id))
         elif job.channel is NotificationChannel.WEBHOOK:
+            if self._webhook is None:
+                raise DeliveryError("webhooks are not configured")
             if not target.secret:
                 raise DeliveryError("the webhook has no secret to sign with")
             await self._webhook.send(target.address, target.secret, job.body)
@@ -218,12 +244,16 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(job.channel.value, "withheld").inc()
         log.info("notification %s by %s withheld: %s", job.notification_id, job.channel.value, reason)
 
-    def _settle(self, job: Job, error: str | None) -> str:
-        """Record the attempt's outcome in one transaction with its report; return the outcome."""
+    def _settle(self, job: Job, error: str | None, as_of: datetime) -> str:
+        """Record the attempt's outcome in one transaction with its report (and, for the inbox,
+        the item itself); return the outcome."""
         attempts = job.attempts + 1
         with self._transactions() as uow:
             session, now = uow.session, uow.now
             if error is None:
+                if job.channel is NotificationChannel.INBOX:
+                    jobs.add_inbox_item(session, job.notification_id, job.person_id, job.scope, job.about,
+                                        job.message, created_at=as_of)
                 jobs.record_sent(session, job.job_id, attempts, now)
                 uow.publish(notification_sent(job.notification_id, job.person_id, job.organisation_id, job.channel,
                                               job.about, job.source, now), topic=self._topic)

@@ -4,10 +4,11 @@ run them in worker threads so the event loop never waits on the database.
 
 * `handler_table(out)`: what each consumed event does, in order (services.common.messagebus):
   keep it in the decision's state (consent and team events), schedule or cancel reminders,
-  announce it to whoever may see it (inbox items, delivery jobs, NotificationSent for the
-  inbox). A batch's claims and all its effects are one transaction. Nothing is sent here:
-  e-mails and webhooks are jobs the delivery worker picks up, so a slow or failing channel
-  never holds up the stream.
+  announce it to whoever may see it (a delivery job per recipient and channel, the inbox
+  included). A batch's claims and all its effects are one transaction. Nothing is told here:
+  the delivery worker decides each job again on a consent copy known to be fresh and then
+  writes the inbox item, sends the e-mail or posts the webhook, so neither a lagging copy nor
+  a slow or failing channel leaks or holds up the stream.
 * `send_due_reminders`: each due reminder in its own transaction, each recipient's copy
   claimed under a unique idempotency key first, so a restart or a second worker resends none.
 """
@@ -38,7 +39,7 @@ from services.notifications.domain.messages import (
     NO_DIRECTORY, Message, entry_message, reminder_message, safeguarding_message, webhook_body,
 )
 from services.notifications.domain.recipients import About, Addressed, Audience, Subscriber, recipients
-from services.notifications.service_layer.reports import SOURCE, notification_sent
+from services.notifications.service_layer.reports import SOURCE
 from services.notifications.domain.reminders import (
     Reminder, cancellations, due_now, reminded, reminder_audience, reminders_for,
 )
@@ -158,20 +159,21 @@ def announce_entry(envelope: EnvelopeBase, uow: UnitOfWork, *, out: Outputs) -> 
 
 def _notify(uow: UnitOfWork, addressed: Addressed, about: About, message: Message, source: Source,
             out: Outputs) -> None:
-    """The inbox item (delivered on commit, so reported sent now) and one job per other channel.
+    """One delivery job per channel: the inbox's due now, the others' after `external_hold_s`.
 
-    The jobs wait `external_hold_s` before their first attempt. Consent facts and case facts
-    travel on different topics, so a withdrawal made just before an entry can be consumed
-    just after it; the delivery worker decides again on the consent state at the attempt, and
-    the hold gives a withdrawal already on its way the time to arrive first. The inbox needs
-    no hold: it is decided again at every read."""
+    Nothing is told here. The consent copy this decision ran on is fed by this same consumer
+    from two topics, and consent facts and case facts travel on different ones: a withdrawal
+    or a team departure published before this entry may not have been applied yet (after a
+    restart, or while the consumer is behind). So every channel, the inbox too, is told by the
+    delivery worker, which decides again once the copy has applied everything published up to
+    that moment (the freshness gate). E-mails and webhooks wait longer still, as they cannot be
+    unsent; an inbox item is also decided again at every read."""
     session, now = uow.session, uow.now
     subscriber = addressed.subscriber
     notification_id = uuid4()
-    jobs.add_inbox_item(session, notification_id, subscriber, about, message, now)
-    uow.publish(notification_sent(notification_id, subscriber.person_id, subscriber.organisation_id,
-                                  NotificationChannel.INBOX, about, source, now), topic=out.notifications_topic)
     body = webhook_body(notification_id, message, now)
+    jobs.add_job(session, notification_id=notification_id, channel=NotificationChannel.INBOX, subscriber=subscriber,
+                 target=jobs.INBOX_TARGET, about=about, message=message, body=body, source=source, now=now)
     first_attempt_at = now + timedelta(seconds=out.external_hold_s)
     for channel, target in _external_channels(subscriber, out, now):
         jobs.add_job(session, notification_id=notification_id, channel=channel, subscriber=subscriber, target=target,

@@ -248,7 +248,14 @@ class Harness:
         response = await self.client.put("/subscriptions/me", json=channels, headers=self.headers(actor, children))
         assert response.status_code == 200, response.text
 
+    def pending_inbox_jobs(self) -> int:
+        with self.service.sessions() as session:
+            return session.execute(select(func.count()).select_from(store.delivery_jobs).where(
+                store.delivery_jobs.c.channel == "inbox", store.delivery_jobs.c.status == "pending")).scalar_one()
+
     async def inbox(self, actor: Actor, *, children=()) -> list[dict]:
+        """The inbox once the delivery worker has decided every inbox job made so far."""
+        await self.until(lambda: self.pending_inbox_jobs() == 0, what="the inbox jobs decided")
         response = await self.client.get("/inbox", headers=self.headers(actor, children))
         assert response.status_code == 200, response.text
         return response.json()["items"]

@@ -24,6 +24,7 @@ from services.notifications.bootstrap import MIGRATIONS, build
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.webhook_urls import WebhookPolicy
 from tests.integration.notifications.conftest import token_for
+from tests.integration.notifications.inbox_delivery import deliver_inbox
 from tests.unit.notifications.builders import consent_granted, consent_withdrawn, envelope
 
 SETTING = Actor(practitioner_id="priya", organisation_id="sunflower-nursery", agency=Agency.SETTING, role="senco")
@@ -65,6 +66,7 @@ def apply(service, *events):
         with service.sessions.begin() as session:
             handlers.handle_event(session, event, store.Source("t", 0, 0, event.actor, event.correlationid), out,
                                   datetime.now(timezone.utc))
+    deliver_inbox(service.sessions)
 
 
 def concern(child):

@@ -79,6 +79,11 @@ async def test_a_service_killed_mid_stream_and_restarted_notifies_each_event_exa
         with sessions() as session:
             return session.execute(select(func.count()).select_from(store.processed_events)).scalar_one()
 
+    def inbox_jobs_pending() -> int:
+        with sessions() as session:
+            return session.execute(select(func.count()).select_from(store.delivery_jobs).where(
+                store.delivery_jobs.c.channel == "inbox", store.delivery_jobs.c.status == "pending")).scalar_one()
+
     def inbox() -> list[str]:
         with sessions() as session:
             return list(session.execute(select(store.inbox.c.about_event_id)).scalars())
@@ -114,6 +119,7 @@ async def test_a_service_killed_mid_stream_and_restarted_notifies_each_event_exa
         second = start(settings, log)
         try:
             await wait_for(lambda: processed() >= len(events), timeout_s=90, what="every event after the restart")
+            await wait_for(lambda: inbox_jobs_pending() == 0, timeout_s=90, what="every inbox job decided")
             notified = inbox()
         finally:
             second.send_signal(signal.SIGTERM)

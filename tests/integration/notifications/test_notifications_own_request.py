@@ -107,13 +107,13 @@ async def test_the_requester_is_told_every_answer_to_its_own_requests_and_no_one
         assert sink.to("tom@example.test") == [] and sink.to("olly@example.test") == []
         assert [str(advice.id) in m.text for m in sink.to("priya@example.test")] == [False, False, False]
 
-        # The delivery worker decided again at the attempt, on rule 3: sent, not withheld.
+        # The delivery worker decided again at each attempt, on rule 3: sent, not withheld.
         with running.service.sessions() as session:
             rows = session.execute(select(store.delivery_jobs.c.status, store.delivery_jobs.c.answers_request_of,
                                           store.delivery_jobs.c.named_organisation_id)
                                    .where(store.delivery_jobs.c.child_id == str(child))).all()
-        assert sorted(rows) == sorted([("sent", requester, "brookside-slt")] * 6
-                                      + [("sent", LA.organisation_id, "brookside-ep")])
+        assert sorted(rows) == sorted([("sent", requester, "brookside-slt")] * 9  # inbox, e-mail, webhook
+                                      + [("sent", LA.organisation_id, "brookside-ep")] * 2)  # inbox, e-mail
         assert all("Brookside Speech and Language Therapy" in m.text for m in sink.to("priya@example.test"))
         hooks = [json.loads(h.body) for h in webhook_receiver.at("/priya")]
         assert {(h["organisation_id"], h["organisation_name"]) for h in hooks} == {
