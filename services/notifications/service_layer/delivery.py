@@ -49,9 +49,8 @@ log = logging.getLogger(__name__)
 DeadLetter = Callable[[Job, str], Awaitable[None]]
 
 
-def _moments(due: list[Job], as_of: datetime) -> list[tuple[Job, datetime]]:
-    """Each job of a round with the moment its inbox item bears: the round's, a microsecond apart."""
-    return [(job, as_of + timedelta(microseconds=i)) for i, job in enumerate(due)]
+# Inbox jobs decided per round, in one transaction.
+_INBOX_ROUND = 500
 
 
 @dataclass(frozen=True)
@@ -110,15 +109,17 @@ class DeliveryWorker:
         self._wakeup.set()
 
     async def run_once(self) -> int:
-        """Attempt every job due now, concurrently, and park finished failures; for tests and
-        tools. Returns how many attempts were made."""
-        due = await asyncio.to_thread(self._due, self._concurrency * 8)
+        """Decide every inbox job due now, attempt every other, concurrently, and park finished
+        failures; for tests and tools. Returns how many jobs were taken up."""
+        inbox, pushes = await asyncio.to_thread(self._due_inbox), await asyncio.to_thread(
+            self._due, self._concurrency * 8)
         as_of = self._clock()
-        if due and not await self._copy_is_fresh():
-            due = []
-        await asyncio.gather(*(self._attempt(job, moment) for job, moment in _moments(due, as_of)))
+        if (inbox or pushes) and not await self._copy_is_fresh():
+            return 0
+        decided = await self._deliver_inbox(inbox, as_of)
+        await asyncio.gather(*(self._attempt(job) for job in pushes))
         await self._flush_dead_letters()
-        return len(due)
+        return decided + len(pushes)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work the job table until `stop` is set; in-flight attempts are awaited on the way out."""
@@ -127,11 +128,14 @@ class DeliveryWorker:
                 self._wakeup.clear()
                 try:
                     free = self._concurrency - len(self._in_flight)
+                    inbox = await asyncio.to_thread(self._due_inbox)
                     due = await asyncio.to_thread(self._due, free) if free > 0 else []
                     as_of = self._clock()  # before the snapshot: the copy holds all published by then
-                    if due and await self._copy_is_fresh():
-                        for job, moment in _moments(due, as_of):
-                            task = asyncio.create_task(self._attempt(job, moment), name=f"deliver-{job.job_id}")
+                    if (inbox or due) and await self._copy_is_fresh():
+                        if await self._deliver_inbox(inbox, as_of) == _INBOX_ROUND:
+                            self._wakeup.set()  # more may be due
+                        for job in due:
+                            task = asyncio.create_task(self._attempt(job), name=f"deliver-{job.job_id}")
                             self._in_flight[str(job.job_id)] = task
                             task.add_done_callback(lambda _t, k=str(job.job_id): self._finished(k))
                     await self._flush_dead_letters()
@@ -161,12 +165,55 @@ class DeliveryWorker:
         self._wakeup.set()  # a slot is free
 
     def _due(self, limit: int) -> list[Job]:
+        """E-mails and webhooks due now, each attempted on its own (`_attempt`)."""
         with self._sessions() as session:
             return jobs.due_jobs(session, self._clock(), limit=limit, exclude=set(self._in_flight),
-                                 channels=self._channels)
+                                 channels=self._channels - {NotificationChannel.INBOX})
 
-    async def _attempt(self, job: Job, as_of: datetime) -> None:
-        """`as_of`: a moment before the round's freshness snapshot (the date of an inbox item)."""
+    def _due_inbox(self) -> list[Job]:
+        if NotificationChannel.INBOX not in self._channels:
+            return []
+        with self._sessions() as session:
+            return jobs.due_jobs(session, self._clock(), limit=_INBOX_ROUND,
+                                 channels=frozenset({NotificationChannel.INBOX}))
+
+    async def _deliver_inbox(self, due: list[Job], as_of: datetime) -> int:
+        """Decide a round's inbox jobs in one transaction; return how many were decided."""
+        if not due:
+            return 0
+        try:
+            outcomes = await asyncio.to_thread(self._decide_inbox, due, as_of)
+        except Exception as exc:  # noqa: BLE001 - nothing was committed; the jobs stay due
+            log.warning("inbox round of %d jobs could not be recorded: %r", len(due), exc)
+            return 0
+        for outcome, n in outcomes.items():
+            metrics.DELIVERIES.labels(NotificationChannel.INBOX.value, outcome).inc(n)
+        self._on_outbox()
+        return len(due)
+
+    def _decide_inbox(self, due: list[Job], as_of: datetime) -> dict[str, int]:
+        """Each job taken, decided and settled: the item written (dated `as_of` plus its place in
+        the round, in microseconds) and reported sent, or the job withheld, all in one transaction."""
+        outcomes = {"sent": 0, "withheld": 0}
+        with self._transactions() as uow:
+            session, now, states = uow.session, uow.now, {}
+            for place, job in enumerate(due):
+                if not jobs.lease(session, job.job_id, now, now + self._lease):
+                    continue  # another worker has it
+                target = self._target_in(session, job, now, states)
+                if target.address is None:
+                    jobs.record_withheld(session, job.job_id, target.reason, now)
+                    outcomes["withheld"] += 1
+                    continue
+                jobs.add_inbox_item(session, job.notification_id, job.person_id, job.scope, job.about, job.message,
+                                    created_at=as_of + timedelta(microseconds=place))
+                jobs.record_sent(session, job.job_id, job.attempts + 1, now)
+                uow.publish(notification_sent(job.notification_id, job.person_id, job.organisation_id, job.channel,
+                                              job.about, job.source, now), topic=self._topic)
+                outcomes["sent"] += 1
+        return outcomes
+
+    async def _attempt(self, job: Job) -> None:
         try:
             if not await asyncio.to_thread(self._take, job):
                 return
@@ -176,14 +223,13 @@ class DeliveryWorker:
                 return
             self.attempts += 1
             error = None
-            if job.channel is not NotificationChannel.INBOX:  # the inbox item is written when settled
-                try:
-                    await asyncio.wait_for(self._send(job, target), timeout=self._attempt_timeout_s)
-                except DeliveryError as exc:
-                    error = str(exc)
-                except asyncio.TimeoutError:
-                    error = f"no answer within {self._attempt_timeout_s:g}s"
-            outcome = await asyncio.to_thread(self._settle, job, error, as_of)
+            try:
+                await asyncio.wait_for(self._send(job, target), timeout=self._attempt_timeout_s)
+            except DeliveryError as exc:
+                error = str(exc)
+            except asyncio.TimeoutError:
+                error = f"no answer within {self._attempt_timeout_s:g}s"
+            outcome = await asyncio.to_thread(self._settle, job, error)
             if outcome != "retry":
                 self._on_outbox()  # here, on the loop: asyncio events are not thread-safe
         except asyncio.CancelledError:
@@ -199,29 +245,34 @@ class DeliveryWorker:
     def _target(self, job: Job) -> _Target:
         """Where to send now, or why not: the subscription as it is now, a parent's children as
         vouched for now, and the consent decision on the current state."""
-        now = self._clock()
         with self._sessions() as session:
-            subscription = store.get_subscription(session, job.person_id, job.scope)
-            if subscription is None:
-                return _Target(None, None, "the recipient unsubscribed")
-            subscriber = subscription.subscriber
-            if job.channel is NotificationChannel.INBOX:
-                # Read only by its owner, whose current token is checked at every read: an
-                # expired subscribing token withholds pushes, not the inbox.
-                address = job.target
-            else:
-                address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
-                if not address:
-                    return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
-                if not subscriber.children_vouched_at(now):
-                    return _Target(None, None, "the parent's children were named by a token that has expired; "
-                                               "nothing is pushed until they subscribe again")
-            child = job.about.child_id
-            decision = may_see(subscriber, job.about, now, store.consent_state(session, child),
-                               store.setting_of(session, child))
-            if not decision.permitted:
-                return _Target(None, None, f"no longer permitted: {decision.reason}")
-            return _Target(address, subscription.webhook_secret)
+            return self._target_in(session, job, self._clock())
+
+    def _target_in(self, session: Session, job: Job, now: datetime, states: dict | None = None) -> _Target:
+        """`states`: each child's consent state and setting, read once per transaction."""
+        subscription = store.get_subscription(session, job.person_id, job.scope)
+        if subscription is None:
+            return _Target(None, None, "the recipient unsubscribed")
+        subscriber = subscription.subscriber
+        if job.channel is NotificationChannel.INBOX:
+            # Read only by its owner, whose current token is checked at every read: an
+            # expired subscribing token withholds pushes, not the inbox.
+            address = job.target
+        else:
+            address = subscriber.email if job.channel is NotificationChannel.EMAIL else subscriber.webhook_url
+            if not address:
+                return _Target(None, None, f"the recipient no longer receives {job.channel.value}")
+            if not subscriber.children_vouched_at(now):
+                return _Target(None, None, "the parent's children were named by a token that has expired; "
+                                           "nothing is pushed until they subscribe again")
+        child = job.about.child_id
+        states = {} if states is None else states
+        if child not in states:
+            states[child] = (store.consent_state(session, child), store.setting_of(session, child))
+        decision = may_see(subscriber, job.about, now, *states[child])
+        if not decision.permitted:
+            return _Target(None, None, f"no longer permitted: {decision.reason}")
+        return _Target(address, subscription.webhook_secret)
 
     async def _send(self, job: Job, target: _Target) -> None:
         assert target.address is not None
@@ -244,16 +295,12 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(job.channel.value, "withheld").inc()
         log.info("notification %s by %s withheld: %s", job.notification_id, job.channel.value, reason)
 
-    def _settle(self, job: Job, error: str | None, as_of: datetime) -> str:
-        """Record the attempt's outcome in one transaction with its report (and, for the inbox,
-        the item itself); return the outcome."""
+    def _settle(self, job: Job, error: str | None) -> str:
+        """Record the attempt's outcome in one transaction with its report; return the outcome."""
         attempts = job.attempts + 1
         with self._transactions() as uow:
             session, now = uow.session, uow.now
             if error is None:
-                if job.channel is NotificationChannel.INBOX:
-                    jobs.add_inbox_item(session, job.notification_id, job.person_id, job.scope, job.about,
-                                        job.message, created_at=as_of)
                 jobs.record_sent(session, job.job_id, attempts, now)
                 uow.publish(notification_sent(job.notification_id, job.person_id, job.organisation_id, job.channel,
                                               job.about, job.source, now), topic=self._topic)
