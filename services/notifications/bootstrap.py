@@ -155,9 +155,10 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
     out = outputs(settings, directory)
     transactions = handlers.transactions(runtime.sessions, clock=clock, on_commit=runtime.committed)
     intake = BatchIngestor(
-        # A transaction per event, as each event can fan out to many inbox items, jobs and
-        # outbox rows: the HTTP routes' writes never wait long behind a batch on SQLite.
-        handlers.bus(out).sink(transactions, unit_per_event=True),
+        # A transaction per UNIT_EVENTS events of a batch: each event can fan out to many inbox
+        # items, jobs and outbox rows, so the HTTP routes' writes never wait behind a whole
+        # batch on SQLite, while PostgreSQL commits once per unit, not once per event.
+        handlers.bus(out).sink(transactions, unit_events=handlers.UNIT_EVENTS),
         dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group, topic=settings.deadletter_topic),
         is_transient=is_transient, permanent_attempts=settings.handler_attempts, consumer=settings.consumer_group,
     )

@@ -5,7 +5,8 @@ run them in worker threads so the event loop never waits on the database.
 * `handler_table(out)`: what each consumed event does, in order (services.common.messagebus):
   keep it in the decision's state (consent and team events), schedule or cancel reminders,
   announce it to whoever may see it (inbox items, delivery jobs, NotificationSent for the
-  inbox). A batch's claims and all its effects are one transaction. Nothing is sent here:
+  inbox). A unit's claims and all its effects are one transaction (bootstrap: up to
+  UNIT_EVENTS events of a fetched batch). Nothing is sent here:
   e-mails and webhooks are jobs the delivery worker picks up, so a slow or failing channel
   never holds up the stream.
 * `send_due_reminders`: each due reminder in its own transaction, each recipient's copy
@@ -14,7 +15,8 @@ run them in worker threads so the event loop never waits on the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from uuid import uuid4
@@ -22,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from consent_policy.state import ConsentState
 
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
@@ -99,10 +103,83 @@ def handler_table(out: Outputs) -> Handlers:
     }
 
 
+# Events per unit of work (transaction) when the consumer applies a batch: a whole fetch in one
+# transaction would hold SQLite's write lock (and so the HTTP routes' writes) for as long as the
+# fetch takes; one per event made PostgreSQL commit (and the handlers look up the same things)
+# for every event, which could not keep up (bench/results/notifications-*).
+UNIT_EVENTS = 100
+
+
 def bus(out: Outputs) -> MessageBus:
     """The handler table as the consumer applies it: an event of a type this build does not
-    know is skipped and counted; one on the consent topic also holds the child (fail closed)."""
-    return MessageBus(handler_table(out), service="notifications", consent_copy=store.consent_copy)
+    know is skipped and counted; one on the consent topic also holds the child (fail closed).
+    What `announce_entry` reads for every event is looked up once per unit (`prepare`)."""
+    return MessageBus(handler_table(out), service="notifications", consent_copy=store.consent_copy,
+                      prepare=prepare)
+
+
+@dataclass
+class Prepared:
+    """Looked up once per unit of work, for the events it applies (services.common.messagebus
+    `prepare`): every organisation anyone is subscribed for, which of the unit's children have
+    a subscribed parent, and, per child, either every organisation ever put on its team (when
+    none of them has a subscriber: no one could be told, so its consent state is never folded)
+    or its consent state (kept current by `keep_consent_state` as the unit records the child's
+    consent and team events). Read once, they are what reading them per event in the unit's
+    one transaction would find, as of the unit's start; a subscription put while the unit runs
+    counts from the next unit (as it would from the next transaction)."""
+
+    organisations: frozenset[str]
+    with_parents: frozenset[str]
+    unheard: dict[str, set[str]] = field(default_factory=dict)  # child -> every organisation ever joined
+    states: dict[str, ConsentState] = field(default_factory=dict)
+
+    def no_one_for(self, envelope: EnvelopeBase) -> bool:
+        """True when no subscriber at all could be told of this event: no subscribed parent,
+        and no organisation ever on the child's team has a subscriber. A break-glass grant is
+        told to the safeguarding leads of the granted organisation and the setting: never
+        decided here."""
+        if isinstance(envelope.data, c.SafeguardingAccessGranted):
+            return False
+        child = str(envelope.subject)
+        return child not in self.with_parents and child in self.unheard
+
+    def no_one_on(self, envelope: EnvelopeBase, team: frozenset[str]) -> bool:
+        """The same, knowing the child's team now (`store.subscribers_for`'s candidates)."""
+        if isinstance(envelope.data, c.SafeguardingAccessGranted):
+            return False
+        return str(envelope.subject) not in self.with_parents and self.organisations.isdisjoint(team)
+
+    def kept(self, envelope: EnvelopeBase) -> None:
+        """`keep_consent_state` recorded `envelope`: bring what was prepared for its child up to date."""
+        child = str(envelope.subject)
+        if child in self.states:
+            # The fold is order-insensitive and idempotent: the state as a read would now find it.
+            self.states[child] = self.states[child].apply(envelope)
+        elif child in self.unheard:
+            self.unheard[child] |= store.organisations_joined(envelope)
+            if not self.organisations.isdisjoint(self.unheard[child]):
+                del self.unheard[child]  # a subscribed organisation joined: read in full from now on
+
+
+def prepare(uow: UnitOfWork, envelopes: Sequence[EnvelopeBase]) -> None:
+    session = uow.session
+    children = sorted({str(e.subject) for e in envelopes})
+    organisations = store.subscribed_organisations(session)
+    with_parents = store.children_with_parents(session, children)
+    joined = store.teams_ever_joined(session, children)
+    unheard = {child: orgs for child, orgs in joined.items()
+               if child not in with_parents and organisations.isdisjoint(orgs)}
+    folded = [child for child in children if child not in unheard]
+    uow.prepared = Prepared(organisations, with_parents, unheard,
+                            store.consent_copy.states_for(session, folded) if folded else {})
+
+
+def _consent_state(uow: UnitOfWork, child) -> ConsentState:
+    prepared = uow.prepared
+    if isinstance(prepared, Prepared) and str(child) in prepared.states:
+        return prepared.states[str(child)]
+    return store.consent_state(uow.session, child)
 
 
 def handle_event(session: Session, envelope: EnvelopeBase, source: Source, out: Outputs, now: datetime) -> int:
@@ -124,6 +201,8 @@ def source_of(envelope: EnvelopeBase, uow: UnitOfWork) -> Source:
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     """The decision's state: consent facts, and the team (rule 5 needs it)."""
     store.store_consent_event(uow.session, envelope)
+    if isinstance(uow.prepared, Prepared):
+        uow.prepared.kept(envelope)
 
 
 def schedule_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
@@ -139,10 +218,16 @@ def cancel_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
 def announce_entry(envelope: EnvelopeBase, uow: UnitOfWork, *, out: Outputs) -> int:
     """Tell whoever may see the entry; return how many people were told."""
     session, child, now = uow.session, envelope.subject, uow.now
+    prepared = uow.prepared if isinstance(uow.prepared, Prepared) else None
+    if prepared is not None and prepared.no_one_for(envelope):
+        return 0  # no subscriber could be told (most children): nothing to look up
     about = About.from_envelope(envelope)
-    state = store.consent_state(session, child)
+    state = _consent_state(uow, child)
     # The team at this moment: an organisation that has left is told nothing more.
-    audience = Audience.for_entry(envelope, state.team_members(child, now), store.setting_of(session, child))
+    team = state.team_members(child, now)
+    if prepared is not None and prepared.no_one_on(envelope, team):
+        return 0
+    audience = Audience.for_entry(envelope, team, store.setting_of(session, child))
     candidates = store.subscribers_for(session, child, audience)
     told = recipients(about, audience, candidates, now=now, state=state)
     if isinstance(envelope.data, c.SafeguardingAccessGranted):
