@@ -1,0 +1,144 @@
+"""The consumer applies a batch in units of many events, with what announce_entry reads looked
+up once per unit (handlers.prepare): it must tell exactly whom applying the same events one at
+a time, each reading everything afresh, tells — across team joins and leaves, withdrawals,
+break-glass grants and children no subscriber could hear of, in the same unit. SQLite and
+PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import select
+
+from schemas.events import consent as c
+from schemas.events import referrals as r
+from schemas.topics import CONSENT, REFERRALS
+from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
+from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.messagebus import Consumed
+from services.common.pipeline import Incoming
+from services.notifications.adapters import jobs, store
+from services.notifications.bootstrap import MIGRATIONS
+from services.notifications.service_layer import handlers
+from tests.unit.notifications.builders import EP, OTHER_SETTING, SETTING, SLT, actor, consent_granted, envelope, parent, practitioner
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+OUT = handlers.Outputs("https://tac.example.test", "nt-notifications", email_enabled=True)
+
+
+@pytest.fixture
+def sessions(database_url):
+    run_migrations(database_url, MIGRATIONS)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def registered(child, setting=SETTING):
+    return envelope(r.ChildRegistered(setting_organisation_id=setting), child, at=NOW - timedelta(days=2))
+
+
+def joined(child, org, agency):
+    return envelope(r.TeamMemberJoined(organisation_id=org, agency=agency, role="member",
+                                       joined_through=TeamJoinRoute.REFERRAL_ACCEPTED), child, by=actor(org, "lead"),
+                    at=NOW - timedelta(days=1))
+
+
+def left(child, org):
+    return envelope(r.TeamMemberLeft(organisation_id=org, ended_by=TeamLeaveRoute.REMOVED_BY_PARENT), child,
+                    at=NOW - timedelta(hours=1))
+
+
+def concern(child, by=None):
+    return envelope(r.ConcernRaised(concern_id=uuid4(), areas_of_need=(AreaOfNeed.COMMUNICATION_AND_INTERACTION,),
+                                    summary="words"), child, by=by or actor(OTHER_SETTING, "senco-2"), at=NOW)
+
+
+def stream(a, b, q, d, e, g) -> tuple[list, list]:
+    """A first batch (what each child's copy holds already), then the batch under test. a: a
+    subscribed parent only; b: no subscriber until a subscribed SLT joins mid-unit; q: no
+    subscriber ever; d: a subscribed EP on its team, then removed; e: a consent withdrawn
+    mid-unit; g: break-glass access granted (its setting's DSL is subscribed)."""
+    grant_e = consent_granted(e, orgs=(SLT,), categories=tuple(Category))
+    before = [
+        registered(a, OTHER_SETTING),
+        registered(b, OTHER_SETTING), consent_granted(b, agencies=(Agency.SLT_SERVICE,), categories=tuple(Category)),
+        registered(q, OTHER_SETTING),
+        registered(d), joined(d, EP, Agency.EP_SERVICE), consent_granted(d, orgs=(EP,), categories=tuple(Category)),
+        registered(e), joined(e, SLT, Agency.SLT_SERVICE), grant_e,
+        registered(g),
+    ]
+    batch = [
+        concern(a),
+        concern(b), joined(b, SLT, Agency.SLT_SERVICE), concern(b),
+        concern(q), consent_granted(q, orgs=(OTHER_SETTING,)), concern(q),
+        concern(d), left(d, EP), concern(d),
+        concern(e),
+        envelope(c.ConsentWithdrawn(consent_id=grant_e.data.consent_id, withdrawn_at=NOW, recorded_on_behalf=True),
+                 e, by=actor(SETTING, "senco-1"), at=NOW),
+        concern(e),
+        envelope(c.SafeguardingAccessGranted(
+            grant_id=uuid4(), organisation_id=EP, justification="Disclosure at nursery this morning.",
+            granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24)), g, by=actor(EP, "dsl-ep"),
+            at=NOW),
+        concern(g),
+    ]
+    return before, batch
+
+
+def consumed(events) -> list[Consumed]:
+    out = []
+    for offset, event in enumerate(events):
+        topic = CONSENT if event.type.startswith("tac.consent") else REFERRALS
+        out.append(Consumed(event, Incoming(event.to_json_bytes(), event.key, topic.name, 0, offset, topic)))
+    return out
+
+
+def told(sessions, events) -> set[tuple]:
+    """(the event's place in the stream, person, scope, channel) for every item and job made."""
+    place = {str(e.id): n for n, e in enumerate(events)}
+    with sessions() as session:
+        rows = {(place[row.about_event_id], row.person_id, row.scope, "inbox")
+                for row in session.execute(select(jobs.inbox)) if row.about_event_id in place}
+        rows |= {(place[row.about_event_id], row.person_id, row.scope, row.channel)
+                 for row in session.execute(select(jobs.delivery_jobs)) if row.about_event_id in place}
+    return rows
+
+
+def test_units_with_prepared_lookups_tell_exactly_whom_one_event_at_a_time_tells(sessions):
+    children: list[list[UUID]] = [[uuid4() for _ in range(6)] for _ in range(2)]
+    subscribers = [
+        parent("mum", children[0][0], children[1][0], email="mum@example.test"),
+        practitioner(SLT, "slt-1", email="slt@example.test"),
+        practitioner(EP, "ep-1", webhook_url="https://hooks.example.test/ep"),
+        practitioner(EP, "dsl-ep", role="designated_safeguarding_lead"),
+        practitioner(SETTING, "dsl-setting", role="designated_safeguarding_lead", email="dsl@example.test"),
+    ]
+    with sessions.begin() as session:
+        for sub in subscribers:
+            store.put_subscription(session, sub, "s3cret-s3cret-s3cret" if sub.webhook_url else None, NOW)
+    transactions = handlers.transactions(sessions, clock=lambda: NOW)
+    (before_1, one_at_a_time), (before_2, in_units) = stream(*children[0]), stream(*children[1])
+
+    # Each event in its own transaction, nothing prepared: every lookup made afresh.
+    plain = handlers.bus(OUT)
+    plain.prepare = None
+    for batch in (before_1, one_at_a_time):
+        plain.sink(transactions, unit_per_event=True).ingest(consumed(batch))
+    # As bootstrap composes it: each batch fits one unit.
+    for batch in (before_2, in_units):
+        handlers.bus(OUT).sink(transactions, unit_events=handlers.UNIT_EVENTS).ingest(consumed(batch))
+
+    expected = told(sessions, one_at_a_time)
+    assert told(sessions, in_units) == expected
+    # The stream does reach people (else the comparison proves nothing): the parent of a, the
+    # SLT after it joined b, the EP before it left d, the SLT before e's consent was withdrawn,
+    # and the DSLs of the break-glass grant.
+    people = {(person, channel) for _, person, _, channel in expected}
+    assert {("mum", "inbox"), ("mum", "email"), ("slt-1", "inbox"), ("slt-1", "email"), ("ep-1", "webhook"),
+            ("dsl-ep", "inbox"), ("dsl-setting", "inbox")} <= people
+    assert not any(place in (4, 5, 6) for place, *_ in expected)  # q's events: no one told
