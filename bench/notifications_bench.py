@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
 from bench.common import create_topics, delete_topics, free_port
-from bench.timeline_bench import Database
+from bench.timeline_bench import Database, batch_consumer_only, faust_only
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase
 from schemas.events import consent as c
@@ -289,6 +289,15 @@ async def run(config: NotificationsBenchConfig, workdir: Path, say) -> dict[str,
                                                    expected) for _ in range(config.raw_runs)])
         results["raw_getmany_events_per_s"] = round(raw)
         say(f"notifications: raw getmany of both topics {raw:,.0f} ev/s (median of {config.raw_runs})")
+        # The two ways of consuming the project has, storing nothing (bench/timeline_bench.py's
+        # rows, on this stream): what the consumer itself costs, before any handler runs.
+        nothing_topics = {**topics, "audit": f"{topics['notifications']}.audit"}
+        results["faust_agent_storing_nothing_events_per_s"] = round(
+            await faust_only(config.bootstrap, nothing_topics, expected, workdir))
+        results["batch_consumer_storing_nothing_events_per_s"] = round(
+            await batch_consumer_only(config.bootstrap, nothing_topics, expected, workdir))
+        say(f"notifications: storing nothing, a Faust batch agent {results['faust_agent_storing_nothing_events_per_s']:,} "
+            f"ev/s, the batch consumer {results['batch_consumer_storing_nothing_events_per_s']:,} ev/s")
         people = subscribers(subscribed)
         for backend in config.backends:
             db = Database(backend, workdir)
@@ -335,6 +344,12 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---|",
         f"| raw aiokafka getmany of both topics (median of {cfg['raw_runs']}) | {raw:,} | 1 | | | |",
     ]
+    for key, what in (("faust_agent_storing_nothing_events_per_s",
+                       "a Faust batch agent (services.common.streams), storing nothing"),
+                      ("batch_consumer_storing_nothing_events_per_s",
+                       "the batch consumer (services.common.batch_consumer), storing nothing")):
+        if key in results:
+            lines.append(f"| {what} | {results[key]:,} | {results[key] / raw:.4f} | | | |")
     for backend in cfg["backends"]:
         m = results.get(backend)
         if m is None:
