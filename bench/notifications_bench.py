@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,13 +40,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
 from bench.common import create_topics, delete_topics, free_port
-from bench.timeline_bench import Database, batch_consumer_only, faust_only
+from bench.timeline_bench import Database, _rate_of
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.pipeline import IngestStats, Progress
 from services.notifications.adapters import jobs, store
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.domain.recipients import Subscriber
@@ -192,6 +194,78 @@ async def raw_getmany(bootstrap: str, topics: list[str], expected: int) -> float
     return (seen - first_batch) / (last_at - first_at)
 
 
+class _Counting:
+    """Stands in for the service's ingestor: counts what the consumer hands it, stores nothing
+    (with a sink that may hold, as the consumers require of a consumer of these topics)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.stats = IngestStats()
+        self.sink = SimpleNamespace(hold=lambda holds: None)
+
+    @property
+    def applied(self) -> int:
+        return self.stats.stored
+
+    async def ingest_holding(self, messages) -> Progress:
+        self.seen += len(messages)
+        self.stats.stored += len(messages)
+        return Progress(IngestStats(stored=len(messages)), {})
+
+    async def ingest(self, messages) -> IngestStats:
+        return (await self.ingest_holding(messages)).stats
+
+    async def apply_held(self, items) -> IngestStats:
+        return IngestStats()
+
+
+def _nothing_settings(config: NotificationsBenchConfig, topics: dict[str, str], workdir: Path, name: str):
+    from services.notifications.config import NotificationsSettings
+
+    return NotificationsSettings(
+        environment="test", kafka_bootstrap_servers=config.bootstrap, database_url="sqlite://",
+        referrals_topic=topics["referrals"], consent_topic=topics["consent"],
+        notifications_topic=topics["notifications"], deadletter_topic=topics["deadletter"],
+        consumer_group=f"bench-{name}-{uuid.uuid4().hex[:8]}", datadir=workdir / name)
+
+
+async def faust_storing_nothing(config: NotificationsBenchConfig, topics: dict[str, str], expected: int,
+                                workdir: Path) -> float:
+    """A Faust batch agent as the service ran it until now (services.common.streams, the
+    service's batch settings), storing nothing."""
+    from faust.contrib.asgi import faust_app_running
+
+    from schemas import topics as contracts
+    from services.common.streams import add_batch_agent, make_faust_app
+
+    settings = _nothing_settings(config, topics, workdir, "faust")
+    counter = _Counting()
+    app = make_faust_app(settings)
+    add_batch_agent(app, name="bench-nothing", ingestor=counter, batch_max=settings.batch_max,  # type: ignore[arg-type]
+                    within_s=settings.batch_within_s,
+                    topics={settings.referrals_topic: contracts.REFERRALS, settings.consent_topic: contracts.CONSENT})
+    async with faust_app_running(app):
+        return await _rate_of(counter, expected)  # type: ignore[arg-type]
+
+
+async def consumer_storing_nothing(config: NotificationsBenchConfig, topics: dict[str, str], expected: int,
+                                   workdir: Path) -> float:
+    """The service's own consumer (entrypoints.worker.build_consumer), storing nothing."""
+    from services.notifications.entrypoints.worker import build_consumer
+
+    counter = _Counting()
+    consumer = build_consumer(_nothing_settings(config, topics, workdir, "consumer"), counter)  # type: ignore[arg-type]
+    await consumer.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    try:
+        return await _rate_of(counter, expected)  # type: ignore[arg-type]
+    finally:
+        stop.set()
+        await running
+        await consumer.stop()
+
+
 class NotificationsProcess:
     """`python -m services.notifications` with its own topics, group, database and port."""
 
@@ -291,11 +365,10 @@ async def run(config: NotificationsBenchConfig, workdir: Path, say) -> dict[str,
         say(f"notifications: raw getmany of both topics {raw:,.0f} ev/s (median of {config.raw_runs})")
         # The two ways of consuming the project has, storing nothing (bench/timeline_bench.py's
         # rows, on this stream): what the consumer itself costs, before any handler runs.
-        nothing_topics = {**topics, "audit": f"{topics['notifications']}.audit"}
         results["faust_agent_storing_nothing_events_per_s"] = round(
-            await faust_only(config.bootstrap, nothing_topics, expected, workdir))
+            await faust_storing_nothing(config, topics, expected, workdir))
         results["batch_consumer_storing_nothing_events_per_s"] = round(
-            await batch_consumer_only(config.bootstrap, nothing_topics, expected, workdir))
+            await consumer_storing_nothing(config, topics, expected, workdir))
         say(f"notifications: storing nothing, a Faust batch agent {results['faust_agent_storing_nothing_events_per_s']:,} "
             f"ev/s, the batch consumer {results['batch_consumer_storing_nothing_events_per_s']:,} ev/s")
         people = subscribers(subscribed)
