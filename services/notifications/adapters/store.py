@@ -187,15 +187,46 @@ def schedule_reminder(session: Session, reminder: Reminder, source: Source) -> N
     """Insert the reminder, or move a still-pending one to a new date (a review rescheduled)."""
     row = session.execute(select(reminders.c.status, reminders.c.due_on).where(reminders.c.key == reminder.key)).first()
     if row is None:
-        session.execute(insert(reminders).values(
-            key=reminder.key, kind=reminder.kind, child_id=str(reminder.child_id), ref=reminder.ref,
-            offset_days=reminder.offset_days, due_on=reminder.due_on, send_on=reminder.send_on,
-            category=reminder.category, about_event_id=str(reminder.about_event_id),
-            author_organisation_id=reminder.author_organisation_id, reference=reminder.reference,
-            status="pending", **source.columns()))
+        session.execute(insert(reminders).values(reminder_row(reminder, source)))
     elif row.status == "pending" and row.due_on != reminder.due_on:
-        session.execute(update(reminders).where(reminders.c.key == reminder.key).values(
-            due_on=reminder.due_on, send_on=reminder.send_on, about_event_id=str(reminder.about_event_id)))
+        move_reminder(session, reminder)
+
+
+def reminder_row(reminder: Reminder, source: Source) -> dict[str, Any]:
+    """The row of a newly scheduled reminder (`schedule_reminder` inserts it; a caller that
+    knows the key is new may queue it instead)."""
+    return dict(key=reminder.key, kind=reminder.kind, child_id=str(reminder.child_id), ref=reminder.ref,
+                offset_days=reminder.offset_days, due_on=reminder.due_on, send_on=reminder.send_on,
+                category=reminder.category, about_event_id=str(reminder.about_event_id),
+                author_organisation_id=reminder.author_organisation_id, reference=reminder.reference,
+                status="pending", **source.columns())
+
+
+def move_reminder(session: Session, reminder: Reminder) -> None:
+    session.execute(update(reminders).where(reminders.c.key == reminder.key).values(
+        due_on=reminder.due_on, send_on=reminder.send_on, about_event_id=str(reminder.about_event_id)))
+
+
+def reminders_known(session: Session, keys: Iterable[str]) -> dict[str, tuple[str, date]]:
+    """(status, due_on) of each of `keys` already scheduled; IN lists of at most 500 keys."""
+    wanted = sorted(set(keys))
+    out: dict[str, tuple[str, date]] = {}
+    for start in range(0, len(wanted), 500):
+        for key, status, due_on in session.execute(select(reminders.c.key, reminders.c.status, reminders.c.due_on)
+                                                   .where(reminders.c.key.in_(wanted[start:start + 500]))):
+            out[key] = (status, due_on)
+    return out
+
+
+def copied_already(session: Session, event_ids: Iterable[str]) -> set[str]:
+    """Which of the event ids the consent copy keeps already; IN lists of at most 500 ids."""
+    wanted = sorted(set(event_ids))
+    table = consent_copy.table
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.execute(select(table.c.event_id).where(
+            table.c.event_id.in_(wanted[start:start + 500]))).scalars())
+    return found
 
 
 def cancel_reminders(session: Session, cancellation: Cancellation, now: datetime) -> int:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from consent_policy.state import ConsentState
+from consent_policy.state import FOLDED_TYPES, ConsentState
 
 from schemas.envelope import EnvelopeBase
 from schemas.events import consent as c
@@ -133,6 +133,10 @@ class Prepared:
     with_parents: frozenset[str]
     unheard: dict[str, set[str]] = field(default_factory=dict)  # child -> every organisation ever joined
     states: dict[str, ConsentState] = field(default_factory=dict)
+    # Of the unit's events the copy folds, those it keeps (kept before, or queued by this unit);
+    # of the reminders the unit's events set, each one scheduled (status, due_on), or None.
+    copied: set[str] = field(default_factory=set)
+    reminders: dict[str, tuple[str, date] | None] = field(default_factory=dict)
 
     def no_one_for(self, envelope: EnvelopeBase) -> bool:
         """True when no subscriber at all could be told of this event: no subscribed parent,
@@ -171,8 +175,13 @@ def prepare(uow: UnitOfWork, envelopes: Sequence[EnvelopeBase]) -> None:
     unheard = {child: orgs for child, orgs in joined.items()
                if child not in with_parents and organisations.isdisjoint(orgs)}
     folded = [child for child in children if child not in unheard]
+    copied = [str(e.id) for e in envelopes if e.type in FOLDED_TYPES]
+    keys = [reminder.key for e in envelopes for reminder in reminders_for(e)]
+    known = store.reminders_known(session, keys) if keys else {}
     uow.prepared = Prepared(organisations, with_parents, unheard,
-                            store.consent_copy.states_for(session, folded) if folded else {})
+                            store.consent_copy.states_for(session, folded) if folded else {},
+                            store.copied_already(session, copied) if copied else set(),
+                            {key: known.get(key) for key in keys})
 
 
 def _consent_state(uow: UnitOfWork, child) -> ConsentState:
@@ -200,27 +209,51 @@ def source_of(envelope: EnvelopeBase, uow: UnitOfWork) -> Source:
 
 def keep_consent_state(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
     """The decision's state: consent facts, and the team (rule 5 needs it)."""
-    store.store_consent_event(uow.session, envelope)
-    if isinstance(uow.prepared, Prepared):
-        uow.prepared.kept(envelope)
+    prepared = uow.prepared
+    if not isinstance(prepared, Prepared):
+        store.store_consent_event(uow.session, envelope)
+        return
+    if envelope.type in FOLDED_TYPES and str(envelope.id) not in prepared.copied:
+        # What `store_consent_event` does, its look-up made for the whole unit: queued, written
+        # with the unit's other new rows before anything next reads the session.
+        uow.add_row(store.consent_events, store.consent_copy.row(envelope))
+        prepared.copied.add(str(envelope.id))
+    prepared.kept(envelope)
 
 
 def schedule_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    prepared = uow.prepared if isinstance(uow.prepared, Prepared) else None
     for reminder in reminders_for(envelope):
-        store.schedule_reminder(uow.session, reminder, source_of(envelope, uow))
+        if prepared is None or reminder.key not in prepared.reminders:
+            store.schedule_reminder(uow.session, reminder, source_of(envelope, uow))
+            continue
+        # What `schedule_reminder` does, its look-up made for the whole unit.
+        known = prepared.reminders[reminder.key]
+        if known is None:
+            uow.add_row(store.reminders, store.reminder_row(reminder, source_of(envelope, uow)))
+        elif known[0] == "pending" and known[1] != reminder.due_on:
+            store.move_reminder(uow.session, reminder)
+        else:
+            continue
+        prepared.reminders[reminder.key] = ("pending", reminder.due_on)
 
 
 def cancel_reminders(envelope: EnvelopeBase, uow: UnitOfWork) -> None:
+    prepared = uow.prepared if isinstance(uow.prepared, Prepared) else None
     for cancellation in cancellations(envelope):
         store.cancel_reminders(uow.session, cancellation, uow.now)
+        if prepared is not None:
+            # Whatever of the child's reminders the unit knew may be cancelled now: read again.
+            for key in [k for k in prepared.reminders if f"{cancellation.child_id}" in k]:
+                del prepared.reminders[key]
 
 
 def announce_entry(envelope: EnvelopeBase, uow: UnitOfWork, *, out: Outputs) -> int:
     """Tell whoever may see the entry; return how many people were told."""
-    session, child, now = uow.session, envelope.subject, uow.now
     prepared = uow.prepared if isinstance(uow.prepared, Prepared) else None
     if prepared is not None and prepared.no_one_for(envelope):
         return 0  # no subscriber could be told (most children): nothing to look up
+    session, child, now = uow.session, envelope.subject, uow.now
     about = About.from_envelope(envelope)
     state = _consent_state(uow, child)
     # The team at this moment: an organisation that has left is told nothing more.

@@ -62,8 +62,12 @@ def stream(a, b, q, d, e, g) -> tuple[list, list]:
     """A first batch (what each child's copy holds already), then the batch under test. a: a
     subscribed parent only; b: no subscriber until a subscribed SLT joins mid-unit; q: no
     subscriber ever; d: a subscribed EP on its team, then removed; e: a consent withdrawn
-    mid-unit; g: break-glass access granted (its setting's DSL is subscribed)."""
+    mid-unit; g: break-glass access granted (its setting's DSL is subscribed). Reminders: q's
+    consent (expiry reminded) granted and withdrawn in the unit, d's review scheduled before and
+    moved twice in it, b's scheduled in it and moved."""
     grant_e = consent_granted(e, orgs=(SLT,), categories=tuple(Category))
+    grant_q = consent_granted(q, orgs=(OTHER_SETTING,), expires_at=NOW + timedelta(days=20))
+    review_d, review_b = uuid4(), uuid4()
     before = [
         registered(a, OTHER_SETTING),
         registered(b, OTHER_SETTING), consent_granted(b, agencies=(Agency.SLT_SERVICE,), categories=tuple(Category)),
@@ -71,11 +75,15 @@ def stream(a, b, q, d, e, g) -> tuple[list, list]:
         registered(d), joined(d, EP, Agency.EP_SERVICE), consent_granted(d, orgs=(EP,), categories=tuple(Category)),
         registered(e), joined(e, SLT, Agency.SLT_SERVICE), grant_e,
         registered(g),
+        review(d, review_d, 30),
     ]
     batch = [
         concern(a),
         concern(b), joined(b, SLT, Agency.SLT_SERVICE), concern(b),
-        concern(q), consent_granted(q, orgs=(OTHER_SETTING,)), concern(q),
+        concern(q), grant_q, concern(q),
+        envelope(c.ConsentWithdrawn(consent_id=grant_q.data.consent_id, withdrawn_at=NOW, recorded_on_behalf=True),
+                 q, by=actor(SETTING, "senco-1"), at=NOW),
+        review(d, review_d, 40), review(d, review_d, 50), review(b, review_b, 20), review(b, review_b, 25),
         concern(d), left(d, EP), concern(d),
         concern(e),
         envelope(c.ConsentWithdrawn(consent_id=grant_e.data.consent_id, withdrawn_at=NOW, recorded_on_behalf=True),
@@ -88,6 +96,11 @@ def stream(a, b, q, d, e, g) -> tuple[list, list]:
         concern(g),
     ]
     return before, batch
+
+
+def review(child, review_id, in_days):
+    return envelope(r.IntegratedReviewScheduled(review_id=review_id, scheduled_for=(NOW + timedelta(days=in_days)).date()),
+                    child, by=actor(SETTING, "senco-1"), at=NOW)
 
 
 def consumed(events) -> list[Consumed]:
@@ -107,6 +120,20 @@ def told(sessions, events) -> set[tuple]:
         rows |= {(place[row.about_event_id], row.person_id, row.scope, row.channel)
                  for row in session.execute(select(jobs.delivery_jobs)) if row.about_event_id in place}
     return rows
+
+
+def kept(sessions, children: list[UUID]) -> tuple[set[tuple], list[int]]:
+    """The children's reminders (child's place, kind, offset, status, due) and how many
+    events the consent copy keeps of each."""
+    place = {str(child): n for n, child in enumerate(children)}
+    with sessions() as session:
+        scheduled = {(place[row.child_id], row.kind, row.offset_days, row.status, row.due_on)
+                     for row in session.execute(select(store.reminders)) if row.child_id in place}
+        copied = [0] * len(children)
+        for row in session.execute(select(store.consent_events.c.child_id)):
+            if row.child_id in place:
+                copied[place[row.child_id]] += 1
+    return scheduled, copied
 
 
 def test_units_with_prepared_lookups_tell_exactly_whom_one_event_at_a_time_tells(sessions):
@@ -141,4 +168,8 @@ def test_units_with_prepared_lookups_tell_exactly_whom_one_event_at_a_time_tells
     people = {(person, channel) for _, person, _, channel in expected}
     assert {("mum", "inbox"), ("mum", "email"), ("slt-1", "inbox"), ("slt-1", "email"), ("ep-1", "webhook"),
             ("dsl-ep", "inbox"), ("dsl-setting", "inbox")} <= people
-    assert not any(place in (4, 5, 6) for place, *_ in expected)  # q's events: no one told
+    assert not any(place in (4, 5, 6, 7) for place, *_ in expected)  # q's events: no one told
+    # The same consent copy and reminders, whether looked up per event or once per unit.
+    reminders, copied = kept(sessions, children[1])
+    assert (reminders, copied) == kept(sessions, children[0])
+    assert {status for *_, status, _ in reminders} == {"pending", "cancelled"}
