@@ -432,5 +432,9 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
                      f"{m['ratio_to_raw_getmany']:.4f} | {m['inbox_items']:,} | {m['delivery_jobs']:,} | "
                      f"{'' if load is None else f'{load[0]}–{load[1]}'} |")
     lines += ["", "Steady-state rate: events after the first seen / (time of the last - time of the first), counted "
-              "from outside in the service's processed-events table every 50 ms."]
+              "from outside in the service's processed-events table every 50 ms.",
+              "", "The inbox items may differ between runs and stores: the consent topic and the referrals topic are "
+              "not ordered with each other, so whether a child's consent is applied before or after some of its case "
+              "facts depends on how the consumer's fetches interleave the partitions (at most 29 items per subscribed "
+              "child on this stream, all told after the consent; fewer when it comes later)."]
     return "\n".join(lines) + "\n"
