@@ -1,11 +1,13 @@
 """`make bench` → `python -m bench.run`: runs the benchmarks against the local broker and
 PostgreSQL and writes their results to bench/results/ (Markdown for people, JSON for tools):
-the timeline's (timeline-<date>.*), then the web layer's (web-<date>.*, bench/web_bench.py).
+the timeline's (timeline-<date>.*), then the web layer's (web-<date>.*, bench/web_bench.py), then
+the notifications ingest's (notifications-<date>.*, bench/notifications_bench.py).
 
     python -m bench.run                 # full scale (a few minutes on 2 cores)
     python -m bench.run --quick         # smaller numbers, to check the harness
     python -m bench.run --backend sqlite
     python -m bench.run --part web      # only the web layer's (under 3 minutes)
+    python -m bench.run --part notifications --notifications-events 5000   # notifications ingest only
     python -m bench.run --part rebuild --rebuild-events 100000   # a smaller replay
     python -m bench.run --baseline /work/main   # main's timeline measured beside this checkout's
 """
@@ -16,13 +18,15 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import platform
 import sys
 import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import web_bench
+from bench import notifications_bench, web_bench
 from bench.timeline_bench import BenchConfig, render_markdown, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -33,12 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: checks the harness, not the speed")
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="store backend(s) to measure (default: both)")
-    parser.add_argument("--part", action="append", choices=["ingest", "reads", "rebuild", "web"],
+    parser.add_argument("--part", action="append", choices=["ingest", "reads", "rebuild", "web", "notifications"],
                         help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
-                             "child page beside the timeline API, bench/web_bench.py)")
+                             "child page beside the timeline API, bench/web_bench.py; 'notifications' is the "
+                             "notifications service's ingest beside raw getmany, bench/notifications_bench.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
     parser.add_argument("--rebuild-events", type=int, default=None,
                         help="events to replay in the rebuild part (default 1,000,000; --quick 5,000)")
+    parser.add_argument("--notifications-events", type=int, default=None,
+                        help="events in the notifications part (default 20,000; --quick 2,000)")
     parser.add_argument("--read-requests", type=int, default=None, help="requests per reader in the reads part")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="another checkout (say /work/main) whose timeline is measured beside this one's")
@@ -60,14 +67,42 @@ def main(argv: list[str] | None = None) -> int:
         config.read_requests = args.read_requests
     if args.baseline:
         config.baseline_repo = str(args.baseline.resolve())
-    parts = tuple(args.part or ("ingest", "reads", "rebuild", "web"))
-    config.parts = tuple(p for p in parts if p != "web")
+    parts = tuple(args.part or ("ingest", "reads", "rebuild", "web", "notifications"))
+    config.parts = tuple(p for p in parts if p not in ("web", "notifications"))
     if config.parts:
         _timeline(config, args)
     if "web" in parts:
         web_bench.run_and_write(web_bench.quick_config(config.bootstrap) if args.quick else web_bench.WebBenchConfig(
             bootstrap=config.bootstrap), args.out, quick=args.quick)
+    if "notifications" in parts:
+        _notifications(config, args)
     return 0
+
+
+def _notifications(config: BenchConfig, args: argparse.Namespace) -> None:
+    notif = notifications_bench.NotificationsBenchConfig(bootstrap=config.bootstrap, backends=config.backends)
+    if args.quick:
+        notif.events, notif.children, notif.subscribed_children = 2_000, 100, 5
+    if args.notifications_events:
+        notif.events = args.notifications_events
+        notif.children = max(10, notif.events // 20)
+        notif.subscribed_children = max(1, notif.children // 50)
+    machine = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
+               "python": platform.python_version(),
+               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    say = lambda text: print(f"bench [load {os.getloadavg()[0]:.1f}]: {text}", flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="tac-bench-") as workdir:
+        results = asyncio.run(notifications_bench.run(notif, Path(workdir), say))
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    suffix = "-quick" if args.quick else ""
+    md = args.out / f"notifications-{stamp}{suffix}.md"
+    js = args.out / f"notifications-{stamp}{suffix}.json"
+    md.write_text(notifications_bench.render_markdown(results, machine))
+    js.write_text(json.dumps({"machine": machine, **results}, indent=2, default=str) + "\n")
+    print(md.read_text())
+    print(f"bench: wrote {md} and {js}")
 
 
 def _timeline(config: BenchConfig, args: argparse.Namespace) -> None:

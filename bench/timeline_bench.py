@@ -277,17 +277,37 @@ async def service_ingest(store: TimelineStore, expected: int, timeout_s: float =
 
 
 class _CountingIngestor:
-    """Stands in for the timeline's ingestor: counts, stores nothing."""
+    """Stands in for the timeline's ingestor: counts, stores nothing. Its sink may hold (the
+    consumers refuse, when built, a consumer of these topics whose sink cannot), and it has the
+    partition lanes' way in (`ingest_holding`, `apply_held`)."""
 
     def __init__(self) -> None:
+        from types import SimpleNamespace
+
         from services.common.pipeline import IngestStats
 
         self.seen = 0
         self.stats = IngestStats()
+        self.sink = SimpleNamespace(hold=lambda holds: None)
 
-    async def ingest(self, messages) -> None:
+    @property
+    def applied(self) -> int:
+        return self.stats.stored
+
+    async def ingest(self, messages):
+        return (await self.ingest_holding(messages)).stats
+
+    async def ingest_holding(self, messages):
+        from services.common.pipeline import IngestStats, Progress
+
         self.seen += len(messages)
         self.stats.stored += len(messages)
+        return Progress(IngestStats(stored=len(messages)), {})
+
+    async def apply_held(self, items):
+        from services.common.pipeline import IngestStats
+
+        return IngestStats()
 
 
 # Faust settings tried against its defaults (issue 15): deeper stream buffers, larger polls.

@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class FetchedBatch:
     """What one committed batch came to, for a service's metrics: counts and, per partition,
-    how far the partition's end is past the batch (None when the consumer does not know yet).
-    A held partition's lane reports its messages as a batch of their own once applied."""
+    how far the partition's end is past the batch (None when the consumer does not know yet)
+    and the offset after its last message (everything before it applied or parked). A held
+    partition's lane reports its messages as a batch of their own once applied."""
 
     size: int
     stored: int
@@ -57,6 +58,7 @@ class FetchedBatch:
     dead_lettered: int
     seconds: float
     lag: dict[TopicPartition, int | None]
+    applied: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -210,7 +212,8 @@ class BatchConsumer:
         for tp, offset in last.items():
             highwater = consumer.highwater(tp)
             lag[tp] = None if highwater is None else max(0, highwater - offset - 1)
-        self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag))
+        self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag,
+                                   {tp: offset + 1 for tp, offset in last.items()}))
 
     def _require_started(self) -> AIOKafkaConsumer:
         if self._consumer is None:

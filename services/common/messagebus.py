@@ -31,8 +31,16 @@ may restrict access, so the bus also holds the child in the service's consent co
 fails closed until a person releases it. `BusSink.hold` records the holds the pipeline asks
 for (a message on such a topic that can never be parsed).
 
+A table whose handlers read the same things for every event (the notifications' consent copy
+and subscribers) may give the bus `prepare(uow, envelopes)`: called once per unit of work with
+the events about to be handled, it looks those things up in one go and leaves them on
+`uow.prepared` for the handlers. The bus drops them (`uow.prepared = None`) when it places a
+hold mid-batch, so a handler then reads the store again; handlers that write what was prepared
+must refresh it themselves.
+
 The consumer pipeline (services.common.pipeline) feeds batches in; `MessageBus.sink` binds a
-bus to a service's unit-of-work factory as the pipeline's sink.
+bus to a service's unit-of-work factory as the pipeline's sink, with one unit of work per batch
+or per `unit_events` events of it.
 """
 
 from __future__ import annotations
@@ -170,7 +178,8 @@ class MessageBus:
     of the consent state, where holds are recorded (required to consume the consent topic)."""
 
     def __init__(self, handlers: Handlers, *, service: str = "unnamed",
-                 consent_copy: "ConsentCopy | None" = None) -> None:
+                 consent_copy: "ConsentCopy | None" = None,
+                 prepare: Callable[[UnitOfWork, Sequence[EnvelopeBase]], None] | None = None) -> None:
         for event_class in handlers:
             if not (isinstance(event_class, type) and issubclass(event_class, Event)):
                 raise TypeError(f"handler table keys are event classes, not {event_class!r}")
@@ -178,6 +187,7 @@ class MessageBus:
         self._unknown = self._handlers.get(UnknownEvent, (self._skip_unknown,))
         self.service = service
         self.consent_copy = consent_copy
+        self.prepare = prepare
 
     def handlers_for(self, envelope: EnvelopeBase) -> tuple[Handler, ...]:
         if is_unknown(envelope):
@@ -192,7 +202,10 @@ class MessageBus:
         counted and logged at error level (the alert a person acts on with `tac holds`)."""
         if self.consent_copy is None:
             raise RuntimeError(f"{self.service}: a consent hold is due but this bus has no consent_copy to hold in")
-        return record_holds(self.service, self.consent_copy, uow.session, holds)
+        placed = record_holds(self.service, self.consent_copy, uow.session, holds)
+        if placed:
+            uow.prepared = None  # what was looked up for the batch knows nothing of the hold
+        return placed
 
     def _hold_if_restricting(self, envelope: EnvelopeBase, origin: "Incoming | None", uow: UnitOfWork) -> None:
         if origin is None or not restricts_access(origin.source, envelope.type, parsed=True):
@@ -211,6 +224,8 @@ class MessageBus:
         # query per batch (per 500 ids), in the same transaction as the claim.
         known = [placeholder_key(k.item.id) for k in fresh if k.id == k.item.id]
         upgraded = uow.claimed_before(known) if known else set()
+        if self.prepare is not None and fresh:
+            self.prepare(uow, [k.item.envelope if isinstance(k.item, Consumed) else k.item for k in fresh])
         for keyed_item in fresh:
             item = keyed_item.item
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
@@ -219,7 +234,7 @@ class MessageBus:
             if is_unknown(envelope):
                 self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)
-        uow.consuming, uow.replacing = None, False
+        uow.consuming, uow.replacing, uow.prepared = None, False, None
         return IngestResult(len(fresh), len(batch) - len(fresh))
 
     @staticmethod
@@ -238,21 +253,28 @@ class MessageBus:
                     total += reported
         return total
 
-    def sink(self, transactions: UnitOfWorkFactory, *, unit_per_event: bool = False) -> "BusSink":
-        return BusSink(self, transactions, unit_per_event)
+    def sink(self, transactions: UnitOfWorkFactory, *, unit_per_event: bool = False,
+             unit_events: int | None = None) -> "BusSink":
+        return BusSink(self, transactions, unit_per_event, unit_events)
 
 
 @dataclass(frozen=True)
 class BusSink:
-    """The pipeline's sink: one batch, one unit of work; or, with `unit_per_event`, one unit
-    per event (for handlers that write a lot per event: each transaction, and so SQLite's
-    write lock, stays short, and what one event caused is published as soon as it commits).
-    After a failure the pipeline applies the batch again one by one; events already
-    committed are then claimed, so they count as duplicates and do nothing twice."""
+    """The pipeline's sink: one batch, one unit of work; with `unit_events`, one unit per that
+    many events of the batch, in order (for handlers that write a lot per event: each
+    transaction, and so SQLite's write lock, stays bounded, and what a chunk caused is
+    published as soon as it commits); `unit_per_event` is `unit_events=1`. After a failure the
+    pipeline applies the batch again one by one; events of units already committed are then
+    claimed, so they count as duplicates and do nothing twice."""
 
     bus: MessageBus
     transactions: UnitOfWorkFactory
     unit_per_event: bool = False
+    unit_events: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit_events is not None and self.unit_events < 1:
+            raise ValueError("unit_events must be at least 1")
 
     @property
     def hold(self) -> Callable[[Sequence[Hold]], None] | None:
@@ -266,12 +288,13 @@ class BusSink:
             self.bus.place_holds(uow, holds)
 
     def ingest(self, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
-        if not self.unit_per_event:
+        size = 1 if self.unit_per_event else self.unit_events
+        if size is None or len(batch) <= size:
             with self.transactions() as uow:
                 return self.bus.apply(uow, batch)
         stored = duplicates = 0
-        for item in batch:
+        for start in range(0, len(batch), size):
             with self.transactions() as uow:
-                result = self.bus.apply(uow, [item])
+                result = self.bus.apply(uow, batch[start:start + size])
             stored, duplicates = stored + result.stored, duplicates + result.duplicates
         return IngestResult(stored, duplicates)

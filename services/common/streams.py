@@ -1,5 +1,7 @@
-"""The Faust app every stream-processing service starts from (timeline, notifications), and
-its one kind of agent: batches of raw messages through the consumer pipeline, acked after.
+"""A Faust app and its one kind of agent: batches of raw messages through the consumer pipeline,
+acked after. No service runs it any more (the timeline and then notifications moved to
+services.common.batch_consumer, whose per-message cost is a fraction of Faust's); the benchmarks
+keep it as the row to compare with.
 
 Conventions shared by both (../shared/README.md): raw bytes in, validated by the contracts;
 agents at concurrency 1; at-least-once with idempotent writes, not Faust's exactly-once;

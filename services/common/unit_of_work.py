@@ -75,6 +75,9 @@ class UnitOfWork:
         # While a consumed event is handled: True when a placeholder of it (applied while its
         # type was unknown, services.common.messagebus) was applied before; its handlers replace it.
         self.replacing: bool = False
+        # What the message bus's `prepare` looked up for the batch being applied (None: nothing;
+        # services.common.messagebus): the handlers' own business.
+        self.prepared: Any = None
 
     @property
     def today(self) -> date:

@@ -1,9 +1,9 @@
-"""`python -m services.notifications [migrate]`: the notifications service (Faust agent and
-reminder timer, delivery worker, outbox relay, HTTP API) in one process on uvicorn's event
+"""`python -m services.notifications [migrate]`: the notifications service (batch consumer and
+reminder loop, delivery worker, outbox relay, HTTP API) in one process on uvicorn's event
 loop; `migrate` runs the store's migrations and exits.
 
 uvicorn owns the signals: SIGTERM/SIGINT run the lifespan's shutdown (in-flight deliveries
-finish, Faust commits what was acked). SIGKILL loses nothing either: unacked events are
+finish, the consumer has committed each batch it applied). SIGKILL loses nothing either: unacked events are
 redelivered and ignored once applied; leased jobs are retried when the lease runs out."""
 
 import sys

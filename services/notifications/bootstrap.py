@@ -1,9 +1,10 @@
 """The one place that builds real adapters and composes the notifications process:
 
-    uvicorn ─ FastAPI app ─ lifespan: migrations → producer → outbox relay + delivery worker → Faust
+    uvicorn ─ FastAPI app ─ lifespan: migrations → producer → outbox relay + delivery worker
+                                      → batch consumer + reminder loop
 
-One process, one event loop: the Faust agent records notifications, the timer schedules
-reminders, the delivery worker sends e-mails and webhooks, the relay publishes
+One process, one event loop: the batch consumer records notifications, the reminder loop sends
+due reminders, the delivery worker sends e-mails and webhooks, the relay publishes
 NotificationSent/Failed, and FastAPI serves subscriptions and inboxes. Database work runs in
 worker threads so none of them blocks the others.
 """
@@ -16,10 +17,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import faust
 import httpx
 from fastapi import FastAPI
-from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,8 +27,8 @@ from services.common.db import is_transient
 from services.common.directory import Directory
 from services.common.kafka import dead_letter_to, send_to_deadletter
 from services.common.pipeline import BatchIngestor
+from services.common.batch_consumer import BatchConsumer
 from services.common.runtime import ServiceRuntime
-from services.common.streams import stream_running
 from services.common.web import create_app
 from services.notifications.adapters import store
 from services.notifications.adapters.freshness import ConsentCopyFreshness
@@ -38,7 +37,7 @@ from services.notifications.adapters.jobs import Job
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.entrypoints import api
-from services.notifications.entrypoints.worker import build_faust_app
+from services.notifications.entrypoints.worker import build_consumer, reminder_loop
 from services.notifications.service_layer import handlers
 from services.notifications.service_layer.delivery import DeliveryWorker
 
@@ -66,7 +65,7 @@ class Notifications:
     settings: NotificationsSettings
     runtime: ServiceRuntime
     intake: BatchIngestor
-    faust_app: faust.App
+    consumer: BatchConsumer
     app: FastAPI
     clock: Clock
     outputs: handlers.Outputs
@@ -96,8 +95,8 @@ class Notifications:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["Notifications"]:
-        """Migrate, connect, and run the stream, the timer, the delivery worker and the relay
-        until the block exits."""
+        """Migrate, connect, and run the consumer, the reminder loop, the delivery worker and
+        the relay until the block exits."""
         s = self.settings
         async with httpx.AsyncClient(follow_redirects=False) as http, \
                 self.runtime.running(MIGRATIONS if s.run_migrations else None, broker_wait_s=s.broker_wait_s):
@@ -127,8 +126,9 @@ class Notifications:
             self.runtime.run("delivery_worker", delivery.run, task="delivery")
             self.runtime.on_committed.append(delivery.wakeup)
             try:
-                async with faust_app_running(self.faust_app):
-                    yield self
+                await self.runtime.start_consumer("notifications_consumer", self.consumer)
+                self.runtime.run("reminders", reminder_loop(s.reminder_interval_s, self.send_due_reminders))
+                yield self
             finally:
                 self.runtime.on_committed.remove(delivery.wakeup)
                 self.delivery = None
@@ -147,7 +147,7 @@ class Notifications:
                                  topic=self.settings.deadletter_topic)
 
 
-def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_config: object = None) -> Notifications:
+def build(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Notifications:
     """Everything wired, nothing connected: connections open in `running()`."""
     # Read once at start: a missing or malformed directory is a configuration error (fail now).
     directory = Directory.load(settings.directory_path)
@@ -155,23 +155,20 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
     out = outputs(settings, directory)
     transactions = handlers.transactions(runtime.sessions, clock=clock, on_commit=runtime.committed)
     intake = BatchIngestor(
-        # A transaction per event, as each event can fan out to many inbox items, jobs and
-        # outbox rows: the HTTP routes' writes never wait long behind a batch on SQLite.
-        handlers.bus(out).sink(transactions, unit_per_event=True),
+        # A transaction per UNIT_EVENTS events of a batch: each event can fan out to many inbox
+        # items, jobs and outbox rows, so the HTTP routes' writes never wait behind a whole
+        # batch on SQLite, while PostgreSQL commits once per unit, not once per event.
+        handlers.bus(out).sink(transactions, unit_events=handlers.UNIT_EVENTS),
         dead_letter_to(lambda: runtime.producer, consumer=settings.consumer_group, topic=settings.deadletter_topic),
         is_transient=is_transient, permanent_attempts=settings.handler_attempts, consumer=settings.consumer_group,
     )
     service: Notifications
 
-    async def remind() -> None:
-        await service.send_due_reminders()
-
     # The consent copy is fed from both topics (consent; team changes on referrals).
     freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
                                      topics=(settings.consent_topic, settings.referrals_topic),
                                      client_id=f"{settings.consumer_group}-freshness")
-    faust_app = build_faust_app(settings, intake, remind, logging_config=logging_config,
-                                on_applied=freshness.record)
+    consumer = build_consumer(settings, intake, on_applied=freshness.record)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -184,7 +181,7 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now, logging_co
     app = create_app(title="TAC notifications", service="notifications", settings=settings, routers=[router],
                      lifespan=lifespan)
     runtime.watch(intake)
-    runtime.readiness.add("stream", lambda: stream_running(faust_app))
+    runtime.readiness.add("stream", consumer.running)
     app.state.readiness = runtime.ready
-    service = Notifications(settings, runtime, intake, faust_app, app, clock, out, freshness)
+    service = Notifications(settings, runtime, intake, consumer, app, clock, out, freshness)
     return service

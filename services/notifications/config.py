@@ -1,7 +1,8 @@
 """Notifications settings, from the environment (prefix TAC_NOTIFICATIONS_), built in bootstrap
 only.
 
-Topics, the consumer group and the Faust data directory are settings so tests run against
+Topics, the consumer group and the data directory (Faust's once; kept, unused, so deployments
+setting it still start) are settings so tests run against
 fresh topics and groups. Retry timings are settings so tests can use small values.
 """
 

@@ -2,12 +2,12 @@
 from, and what this service has applied of them.
 
 What is applied, per partition, is the furthest of
-* the consumer group's committed offsets: the batch agent acks an event only after its
-  transaction committed (services.common.streams), and Faust commits only acked offsets, so a
-  committed offset is applied — by this process or by another member of the group writing to
-  the same database;
-* the positions this process's agent records after each applied batch (`record`): the same
-  fact, known at once rather than at the next commit (`commit_interval_s`).
+* the consumer group's committed offsets: the batch consumer commits a partition's offset only
+  after the batch's transactions committed (services.common.batch_consumer), so a committed
+  offset is applied — by this process or by another member of the group writing to the same
+  database;
+* the positions this process's consumer records after each applied batch (`record`): the same
+  fact, known as it is committed.
 
 One client, started with the service and reused by every round and every inbox read. Its
 group id is the service's, to read the group's commits; it never subscribes, so it never

@@ -14,10 +14,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from schemas.envelope import Actor
+from schemas.events.referrals import ChildRegistered, TeamMemberJoined
 from schemas.vocabulary import Agency
 from services.common.clock import utc
 from services.notifications.adapters.tables import (  # noqa: F401 - tables re-exported for tests
@@ -115,6 +117,50 @@ def subscribers_for(session: Session, child_id: UUID, audience: Audience) -> lis
             + [_subscriber(r, children.get(r.person_id, frozenset())) for r in parents])
 
 
+def subscribed_organisations(session: Session) -> frozenset[str]:
+    """Every organisation at least one practitioner is subscribed for (the subscription
+    directory is small: a row per person and organisation)."""
+    return frozenset(session.execute(select(subscriptions.c.organisation_id).distinct().where(
+        subscriptions.c.organisation_id.is_not(None))).scalars())
+
+
+def children_with_parents(session: Session, child_ids: Iterable[UUID]) -> frozenset[str]:
+    """Which of the children (as strings) have a subscribed parent, IN lists of at most 500 ids."""
+    wanted = sorted({str(c) for c in child_ids})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.execute(select(parent_children.c.child_id).distinct().where(
+            parent_children.c.child_id.in_(wanted[start:start + 500]))).scalars())
+    return frozenset(found)
+
+
+# The events that put an organisation on a child's team (consent_policy.state), and where they name it.
+_JOINING = {ChildRegistered.TYPE: "setting_organisation_id", TeamMemberJoined.TYPE: "organisation_id"}
+
+
+def organisations_joined(envelope: Any) -> set[str]:
+    """The organisation `envelope` (parsed) puts on its child's team, if any."""
+    field = _JOINING.get(envelope.type)
+    named = getattr(envelope.data, field, None) if field else None
+    return {named} if named else set()
+
+
+def teams_ever_joined(session: Session, child_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Per child (as given, strings), every organisation a kept event ever put on its team
+    (whether or not it has left since): a superset of its team at any moment, read from the
+    JSON without folding or validating (the copy's own rows, validated when kept)."""
+    out: dict[str, set[str]] = {child: set() for child in child_ids}
+    table = consent_copy.table
+    for start in range(0, len(child_ids), 500):
+        rows = session.execute(select(table.c.child_id, table.c.event_type, table.c.envelope).where(
+            table.c.child_id.in_(child_ids[start:start + 500]), table.c.event_type.in_(sorted(_JOINING))))
+        for child_id, event_type, raw in rows:
+            named = orjson.loads(raw).get("data", {}).get(_JOINING[event_type])
+            if named:
+                out[child_id].add(named)
+    return out
+
+
 def webhook_secret_of(session: Session, person_id: str, scope: str) -> str | None:
     return session.execute(select(subscriptions.c.webhook_secret).where(
         subscriptions.c.person_id == person_id, subscriptions.c.scope == scope)).scalar()
@@ -141,15 +187,46 @@ def schedule_reminder(session: Session, reminder: Reminder, source: Source) -> N
     """Insert the reminder, or move a still-pending one to a new date (a review rescheduled)."""
     row = session.execute(select(reminders.c.status, reminders.c.due_on).where(reminders.c.key == reminder.key)).first()
     if row is None:
-        session.execute(insert(reminders).values(
-            key=reminder.key, kind=reminder.kind, child_id=str(reminder.child_id), ref=reminder.ref,
-            offset_days=reminder.offset_days, due_on=reminder.due_on, send_on=reminder.send_on,
-            category=reminder.category, about_event_id=str(reminder.about_event_id),
-            author_organisation_id=reminder.author_organisation_id, reference=reminder.reference,
-            status="pending", **source.columns()))
+        session.execute(insert(reminders).values(reminder_row(reminder, source)))
     elif row.status == "pending" and row.due_on != reminder.due_on:
-        session.execute(update(reminders).where(reminders.c.key == reminder.key).values(
-            due_on=reminder.due_on, send_on=reminder.send_on, about_event_id=str(reminder.about_event_id)))
+        move_reminder(session, reminder)
+
+
+def reminder_row(reminder: Reminder, source: Source) -> dict[str, Any]:
+    """The row of a newly scheduled reminder (`schedule_reminder` inserts it; a caller that
+    knows the key is new may queue it instead)."""
+    return dict(key=reminder.key, kind=reminder.kind, child_id=str(reminder.child_id), ref=reminder.ref,
+                offset_days=reminder.offset_days, due_on=reminder.due_on, send_on=reminder.send_on,
+                category=reminder.category, about_event_id=str(reminder.about_event_id),
+                author_organisation_id=reminder.author_organisation_id, reference=reminder.reference,
+                status="pending", **source.columns())
+
+
+def move_reminder(session: Session, reminder: Reminder) -> None:
+    session.execute(update(reminders).where(reminders.c.key == reminder.key).values(
+        due_on=reminder.due_on, send_on=reminder.send_on, about_event_id=str(reminder.about_event_id)))
+
+
+def reminders_known(session: Session, keys: Iterable[str]) -> dict[str, tuple[str, date]]:
+    """(status, due_on) of each of `keys` already scheduled; IN lists of at most 500 keys."""
+    wanted = sorted(set(keys))
+    out: dict[str, tuple[str, date]] = {}
+    for start in range(0, len(wanted), 500):
+        for key, status, due_on in session.execute(select(reminders.c.key, reminders.c.status, reminders.c.due_on)
+                                                   .where(reminders.c.key.in_(wanted[start:start + 500]))):
+            out[key] = (status, due_on)
+    return out
+
+
+def copied_already(session: Session, event_ids: Iterable[str]) -> set[str]:
+    """Which of the event ids the consent copy keeps already; IN lists of at most 500 ids."""
+    wanted = sorted(set(event_ids))
+    table = consent_copy.table
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.execute(select(table.c.event_id).where(
+            table.c.event_id.in_(wanted[start:start + 500]))).scalars())
+    return found
 
 
 def cancel_reminders(session: Session, cancellation: Cancellation, now: datetime) -> int:
