@@ -56,7 +56,7 @@ class NotificationsSettings(StreamProcessorSettings):
     retry_max_s: float = Field(default=600.0, ge=0, le=86_400)
     max_attempts: int = Field(default=6, ge=1, le=50)
     delivery_poll_s: float = Field(default=0.5, gt=0, le=60)
-    delivery_concurrency: int = Field(default=8, ge=1, le=256)
+    delivery_concurrency: int = Field(default=32, ge=1, le=256)
     delivery_lease_s: float = Field(default=120.0, gt=0, le=3600)
     # How long a new e-mail or webhook waits before its first attempt, so that a consent
     # withdrawal consumed from the consent topic just after the entry (the two topics are not

@@ -79,7 +79,9 @@ class ConsentCopyFreshness:
         while True:
             lag = behind(snapshot, self._local)
             if lag:  # the group's commits may know more than this process (another member, a restart)
-                lag = behind(snapshot, merge_applied(self._local, await self._committed(list(lag))))
+                # A committed offset is applied: kept, so the next round asks only beyond it.
+                self._local = merge_applied(self._local, await self._committed(list(lag)))
+                lag = behind(snapshot, self._local)
             if not lag or time.monotonic() + _RECHECK_S > deadline:
                 self._report(lag)
                 return lag

@@ -117,7 +117,7 @@ class DeliveryWorker:
         if (inbox or pushes) and not await self._copy_is_fresh():
             return 0
         decided = await self._deliver_inbox(inbox, as_of)
-        await asyncio.gather(*(self._attempt(job) for job in pushes))
+        await asyncio.gather(*(self._attempt(job, target) for job, target in await self._take_pushes(pushes)))
         await self._flush_dead_letters()
         return decided + len(pushes)
 
@@ -134,8 +134,8 @@ class DeliveryWorker:
                     if (inbox or due) and await self._copy_is_fresh():
                         if await self._deliver_inbox(inbox, as_of) == _INBOX_ROUND:
                             self._wakeup.set()  # more may be due
-                        for job in due:
-                            task = asyncio.create_task(self._attempt(job), name=f"deliver-{job.job_id}")
+                        for job, target in await self._take_pushes(due):
+                            task = asyncio.create_task(self._attempt(job, target), name=f"deliver-{job.job_id}")
                             self._in_flight[str(job.job_id)] = task
                             task.add_done_callback(lambda _t, k=str(job.job_id): self._finished(k))
                     await self._flush_dead_letters()
@@ -162,7 +162,10 @@ class DeliveryWorker:
 
     def _finished(self, job_id: str) -> None:
         self._in_flight.pop(job_id, None)
-        self._wakeup.set()  # a slot is free
+        # Half the slots free: a round for them. Not one round per finished job: each round
+        # reads the job table and passes the freshness gate (a broker round trip).
+        if len(self._in_flight) <= self._concurrency // 2:
+            self._wakeup.set()
 
     def _due(self, limit: int) -> list[Job]:
         """E-mails and webhooks due now, each attempted on its own (`_attempt`)."""
@@ -213,14 +216,41 @@ class DeliveryWorker:
                 outcomes["sent"] += 1
         return outcomes
 
-    async def _attempt(self, job: Job) -> None:
+    async def _take_pushes(self, due: list[Job]) -> list[tuple[Job, _Target]]:
+        """Lease and decide a round's e-mails and webhooks in one transaction (each child's state
+        read once); the withheld are settled there, the rest returned to be attempted."""
+        if not due:
+            return []
         try:
-            if not await asyncio.to_thread(self._take, job):
-                return
-            target = await asyncio.to_thread(self._target, job)
-            if target.address is None:
-                await asyncio.to_thread(self._withhold, job, target.reason)
-                return
+            taken, withheld = await asyncio.to_thread(self._decide_pushes, due)
+        except Exception as exc:  # noqa: BLE001 - nothing was committed; the jobs stay due
+            log.warning("delivery round of %d jobs could not be taken: %r", len(due), exc)
+            return []
+        for job, reason in withheld:
+            metrics.DELIVERIES.labels(job.channel.value, "withheld").inc()
+            log.info("notification %s by %s withheld: %s", job.notification_id, job.channel.value, reason)
+        return taken
+
+    def _decide_pushes(self, due: list[Job]) -> tuple[list[tuple[Job, _Target]], list[tuple[Job, str]]]:
+        taken: list[tuple[Job, _Target]] = []
+        withheld: list[tuple[Job, str]] = []
+        now = self._clock()
+        with self._sessions.begin() as session:
+            states: dict = {}
+            for job in due:
+                if not jobs.lease(session, job.job_id, now, now + self._lease):
+                    continue  # another worker has it
+                target = self._target_in(session, job, now, states)
+                if target.address is None:
+                    jobs.record_withheld(session, job.job_id, target.reason, now)
+                    withheld.append((job, target.reason))
+                else:
+                    taken.append((job, target))
+        return taken, withheld
+
+    async def _attempt(self, job: Job, target: _Target) -> None:
+        """Send a leased job that was decided permitted, and record the outcome."""
+        try:
             self.attempts += 1
             error = None
             try:
@@ -237,19 +267,10 @@ class DeliveryWorker:
         except Exception as exc:  # noqa: BLE001 - the lease runs out and the job is tried again
             log.warning("delivery attempt of job %s could not be recorded: %r", job.job_id, exc)
 
-    def _take(self, job: Job) -> bool:
-        now = self._clock()
-        with self._sessions.begin() as session:
-            return jobs.lease(session, job.job_id, now, now + self._lease)
-
-    def _target(self, job: Job) -> _Target:
-        """Where to send now, or why not: the subscription as it is now, a parent's children as
-        vouched for now, and the consent decision on the current state."""
-        with self._sessions() as session:
-            return self._target_in(session, job, self._clock())
-
-    def _target_in(self, session: Session, job: Job, now: datetime, states: dict | None = None) -> _Target:
-        """`states`: each child's consent state and setting, read once per transaction."""
+    def _target_in(self, session: Session, job: Job, now: datetime, states: dict) -> _Target:
+        """Where to deliver now, or why not: the subscription as it is now, a parent's children
+        as vouched for now, and the consent decision on the current state (`states`: each
+        child's consent state and setting, read once per transaction)."""
         subscription = store.get_subscription(session, job.person_id, job.scope)
         if subscription is None:
             return _Target(None, None, "the recipient unsubscribed")
@@ -266,7 +287,6 @@ class DeliveryWorker:
                 return _Target(None, None, "the parent's children were named by a token that has expired; "
                                            "nothing is pushed until they subscribe again")
         child = job.about.child_id
-        states = {} if states is None else states
         if child not in states:
             states[child] = (store.consent_state(session, child), store.setting_of(session, child))
         decision = may_see(subscriber, job.about, now, *states[child])
@@ -288,12 +308,6 @@ class DeliveryWorker:
             await self._webhook.send(target.address, target.secret, job.body)
         else:
             raise DeliveryError(f"channel {job.channel.value} is not delivered by the worker")
-
-    def _withhold(self, job: Job, reason: str) -> None:
-        with self._sessions.begin() as session:
-            jobs.record_withheld(session, job.job_id, reason, self._clock())
-        metrics.DELIVERIES.labels(job.channel.value, "withheld").inc()
-        log.info("notification %s by %s withheld: %s", job.notification_id, job.channel.value, reason)
 
     def _settle(self, job: Job, error: str | None) -> str:
         """Record the attempt's outcome in one transaction with its report; return the outcome."""
