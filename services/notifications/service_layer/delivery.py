@@ -1,12 +1,14 @@
 """Delivery: the worker that works the job table through the channels (adapters/channels.py
 for e-mail and webhooks; the inbox is written in the store).
 
-The worker runs beside the stream, never in it: the agent only writes jobs. Each due job is
-leased, checked again against the current consent state (a withdrawal between the entry and
-the attempt withholds it: nothing stays cached per viewer, DESIGN §3), attempted with a
-timeout, and settled — sent (NotificationSent), retried later with exponential backoff, or,
-after the last attempt, failed (NotificationFailed, then a dead-letter record with the
-reason). Attempts run concurrently up to a limit, so one slow receiver delays nobody else.
+The worker runs beside the stream, never in it: the consumer only writes jobs. A round takes
+the due jobs and, in one transaction, leases each and checks it again against the current
+consent state (a withdrawal between the entry and the round withholds it: nothing stays cached
+per viewer, DESIGN §3; each child's state is read once per round). Inbox jobs are settled in
+that transaction (the item written, NotificationSent). E-mails and webhooks are then attempted
+concurrently, up to a limit, each with a timeout, so one slow receiver delays nobody else, and
+settled one by one — sent (NotificationSent), retried later with exponential backoff, or, after
+the last attempt, failed (NotificationFailed, then a dead-letter record with the reason).
 
 Before a round's due jobs are decided, the freshness gate (adapters/freshness.py) snapshots the
 end offsets of the topics the consent copy is fed from and waits, briefly, for the copy to have
