@@ -24,7 +24,7 @@ from pyinstrument import Profiler
 from bench.notifications_bench import NotificationsBenchConfig, seed, stream, subscribers
 from bench.timeline_bench import Database
 from schemas.topics import CONSENT, REFERRALS
-from services.common.pipeline import Incoming
+from services.common.incoming import Incoming
 from services.notifications.bootstrap import build
 from services.notifications.config import NotificationsSettings
 

@@ -31,7 +31,8 @@ from schemas.envelope import Actor
 from schemas.topics import REFERRALS
 from schemas.vocabulary import Agency
 from services.common.db import make_engine, make_session_factory, run_migrations
-from services.common.pipeline import BatchIngestor, Incoming
+from services.common.pipeline import BatchIngestor
+from services.common.incoming import Incoming
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.bootstrap import MIGRATIONS
 

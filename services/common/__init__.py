@@ -11,10 +11,11 @@ How a service is composed (bootstrap.py; the timeline and notifications are work
   ConcernRaised: [add_entry], ...}`, each handler `handler(envelope, uow)`;
   `MessageBus(HANDLERS).sink(transactions)` applies a batch once per event id in one unit.
 * **Consumer pipeline** (`pipeline`): `BatchIngestor(sink, dead_letter, is_transient=...)`
-  parses, refuses misrouted events, applies, retries what is transient, dead-letters what is
-  not, and returns only when every message is applied or parked. Fed by a Faust agent
-  (`streams.add_batch_agent`) or a plain aiokafka consumer (`kafka.envelope_consumer`, a `batch_consumer.BatchConsumer`, with
-  `sink=` or an async `handler=`); `kafka.dead_letter_to` makes the dead-letter callable.
+  parses (`incoming.parse_batch`: valid, misrouted, never parseable and the holds that calls
+  for), applies, retries what is transient, dead-letters what is not, and returns only when
+  every message is applied or parked. Fed by a plain aiokafka consumer (a
+  `batch_consumer.BatchConsumer`; `kafka.envelope_consumer` builds one with `sink=` or an async
+  `handler=`); `kafka.dead_letter_to` makes the dead-letter callable.
 * **Runtime** (`runtime`): `ServiceRuntime(settings, client_id=...)` owns engine, sessions,
   producer, relay and supervised loops; `async with runtime.running(MIGRATIONS): ...` in the
   app's lifespan; `app.state.readiness = runtime.ready`.

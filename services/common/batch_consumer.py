@@ -40,7 +40,8 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from schemas.topics import Topic
 from services.common.consent_hold import PartitionKey
 from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, Incoming, IngestStats, subscriptions
+from services.common.pipeline import BatchIngestor, IngestStats
+from services.common.incoming import Incoming, subscriptions
 
 log = logging.getLogger(__name__)
 

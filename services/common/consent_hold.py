@@ -23,7 +23,7 @@ from schemas.topics import CONSENT
 
 if TYPE_CHECKING:
     from services.common.messagebus import Consumed
-    from services.common.pipeline import Incoming
+    from services.common.incoming import Incoming
 
 PartitionKey = tuple[str, int]  # (topic, partition): equal to aiokafka's TopicPartition and Faust's TP
 

@@ -22,7 +22,8 @@ from services.common.db import is_transient
 from services.common.logging import bind_correlation_id
 from services.common.messagebus import Consumed, IngestResult
 from services.common.batch_consumer import BatchConsumer, FetchedBatch
-from services.common.pipeline import BatchIngestor, DeadLetter, Incoming, Sink
+from services.common.pipeline import BatchIngestor, DeadLetter, Sink
+from services.common.incoming import Incoming
 
 log = structlog.get_logger(__name__)
 

@@ -28,7 +28,8 @@ from typing import Generic, TypeVar
 
 from services.common.consent_hold import PartitionKey, partition_of
 from services.common.messagebus import Consumed
-from services.common.pipeline import BatchIngestor, Incoming, IngestStats
+from services.common.pipeline import BatchIngestor, IngestStats
+from services.common.incoming import Incoming
 
 log = logging.getLogger(__name__)
 

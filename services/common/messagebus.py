@@ -63,7 +63,7 @@ from services.common.unit_of_work import UnitOfWork, UnitOfWorkFactory, first_of
 if TYPE_CHECKING:
     from consent_policy.store import ConsentCopy
     from schemas.topics import Topic
-    from services.common.pipeline import Incoming
+    from services.common.incoming import Incoming
 
 log = logging.getLogger(__name__)
 

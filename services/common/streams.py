@@ -37,7 +37,8 @@ from prometheus_client import Gauge
 
 from schemas.topics import Topic
 from services.common.lanes import PartitionLanes
-from services.common.pipeline import BatchIngestor, Incoming, IngestStats, subscriptions
+from services.common.pipeline import BatchIngestor, IngestStats
+from services.common.incoming import Incoming, subscriptions
 
 
 def broker_urls(bootstrap: str) -> list[str]:

@@ -34,7 +34,7 @@ from schemas.events import referrals as r
 from schemas.vocabulary import NotificationChannel
 from services.common.directory import Directory
 from services.common.messagebus import Handlers, MessageBus
-from services.common.pipeline import Incoming
+from services.common.incoming import Incoming
 from services.common.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services.notifications import metrics
 from services.notifications.adapters import jobs, store

@@ -42,7 +42,7 @@ TIMELINE_TYPES: frozenset[str] = REFERRAL_TYPES | CONSENT_ENTRY_TYPES
 
 class Source:
     """Which input topic a message came from; each topic carries only its own event types
-    (services.common.pipeline.misrouted_reason refuses the others)."""
+    (services.common.incoming.misrouted_reason refuses the others)."""
 
     REFERRALS = topics.REFERRALS
     CONSENT = topics.CONSENT

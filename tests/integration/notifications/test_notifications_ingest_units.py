@@ -20,7 +20,7 @@ from schemas.topics import CONSENT, REFERRALS
 from schemas.vocabulary import Agency, AreaOfNeed, Category, TeamJoinRoute, TeamLeaveRoute
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.messagebus import Consumed
-from services.common.pipeline import Incoming, parse_batch
+from services.common.incoming import Incoming, parse_batch
 from services.notifications.adapters import jobs, store
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.service_layer import handlers

@@ -18,7 +18,7 @@ from schemas.vocabulary import Agency, Category
 from services.common import messagebus
 from services.common.cli import main as tac
 from services.common.messagebus import Consumed, IngestResult
-from services.common.pipeline import Incoming
+from services.common.incoming import Incoming
 from services.timeline.adapters import store as tables
 from services.timeline.service_layer.reads import read_timeline
 from tests.integration.timeline.test_timeline_store import T0, sessions, store, viewer  # noqa: F401 - fixtures

@@ -16,7 +16,8 @@ from schemas.vocabulary import Agency
 from services.common.consent_hold import StuckPartitions, holds_partition
 from services.common.lanes import PartitionLanes
 from services.common.messagebus import Consumed, IngestResult
-from services.common.pipeline import BatchIngestor, Incoming
+from services.common.pipeline import BatchIngestor
+from services.common.incoming import Incoming
 from tests.unit.timeline.timeline_builders import concern, joined, withdrawn
 
 CONSENT, REFERRALS = topics.CONSENT.name, topics.REFERRALS.name

@@ -15,7 +15,8 @@ from services.common.db import make_engine, make_session_factory
 from services.common.idempotency import define_processed_events_table
 from services.common.messagebus import Consumed, IngestResult, MessageBus
 from services.common.outbox import define_outbox_table
-from services.common.pipeline import BatchIngestor, Incoming, misrouted_reason, parse_batch
+from services.common.pipeline import BatchIngestor
+from services.common.incoming import Incoming, misrouted_reason, parse_batch
 from services.common.unit_of_work import UnitOfWorkFactory
 from tests.unit.timeline.timeline_builders import NOW, SETTING, registered, sample, withdrawn
 from tests.unit.timeline.timeline_builders import concern as concern_about

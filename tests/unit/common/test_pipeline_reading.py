@@ -14,7 +14,7 @@ from cloudevents.core.v1.event import CloudEvent
 from schemas import topics
 from schemas.catalogue import make_envelope
 from schemas.kafka_binding import kafka_headers
-from services.common.pipeline import Incoming, parse_batch
+from services.common.incoming import Incoming, parse_batch
 from tests.unit.schemas.contract_examples import CHILD, EXAMPLES, practitioner
 
 CONCERN = "tac.referrals.concern_raised.v1"

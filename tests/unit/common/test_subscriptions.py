@@ -1,4 +1,4 @@
-"""A consumer's subscriptions are checked when it is built (services.common.pipeline.subscriptions):
+"""A consumer's subscriptions are checked when it is built (services.common.incoming.subscriptions):
 a topic name with no contract topic would switch off the misrouting check and the consent holds,
 and a consumer of a topic whose messages may restrict access must be able to hold (fail closed)."""
 
@@ -10,7 +10,7 @@ from schemas import topics
 from services.common.batch_consumer import BatchConsumer
 from services.common.kafka import envelope_consumer
 from services.common.messagebus import MessageBus
-from services.common.pipeline import subscriptions
+from services.common.incoming import subscriptions
 from services.common.unit_of_work import UnitOfWorkFactory
 
 

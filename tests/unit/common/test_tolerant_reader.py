@@ -21,7 +21,8 @@ from services.common.db import make_engine, make_session_factory
 from services.common.idempotency import define_processed_events_table
 from services.common.messagebus import Consumed, MessageBus, UnknownEvent
 from services.common.outbox import define_outbox_table
-from services.common.pipeline import BatchIngestor, Incoming, parse_batch
+from services.common.pipeline import BatchIngestor
+from services.common.incoming import Incoming, parse_batch
 from services.common.unit_of_work import UnitOfWorkFactory
 from tests.unit.timeline.timeline_builders import NOW, concern, left, registered, withdrawn
 

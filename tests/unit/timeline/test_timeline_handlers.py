@@ -17,7 +17,8 @@ from consent_policy.decision import Viewer
 from consent_policy.state import ConsentState
 from services.timeline.domain.reading import Cursor
 from services.timeline.domain.entries import Source, StoredEntry, entry_from_envelope
-from services.common.pipeline import BatchIngestor, Incoming, parse_batch
+from services.common.pipeline import BatchIngestor
+from services.common.incoming import Incoming, parse_batch
 from services.timeline.service_layer.reads import page_of
 from services.common.messagebus import IngestResult
 from tests.unit.timeline.timeline_builders import NOW, SETTING, SLT, concern, envelope, sample

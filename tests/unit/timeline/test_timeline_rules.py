@@ -20,7 +20,7 @@ from services.timeline.domain.entries import (
 from services.timeline.domain.reading import (
     AccessRecord, Cursor, access_log_for_reader, may_read_access_log, visible_entries,
 )
-from services.common.pipeline import misrouted_reason
+from services.common.incoming import misrouted_reason
 from tests.unit.timeline.timeline_builders import (
     EP, HV, HV_ORG, NOW, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, TIMELINE_EVENT_CLASSES, concern, envelope,
     granted_payload, joined, left, registered, safeguarding_payload, sample, withdrawn,

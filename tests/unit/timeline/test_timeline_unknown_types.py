@@ -11,7 +11,7 @@ from consent_policy.decision import Viewer, decide
 from consent_policy.state import ConsentState
 from schemas import topics
 from schemas.vocabulary import Agency
-from services.common.pipeline import Incoming, parse_batch
+from services.common.incoming import Incoming, parse_batch
 from services.timeline.domain.entries import CATEGORY_MAX_CHARS, StoredEntry, entry_from_unknown
 from tests.unit.timeline.timeline_builders import NOW, SLT, concern
 
