@@ -34,9 +34,12 @@ up, so a caller can go on with the other partitions and finish the held ones wit
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
@@ -98,9 +101,21 @@ class BatchIngestor:
     consumer: str = "consumer"
     stats: IngestStats = field(default_factory=IngestStats, init=False)
     stuck: StuckPartitions = field(init=False)
+    _thread: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self.stuck = StuckPartitions(self.consumer)
+        # The stream's own worker thread, not asyncio's default pool: that pool also runs the
+        # service's HTTP reads (and the relay), and under a burst of reads the next batch queued
+        # behind them, so an entry waited seconds to become visible while the readers polling
+        # for it kept the pool full (bench/results/timeline-2026-12-02*: 20 events/s on
+        # PostgreSQL, p50 5.9 s before). One thread: batches are applied in order anyway.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.consumer}-ingest")
+
+    async def _in_thread(self, func: Callable, /, *args):
+        """`asyncio.to_thread` on the stream's own thread (the log context goes along)."""
+        call = functools.partial(contextvars.copy_context().run, func, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 
     @property
     def applied(self) -> int:
@@ -117,7 +132,7 @@ class BatchIngestor:
         """Apply or park every message, except what a consent event that would not apply holds
         up on its partition: that is returned (`Progress.held`), for `apply_held`."""
         tally = IngestStats(batches=1)
-        parsed = await asyncio.to_thread(parse_batch, messages)
+        parsed = await self._in_thread(parse_batch, messages)
         await self._hold([hold for p in parsed.poison for hold in p.holds])
         held: Held = {}
         if parsed.valid:
@@ -227,7 +242,7 @@ class BatchIngestor:
             try:
                 if inspect.iscoroutinefunction(self.sink.ingest):
                     return await self.sink.ingest(batch)
-                return await asyncio.to_thread(self.sink.ingest, batch)
+                return await self._in_thread(self.sink.ingest, batch)
             except Exception as exc:
                 if not self.is_transient(exc):
                     raise
@@ -254,7 +269,7 @@ class BatchIngestor:
                 if inspect.iscoroutinefunction(hold):
                     await hold(holds)
                 else:
-                    await asyncio.to_thread(hold, holds)
+                    await self._in_thread(hold, holds)
                 return
             except asyncio.CancelledError:
                 raise
