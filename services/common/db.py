@@ -5,6 +5,11 @@ outbox relay and a consumer can share one file. Every SQLite transaction starts 
 IMMEDIATE: a read-then-write transaction can then never fail with SQLITE_BUSY on upgrading its
 lock (which the busy timeout cannot resolve); the price is that transactions take turns, which
 suits the single-host default. PostgreSQL, the production store, has no such limit.
+
+A read that writes nothing takes a snapshot instead (`make_snapshot_factory`): on SQLite a
+deferred BEGIN, which in WAL mode neither waits for the writer nor holds it up; on PostgreSQL a
+REPEATABLE READ, READ ONLY transaction. Either way every query of the read sees the same
+committed state, e.g. a child's consent state and the entries it is applied to.
 """
 
 from __future__ import annotations
@@ -30,11 +35,36 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take control
         # so that a transaction starts when SQLAlchemy says so (SQLAlchemy docs, "Serializable
         # isolation / Savepoints / Transactional DDL" for pysqlite).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+# An execution option of the snapshot factory's engine (see _begin_sqlite).
+_SQLITE_SNAPSHOT = "tac_sqlite_snapshot"
+
+
+def _begin_sqlite(conn) -> None:
+    deferred = conn.get_execution_options().get(_SQLITE_SNAPSHOT, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def make_snapshot_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads that write nothing, each one consistent snapshot of committed state.
+
+    SQLite: a deferred BEGIN, so a read never queues for the single writer lock behind the
+    consumer's batches and the other writers (with BEGIN IMMEDIATE, reads took turns with them
+    and waited out SQLite's sleeping busy handler: entries took seconds to show under reads,
+    bench/results/timeline-2026-12-02*); WAL gives the read its snapshot at its first SELECT.
+    PostgreSQL: REPEATABLE READ, READ ONLY, the same snapshot for every statement. A session
+    from here must not write: SQLite may refuse the write with SQLITE_BUSY, PostgreSQL always."""
+    if engine.dialect.name == "sqlite":
+        bound = engine.execution_options(**{_SQLITE_SNAPSHOT: True})
+    else:
+        bound = engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return sessionmaker(bound, expire_on_commit=False)
 
 
 def is_transient(exc: BaseException) -> bool:

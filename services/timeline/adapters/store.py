@@ -3,12 +3,14 @@ entries, consent state and settings, and the access log. Tables in .tables.
 
 Sync SQLAlchemy sessions with short transactions; async callers run these methods in a worker
 thread (asyncio.to_thread) so the event loop that serves HTTP and feeds Faust never blocks on
-the database. One ingest batch is one transaction; a read and its access-log record are two.
+the database. One ingest batch is one transaction; a read is one snapshot and its access-log
+record one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from uuid import UUID
 
 from sqlalchemy import and_, func, insert, or_, select
@@ -16,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc, utc_now
+from services.common.db import make_snapshot_factory
 from services.common.messagebus import Consumed, IngestResult
 from services.common.unit_of_work import UnitOfWorkFactory
 from consent_policy.holds import Hold
 from consent_policy.state import ConsentState
-from services.timeline.adapters.rows import access_record, access_row, stored_entry
+from services.timeline.adapters.rows import access_record, access_row, stored_entries
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
     access_log, children, consent_copy, consent_events, entries, metadata, outbox, processed_events,
 )
@@ -29,9 +32,50 @@ from services.timeline.domain.entries import StoredEntry
 from services.timeline.service_layer.ingest import BUS
 
 
+class TimelineSnapshot:
+    """The reads of one consistent snapshot of the store (TimelineStore.reading)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int) -> Iterator[list[StoredEntry]]:
+        """The child's entries newest first, `chunk_size` rows at a time, until exhausted or
+        the caller stops iterating."""
+        cursor = before
+        while True:
+            query = select(entries).where(entries.c.child_id == str(child_id))
+            if cursor is not None:
+                at = utc(cursor.occurred_at)
+                query = query.where(
+                    or_(
+                        entries.c.occurred_at < at,
+                        and_(entries.c.occurred_at == at, entries.c.event_id < str(cursor.event_id)),
+                    )
+                )
+            chunk = stored_entries(self._session.execute(
+                query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(chunk_size)))
+            if chunk:
+                yield chunk
+            if len(chunk) < chunk_size:
+                return
+            cursor = Cursor.after(chunk[-1])
+
+    def consent_state(self, child_id: UUID) -> ConsentState:
+        """The child's current consent state and team, folded at read time from the stored
+        consent and team events: nothing is cached per viewer, so a withdrawal or a leave
+        applies to the very next read."""
+        return consent_copy.state_for(self._session, child_id)
+
+    def setting_of(self, child_id: UUID) -> str | None:
+        return self._session.execute(
+            select(children.c.setting_organisation_id).where(children.c.child_id == str(child_id))
+        ).scalar_one_or_none()
+
+
 class TimelineStore:
     def __init__(self, session_factory: sessionmaker[Session], *, clock: Clock = utc_now) -> None:
         self._sessions = session_factory
+        self._snapshots = make_snapshot_factory(session_factory.kw["bind"])
         self._transactions = UnitOfWorkFactory(session_factory, clock=clock, processed=processed_events,
                                                outbox=outbox)
 
@@ -60,43 +104,26 @@ class TimelineStore:
 
     # -- reads ---------------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[TimelineSnapshot]:
+        """One read of the store: every query sees the same committed state, so a read never
+        pairs a consent state with entries committed after it (a batch that stores a
+        withdrawal and a new entry is seen whole or not at all), and on SQLite it does not
+        queue for the writer (services.common.db.make_snapshot_factory)."""
+        with self._snapshots() as session, session.begin():
+            yield TimelineSnapshot(session)
+
     def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int) -> Iterator[list[StoredEntry]]:
-        """The child's entries newest first, `chunk_size` rows at a time, until exhausted or
-        the caller stops iterating. Each chunk is its own short read."""
-        cursor = before
-        while True:
-            with self._sessions() as session:
-                query = select(entries).where(entries.c.child_id == str(child_id))
-                if cursor is not None:
-                    at = utc(cursor.occurred_at)
-                    query = query.where(
-                        or_(
-                            entries.c.occurred_at < at,
-                            and_(entries.c.occurred_at == at, entries.c.event_id < str(cursor.event_id)),
-                        )
-                    )
-                rows = session.execute(
-                    query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(chunk_size)
-                ).all()
-            chunk = [stored_entry(row) for row in rows]
-            if chunk:
-                yield chunk
-            if len(chunk) < chunk_size:
-                return
-            cursor = Cursor.after(chunk[-1])
+        with self.reading() as snapshot:
+            yield from snapshot.entry_chunks(child_id, before, chunk_size)
 
     def consent_state(self, child_id: UUID) -> ConsentState:
-        """The child's current consent state and team, folded at read time from the stored
-        consent and team events: nothing is cached per viewer, so a withdrawal or a leave
-        applies to the very next read."""
-        with self._sessions() as session:
-            return consent_copy.state_for(session, child_id)
+        with self.reading() as snapshot:
+            return snapshot.consent_state(child_id)
 
     def setting_of(self, child_id: UUID) -> str | None:
-        with self._sessions() as session:
-            return session.execute(
-                select(children.c.setting_organisation_id).where(children.c.child_id == str(child_id))
-            ).scalar_one_or_none()
+        with self.reading() as snapshot:
+            return snapshot.setting_of(child_id)
 
     # -- access log ----------------------------------------------------------------------
 
@@ -119,13 +146,13 @@ class TimelineStore:
     # -- counts (health, tests, benchmarks) ----------------------------------------------
 
     def count_entries(self, child_id: UUID | None = None) -> int:
-        with self._sessions() as session:
+        with self._snapshots() as session:
             query = select(func.count()).select_from(entries)
             if child_id is not None:
                 query = query.where(entries.c.child_id == str(child_id))
             return session.execute(query).scalar_one()
 
     def count_processed(self) -> int:
-        with self._sessions() as session:
+        with self._snapshots() as session:
             return session.execute(select(func.count()).select_from(processed_events)).scalar_one()
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import column, func, select, table
+from sqlalchemy import column, func, insert, select, table
 from sqlalchemy.exc import IntegrityError
 
 from schemas.catalogue import parse_event
@@ -144,6 +144,36 @@ def test_the_setting_that_registered_the_child_stays_the_childs_setting(store):
     store.ingest([envelope(r.ChildRegistered(setting_organisation_id=SETTING_ORG), child)])
     store.ingest([envelope(r.ChildRegistered(setting_organisation_id="another-nursery"), child)])
     assert store.setting_of(child) == SETTING_ORG
+
+
+def test_a_read_pairs_the_consent_state_only_with_entries_committed_with_it(store):
+    """A batch storing a withdrawal and a new entry lands between a read's consent-state query
+    and its entries query: the read sees neither, never the new entry under the old consent."""
+    child = uuid4()
+    grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
+    before = concern(child, time=T0)
+    store.ingest([grant, before])
+    with store.reading() as snapshot:
+        state = snapshot.consent_state(child)
+        store.ingest([withdrawn(child, grant.data.consent_id), concern(child, time=T0 + timedelta(minutes=1))])
+        seen = [e.event_id for chunk in snapshot.entry_chunks(child, None, 10) for e in chunk]
+    assert state.is_active(grant.data.consent_id, T0)
+    assert set(seen) == {before.id, grant.id}
+    assert not store.consent_state(child).is_active(grant.data.consent_id, T0)  # the next read: both
+    assert store.count_entries(child) == 4
+
+
+def test_a_read_does_not_wait_for_a_writer(store, sessions):
+    """On SQLite a write transaction holds the single writer lock; a read takes a snapshot
+    beside it instead of queueing (it would wait out the 30 s busy timeout, then fail)."""
+    child = uuid4()
+    store.ingest([concern(child)])
+    with sessions.begin() as writing:
+        writing.execute(insert(tables.children).values(
+            child_id=str(uuid4()), setting_organisation_id=SETTING_ORG, registered_event_id=str(uuid4())))
+        assert store.count_entries(child) == 1  # the write is not committed, and not waited for:
+        (entry,), = list(store.entry_chunks(child, None, 10))
+        assert store.setting_of(child) is None
 
 
 def test_entries_come_back_newest_first_ties_by_event_id_and_resume_after_a_cursor(store):
