@@ -222,15 +222,15 @@ class MessageBus:
         fresh = first_of_each([_Keyed(key, item) for key, item in keyed], claimed)
         # Known events a placeholder was applied for, before this build knew their type: one
         # query per batch (per 500 ids), in the same transaction as the claim.
-        known = [placeholder_key(k.item.id) for k in fresh if k.id == k.item.id]
-        upgraded = uow.claimed_before(known) if known else set()
+        placeholders = {k.item.id: placeholder_key(k.item.id) for k in fresh if k.id == k.item.id}
+        upgraded = uow.claimed_before(placeholders.values()) if placeholders else set()
         if self.prepare is not None and fresh:
             self.prepare(uow, [k.item.envelope if isinstance(k.item, Consumed) else k.item for k in fresh])
         for keyed_item in fresh:
             item = keyed_item.item
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
             uow.consuming = origin
-            uow.replacing = keyed_item.id == envelope.id and placeholder_key(envelope.id) in upgraded
+            uow.replacing = placeholders.get(keyed_item.id) in upgraded  # None for a placeholder's own key
             if is_unknown(envelope):
                 self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)
