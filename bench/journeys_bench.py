@@ -173,22 +173,24 @@ class Journeys:
                                        headers=self.auth(SAM))
         return response.json()["entries"] if response.status_code == 200 else None
 
-    async def wait_visible(self, child: Child, event_id: str, *, every_s: float | None = None,
-                           timeout_s: float = 120) -> int:
-        """Sam's organisation reads every `every_s` (the poll interval) until the entry shows;
-        returns the reads."""
+    async def wait_visible(self, child: Child, event_id: str | None = None, *, summary: str | None = None,
+                           every_s: float | None = None, timeout_s: float = 120) -> tuple[int, float]:
+        """Sam's organisation reads every `every_s` (the poll interval) until the entry (by event
+        id, or by its summary) shows; returns the reads and how long the showing one took (ms)."""
         deadline, reads = time.monotonic() + timeout_s, 0
         while True:
             reads += 1
-            if any(e["event_id"] == event_id for e in await self.sam_reads(child) or ()):
-                return reads
+            read_sent = time.perf_counter()
+            if any(e["event_id"] == event_id or (summary and e["data"].get("summary") == summary)
+                   for e in await self.sam_reads(child) or ()):
+                return reads, (time.perf_counter() - read_sent) * 1000
             if time.monotonic() > deadline:
-                raise RuntimeError(f"entry {event_id} not visible to {SAM.organisation_id} after {timeout_s}s")
+                raise RuntimeError(f"entry {event_id or summary} not visible to {SAM.organisation_id} after {timeout_s}s")
             await asyncio.sleep(every_s or self.config.poll_interval_s)
 
-    async def raise_concern(self, child: Child) -> str:
-        response = await self.http.post(f"{self.urls['referrals']}/children/{child.child_id}/concerns", json=CONCERN,
-                                         headers=self.auth(PRIYA))
+    async def raise_concern(self, child: Child, summary: str = CONCERN["summary"]) -> str:
+        response = await self.http.post(f"{self.urls['referrals']}/children/{child.child_id}/concerns",
+                                         json={**CONCERN, "summary": summary}, headers=self.auth(PRIYA))
         response.raise_for_status()
         return response.json()["event_id"]
 
@@ -200,13 +202,18 @@ class Journeys:
         count = int(cfg.concern_rate_per_s * cfg.concern_seconds)
 
         async def one(child: Child) -> dict:
+            # The reader polls from the moment the POST is sent, as another organisation would
+            # (it does not wait for the writer's answer): the entry is known by its summary.
+            summary = f"Uses few words ({uuid.uuid4().hex[:12]})"
             sent_wall, sent = time.time(), time.perf_counter()
-            event_id = await self.raise_concern(child)
+            watching = asyncio.create_task(self.wait_visible(child, summary=summary))
+            event_id = await self.raise_concern(child, summary)
             answered = time.perf_counter()
-            reads = await self.wait_visible(child, event_id)
+            reads, read_ms = await watching
             seen = time.perf_counter()
             return {"event_id": event_id, "sent_at": sent_wall, "answered_ms": (answered - sent) * 1000,
-                    "latency_ms": (seen - sent) * 1000, "visible_at": sent_wall + (seen - sent), "reads": reads}
+                    "latency_ms": (seen - sent) * 1000, "visible_at": sent_wall + (seen - sent), "reads": reads,
+                    "showing_read_ms": read_ms}
 
         return await _paced(count, cfg.concern_rate_per_s, lambda i: one(children[i % len(children)]))
 
@@ -261,16 +268,16 @@ class Journeys:
         new_ids = {s["new_concern_event_id"] for s in samples}
         engine = make_engine(self.dbs["notifications"].url)
 
-        def told(person: Person) -> tuple[int, int]:
+        def told(person: Person) -> tuple[dict[str, float], dict[str, float]]:
+            """The person's delivery jobs and inbox items about those concerns: event id -> created_at."""
             with engine.connect() as conn:
-                jobs = conn.execute(select(delivery_jobs.c.about_event_id).where(
-                    delivery_jobs.c.person_id == person.key)).scalars()
-                items = conn.execute(select(inbox.c.about_event_id).where(inbox.c.person_id == person.key)).scalars()
-                return len(new_ids & set(jobs)), len(new_ids & set(items))
+                return tuple({row[0]: _epoch(row[1]) for row in conn.execute(
+                    select(table.c.about_event_id, table.c.created_at).where(table.c.person_id == person.key))
+                    if row[0] in new_ids} for table in (delivery_jobs, inbox))
 
         try:
             started = time.monotonic()
-            while (await asyncio.to_thread(told, GRACE))[1] < len(new_ids):
+            while len((await asyncio.to_thread(told, GRACE))[1]) < len(new_ids):
                 if time.monotonic() - started > self.config.notification_wait_s:
                     break
                 await asyncio.sleep(0.5)
@@ -281,9 +288,11 @@ class Journeys:
             engine.dispose()
         sam_api = len(new_ids & await self.inbox_event_ids(SAM))
         return {"concerns_after_withdrawal": len(new_ids), "waited_for_control_s": round(waited, 1),
-                "control_grace_delivery_jobs": grace_jobs, "control_grace_inbox_items": grace_items,
-                "withdrawn_sam_delivery_jobs": sam_jobs, "withdrawn_sam_inbox_items": sam_items,
-                "withdrawn_sam_inbox_api_items": sam_api}
+                "control_grace_delivery_jobs": len(grace_jobs), "control_grace_inbox_items": len(grace_items),
+                "withdrawn_sam_delivery_jobs": len(sam_jobs), "withdrawn_sam_inbox_items": len(sam_items),
+                "withdrawn_sam_inbox_api_items": sam_api,
+                "withdrawn_sam_told": [{"concern_event_id": e, "job_created_at": at, "inbox_created_at": sam_items.get(e)}
+                                       for e, at in sam_jobs.items()]}
 
     async def inbox_event_ids(self, person: Person) -> set[str]:
         """Every item of the person's inbox through the API (paged; retried while catching up)."""
@@ -375,13 +384,23 @@ async def record_times(bootstrap: str, topics: list[str]) -> dict[str, float]:
         await consumer.stop()
 
 
-async def stages(journeys: Journeys, concerns: list[dict], withdrawals: list[dict]) -> dict[str, Any]:
-    """Per hop, p50 and p99 over the samples (ms)."""
+async def timestamps(journeys: Journeys) -> dict[str, dict[str, float]]:
+    """Event id -> when, for each hop: written to an outbox (referrals, consent), on the topic,
+    claimed by the timeline, claimed by notifications."""
     dbs = journeys.dbs
-    written = {**_read_times(dbs["referrals"].url, define_outbox_table, "created_at"),
-               **_read_times(dbs["consent"].url, define_outbox_table, "created_at")}
-    claimed = _read_times(dbs["timeline"].url, define_processed_events_table, "processed_at")
-    on_topic = await record_times(journeys.config.bootstrap, [journeys.topics["referrals"], journeys.topics["consent"]])
+    return {
+        "written": {**_read_times(dbs["referrals"].url, define_outbox_table, "created_at"),
+                    **_read_times(dbs["consent"].url, define_outbox_table, "created_at")},
+        "on_topic": await record_times(journeys.config.bootstrap,
+                                       [journeys.topics["referrals"], journeys.topics["consent"]]),
+        "timeline_claimed": _read_times(dbs["timeline"].url, define_processed_events_table, "processed_at"),
+        "notifications_claimed": _read_times(dbs["notifications"].url, define_processed_events_table, "processed_at"),
+    }
+
+
+def stages(ts: dict[str, dict[str, float]], concerns: list[dict], withdrawals: list[dict]) -> dict[str, Any]:
+    """Per hop, p50 and p99 over the samples (ms)."""
+    written, on_topic, claimed = ts["written"], ts["on_topic"], ts["timeline_claimed"]
 
     def hops(samples: list[dict], key: str, start: str, end: str, names: tuple[str, ...]) -> dict[str, Any]:
         spans: dict[str, list[float]] = {name: [] for name in names}
@@ -407,6 +426,26 @@ async def stages(journeys: Journeys, concerns: list[dict], withdrawals: list[dic
             "on the topic → claimed by the timeline (fetch, batch)",
             "claimed → first read hiding it (apply, commit, next poll, read)")),
     }
+
+
+def told_late(ts: dict[str, dict[str, float]], withdrawals: list[dict], told: list[dict]) -> list[dict]:
+    """For each job (and inbox item) made for the withdrawn organisation about a concern raised
+    after its withdrawal was answered: when, in ms from that answer, each fact reached the topic
+    and the notifications service, and the job and the item were made."""
+    by_concern = {w["new_concern_event_id"]: w for w in withdrawals}
+    out = []
+    for t in told:
+        w = by_concern[t["concern_event_id"]]
+        since = lambda at: None if at is None else round((at - w["answered_at"]) * 1000, 1)  # noqa: E731
+        wid, cid = w["withdrawal_event_id"], t["concern_event_id"]
+        out.append({"concern_event_id": cid, "child_id": w["child_id"],
+                    "ms_after_withdrawal_answered": {
+                        "withdrawal_on_topic": since(ts["on_topic"].get(wid)),
+                        "withdrawal_claimed_by_notifications": since(ts["notifications_claimed"].get(wid)),
+                        "concern_on_topic": since(ts["on_topic"].get(cid)),
+                        "concern_claimed_by_notifications": since(ts["notifications_claimed"].get(cid)),
+                        "job_created": since(t["job_created_at"]), "inbox_item_created": since(t["inbox_created_at"])}})
+    return out
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -435,6 +474,7 @@ async def run(config: JourneysConfig, workdir: Path, say) -> dict[str, Any]:
             c = measured["concern_to_visible"] = {
                 "rate_per_s": config.concern_rate_per_s, **summary([s["latency_ms"] for s in concerns]),
                 "post_answered": summary([s["answered_ms"] for s in concerns]),
+                "showing_read_duration": summary([s["showing_read_ms"] for s in concerns]),
                 "reads_per_sample_mean": round(statistics.fmean(s["reads"] for s in concerns), 1),
                 "client_loop_lag": summary(lag.lags_ms)}
             say(f"journeys {backend}: concern → visible to {SAM.organisation_id} at {config.concern_rate_per_s:g}/s: "
@@ -464,7 +504,9 @@ async def run(config: JourneysConfig, workdir: Path, say) -> dict[str, Any]:
             measured["rss_mb_at_end"] = journeys.rss()
             say(f"journeys {backend}: RSS at the end {measured['rss_mb_at_end']} MB")
             measured["samples"] = {"concern_to_visible": concerns, "withdrawal_to_hidden": withdrawals}  # JSON only
-            measured["stages"] = await stages(journeys, concerns, withdrawals)
+            ts = await timestamps(journeys)
+            measured["stages"] = stages(ts, concerns, withdrawals)
+            n["withdrawn_sam_told"] = told_late(ts, withdrawals, n["withdrawn_sam_told"])
             for path, hops in measured["stages"].items():
                 say(f"journeys {backend}: {path} p50 by hop: "
                     + "; ".join(f"{name.split(' (')[0]} {h.get('p50_ms')}" for name, h in hops.items()))
@@ -502,9 +544,12 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
             f"| concern → visible to another organisation, {c['rate_per_s']:g} writes/s over "
             f"{cfg['concern_children']} children | {c['samples']} | {c['p50_ms']} | {c['p99_ms']} | {c['mean_ms']} | "
             f"{c['max_ms']} | p99 ≤ 150 |",
-            f"| (the concern POST's own answer) | {c['post_answered']['samples']} | {c['post_answered']['p50_ms']} | "
-            f"{c['post_answered']['p99_ms']} | {c['post_answered']['mean_ms']} | {c['post_answered']['max_ms']} | |",
         ]
+        for key, what in (("post_answered", "the concern POST, sent → answered"),
+                          ("showing_read_duration", "the read that showed it, sent → answered")):
+            r = c[key]
+            lines.append(f"| ({what}) | {r['samples']} | {r['p50_ms']} | {r['p99_ms']} | {r['mean_ms']} | "
+                         f"{r['max_ms']} | |")
         if w:
             lines.append(f"| withdrawal answered → hidden, {w['rate_per_s']:g} withdrawals/s | {w['samples']} | "
                          f"{w['p50_ms']} | {w['p99_ms']} | {w['mean_ms']} | {w['max_ms']} | p99 ≤ 100 |")
@@ -529,6 +574,14 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
                           f"{n['withdrawn_sam_inbox_api_items']} in its inbox API (must be 0); the control (Grace, "
                           f"consent kept) — {n['control_grace_inbox_items']} inbox items "
                           f"(waited {n['waited_for_control_s']} s)."]
+            told = n.get("withdrawn_sam_told") or []
+            if told:
+                keys = list(told[0]["ms_after_withdrawal_answered"])
+                lines += ["", "Each job made for the withdrawn organisation, ms after the withdrawal's answer "
+                              "(negative: before it):", "",
+                          "| " + " | ".join(k.replace("_", " ") for k in keys) + " |", "|---:" * len(keys) + "|"]
+                lines += ["| " + " | ".join(str(t["ms_after_withdrawal_answered"][k]) for k in keys) + " |"
+                          for t in told[:20]]
         for path, hops in m.get("stages", {}).items():
             lines += ["", f"Where the time goes, {path.replace('_', ' ')} (per sample, from the stores and topics):",
                       "", "| hop | samples | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
