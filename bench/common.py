@@ -40,12 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def create_topics(bootstrap: str, names: list[str], *, partitions: int = 6) -> None:
-    """Create the topics and wait until each partition has a leader."""
+async def create_topics(bootstrap: str, names: list[str], *, partitions: int = 6,
+                        configs: dict[str, str] | None = None) -> None:
+    """Create the topics (with topic-level `configs`, if any) and wait until each partition has a
+    leader."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        await admin.create_topics([NewTopic(n, partitions, 1, topic_configs=configs or {}) for n in names])
         for _ in range(100):
             described = await admin.describe_topics(names)
             if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])

@@ -18,7 +18,7 @@ topics and consumer groups:
 
 Where the time goes, per sample, from the stores and the topics after the run: the outbox row's
 `created_at` (written in the request's transaction), the record's timestamp on the topic (the
-relay's send), the timeline's `processed_events.processed_at` (the event claimed in a consumer
+broker's append time: the run's topics are made with LogAppendTime), the timeline's `processed_events.processed_at` (the event claimed in a consumer
 batch, before its commit), and the read that showed it. All on one machine's clock.
 """
 
@@ -120,7 +120,10 @@ class Journeys:
         return {name: rss_mb(pid) for name, pid in self.pids().items()}
 
     async def start(self) -> None:
-        await create_topics(self.config.bootstrap, list(self.topics.values()))
+        # Record timestamps are the broker's append time: "on the topic" below is when an event
+        # became readable, not when its producer stamped it.
+        await create_topics(self.config.bootstrap, list(self.topics.values()),
+                            configs={"message.timestamp.type": "LogAppendTime"})
         self.stack.start()
         await asyncio.to_thread(self.stack.wait_until_ready, 300)
 
@@ -364,7 +367,8 @@ def _read_times(url: str, table_of, column: str) -> dict[str, float]:
 
 
 async def record_times(bootstrap: str, topics: list[str]) -> dict[str, float]:
-    """Event id -> the record's timestamp on the topic (the producer's, i.e. the relay's send)."""
+    """Event id -> the record's timestamp on the topic (the broker's append time, as the run's
+    topics are made)."""
     consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
@@ -417,12 +421,12 @@ def stages(ts: dict[str, dict[str, float]], concerns: list[dict], withdrawals: l
     return {
         "concern_to_visible": hops(concerns, "event_id", "sent_at", "visible_at", (
             "POST sent → outbox row written (request, before commit)",
-            "outbox row → record on the topic (commit, relay wake-up, send)",
+            "outbox row → appended to the topic (commit, relay wake-up, send)",
             "on the topic → claimed by the timeline (fetch, batch)",
             "claimed → first read showing it (apply, commit, next poll, read)")),
         "withdrawal_to_hidden": hops(withdrawals, "withdrawal_event_id", "answered_at", "hidden_at", (
             "answer received → outbox row written (negative: written before the answer)",
-            "outbox row → record on the topic (commit, relay wake-up, send)",
+            "outbox row → appended to the topic (commit, relay wake-up, send)",
             "on the topic → claimed by the timeline (fetch, batch)",
             "claimed → first read hiding it (apply, commit, next poll, read)")),
     }
