@@ -31,6 +31,7 @@ import random
 import statistics
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -278,6 +279,12 @@ class Journeys:
                     select(table.c.about_event_id, table.c.created_at).where(table.c.person_id == person.key))
                     if row[0] in new_ids} for table in (delivery_jobs, inbox))
 
+        def job_status(person: Person) -> dict[str, int]:
+            with engine.connect() as conn:
+                rows = conn.execute(select(delivery_jobs.c.about_event_id, delivery_jobs.c.status).where(
+                    delivery_jobs.c.person_id == person.key)).all()
+            return dict(Counter(status for about, status in rows if about in new_ids))
+
         try:
             started = time.monotonic()
             while len((await asyncio.to_thread(told, GRACE))[1]) < len(new_ids):
@@ -287,12 +294,14 @@ class Journeys:
             waited = time.monotonic() - started
             grace_jobs, grace_items = await asyncio.to_thread(told, GRACE)
             sam_jobs, sam_items = await asyncio.to_thread(told, SAM)
+            sam_job_status = await asyncio.to_thread(job_status, SAM)
         finally:
             engine.dispose()
         sam_api = len(new_ids & await self.inbox_event_ids(SAM))
         return {"concerns_after_withdrawal": len(new_ids), "waited_for_control_s": round(waited, 1),
                 "control_grace_delivery_jobs": len(grace_jobs), "control_grace_inbox_items": len(grace_items),
-                "withdrawn_sam_delivery_jobs": len(sam_jobs), "withdrawn_sam_inbox_items": len(sam_items),
+                "withdrawn_sam_delivery_jobs": len(sam_jobs), "withdrawn_sam_delivery_jobs_by_status": sam_job_status,
+                "withdrawn_sam_inbox_items": len(sam_items),
                 "withdrawn_sam_inbox_api_items": sam_api,
                 "withdrawn_sam_told": [{"concern_event_id": e, "job_created_at": at, "inbox_created_at": sam_items.get(e)}
                                        for e, at in sam_jobs.items()]}
@@ -574,7 +583,8 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         if n:
             lines += ["", f"Notifications of the {n['concerns_after_withdrawal']} concerns raised right after each "
                           f"withdrawal's answer: the withdrawn organisation (Sam) — {n['withdrawn_sam_delivery_jobs']} "
-                          f"delivery jobs, {n['withdrawn_sam_inbox_items']} inbox items stored, "
+                          f"delivery jobs ({n.get('withdrawn_sam_delivery_jobs_by_status', {})}), "
+                          f"{n['withdrawn_sam_inbox_items']} inbox items stored, "
                           f"{n['withdrawn_sam_inbox_api_items']} in its inbox API (must be 0); the control (Grace, "
                           f"consent kept) — {n['control_grace_inbox_items']} inbox items "
                           f"(waited {n['waited_for_control_s']} s)."]

@@ -39,6 +39,6 @@ def test_the_report_holds_both_paths_the_strict_count_and_the_notifications_chec
                "load_average_at_start": [1.0, 1.0, 1.0], "load_average_at_end": [2.0, 2.0, 2.0]}
     text = render_markdown(results, machine)
     assert "197 of 3" in text  # the strict first-read count, beside the samples
-    assert "0 delivery jobs, 0 inbox items stored, 0 in its inbox API" in text
+    assert "0 delivery jobs ({}), 0 inbox items stored, 0 in its inbox API" in text
     assert "| at rest | – | – | 107.0 | – |" in text
     assert "p99 ≤ 150" in text and "p99 ≤ 100" in text
