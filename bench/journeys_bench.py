@@ -172,9 +172,13 @@ class Journeys:
         self.children.sort(key=lambda ch: ch.index)
 
     async def sam_reads(self, child: Child) -> list[dict] | None:
-        """What Sam's organisation sees of the child's timeline; None for an answer other than 200."""
-        response = await self.http.get(f"{self.urls['timeline']}/children/{child.child_id}/timeline",
-                                       headers=self.auth(SAM))
+        """What Sam's organisation sees of the child's timeline; None for an answer other than 200,
+        or none (a kept-alive connection the server had closed: the caller reads again)."""
+        try:
+            response = await self.http.get(f"{self.urls['timeline']}/children/{child.child_id}/timeline",
+                                           headers=self.auth(SAM))
+        except httpx.TransportError:
+            return None
         return response.json()["entries"] if response.status_code == 200 else None
 
     async def wait_visible(self, child: Child, event_id: str | None = None, *, summary: str | None = None,
@@ -524,6 +528,9 @@ async def run(config: JourneysConfig, workdir: Path, say) -> dict[str, Any]:
                 say(f"journeys {backend}: {path} p50 by hop: "
                     + "; ".join(f"{name.split(' (')[0]} {h.get('p50_ms')}" for name, h in hops.items()))
             measured["api_setup_calls"] = journeys.api.tally.api_calls
+        except Exception as exc:  # noqa: BLE001 - the other backends' figures still stand; the report says
+            measured["error"] = repr(exc)[:500]
+            say(f"journeys {backend}: FAILED {measured['error']}")
         finally:
             await journeys.stop()
             measured["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -546,7 +553,10 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
     ]
     for backend in cfg["backends"]:
         m = results.get(backend)
-        if not m or "concern_to_visible" not in m:
+        if m and "error" in m:
+            lines += ["", f"## {backend}: the run failed ({m['error']}); figures measured before the failure are "
+                          "in the JSON"]
+        if not m or "concern_to_visible" not in m or "withdrawal_to_hidden" not in m:
             continue
         c, w = m["concern_to_visible"], m.get("withdrawal_to_hidden", {})
         n = m.get("notifications_after_withdrawal", {})
