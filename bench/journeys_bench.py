@@ -98,8 +98,10 @@ class Journeys:
         self.stack = bench_stack(workdir, config.bootstrap, self.topics, f"journeys-{suffix}", extra_env=env)
         self.urls = self.stack.urls
         self.children: list[Child] = []
-        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200,
-                                                                      max_keepalive_connections=200))
+        # Idle connections are let go after 2 s, before the services' server closes them (5 s):
+        # a POST is never sent on a connection the other side is closing.
+        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(
+            max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0))
         self.api = ApiClient(self.urls, Tally())
         self.workload = Workload(self.api, receivers_url=None, rng=random.Random(15))
         self._tokens: dict[tuple[str, tuple], dict[str, str]] = {}
