@@ -430,6 +430,9 @@ def stages(ts: dict[str, dict[str, float]], concerns: list[dict], withdrawals: l
             marks = [s[start], written[e], on_topic[e], claimed[e], s[end]]
             for name, a, b in zip(names, marks, marks[1:]):
                 spans[name].append((b - a) * 1000)
+            # In the JSON: each mark in ms from the sample's start (the POST sent, the answer received).
+            s["marks_ms"] = dict(zip(("written", "on_topic", "timeline_claimed", "end"),
+                                     (round((at - s[start]) * 1000, 1) for at in marks[1:])))
         return {name: {k: v for k, v in summary(ms).items() if k in ("samples", "p50_ms", "p99_ms")}
                 for name, ms in spans.items()}
 
