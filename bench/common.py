@@ -1,12 +1,19 @@
 """What every benchmark here needs: fresh topics on the real broker, a free port, percentiles
-and ratios (the same definitions for every figure, so figures from one run compare)."""
+and ratios (the same definitions for every figure, so figures from one run compare), and the
+services as processes on a run's own topics and groups."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from demo.stack import ServiceProcess, Stack
+
+API_NAMES = ("referrals", "consent", "timeline", "notifications")
+TOPIC_KINDS = ("referrals", "consent", "audit", "notifications", "deadletter")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -33,12 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def create_topics(bootstrap: str, names: list[str], *, partitions: int = 6) -> None:
-    """Create the topics and wait until each partition has a leader."""
+async def create_topics(bootstrap: str, names: list[str], *, partitions: int = 6,
+                        configs: dict[str, str] | None = None) -> None:
+    """Create the topics (with topic-level `configs`, if any) and wait until each partition has a
+    leader."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tac-bench")
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        await admin.create_topics([NewTopic(n, partitions, 1, topic_configs=configs or {}) for n in names])
         for _ in range(100):
             described = await admin.describe_topics(names)
             if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
@@ -56,3 +65,22 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.delete_topics(list(names))
     finally:
         await admin.close()
+
+
+def bench_stack(workdir: Path, bootstrap: str, topics: dict[str, str], group: str, *, web: bool = False,
+                extra_env: dict[str, str] | None = None) -> Stack:
+    """The four APIs (and the web, if asked), each on a free port, on this run's own topics
+    (`topics`: TOPIC_KINDS -> name) and consumer groups (prefixed `bench-<group>`). `extra_env`
+    is added last: a service's own TAC_<NAME>_DATABASE_URL, a log level, ..."""
+    services = tuple(ServiceProcess(name, free_port()) for name in (*API_NAMES, *(("web",) if web else ())))
+    env = {"TAC_LOG_LEVEL": "WARNING"}
+    inputs = {
+        "REFERRALS": ("referrals", "consent", "deadletter"),
+        "CONSENT": ("consent", "referrals", "deadletter"),
+        "TIMELINE": ("referrals", "consent", "audit", "deadletter"),
+        "NOTIFICATIONS": ("referrals", "consent", "notifications", "deadletter"),
+    }
+    for service, kinds in inputs.items():
+        env.update({f"TAC_{service}_{kind.upper()}_TOPIC": topics[kind] for kind in kinds})
+    env.update(extra_env or {})
+    return Stack(workdir, kafka_bootstrap=bootstrap, services=services, extra_env=env, group_prefix=f"bench-{group}")

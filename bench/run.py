@@ -1,7 +1,8 @@
 """`make bench` → `python -m bench.run`: runs the benchmarks against the local broker and
 PostgreSQL and writes their results to bench/results/ (Markdown for people, JSON for tools):
 the timeline's (timeline-<date>.*), then the web layer's (web-<date>.*, bench/web_bench.py), then
-the notifications ingest's (notifications-<date>.*, bench/notifications_bench.py).
+the notifications ingest's (notifications-<date>.*, bench/notifications_bench.py), then the two
+journeys through all four services (journeys-<date>.*, bench/journeys_bench.py).
 
     python -m bench.run                 # full scale (a few minutes on 2 cores)
     python -m bench.run --quick         # smaller numbers, to check the harness
@@ -9,6 +10,7 @@ the notifications ingest's (notifications-<date>.*, bench/notifications_bench.py
     python -m bench.run --part web      # only the web layer's (under 3 minutes)
     python -m bench.run --part notifications --notifications-events 5000   # notifications ingest only
     python -m bench.run --part rebuild --rebuild-events 100000   # a smaller replay
+    python -m bench.run --part journeys  # concern → visible, withdrawal → hidden (SQLite unless --backend)
     python -m bench.run --baseline /work/main   # main's timeline measured beside this checkout's
 """
 
@@ -26,7 +28,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import notifications_bench, web_bench
+from bench import journeys_bench, notifications_bench, web_bench
 from bench.timeline_bench import BenchConfig, render_markdown, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,10 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: checks the harness, not the speed")
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="store backend(s) to measure (default: both)")
-    parser.add_argument("--part", action="append", choices=["ingest", "reads", "rebuild", "web", "notifications"],
+    parser.add_argument("--part", action="append",
+                        choices=["ingest", "reads", "rebuild", "web", "notifications", "journeys"],
                         help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
                              "child page beside the timeline API, bench/web_bench.py; 'notifications' is the "
-                             "notifications service's ingest beside raw getmany, bench/notifications_bench.py)")
+                             "notifications service's ingest beside raw getmany, bench/notifications_bench.py; "
+                             "'journeys' is concern → visible and withdrawal → hidden through the four services, "
+                             "bench/journeys_bench.py, SQLite only unless --backend is given)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
     parser.add_argument("--rebuild-events", type=int, default=None,
                         help="events to replay in the rebuild part (default 1,000,000; --quick 5,000)")
@@ -67,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         config.read_requests = args.read_requests
     if args.baseline:
         config.baseline_repo = str(args.baseline.resolve())
-    parts = tuple(args.part or ("ingest", "reads", "rebuild", "web", "notifications"))
-    config.parts = tuple(p for p in parts if p not in ("web", "notifications"))
+    parts = tuple(args.part or ("ingest", "reads", "rebuild", "web", "notifications", "journeys"))
+    config.parts = tuple(p for p in parts if p not in ("web", "notifications", "journeys"))
     if config.parts:
         _timeline(config, args)
     if "web" in parts:
@@ -76,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
             bootstrap=config.bootstrap), args.out, quick=args.quick)
     if "notifications" in parts:
         _notifications(config, args)
+    if "journeys" in parts:
+        journeys = journeys_bench.quick_config(config.bootstrap) if args.quick else journeys_bench.JourneysConfig(
+            bootstrap=config.bootstrap)
+        if args.backend:
+            journeys.backends = tuple(args.backend)
+        _write_part("journeys", journeys_bench.run, journeys_bench.render_markdown, journeys, args)
     return 0
 
 
@@ -87,19 +98,25 @@ def _notifications(config: BenchConfig, args: argparse.Namespace) -> None:
         notif.events = args.notifications_events
         notif.children = max(10, notif.events // 20)
         notif.subscribed_children = max(1, notif.children // 50)
+    _write_part("notifications", notifications_bench.run, notifications_bench.render_markdown, notif, args)
+
+
+def _write_part(name: str, run_part, render, part_config, args: argparse.Namespace) -> None:
+    """Run a part (`run_part(config, workdir, say)` -> results dict) in a scratch folder and write
+    <name>-<date>.md (`render(results, machine)`) and .json to the --out folder."""
     machine = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
                "python": platform.python_version(),
                "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
-    say = lambda text: print(f"bench [load {os.getloadavg()[0]:.1f}]: {text}", flush=True)  # noqa: E731
+    say = lambda text: print(f"bench [load {os.getloadavg()[0]:.1f}]: {text}", file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="tac-bench-") as workdir:
-        results = asyncio.run(notifications_bench.run(notif, Path(workdir), say))
+        results = asyncio.run(run_part(part_config, Path(workdir), say))
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     suffix = "-quick" if args.quick else ""
-    md = args.out / f"notifications-{stamp}{suffix}.md"
-    js = args.out / f"notifications-{stamp}{suffix}.json"
-    md.write_text(notifications_bench.render_markdown(results, machine))
+    md = args.out / f"{name}-{stamp}{suffix}.md"
+    js = args.out / f"{name}-{stamp}{suffix}.json"
+    md.write_text(render(results, machine))
     js.write_text(json.dumps({"machine": machine, **results}, indent=2, default=str) + "\n")
     print(md.read_text())
     print(f"bench: wrote {md} and {js}")

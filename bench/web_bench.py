@@ -49,8 +49,7 @@ from typing import Any
 
 import httpx
 
-from demo.stack import ServiceProcess, Stack
-from bench.common import create_topics, delete_topics, free_port, percentile, ratio
+from bench.common import API_NAMES, TOPIC_KINDS, bench_stack, create_topics, delete_topics, percentile, ratio
 from services.common.kafka_admin import wait_for_broker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,8 +57,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 WORK_ROOT = REPO / ".local" / "bench"
 SESSION_COOKIE = "tac_session"  # services/web/bootstrap.py
 PERSON = "priya-shah"  # Priya Shah, SENCO at Sunflower Nursery (SCENARIO.md)
-API_NAMES = ("referrals", "consent", "timeline", "notifications")
-TOPIC_KINDS = ("referrals", "consent", "audit", "notifications", "deadletter")
 
 
 @dataclass
@@ -127,22 +124,6 @@ class WebResults:
 async def _prepare_topics(bootstrap: str, names: list[str]) -> None:
     await wait_for_broker(bootstrap, timeout_s=60)
     await create_topics(bootstrap, names)
-
-
-def bench_stack(workdir: Path, bootstrap: str, topics: dict[str, str], suffix: str) -> Stack:
-    """The four APIs and the web, each on a free port, on this run's own topics and groups."""
-    services = tuple(ServiceProcess(name, free_port()) for name in (*API_NAMES, "web"))
-    env = {"TAC_LOG_LEVEL": "WARNING", "TAC_WEB_SERVER_TIMING": "true"}
-    inputs = {
-        "REFERRALS": ("referrals", "consent", "deadletter"),
-        "CONSENT": ("consent", "referrals", "deadletter"),
-        "TIMELINE": ("referrals", "consent", "audit", "deadletter"),
-        "NOTIFICATIONS": ("referrals", "consent", "notifications", "deadletter"),
-    }
-    for service, kinds in inputs.items():
-        env.update({f"TAC_{service}_{kind.upper()}_TOPIC": topics[kind] for kind in kinds})
-    return Stack(workdir, kafka_bootstrap=bootstrap, services=services, extra_env=env,
-                 group_prefix=f"bench-web-{suffix}")
 
 
 def session_token(cookie: str) -> str:
@@ -280,7 +261,8 @@ def run(config: WebBenchConfig, workdir: Path) -> WebResults:
     suffix = uuid.uuid4().hex[:10]
     topics = {kind: f"bench.web.{kind}.{suffix}" for kind in TOPIC_KINDS}
     asyncio.run(_create_topics(config.bootstrap, list(topics.values())))
-    stack = bench_stack(workdir, config.bootstrap, topics, suffix)
+    stack = bench_stack(workdir, config.bootstrap, topics, f"web-{suffix}", web=True,
+                        extra_env={"TAC_WEB_SERVER_TIMING": "true"})
     try:
         stack.start()
         stack.wait_until_ready(config.ready_timeout_s)
