@@ -30,8 +30,9 @@ from services.common.pipeline import BatchIngestor
 from services.common.batch_consumer import BatchConsumer
 from services.common.runtime import ServiceRuntime
 from services.common.web import create_app
+from services.notifications import metrics
 from services.notifications.adapters import store
-from services.notifications.adapters.freshness import ConsentCopyFreshness
+from services.common.consent_freshness import ConsentCopyFreshness
 from services.notifications.adapters.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.adapters.jobs import Job
 from services.notifications.config import NotificationsSettings
@@ -167,7 +168,9 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Notific
     # The consent copy is fed from both topics (consent; team changes on referrals).
     freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
                                      topics=(settings.consent_topic, settings.referrals_topic),
-                                     client_id=f"{settings.consumer_group}-freshness")
+                                     client_id=f"{settings.consumer_group}-freshness",
+                                     behind_gauge=metrics.CONSENT_COPY_BEHIND,
+                                     waiting="nothing is e-mailed, posted or shown")
     consumer = build_consumer(settings, intake, on_applied=freshness.record)
 
     @asynccontextmanager

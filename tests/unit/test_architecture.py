@@ -3,7 +3,7 @@
 * Domain modules (`domain.py`, `decision.py`, `clock.py`, `state_machine.py`, or anything in a
   `domain/` package) anywhere under `services/` import no infrastructure: no Kafka, Faust,
   database, web framework, logging library or HTTP client.
-* The consent policy's rules (`consent_policy/decision.py`, `state.py`, `records.py`, `holds.py`) are pure
+* The consent policy's rules (`consent_policy/decision.py`, `state.py`, `records.py`, `holds.py`, `freshness.py`) are pure
   in the same way; its `store.py` is the adapter that may import SQLAlchemy.
 * No module in `services/<svc>/` imports another service, except the shared library
   `services.common`. The published packages beside `services/` (`schemas`, `consent_policy`) are
@@ -31,7 +31,7 @@ DOMAIN_FILE_NAMES = {"domain.py", "decision.py", "clock.py", "state_machine.py",
 INFRASTRUCTURE = {"aiokafka", "faust", "sqlalchemy", "fastapi", "starlette", "structlog", "alembic", "httpx"}
 PUBLISHED = {"services.common"}
 POLICY = REPO / "consent_policy"
-PURE_POLICY_MODULES = [POLICY / name for name in ("decision.py", "state.py", "records.py", "holds.py")]
+PURE_POLICY_MODULES = [POLICY / name for name in ("decision.py", "state.py", "records.py", "holds.py", "freshness.py")]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from services.common.text import PublishedPattern, StorableText, storable
 from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.web import CurrentPrincipal
 from services.notifications.adapters import jobs, store
-from services.notifications.adapters.freshness import BrokerUnavailable, ConsentCopyFreshness
+from services.common.consent_freshness import CATCHING_UP, CATCHING_UP_RESPONSE, ConsentCopyFreshness, fresh_enough
 from services.notifications.domain.webhook_urls import WebhookPolicy
 from services.notifications.service_layer import inbox
 
@@ -180,8 +180,7 @@ def token_expiry(principal: CurrentPrincipal,
 TokenExpiry = Annotated[datetime, Depends(token_expiry)]
 
 
-_CATCHING_UP = {503: {"description": "The service is catching up with consent changes already made; try again "
-                                       "shortly (Retry-After)"}}
+_CATCHING_UP = CATCHING_UP_RESPONSE
 
 
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
@@ -199,15 +198,8 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         """An inbox read decides on the consent copy: not while the copy lacks what is already
         published (a withdrawal, a team departure). A 503 the client retries, rather than an
         answer that shows what may no longer be permitted — or an empty inbox that is not true."""
-        if freshness is None:
-            return
-        try:
-            fresh = not await freshness.wait_until_fresh(freshness_wait_s)
-        except BrokerUnavailable:
-            fresh = False  # the broker cannot say how far behind the copy is: fail closed
-        if not fresh:
-            raise HTTPException(503, detail="the service is catching up with consent changes; try again shortly",
-                                headers={"Retry-After": "2"})
+        if not await fresh_enough(freshness, freshness_wait_s):
+            raise HTTPException(503, detail=CATCHING_UP, headers={"Retry-After": "2"})
 
     @router.put("/subscriptions/me", response_model=SubscriptionOut)
     async def put_my_subscription(body: SubscriptionIn, principal: CurrentPrincipal,

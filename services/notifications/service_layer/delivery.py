@@ -38,7 +38,7 @@ from services.common.unit_of_work import UnitOfWorkFactory
 from services.common.tasks import wait_any
 from services.notifications import metrics
 from services.notifications.adapters import jobs, store
-from services.notifications.adapters.freshness import BrokerUnavailable, ConsentCopyFreshness
+from services.common.consent_freshness import BrokerUnavailable, ConsentCopyFreshness
 from services.notifications.adapters.channels import DeliveryError, EmailChannel, WebhookChannel
 from services.notifications.adapters.jobs import Job
 from services.notifications.domain.messages import email_message_id

@@ -3,7 +3,7 @@ partition up to the snapshot of end offsets."""
 
 from __future__ import annotations
 
-from services.notifications.domain.freshness import behind, by_topic, merge_applied
+from consent_policy.freshness import behind, by_topic, merge_applied
 
 C, R = "tac.consent.v1", "tac.referrals.v1"
 

@@ -1,10 +1,11 @@
 """Is the consent copy fresh enough to decide on? (pure)
 
-The copy of the consent state this service decides on is fed by its own consumer of the
-consent and referrals topics. A decision taken while that consumer is behind may miss a
-withdrawal or a team departure already published, and an e-mail or webhook cannot be unsent.
-So an external delivery (and an inbox read) is decided only once the copy has applied every
-partition up to a snapshot of the partitions' end offsets taken before the decision.
+The copy of the consent state a service decides on is fed by its own consumer of the consent
+and referrals topics. A decision taken while that consumer is behind may miss a withdrawal or
+a team departure already published, and an e-mail or webhook cannot be unsent, nor a page
+unseen. So notifications decide an external delivery (and an inbox read), and the timeline a
+read, only once the copy has applied every partition up to a snapshot of the partitions' end
+offsets taken before the decision (the gate: services.common.consent_freshness).
 
 Positions are Kafka's: the offset of the next message to apply, so a partition is caught up
 when applied >= end.

@@ -1,5 +1,8 @@
-"""The freshness gate's view of the broker: end offsets of the topics the consent copy is fed
-from, and what this service has applied of them.
+"""The freshness gate's view of the broker: end offsets of the topics a service's consent copy
+is fed from, and what the service has applied of them (the rule, consent_policy.freshness).
+
+Notifications pass it before deciding an e-mail, a webhook or an inbox read; the timeline before
+a read, so a withdrawal already on the topic is in force for the very next read.
 
 What is applied, per partition, is the furthest of
 * the consumer group's committed offsets: the batch consumer commits a partition's offset only
@@ -22,9 +25,9 @@ import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Gauge
 
-from services.notifications import metrics
-from services.notifications.domain.freshness import Partition, behind, by_topic, merge_applied
+from consent_policy.freshness import Partition, behind, by_topic, merge_applied
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,11 @@ class BrokerUnavailable(Exception):
 
 class ConsentCopyFreshness:
     def __init__(self, bootstrap: str, *, group_id: str, topics: Iterable[str], client_id: str,
-                 request_timeout_s: float = 5.0) -> None:
+                 behind_gauge: Gauge, waiting: str, request_timeout_s: float = 5.0) -> None:
+        """`behind_gauge`: the service's gauge of messages not applied, labelled by topic;
+        `waiting`: what waits while the copy is behind, for the log line."""
+        self._gauge = behind_gauge
+        self._waiting = waiting
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = tuple(topics)
@@ -127,7 +134,7 @@ class ConsentCopyFreshness:
     def _report(self, lag: dict[Partition, int]) -> None:
         totals = by_topic(lag)
         for topic in self._topics:
-            metrics.CONSENT_COPY_BEHIND.labels(topic).set(totals.get(topic, 0))
+            self._gauge.labels(topic).set(totals.get(topic, 0))
         now = time.monotonic()
         if lag:
             if self._behind_since is None:
@@ -135,9 +142,27 @@ class ConsentCopyFreshness:
             if now - self._logged_at >= _LOG_EVERY_S:
                 self._logged_at = now
                 log.warning("the consent copy is behind the topics it is fed from (%s messages: %s) for %.0fs; "
-                            "nothing is e-mailed, posted or shown until it has caught up",
-                            sum(lag.values()), totals, now - self._behind_since)
+                            "%s until it has caught up", sum(lag.values()), totals, now - self._behind_since,
+                            self._waiting)
         elif self._behind_since is not None:
             log.info("the consent copy has caught up after %.1fs", now - self._behind_since)
             self._behind_since = None
             self._logged_at = 0.0
+
+
+async def fresh_enough(freshness: ConsentCopyFreshness | None, wait_s: float) -> bool:
+    """Whether a read may decide on the consent copy now: it holds everything already published
+    on the topics it is fed from (waiting up to `wait_s` for it). False when the broker cannot
+    say: fail closed. None: a copy not fed from topics (tests of the routes alone)."""
+    if freshness is None:
+        return True
+    try:
+        return not await freshness.wait_until_fresh(wait_s)
+    except BrokerUnavailable:
+        return False
+
+
+CATCHING_UP = "the service is catching up with consent changes; try again shortly"
+# The routes' OpenAPI `responses` entry for the 503.
+CATCHING_UP_RESPONSE = {503: {"description": "The service is catching up with consent changes already made; "
+                                             "try again shortly (Retry-After)"}}
