@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from services.common.batch_consumer import BatchConsumer
 from services.common.clock import Clock, utc_now
+from services.common.consent_freshness import ConsentCopyFreshness
 from services.common.directory import Directory
 from services.common.kafka import dead_letter_to
 from services.common.db import is_transient
@@ -30,7 +31,7 @@ from services.timeline.adapters.store import TimelineStore
 from services.timeline.adapters.tables import outbox
 from services.timeline.config import TimelineSettings
 from services.timeline.entrypoints import api
-from services.timeline.entrypoints.worker import build_consumer
+from services.timeline.entrypoints.worker import CONSENT_COPY_BEHIND, build_consumer
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
@@ -54,7 +55,14 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
                               topic=settings.deadletter_topic),
         is_transient=is_transient, consumer=settings.consumer_group,
     )
-    consumer = build_consumer(settings, ingestor)
+    # A read waits until the copy holds what the consent topic holds (a withdrawal answered a
+    # moment ago). Team departures travel on the referrals topic, which carries every case
+    # fact too: gating reads on it would make every read wait out the ingest lag.
+    freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
+                                     topics=(settings.consent_topic,),
+                                     client_id=f"{settings.consumer_group}-freshness",
+                                     behind_gauge=CONSENT_COPY_BEHIND, waiting="timeline reads answer 503")
+    consumer = build_consumer(settings, ingestor, on_applied=freshness.record)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,12 +71,17 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
             if settings.run_relay:
                 runtime.start_relay(outbox, batch_size=settings.relay_batch_size,
                                     poll_interval_s=settings.relay_poll_interval_s)
-            await runtime.start_consumer("timeline_consumer", consumer)
-            yield
+            await freshness.start()
+            try:
+                await runtime.start_consumer("timeline_consumer", consumer)
+                yield
+            finally:
+                await freshness.stop()
 
     router = api.build_router(
         store, audit_topic=settings.audit_topic, on_view_recorded=runtime.committed, clock=clock,
-        directory=Directory.load(settings.directory_path),
+        directory=Directory.load(settings.directory_path), freshness=freshness,
+        freshness_wait_s=settings.consent_copy_wait_s,
     )
     app = create_app(title="TAC timeline", service="timeline", settings=settings, routers=[router], lifespan=lifespan)
     # start_consumer watches the consumer's ingestor: its stuck consent partitions fail /ready

@@ -23,6 +23,9 @@ class TimelineSettings(StreamProcessorSettings):
     consumer_group: str = Field(default="tac-timeline", min_length=1, max_length=200)
     datadir: Path = Path(".local/timeline-faust")
     batch_max: int = Field(default=500, ge=1, le=10_000)
+    # How long a read waits for the consent copy to apply what is already on the consent topic
+    # (a withdrawal answered a moment ago) before answering 503 instead.
+    consent_copy_wait_s: float = Field(default=1.0, gt=0, le=10)
 
     # One outbox relay per database (services.common.outbox): when several timeline processes
     # share one PostgreSQL store, turn it off in all but one.

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from services.common.auth import Principal
 from services.common.clock import Clock, utc_now
+from services.common.consent_freshness import CATCHING_UP, CATCHING_UP_RESPONSE, ConsentCopyFreshness, fresh_enough
 from services.common.directory import Directory
 from services.common.errors import Invalid
 from services.common.logging import get_correlation_id
@@ -127,11 +128,14 @@ def viewer_of(principal: Principal) -> Viewer:
 
 def build_router(
     store: TimelineStore, *, audit_topic: str, on_view_recorded: Callable[[], None], clock: Clock = utc_now,
-    directory: Directory = Directory.of(),
+    directory: Directory = Directory.of(), freshness: ConsentCopyFreshness | None = None,
+    freshness_wait_s: float = 1.0,
 ) -> APIRouter:
+    """`freshness`: the gate a read passes before deciding what to show (the service always has
+    one; None only for the routes over a store not fed from topics)."""
     router = APIRouter(tags=["timeline"])
 
-    @router.get("/children/{child_id}/timeline", response_model=TimelineOut)
+    @router.get("/children/{child_id}/timeline", response_model=TimelineOut, responses=CATCHING_UP_RESPONSE)
     async def timeline(
         child_id: UUID,
         principal: CurrentPrincipal,
@@ -146,6 +150,10 @@ def build_router(
                 cursor = Cursor.decode(before)
             except ValueError as exc:
                 raise Invalid(str(exc), field="before") from None
+        # Not before the copy holds what the consent topic already holds: a withdrawal answered
+        # a moment ago is in force for this read (issue 15), or the read answers 503.
+        if not await fresh_enough(freshness, freshness_wait_s):
+            raise HTTPException(503, detail=CATCHING_UP, headers={"Retry-After": "2"})
         page = await asyncio.to_thread(
             read_timeline,
             store,

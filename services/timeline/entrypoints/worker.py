@@ -4,6 +4,8 @@ at a time, through the consumer pipeline into the timeline store, offsets commit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.common.batch_consumer import BatchConsumer, FetchedBatch
@@ -14,6 +16,11 @@ from services.timeline.domain.entries import Source
 EVENTS = Counter("tac_timeline_events_total", "Events consumed by the timeline, by outcome", ["outcome"])
 BATCH_SECONDS = Histogram("tac_timeline_batch_seconds", "Time to store (or park) one batch and commit it")
 LAG = Gauge("tac_timeline_consumer_lag", "Messages behind the partition's end after the last batch", ["topic", "partition"])
+CONSENT_COPY_BEHIND = Gauge(
+    "tac_timeline_consent_copy_behind",
+    "Consent-topic messages the timeline had not applied at the last read's freshness check (above 0: reads wait)",
+    ["topic"],
+)
 
 
 def measure(batch: FetchedBatch) -> None:
@@ -26,8 +33,21 @@ def measure(batch: FetchedBatch) -> None:
             LAG.labels(tp.topic, str(tp.partition)).set(lag)
 
 
-def build_consumer(settings: TimelineSettings, ingestor: BatchIngestor) -> BatchConsumer:
-    """Builds (but does not start or connect) the consumer."""
+def build_consumer(
+    settings: TimelineSettings,
+    ingestor: BatchIngestor,
+    *,
+    on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
+) -> BatchConsumer:
+    """Builds (but does not start or connect) the consumer. `on_applied(topic, partition,
+    next_offset)` is told after each committed batch how far each partition is applied (the
+    read's freshness gate, services.common.consent_freshness)."""
+
+    def on_batch(batch: FetchedBatch) -> None:
+        measure(batch)
+        for tp, next_offset in batch.applied.items():
+            on_applied(tp.topic, tp.partition, next_offset)
+
     return BatchConsumer(
         settings.kafka_bootstrap_servers,
         {settings.referrals_topic: Source.REFERRALS, settings.consent_topic: Source.CONSENT},
@@ -37,5 +57,5 @@ def build_consumer(settings: TimelineSettings, ingestor: BatchIngestor) -> Batch
         batch_max=settings.batch_max,
         idle_wait_s=settings.batch_within_s,
         session_timeout_s=settings.session_timeout_s,
-        on_batch=measure,
+        on_batch=on_batch,
     )

@@ -1,0 +1,88 @@
+"""A withdrawal already on the consent topic is in force for the very next timeline read, even
+while the timeline has not applied it yet: the read waits for its consent copy to catch up
+(services.common.consent_freshness), and answers 503 rather than show what may be withdrawn.
+
+The withdrawal is made to fail at the store until the test lets it through, so the window
+between "published" and "applied" is as long as the test needs (in service it is tens of ms)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from schemas.vocabulary import Agency
+from services.timeline.bootstrap import build
+from tests.integration.timeline.conftest import timeline_settings, token_for
+from tests.integration.timeline.test_timeline_consent_hold import GatedStore, until
+from tests.unit.timeline.timeline_builders import (
+    SLT, SLT_ORG, concern, envelope, granted_payload, joined, registered, withdrawn,
+)
+
+WAIT_S = 1.0
+
+
+def recent(minutes: int) -> datetime:  # the read decides at the real time
+    return datetime.now(timezone.utc) - timedelta(minutes=minutes)
+
+
+async def test_a_read_after_a_withdrawal_is_published_never_shows_what_it_withdrew(
+    kafka_bootstrap, database_url, timeline_topics, tmp_path
+):
+    settings = timeline_settings(kafka_bootstrap, database_url, timeline_topics, tmp_path / "faust",
+                                 consent_copy_wait_s=WAIT_S)
+    timeline = build(settings)
+    child = uuid4()
+    # The speech and language service, on the team, may see concerns.
+    grant = envelope(granted_payload(valid_from=recent(60)), child, time=recent(30))
+    raised = concern(child, time=recent(20))
+    withdrawal = withdrawn(child, grant.data.consent_id, time=recent(0))
+    gated = GatedStore(timeline.store, withdrawal)
+    timeline.ingestor.sink = gated
+    timeline.ingestor.max_backoff_s = 0.1  # retried every 0.1 s, so "opened" soon means "applied"
+    headers = {"Authorization": f"Bearer {token_for(settings, SLT)}"}
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        async with timeline.app.router.lifespan_context(timeline.app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timeline.app), base_url="http://t") as client:
+                async def shown() -> set:
+                    response = await client.get(f"/children/{child}/timeline", headers=headers)
+                    assert response.status_code == 200, response.text
+                    return {e["event_id"] for e in response.json()["entries"]}
+
+                await producer.send_and_wait(timeline_topics.consent, grant.to_json_bytes(), key=grant.key)
+                for event in (registered(child, time=recent(50)), joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)),
+                              raised):
+                    await producer.send_and_wait(timeline_topics.referrals, event.to_json_bytes(), key=event.key)
+
+                async def concern_shown() -> bool:
+                    return str(raised.id) in await shown()
+
+                await until(concern_shown, what="the concern shown on consent")
+
+                await producer.send_and_wait(timeline_topics.consent, withdrawal.to_json_bytes(), key=withdrawal.key)
+
+                async def refused() -> bool:
+                    return gated.failures >= 1
+
+                await until(refused, what="the withdrawal on the topic and not yet applied")
+                # Published, not applied: the read waits, then refuses rather than show the concern.
+                response = await client.get(f"/children/{child}/timeline", headers=headers)
+                assert response.status_code == 503 and response.headers["Retry-After"]
+                assert str(raised.id) not in response.text
+
+                # Applied while a read waits: that read answers, without the concern.
+                pending = asyncio.create_task(client.get(f"/children/{child}/timeline", headers=headers))
+                await asyncio.sleep(WAIT_S / 5)
+                gated.open()
+                response = await pending
+                assert response.status_code == 200, response.text
+                assert str(raised.id) not in {e["event_id"] for e in response.json()["entries"]}
+                assert withdrawal.id in gated.applied
+    finally:
+        await producer.stop()
