@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import KW_ONLY, dataclass, field
 import json
+import time
 from datetime import datetime, timezone
 
 import structlog
@@ -218,3 +219,22 @@ class OutboxRelay:
 
 
 _ALWAYS_LEADER = object()
+
+
+def wait_published(snapshots: sessionmaker[Session], table: Table, event_id: object, *, timeout_s: float,
+                   interval_s: float = 0.005) -> bool:
+    """Block until the relay (this process's or another replica's) has published the outbox row
+    of `event_id`, i.e. the broker acknowledged it; False if `timeout_s` passes first. For an
+    answer that must not come before its event is on the topic (a consent withdrawal: the
+    timeline's next read then waits for it, services.common.consent_freshness). `snapshots`: read
+    sessions (services.common.db.make_snapshot_factory), so polling never takes SQLite's writer
+    lock from the relay it waits for."""
+    deadline = time.monotonic() + timeout_s
+    query = select(table.c.sent_at).where(table.c.event_id == str(event_id))
+    while True:
+        with snapshots() as session:
+            if session.execute(query).scalar_one_or_none() is not None:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval_s)

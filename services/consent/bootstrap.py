@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from collections.abc import Sequence
@@ -21,8 +22,10 @@ from consent_policy.holds import Hold
 from schemas import topics
 from schemas.envelope import EnvelopeBase
 from services.common.clock import Clock, utc_now
+from services.common.db import make_snapshot_factory
 from services.common.directory import Directory
 from services.common.kafka import envelope_consumer
+from services.common.outbox import wait_published
 from services.common.runtime import ServiceRuntime
 from services.common.web import create_app
 from services.consent.adapters import store
@@ -41,7 +44,11 @@ def build_app(settings: ConsentSettings, *, clock: Clock = utc_now, directory: D
     runtime = ServiceRuntime(settings, service="consent", client_id="tac-consent")
     deps = Deps(sessions=runtime.sessions, clock=clock, consent_topic=settings.consent_topic,
                 directory=directory if directory is not None else Directory.load(settings.directory_path),
-                max_consent_months=settings.max_consent_months, on_commit=runtime.committed)
+                max_consent_months=settings.max_consent_months, on_commit=runtime.committed,
+                await_published=(partial(wait_published, make_snapshot_factory(runtime.engine), store.outbox,
+                                         timeout_s=settings.withdrawal_publish_wait_s)
+                                 if settings.run_outbox_relay and settings.withdrawal_publish_wait_s > 0
+                                 else lambda _event_id: True))
 
     async def on_referrals_event(envelope: EnvelopeBase) -> None:
         await asyncio.to_thread(handlers.record_referrals_event, deps, envelope)

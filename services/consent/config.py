@@ -27,3 +27,8 @@ class ConsentSettings(TopicSettings):
     run_outbox_relay: bool = True
     run_children_consumer: bool = True
     run_expiry_task: bool = True
+    # A withdrawal is answered once its event is on the topic (the broker acknowledged it), so
+    # the timeline's next read, which waits for what is on the topic, no longer shows what it
+    # withdrew; at most this long (the broker away: answered anyway, published when it is back).
+    # Only where this process runs a relay (run_outbox_relay): a test without one does not wait.
+    withdrawal_publish_wait_s: float = Field(default=2.0, ge=0, le=30)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from uuid import UUID, uuid4
 
+import structlog
 from pydantic import ValidationError
 
 from consent_policy.holds import UNKNOWN_TYPE, Hold, restricts_access
@@ -23,6 +24,8 @@ from services.consent import domain
 from services.consent.domain import Caller, StoredConsent
 from services.consent.service_layer.unit_of_work import Deps, UnitOfWork
 from services.consent.service_layer.views import consent_view, safeguarding_view
+
+log = structlog.get_logger(__name__)
 
 __all__ = [
     "HANDLERS", "Deps", "grant_consent", "grant_safeguarding_access", "list_consents", "list_safeguarding_access",
@@ -71,6 +74,10 @@ def withdraw_consent(deps: Deps, caller: Caller, child_id: UUID, consent_id: UUI
         if not uow.record_withdrawal(withdrawn, event_id):
             raise Conflict(f"consent {consent_id} is already withdrawn")
         result = StoredConsent(withdrawn, stored.granted_event_id, str(event_id), stored.notice_event_ids)
+    # Answered once the withdrawal is on the topic: a read the team makes after this answer then
+    # waits for the timeline to apply it (its freshness gate) instead of racing the relay.
+    if not deps.await_published(event_id):
+        log.warning("consent_withdrawal_answered_unpublished", event_id=str(event_id))
     return {**consent_view(result, uow.now, deps), "event_id": event_id}
 
 

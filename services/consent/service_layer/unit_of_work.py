@@ -74,6 +74,9 @@ class Deps:
     max_consent_months: int = domain.MAX_CONSENT_MONTHS
     # The SQL unit of work on `sessions` unless another is given (the unit tests' in-memory fake).
     units: UnitsOfWork = sql_unit_of_work
+    # Blocks until the event of that id is on the topic, up to a bound; whether it is. The
+    # service waits on the outbox (services.common.outbox.wait_published); the fake, not at all.
+    await_published: Callable[[UUID], bool] = lambda _event_id: True
 
     def now(self) -> datetime:
         return self.clock().astimezone(timezone.utc)

@@ -337,3 +337,21 @@ async def test_the_running_service_emits_expiry_from_its_background_task(
     assert [e.type for e in after] == [e.type for e in before] + ["tac.consent.consent_expired.v1"]
     events = after
     assert str(events[-1].data.consent_id) == granted["consent_id"]
+
+
+async def test_a_withdrawal_is_answered_only_once_its_event_is_on_the_topic(live_service, consent_events,
+                                                                             kafka_bootstrap, topics):
+    """So the timeline's next read, which waits for what is on the topic, never races the relay."""
+    child = uuid4()
+    await publish(kafka_bootstrap, topics["referrals"], child_registered(child))
+    await until_known(live_service, child)
+    granted = await live_service.grant(child)
+    r = await live_service.client.post(f"/children/{child}/consents/{granted['consent_id']}/withdrawal",
+                                       headers=auth("parent", children=[child]))
+    assert r.status_code == 201, r.text
+    withdrawn = r.json()["event_id"]
+    # At the answer, the relay has had the broker's acknowledgement (sent_at is set after it).
+    rows = {row.event_id: row.sent_at for row in live_service.outbox_rows()}
+    assert rows[withdrawn] is not None
+    events = await consent_events.read(at_least=2, settle_s=0.5)
+    assert withdrawn in {str(e.id) for e in events}
