@@ -55,6 +55,7 @@ class ConsentCopyFreshness:
         self._timeout_s = request_timeout_s
         self._consumer: AIOKafkaConsumer | None = None
         self._local: dict[Partition, int] = {}
+        self._progress = asyncio.Event()
         self._behind_since: float | None = None
         self._logged_at = 0.0
 
@@ -72,10 +73,12 @@ class ConsentCopyFreshness:
             await consumer.stop()
 
     def record(self, topic: str, partition: int, next_offset: int) -> None:
-        """This process applied (and acked) everything of `topic`/`partition` before `next_offset`."""
+        """This process applied (and acked) everything of `topic`/`partition` before `next_offset`.
+        Called on the event loop (the consumer's batch callback); wakes the gates waiting."""
         tp = (topic, partition)
         if next_offset > self._local.get(tp, -1):
             self._local[tp] = next_offset
+            self._progress.set()
 
     async def wait_until_fresh(self, timeout_s: float) -> dict[Partition, int]:
         """Snapshot the end offsets now, then wait up to `timeout_s` for the copy to apply
@@ -92,7 +95,13 @@ class ConsentCopyFreshness:
             if not lag or time.monotonic() + _RECHECK_S > deadline:
                 self._report(lag)
                 return lag
-            await asyncio.sleep(_RECHECK_S)
+            # Looked at again as soon as this process applies a batch (a withdrawal the read
+            # waits for is applied here, typically within milliseconds), else after _RECHECK_S.
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), _RECHECK_S)
+            except asyncio.TimeoutError:
+                pass
 
     async def _end_offsets(self) -> dict[Partition, int]:
         consumer = self._started()
