@@ -14,6 +14,8 @@ committed state, e.g. a child's consent state and the entries it is applied to.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -30,25 +32,72 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, hide_parameters=True,
+                               connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take control
         # so that a transaction starts when SQLAlchemy says so (SQLAlchemy docs, "Serializable
         # isolation / Savepoints / Transactional DDL" for pysqlite).
-        event.listen(engine, "begin", _begin_sqlite)
+        turns = _writer_turns(parsed.database or ":memory:")
+        event.listen(engine, "begin", turns.begin)
+        event.listen(engine, "commit", turns.end)
+        event.listen(engine, "rollback", turns.end)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:/// or postgresql+psycopg://")
 
 
-# An execution option of the snapshot factory's engine (see _begin_sqlite).
+# An execution option of the snapshot factory's engine (see _WriterTurns.begin).
 _SQLITE_SNAPSHOT = "tac_sqlite_snapshot"
 
 
-def _begin_sqlite(conn) -> None:
-    deferred = conn.get_execution_options().get(_SQLITE_SNAPSHOT, False)
-    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+_BUSY_TIMEOUT_S = 30
+
+
+class _WriterTurns:
+    """The writers of one SQLite file in this process take turns at its single writer lock here,
+    in a Python lock, before BEGIN IMMEDIATE. Waiting in SQLite's busy handler instead, a writer
+    sleeps in steps of up to 100 ms and keeps losing the lock to writers that ask at the right
+    moment: a read's access-log write or the consumer's next batch then waited hundreds of ms
+    behind a lock free most of that time (bench/results/journeys-*). A thread waiting here is
+    woken the moment the lock is let go. Writers in other processes still meet the busy handler.
+
+    The turn ends with the transaction (SQLAlchemy's commit and rollback events), which also
+    fire when a connection is closed or returned to the pool mid-transaction."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn) -> None:
+        if conn.get_execution_options().get(_SQLITE_SNAPSHOT, False):
+            conn.exec_driver_sql("BEGIN")  # a snapshot: no writer lock, no turn
+            return
+        if not self._lock.acquire(timeout=_BUSY_TIMEOUT_S):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                f"database is locked: no writer turn in {_BUSY_TIMEOUT_S}s"))
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        conn.info[_TURN] = True
+
+    def end(self, conn) -> None:
+        if conn.info.pop(_TURN, False):
+            self._lock.release()
+
+
+_TURN = "tac_writer_turn"
+_TURNS: dict[str, _WriterTurns] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _writer_turns(database: str) -> _WriterTurns:
+    """One turnstile per database file in the process (several engines may share a file)."""
+    key = database if database == ":memory:" else str(Path(database).resolve())
+    with _TURNS_LOCK:
+        return _TURNS.setdefault(key, _WriterTurns())
 
 
 def make_snapshot_factory(engine: Engine) -> sessionmaker[Session]:
