@@ -47,7 +47,10 @@ def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        # No lingering: what people wait for (a concern reaching the team, a withdrawal being
+        # answered once on the topic) goes out at once; the relay sends a whole batch of rows
+        # before awaiting them, so they still share requests.
+        linger_ms=0,
         request_timeout_ms=15000,
         retry_backoff_ms=200,
     )
