@@ -59,9 +59,9 @@ class _WriterTurns:
     """The writers of one SQLite file in this process take turns at its single writer lock here,
     in a Python lock, before BEGIN IMMEDIATE. Waiting in SQLite's busy handler instead, a writer
     sleeps in steps of up to 100 ms and keeps losing the lock to writers that ask at the right
-    moment: a read's access-log write or the consumer's next batch then waited hundreds of ms
-    behind a lock free most of that time (bench/results/journeys-*). A thread waiting here is
-    woken the moment the lock is let go. Writers in other processes still meet the busy handler.
+    moment, so a read's access-log write or the consumer's next batch may wait far longer than
+    the transactions ahead of it last. A thread waiting here is woken the moment the lock is let
+    go. Writers in other processes still meet the busy handler.
 
     The turn ends with the transaction (SQLAlchemy's commit and rollback events), which also
     fire when a connection is closed or returned to the pool mid-transaction."""
@@ -105,8 +105,9 @@ def make_snapshot_factory(engine: Engine) -> sessionmaker[Session]:
 
     SQLite: a deferred BEGIN, so a read never queues for the single writer lock behind the
     consumer's batches and the other writers (with BEGIN IMMEDIATE, reads took turns with them
-    and waited out SQLite's sleeping busy handler: entries took seconds to show under reads,
-    bench/results/timeline-2026-12-02*); WAL gives the read its snapshot at its first SELECT.
+    and waited out SQLite's sleeping busy handler: a profile of the timeline under the journeys
+    benchmark found 438 of 698 busy worker-thread samples waiting in BEGIN IMMEDIATE); WAL gives
+    the read its snapshot at its first SELECT.
     PostgreSQL: REPEATABLE READ, READ ONLY, the same snapshot for every statement. A session
     from here must not write: SQLite may refuse the write with SQLITE_BUSY, PostgreSQL always."""
     if engine.dialect.name == "sqlite":

@@ -105,11 +105,10 @@ class BatchIngestor:
 
     def __post_init__(self) -> None:
         self.stuck = StuckPartitions(self.consumer)
-        # The stream's own worker thread, not asyncio's default pool: that pool also runs the
-        # service's HTTP reads (and the relay), and under a burst of reads the next batch queued
-        # behind them, so an entry waited seconds to become visible while the readers polling
-        # for it kept the pool full (bench/results/timeline-2026-12-02*: 20 events/s on
-        # PostgreSQL, p50 5.9 s before). One thread: batches are applied in order anyway.
+        # The stream's own worker thread, not asyncio's default pool: that pool (6 threads on 2
+        # cores) also runs the service's HTTP reads and the relay, and a profile under polling
+        # readers found all of its threads in reads, so the next batch would queue behind them
+        # and the entries the readers wait for with it. One thread: batches apply in order anyway.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.consumer}-ingest")
 
     async def _in_thread(self, func: Callable, /, *args):
