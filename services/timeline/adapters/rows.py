@@ -13,6 +13,7 @@ from uuid import UUID
 import orjson
 
 from services.common.clock import utc
+from services.timeline.adapters.shown_as import render
 from services.timeline.domain.entries import NewEntry, StoredEntry
 from services.timeline.domain.reading import AccessRecord
 
@@ -21,14 +22,14 @@ Codec = Mapping[str, Callable[[Any], Any]]
 
 
 def _compact_json(value: Any) -> str:
-    # orjson: json.loads alone was 7% of a read of 1,000 entries (bench/results/profile-read-*).
+    # orjson: compact, and ids and times written as text.
     return orjson.dumps(value).decode()
 
 
 ENTRY_TO_ROW: Codec = {"event_id": str, "child_id": str, "payload": _compact_json}
 # A read's rows are all one child's: its id is parsed once, not once a row.
 _child_uuid = lru_cache(maxsize=1024)(UUID)
-ENTRY_FROM_ROW: Codec = {"event_id": UUID, "child_id": _child_uuid, "occurred_at": utc, "payload": orjson.loads}
+ENTRY_FROM_ROW: Codec = {"event_id": UUID, "child_id": _child_uuid, "occurred_at": utc}
 ACCESS_TO_ROW: Codec = {"view_id": str, "child_id": str, "viewed_at": utc,
                         "bases": _compact_json}  # [[event id, basis], ...]: orjson writes UUIDs as text
 ACCESS_FROM_ROW: Codec = {"view_id": UUID, "child_id": UUID, "viewed_at": utc,
@@ -80,7 +81,11 @@ def from_rows(cls: type[T], result: Any, codec: Codec) -> list[T]:
 
 
 def entry_row(entry: NewEntry, **extra: Any) -> dict[str, Any]:
-    return {**to_row(entry, ENTRY_TO_ROW), **extra}
+    return {**to_row(entry, ENTRY_TO_ROW), "shown_as": render(entry), **extra}
+
+
+# The columns a read selects: StoredEntry's fields.
+STORED_ENTRY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StoredEntry))
 
 
 def stored_entries(result: Any) -> list[StoredEntry]:

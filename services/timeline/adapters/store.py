@@ -23,7 +23,7 @@ from services.common.messagebus import Consumed, IngestResult
 from services.common.unit_of_work import UnitOfWorkFactory
 from consent_policy.holds import Hold
 from consent_policy.state import ConsentState
-from services.timeline.adapters.rows import access_record, access_row, stored_entries
+from services.timeline.adapters.rows import STORED_ENTRY_COLUMNS, access_record, access_row, stored_entries
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
     access_log, children, consent_copy, consent_events, entries, metadata, outbox, processed_events,
 )
@@ -43,7 +43,8 @@ class TimelineSnapshot:
         the caller stops iterating."""
         cursor = before
         while True:
-            query = select(entries).where(entries.c.child_id == str(child_id))
+            query = select(*(entries.c[name] for name in STORED_ENTRY_COLUMNS)).where(
+                entries.c.child_id == str(child_id))
             if cursor is not None:
                 at = utc(cursor.occurred_at)
                 query = query.where(

@@ -31,6 +31,10 @@ entries = Table(
     Column("stored_at", DateTime(timezone=True), nullable=False),
     # The organisation whose request the entry answers (the decision's rule 3, own_request).
     Column("answers_request_of", String(128), nullable=True),
+    # The entry as the API shows it, rendered when stored (services.timeline.adapters.shown_as):
+    # what a read returns. The columns above keep the entry itself, from which a migration
+    # renders it again if the API's shape changes.
+    Column("shown_as", Text, nullable=False),
 )
 # Newest-first pages of one child's timeline walk this index backwards.
 Index("ix_timeline_entries_child_time", entries.c.child_id, entries.c.occurred_at, entries.c.event_id)

@@ -66,9 +66,20 @@ class NewEntry:
     answers_request_of: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredEntry(NewEntry):
-    """A timeline entry read back from the store."""
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """A timeline entry as a read takes it from the store: what the consent decision reads of
+    it, where it sits in the timeline (a page's cursor), and `shown_as`, the entry as the API
+    shows it, rendered when it was stored (services.timeline.adapters.shown_as). The rest of
+    the entry's columns stay in the store, and no read needs them."""
+
+    event_id: UUID
+    child_id: UUID
+    occurred_at: datetime
+    author_organisation_id: str | None
+    category: str
+    answers_request_of: str | None
+    shown_as: str
 
     def as_decision_entry(self) -> Entry:
         return Entry(self.event_id, self.child_id, self.author_organisation_id, self.category,

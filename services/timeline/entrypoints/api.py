@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -26,16 +25,16 @@ from services.common.logging import get_correlation_id
 from services.common.web import CurrentPrincipal
 from consent_policy.decision import Viewer
 from services.timeline.domain.reading import AccessRecord, Cursor
-from services.timeline.domain.entries import ShownEntry
 from services.timeline.service_layer.reads import MAX_PAGE, read_access_log, read_timeline
+from services.timeline.adapters.shown_as import page_json
 from services.timeline.adapters.store import TimelineStore
 
 class Person(BaseModel):
     practitioner_id: str
     organisation_id: str | None
-    organisation_name: str | None = None  # from the organisation directory; None for a parent
     agency: str
     role: str
+    organisation_name: str | None = None  # from the organisation directory; None for a parent
 
     @classmethod
     def named(cls, directory: Directory, practitioner_id: str, organisation_id: str | None, agency: str,
@@ -45,52 +44,24 @@ class Person(BaseModel):
 
 
 class EntryOut(BaseModel):
+    """An entry as shown: what services.timeline.adapters.shown_as renders when the entry is
+    stored (in this order), then the author's organisation name and the basis, spliced in at
+    read time."""
+
     event_id: UUID
     type: str
     category: str
     occurred_at: datetime
-    author: Person
     summary: str
     data: dict[str, Any]
+    author: Person
     basis: str
-
-    @classmethod
-    def of(cls, shown: ShownEntry, directory: Directory) -> "EntryOut":
-        e = shown.entry
-        return cls(
-            event_id=e.event_id,
-            type=e.event_type,
-            category=e.category,
-            occurred_at=e.occurred_at,
-            author=Person.named(directory, e.author_practitioner_id, e.author_organisation_id, e.author_agency,
-                                e.author_role),
-            summary=e.summary,
-            data=dict(e.payload),
-            basis=shown.basis,
-        )
 
 
 class TimelineOut(BaseModel):
     child_id: UUID
     entries: list[EntryOut]
     next_before: str | None = None
-
-
-def timeline_json(child_id: UUID, shown: list[ShownEntry], next_before: str | None, directory: Directory) -> bytes:
-    """Exactly the bytes `TimelineOut(...).model_dump_json()` gives (a unit test holds the two
-    together), serialised in one pass from the store's records: building the 1,000 EntryOut
-    and Person models of a full page, then serialising them, was a third of the read
-    (bench/results/profile-read-all-1000-*)."""
-    def entry(s: ShownEntry) -> dict[str, Any]:
-        e = s.entry
-        return {"event_id": e.event_id, "type": e.event_type, "category": e.category, "occurred_at": e.occurred_at,
-                "author": {"practitioner_id": e.author_practitioner_id, "organisation_id": e.author_organisation_id,
-                           "organisation_name": directory.name_of(e.author_organisation_id),
-                           "agency": e.author_agency, "role": e.author_role},
-                "summary": e.summary, "data": e.payload, "basis": s.basis}
-
-    return orjson.dumps({"child_id": child_id, "entries": [entry(s) for s in shown], "next_before": next_before},
-                        option=orjson.OPT_UTC_Z)
 
 
 class ViewOut(BaseModel):
@@ -167,7 +138,8 @@ def build_router(
             correlationid=get_correlation_id(),
         )
         on_view_recorded()
-        body = timeline_json(child_id, page.shown, page.next_before.encode() if page.next_before else None, directory)
+        body = page_json(child_id, page.shown, page.next_before.encode() if page.next_before else None,
+                         directory.name_of)
         return Response(body, media_type="application/json")  # type: ignore[return-value] - TimelineOut's bytes
 
     @router.get("/children/{child_id}/access-log", response_model=AccessLogOut)

@@ -22,7 +22,10 @@ from services.timeline.adapters import store as tables
 from services.timeline.bootstrap import MIGRATIONS
 from services.timeline.domain.reading import Cursor
 from services.timeline.service_layer.reads import read_timeline
+from services.timeline.adapters.rows import entry_row
+from services.timeline.adapters.shown_as import render
 from services.timeline.adapters.store import TimelineStore
+from services.timeline.domain.entries import entry_from_envelope
 from tests.unit.timeline.timeline_builders import (
     PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, sample,
     withdrawn,
@@ -67,7 +70,7 @@ def test_a_batch_is_one_transaction_so_a_failure_half_way_leaves_nothing_and_the
         session.execute(tables.entries.insert().values(
             event_id=str(second.id), child_id=str(child), event_type="x", category="concern",
             occurred_at=T0, author_practitioner_id="p", author_agency="setting", author_role="r", summary="s",
-            payload="{}", stored_at=T0))
+            payload="{}", shown_as="{}", stored_at=T0))
     with pytest.raises(IntegrityError):
         store.ingest([first, second])
     assert store.count_processed() == 0 and store.count_entries(child) == 1
@@ -270,5 +273,31 @@ def test_upgrading_a_store_from_0001_puts_each_registered_childs_setting_on_its_
         _alembic(database_url, "downgrade", "0001")
         _alembic(database_url, "upgrade", "head")
         assert store.consent_state(child).team_members(child, T0) == {SETTING_ORG}
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_to_0005_renders_each_stored_entry_exactly_as_ingest_now_does(database_url):
+    """Entries stored before 0005 get the rendering a read returns; it is the one today's
+    ingest makes of the same event, so the two kinds of entry read the same."""
+    child = uuid4()
+    events = [concern(child, SLT, time=T0 - timedelta(microseconds=7)), envelope(sample(r.EPAdviceShared), child),
+              concern(child, PARENT, time=T0.astimezone(timezone(timedelta(hours=-5))))]
+    _alembic(database_url, "upgrade", "0004")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:  # the entries as revision 0004 stored them
+            rows = [{**entry_row(entry_from_envelope(event), stored_at=T0)} for event in events]
+            for row in rows:
+                del row["shown_as"]
+            old_entries = table("timeline_entries", *(column(name, tables.entries.c[name].type) for name in rows[0]))
+            connection.execute(old_entries.insert(), rows)
+        _alembic(database_url, "upgrade", "head")
+        store = TimelineStore(make_session_factory(engine))
+        (chunk,) = list(store.entry_chunks(child, None, 10))
+        assert {e.event_id: e.shown_as for e in chunk} == {e.id: render(entry_from_envelope(e)) for e in events}
+        _alembic(database_url, "downgrade", "0004")
+        _alembic(database_url, "upgrade", "head")
+        assert len(list(store.entry_chunks(child, None, 10))[0]) == 3
     finally:
         engine.dispose()

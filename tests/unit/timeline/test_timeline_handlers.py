@@ -16,12 +16,12 @@ from schemas.events import referrals as r
 from consent_policy.decision import Viewer
 from consent_policy.state import ConsentState
 from services.timeline.domain.reading import Cursor
-from services.timeline.domain.entries import Source, StoredEntry, entry_from_envelope
+from services.timeline.domain.entries import Source, entry_from_envelope
 from services.common.pipeline import BatchIngestor
 from services.common.incoming import Incoming, parse_batch
 from services.timeline.service_layer.reads import page_of
 from services.common.messagebus import IngestResult
-from tests.unit.timeline.timeline_builders import NOW, SETTING, SLT, concern, envelope, sample
+from tests.unit.timeline.timeline_builders import NOW, SETTING, SLT, concern, envelope, sample, stored
 
 
 def message(value: bytes | None, source: str = Source.REFERRALS, offset: int = 0) -> Incoming:
@@ -151,12 +151,6 @@ async def test_a_cancelled_ingest_is_not_reported_as_done():
 
 
 # -- paging ------------------------------------------------------------------------------------
-
-
-def stored(env) -> StoredEntry:
-    e = entry_from_envelope(env)
-    return StoredEntry(e.event_id, e.child_id, e.event_type, e.category, e.occurred_at, e.author_practitioner_id,
-                       e.author_organisation_id, e.author_agency, e.author_role, e.summary, e.payload)
 
 
 def newest_first(entries):

@@ -3,6 +3,7 @@ what basis, who may read the access log, and paging that never hints at hidden e
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta, timezone
 from uuid import uuid4
 
@@ -15,7 +16,7 @@ from schemas.vocabulary import Agency, Category
 from consent_policy.decision import Viewer
 from consent_policy.state import FOLDED_TYPES, ConsentState
 from services.timeline.domain.entries import (
-    CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, Source, StoredEntry, entry_from_envelope, summarise,
+    CONSENT_STATE_TYPES, SUMMARY_MAX_CHARS, TIMELINE_TYPES, Source, entry_from_envelope, summarise,
 )
 from services.timeline.domain.reading import (
     AccessRecord, Cursor, access_log_for_reader, may_read_access_log, visible_entries,
@@ -23,15 +24,8 @@ from services.timeline.domain.reading import (
 from services.common.incoming import misrouted_reason
 from tests.unit.timeline.timeline_builders import (
     EP, HV, HV_ORG, NOW, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, TIMELINE_EVENT_CLASSES, concern, envelope,
-    granted_payload, joined, left, registered, safeguarding_payload, sample, withdrawn,
+    granted_payload, joined, left, registered, safeguarding_payload, sample, stored, withdrawn,
 )
-
-
-def stored(env) -> StoredEntry:
-    e = entry_from_envelope(env)
-    return StoredEntry(e.event_id, e.child_id, e.event_type, e.category, e.occurred_at, e.author_practitioner_id,
-                       e.author_organisation_id, e.author_agency, e.author_role, e.summary, e.payload,
-                       e.answers_request_of)
 
 
 def viewer(actor, children=()) -> Viewer:
@@ -243,7 +237,7 @@ def test_a_removal_says_who_removed_the_organisation():
 def test_an_entry_in_a_category_no_one_can_consent_to_is_shown_to_nobody_not_even_the_parent():
     child = uuid4()
     odd = stored(concern(child))
-    odd = StoredEntry(**{**odd.__dict__, "category": "audit"})
+    odd = replace(odd, category="audit")
     for who in (viewer(PARENT, [child]), viewer(SETTING)):
         assert visible_entries(who, [odd], NOW, ConsentState()) == []
 

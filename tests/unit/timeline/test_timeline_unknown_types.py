@@ -12,8 +12,8 @@ from consent_policy.state import ConsentState
 from schemas import topics
 from schemas.vocabulary import Agency
 from services.common.incoming import Incoming, parse_batch
-from services.timeline.domain.entries import CATEGORY_MAX_CHARS, StoredEntry, entry_from_unknown
-from tests.unit.timeline.timeline_builders import NOW, SLT, concern
+from services.timeline.domain.entries import CATEGORY_MAX_CHARS, entry_from_unknown
+from tests.unit.timeline.timeline_builders import NOW, SLT, concern, stored_entry
 
 NEW_TYPE = "tac.referrals.speech_screening_done.v1"
 
@@ -23,10 +23,6 @@ def _unknown(category: str = "concern"):
     body.update(type=NEW_TYPE, category=category, data={"secret": "what this build cannot judge"})
     [(_, envelope)] = parse_batch([Incoming(json.dumps(body).encode(), None, "t", 0, 0, topics.REFERRALS)]).valid
     return envelope
-
-
-def _stored(new) -> StoredEntry:
-    return StoredEntry(**{f: getattr(new, f) for f in new.__dataclass_fields__})
 
 
 def test_an_unknown_type_is_an_entry_of_its_category_by_its_author_without_its_data():
@@ -39,7 +35,7 @@ def test_an_unknown_type_is_an_entry_of_its_category_by_its_author_without_its_d
 
 
 def test_its_author_sees_it_as_their_own_and_a_stranger_does_not_see_it():
-    entry = _stored(entry_from_unknown(_unknown())).as_decision_entry()
+    entry = stored_entry(entry_from_unknown(_unknown())).as_decision_entry()
     assert decide(Viewer("sam", SLT.organisation_id, Agency.SLT_SERVICE), entry, NOW, ConsentState()).basis == "own"
     assert not decide(Viewer("hana", "hv-north", Agency.HEALTH_VISITING), entry, NOW, ConsentState()).permitted
 
@@ -48,4 +44,4 @@ def test_a_category_too_long_to_store_is_clipped_and_never_becomes_a_known_one()
     entry = entry_from_unknown(_unknown("concern" + "x" * 100))
     assert len(entry.category) == CATEGORY_MAX_CHARS
     parent = Viewer("mum", None, Agency.PARENT, children=frozenset({entry.child_id}))
-    assert decide(parent, _stored(entry).as_decision_entry(), NOW, ConsentState()).code == "unknown_category"
+    assert decide(parent, stored_entry(entry).as_decision_entry(), NOW, ConsentState()).code == "unknown_category"

@@ -11,6 +11,8 @@ from schemas.envelope import Actor, EnvelopeBase, Event
 from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute, TeamLeaveRoute
+from services.timeline.adapters.shown_as import render
+from services.timeline.domain.entries import NewEntry, StoredEntry, entry_from_envelope
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -156,3 +158,13 @@ def concern(child: UUID, actor: Actor = SETTING, *, time: datetime | None = None
 
 
 TIMELINE_EVENT_CLASSES: tuple[type[Event], ...] = r.EVENTS + (c.ConsentGranted, c.ConsentWithdrawn, c.ConsentExpired)
+
+
+def stored_entry(entry: NewEntry) -> StoredEntry:
+    """The entry as a read takes it back from the store (services.timeline.adapters.store)."""
+    return StoredEntry(entry.event_id, entry.child_id, entry.occurred_at, entry.author_organisation_id, entry.category,
+                       entry.answers_request_of, render(entry))
+
+
+def stored(env: EnvelopeBase) -> StoredEntry:
+    return stored_entry(entry_from_envelope(env))
