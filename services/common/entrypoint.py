@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.common.db import run_migrations
+from services.common.heap import frozen_after_start_up
 from services.common.logging import configure_logging
 from services.common.settings import BaseServiceSettings, load_settings
 
@@ -35,5 +36,5 @@ def run_service(
     if args == ["migrate"]:
         run_migrations(settings.database_url, migrations)
         return 0
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(frozen_after_start_up(build_app(settings)), host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0

@@ -5,6 +5,7 @@ import sys
 
 import uvicorn
 
+from services.common.heap import frozen_after_start_up
 from services.common.logging import configure_logging
 from services.common.settings import load_settings
 from services.web.bootstrap import build_app
@@ -17,7 +18,7 @@ def main() -> int:
         return 2
     settings = load_settings(WebSettings)
     configure_logging("web", settings.log_level)
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+    uvicorn.run(frozen_after_start_up(build_app(settings)), host=settings.host, port=settings.port, log_config=None, access_log=False,
                 proxy_headers=True)
     return 0
 
