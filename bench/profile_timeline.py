@@ -4,6 +4,8 @@ process, written as text to bench/results/profile-<what>-<backend>.txt.
     python -m bench.profile_timeline ingest --backend sqlite     # parse + store, 20,000 events
     python -m bench.profile_timeline faust                        # the Faust agent storing nothing
     python -m bench.profile_timeline read --backend postgresql    # GET …/timeline through the ASGI app
+    python -m bench.profile_timeline gc --backend sqlite          # the collector's pauses in those reads
+                                                                  # (bench/results/gc-pauses-<date>-<backend>.md)
 
 pyinstrument samples one thread; the service runs its database work in worker threads
 (asyncio.to_thread), so here `asyncio.to_thread` runs its function inline: the profile then
@@ -16,22 +18,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import os
 import tempfile
+import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pyinstrument import Profiler
 
 from bench.timeline_bench import (
-    SLT, BenchConfig, Database, concern_event, create_bench_topics, delete_topics, faust_only, produce, seed_reads,
+    SLT, BenchConfig, Database, concern_event, create_bench_topics, delete_topics, faust_only, produce, reads_consent_events, seed_reads,
     token,
 )
 from schemas.envelope import Actor
 from schemas.topics import REFERRALS
 from schemas.vocabulary import Agency
+from bench.common import percentile
 from services.common.db import make_engine, make_session_factory, run_migrations
 from services.common.pipeline import BatchIngestor
+from services.common.heap import freeze_start_up_objects
 from services.common.incoming import Incoming
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.bootstrap import MIGRATIONS
@@ -41,6 +52,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 async def _inline(func, /, *args, **kwargs):
     return func(*args, **kwargs)
+
+
+async def _always_fresh(freshness, wait_s) -> bool:
+    return True
 
 
 def _write(profiler: Profiler, name: str, out: Path, note: str) -> Path:
@@ -97,53 +112,129 @@ async def profile_faust(events: int, workdir: Path, out: Path, bootstrap: str) -
         await delete_topics(bootstrap, topics.values())
 
 
-async def profile_read(backend: str, requests: int, workdir: Path, out: Path, bootstrap: str) -> None:
+@asynccontextmanager
+async def read_client(backend: str, workdir: Path, bootstrap: str) -> AsyncIterator[tuple[Any, list]]:
+    """An HTTP client of the timeline's app, in this process, over a store seeded for the reads
+    benchmark; and the two reads: (name, path, query, headers)."""
     import httpx
 
     from services.timeline.bootstrap import build
     from services.timeline.config import TimelineSettings
+    from services.timeline.entrypoints import api as timeline_api
 
     config = BenchConfig()
     db = Database(backend, workdir)
     try:
-        target, _ = seed_reads(db.url, config)
+        target = uuid.uuid4()
+        run_migrations(db.url, MIGRATIONS)
+        seed_reads(db.url, config, target)
+        engine = make_engine(db.url)  # the consent and the join the service would consume
+        TimelineStore(make_session_factory(engine)).ingest(
+            [event for events in reads_consent_events(target).values() for event in events])
+        engine.dispose()
         topics = await create_bench_topics(bootstrap, "profile-read")
         settings = TimelineSettings(environment="test", kafka_bootstrap_servers=bootstrap, database_url=db.url,
                                     audit_topic=topics["audit"], datadir=workdir / "faust")
-        timeline = build(settings)  # the lifespan is not run: no Faust, no relay; reads need neither
+        timeline = build(settings)  # the lifespan is not run: no consumer, no relay; reads need neither
         asyncio.to_thread = _inline  # type: ignore[assignment]
+        # Nor the consent-freshness gate, whose broker client the lifespan starts: it is passed
+        # here (it costs 0.4 ms p50 against the local broker, measured on its own).
+        timeline_api.fresh_enough = _always_fresh  # type: ignore[assignment]
         parent = Actor(practitioner_id="mum-1", agency=Agency.PARENT, role="parent")
+        path = f"/children/{target}/timeline"
+        reads = [(name, path, {"limit": limit}, {"Authorization": f"Bearer {token(actor, children)}"})
+                 for actor, children, limit, name in ((parent, [target], 1000, "all-1000"), (SLT, (), 100, "page-100"))]
         transport = httpx.ASGITransport(app=timeline.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://timeline") as client:
-            for actor, children, limit, name in ((parent, [target], 1000, "all-1000"), (SLT, (), 100, "page-100")):
-                headers = {"Authorization": f"Bearer {token(actor, children)}"}
-                for _ in range(5):
-                    (await client.get(f"/children/{target}/timeline", params={"limit": limit}, headers=headers)
-                     ).raise_for_status()
-                profiler = Profiler(interval=0.0002, async_mode="disabled")
-                with profiler:
-                    for _ in range(requests):
-                        response = await client.get(f"/children/{target}/timeline", params={"limit": limit},
-                                                    headers=headers)
-                        response.raise_for_status()
-                shown = len(response.json()["entries"])
-                ms = profiler.last_session.duration / requests * 1000
-                _write(profiler, f"read-{name}-{backend}", out,
-                       f"GET /children/{{id}}/timeline?limit={limit} ({shown} shown) on {backend}, child with 1,000 "
-                       f"entries among 10,000, {requests} requests in process ({ms:.1f} ms each under the profiler)")
-        timeline.runtime.engine.dispose()
-        await delete_topics(bootstrap, topics.values())
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://timeline") as client:
+                yield client, reads
+        finally:
+            timeline.runtime.engine.dispose()
+            await delete_topics(bootstrap, topics.values())
     finally:
         db.drop()
 
 
+async def profile_read(backend: str, requests: int, workdir: Path, out: Path, bootstrap: str) -> None:
+    async with read_client(backend, workdir, bootstrap) as (client, reads):
+        for name, path, query, headers in reads:
+            for _ in range(5):
+                (await client.get(path, params=query, headers=headers)).raise_for_status()
+            profiler = Profiler(interval=0.0002, async_mode="disabled")
+            with profiler:
+                for _ in range(requests):
+                    response = await client.get(path, params=query, headers=headers)
+                    response.raise_for_status()
+            shown = len(response.json()["entries"])
+            ms = profiler.last_session.duration / requests * 1000
+            _write(profiler, f"read-{name}-{backend}", out,
+                   f"GET /children/{{id}}/timeline?limit={query['limit']} ({shown} shown) on {backend}, child with "
+                   f"1,000 entries among 10,000, {requests} requests in process ({ms:.1f} ms each under the profiler)")
+
+
+async def gc_pauses(backend: str, requests: int, workdir: Path, out: Path, bootstrap: str) -> None:
+    """The collector's pauses during the reads, and the reads' latency, with the start-up heap
+    left to the collector and then frozen (services.common.heap), in one process, one after
+    the other."""
+    pauses: list[tuple[int, float]] = []
+    started = [0.0]
+
+    def timed(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+
+    lines = [f"# Garbage-collector pauses during timeline reads ({backend})", "",
+             f"`python -m bench.profile_timeline gc --backend {backend}`: {requests} reads of each kind in one "
+             "process (the app over ASGI, as `read` profiles it), first with the start-up heap left to the collector, "
+             "then frozen (`services.common.heap.freeze_start_up_objects`, what each service does once started). "
+             f"Load average at start: {[round(x, 2) for x in os.getloadavg()]}.", "",
+             "| heap | read | p50 ms | p90 ms | p99 ms | max ms | full collections | longest ms | all full collections ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    results: dict[str, Any] = {}
+    async with read_client(backend, workdir, bootstrap) as (client, reads):
+        gc.callbacks.append(timed)
+        try:
+            for heap in ("not frozen", "frozen"):
+                if heap == "frozen":
+                    freeze_start_up_objects()
+                for name, path, query, headers in reads:
+                    for _ in range(5):
+                        (await client.get(path, params=query, headers=headers)).raise_for_status()
+                    pauses.clear()
+                    took = []
+                    for _ in range(requests):
+                        began = time.perf_counter()
+                        (await client.get(path, params=query, headers=headers)).raise_for_status()
+                        took.append((time.perf_counter() - began) * 1000)
+                    full = [ms for generation, ms in pauses if generation == 2]
+                    row = {"p50_ms": percentile(took, 50), "p90_ms": percentile(took, 90),
+                           "p99_ms": percentile(took, 99), "max_ms": max(took), "full_collections": len(full),
+                           "longest_full_ms": max(full, default=0.0), "all_full_ms": sum(full)}
+                    results.setdefault(heap, {})[name] = row
+                    lines.append(f"| {heap} | {name} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} | {row['p99_ms']:.1f} | "
+                                 f"{row['max_ms']:.1f} | {len(full)} | {row['longest_full_ms']:.1f} | "
+                                 f"{row['all_full_ms']:.0f} |")
+        finally:
+            gc.callbacks.remove(timed)
+            gc.unfreeze()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"gc-pauses-{date.today().isoformat()}-{backend}"
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    stem.with_suffix(".json").write_text(json.dumps({"backend": backend, "requests": requests, **results}, indent=2))
+    print("\n".join(lines))
+    print(f"gc: wrote {stem}.md and .json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_timeline", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["ingest", "faust", "read"])
+    parser.add_argument("what", choices=["ingest", "faust", "read", "gc"])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--gc-requests", type=int, default=200)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -153,8 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(profile_ingest(args.backend, args.events, args.batch, workdir, args.out))
         elif args.what == "faust":
             asyncio.run(profile_faust(args.events, workdir, args.out, bootstrap))
-        else:
+        elif args.what == "read":
             asyncio.run(profile_read(args.backend, args.requests, workdir, args.out, bootstrap))
+        else:
+            asyncio.run(gc_pauses(args.backend, args.gc_requests, workdir, args.out, bootstrap))
     return 0
 
 

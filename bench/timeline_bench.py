@@ -23,7 +23,6 @@ in bench/common.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import signal
@@ -39,7 +38,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import make_url
 
 from bench.chaos.checks import end_offsets
@@ -50,11 +49,12 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from schemas.vocabulary import Agency, Category, Purpose, TeamJoinRoute
 from services.common.dev_tokens import dev_private_key_pem, issue_token
-from services.common.db import make_engine, make_session_factory, run_migrations
+from services.common.db import make_engine, make_session_factory
 from services.common.kafka_admin import wait_for_broker
 from services.timeline.adapters import store as tables
-from services.timeline.bootstrap import MIGRATIONS
+from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.store import TimelineStore
+from services.timeline.domain.entries import NewEntry
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("TAC_TEST_POSTGRES_URL", "postgresql+psycopg://tac:tac@127.0.0.1:5432/tac_test")
@@ -461,25 +461,34 @@ CATEGORY_TYPES = [
 ]
 
 
-def seed_reads(database_url: str, config: BenchConfig) -> tuple[uuid.UUID, int]:
-    """10,000 children (one with 1,000 entries, the rest with a few each), a consent for the
-    SLT service covering two categories of the target child, written straight into the store."""
-    run_migrations(database_url, MIGRATIONS)
+def migrate(database_url: str, repo: Path) -> None:
+    """The timeline's migrations as the checkout at `repo` has them (this one's or a baseline's)."""
+    subprocess.run([sys.executable, "-c", "import sys; from services.common.db import run_migrations; "
+                    "from services.timeline.bootstrap import MIGRATIONS; run_migrations(sys.argv[1], MIGRATIONS)",
+                    database_url], cwd=repo, check=True)
+
+
+def seed_reads(database_url: str, config: BenchConfig, target: uuid.UUID) -> int:
+    """10,000 children (`target` with 1,000 entries, the rest with a few each), written straight
+    into a store already migrated, as this checkout's ingest would store them but with only the
+    columns the store has (a baseline's may have fewer). The consent the reads decide on
+    arrives from the topic (reads_consent_events), as in service."""
     engine = make_engine(database_url)
     try:
-        store = TimelineStore(make_session_factory(engine))
-        target = uuid.uuid4()
+        columns = {c["name"] for c in inspect(engine).get_columns(tables.entries.name)}
         base = datetime(2025, 1, 1, tzinfo=timezone.utc)
         stored_at = datetime.now(timezone.utc)
 
         def rows_for(child: uuid.UUID, n: int):
             for i in range(n):
                 event_type, category, actor = CATEGORY_TYPES[i % len(CATEGORY_TYPES)]
-                yield dict(event_id=str(uuid.uuid4()), child_id=str(child), event_type=event_type, category=category,
-                           occurred_at=base + timedelta(minutes=i), author_practitioner_id=actor.practitioner_id,
-                           author_organisation_id=actor.organisation_id, author_agency=str(actor.agency),
-                           author_role=actor.role, summary=f"{category} entry {i} with a line of words",
-                           payload=json.dumps({"summary": f"entry {i}", "n": i}), stored_at=stored_at)
+                entry = NewEntry(
+                    event_id=uuid.uuid4(), child_id=child, event_type=event_type, category=category,
+                    occurred_at=base + timedelta(minutes=i), author_practitioner_id=actor.practitioner_id,
+                    author_organisation_id=actor.organisation_id, author_agency=str(actor.agency),
+                    author_role=actor.role, summary=f"{category} entry {i} with a line of words",
+                    payload={"summary": f"entry {i}", "n": i})
+                yield {name: value for name, value in entry_row(entry, stored_at=stored_at).items() if name in columns}
 
         def all_rows():
             yield from rows_for(target, config.read_target_entries)
@@ -499,30 +508,49 @@ def seed_reads(database_url: str, config: BenchConfig) -> tuple[uuid.UUID, int]:
             if chunk:
                 conn.execute(insert(tables.entries), chunk)
                 total += len(chunk)
-        now = datetime.now(timezone.utc)
-        grant = make_envelope(
-            c.ConsentGranted(
-                consent_id=uuid.uuid4(),
-                given_by=c.ConsentGiver(person_id="mum-1", relationship="mother", has_parental_responsibility=True),
-                recorded_on_behalf=True, recipients=c.Recipients(agencies=(Agency.SLT_SERVICE,)),
-                categories=(Category.CONCERN, Category.REFERRAL), purposes=(Purpose.REFERRAL,),
-                valid_from=now - timedelta(days=30), expires_at=now + timedelta(days=330)),
-            subject=target, actor=SETTING, source="/tac/consent",
-        )
-        # Consent reaches only the child's team (DESIGN §3 rule 5): the SLT service joins, as it
-        # would on accepting a referral, so the consent-based read measures what it should.
-        joined = make_envelope(
-            r.TeamMemberJoined(organisation_id=SLT.organisation_id, agency=Agency.SLT_SERVICE, role="slt",
-                               joined_through=TeamJoinRoute.REFERRAL_ACCEPTED),
-            subject=target, actor=SLT, source="/tac/referrals",
-        )
-        store.ingest([grant, joined])
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-        return target, total + 2  # and the consent and the join, both entries
+        return total
     finally:
         engine.dispose()
+
+
+def reads_consent_events(target: uuid.UUID) -> dict[str, list]:
+    """A consent for the SLT service covering two of the target child's categories, and the SLT
+    service on the child's team: consent reaches only the team (DESIGN §3 rule 5), so the
+    consent-based read measures what it should. By input topic."""
+    now = datetime.now(timezone.utc)
+    grant = make_envelope(
+        c.ConsentGranted(
+            consent_id=uuid.uuid4(),
+            given_by=c.ConsentGiver(person_id="mum-1", relationship="mother", has_parental_responsibility=True),
+            recorded_on_behalf=True, recipients=c.Recipients(agencies=(Agency.SLT_SERVICE,)),
+            categories=(Category.CONCERN, Category.REFERRAL), purposes=(Purpose.REFERRAL,),
+            valid_from=now - timedelta(days=30), expires_at=now + timedelta(days=330)),
+        subject=target, actor=SETTING, source="/tac/consent",
+    )
+    joined = make_envelope(
+        r.TeamMemberJoined(organisation_id=SLT.organisation_id, agency=Agency.SLT_SERVICE, role="slt",
+                           joined_through=TeamJoinRoute.REFERRAL_ACCEPTED),
+        subject=target, actor=SLT, source="/tac/referrals",
+    )
+    return {"consent": [grant], "referrals": [joined]}
+
+
+async def until_shown(service: ServiceProcess, child: uuid.UUID, actor: Actor, timeout_s: float = 60) -> None:
+    """Until `actor` sees some of the child's entries through `service`."""
+    headers = {"Authorization": f"Bearer {token(actor)}"}
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+        while True:
+            response = await client.get(f"/children/{child}/timeline", params={"limit": 1}, headers=headers)
+            if response.status_code == 200 and response.json()["entries"]:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{actor.practitioner_id} sees nothing of {child} after {timeout_s}s "
+                                   f"({response.status_code}); see {service.log_path}")
+            await asyncio.sleep(0.2)
 
 
 async def read_latency(services: list[ServiceProcess], child: uuid.UUID, actor: Actor, *, children=(), limit: int,
@@ -653,20 +681,29 @@ async def _ingest_one(config: BenchConfig, workdir: Path, results: Results, say,
 async def _reads(config: BenchConfig, workdir: Path, results: Results, say) -> None:
     # 3. read latency on a seeded store.
     topics = await create_bench_topics(config.bootstrap, "reads")
+    target = uuid.uuid4()
     try:
+        for topic, events in reads_consent_events(target).items():
+            await produce(config.bootstrap, topics[topic], events)
         for backend in config.backends:
-            db = Database(backend, workdir)
+            # One store per checkout, each migrated by that checkout and seeded alike (a
+            # baseline's migrations may not know this checkout's revisions).
+            repos = [REPO] + ([Path(config.baseline_repo)] if config.baseline_repo else [])
+            dbs = [Database(backend, workdir) for _ in repos]
             try:
-                started = time.perf_counter()
-                target, rows = await asyncio.to_thread(seed_reads, db.url, config)
-                say(f"{backend}: seeded {rows:,} entries in {time.perf_counter() - started:.1f}s")
-                services = [ServiceProcess(config.bootstrap, db.url, topics, workdir, f"reads-{backend}")]
-                if config.baseline_repo:
-                    services.append(ServiceProcess(config.bootstrap, db.url, topics, workdir,
-                                                   f"reads-{backend}-baseline", repo=Path(config.baseline_repo)))
+                started, rows = time.perf_counter(), 0
+                for db, repo in zip(dbs, repos):
+                    await asyncio.to_thread(migrate, db.url, repo)
+                    rows = await asyncio.to_thread(seed_reads, db.url, config, target)
+                say(f"{backend}: seeded {rows:,} entries in each of {len(dbs)} stores in "
+                    f"{time.perf_counter() - started:.1f}s")
+                services = [ServiceProcess(config.bootstrap, db.url, topics, workdir, f"reads-{backend}{label}", repo=repo)
+                            for db, repo, label in zip(dbs, repos, ("", "-baseline"))]
                 try:
                     for service in services:
                         await service.start()
+                    for service in services:  # the consent and the join consumed: the SLT page is not empty
+                        await until_shown(service, target, SLT)
                     await asyncio.sleep(2)  # at rest: started, nothing to consume, nobody reading
                     for service, label in zip(services, ("", "-baseline")):
                         results.rss_mb.setdefault(f"timeline-{backend}{label}", {})["at_rest"] = rss_mb(
@@ -678,6 +715,7 @@ async def _reads(config: BenchConfig, workdir: Path, results: Results, say) -> N
                 finally:
                     for service in services:
                         service.stop()
+                rows += 2  # and the consent and the join, both entries
                 for n, label in enumerate(("this checkout", "baseline")[:len(services)]):
                     (p, p_shown), (sl, sl_shown) = parent[n], slt[n]
                     say(f"{backend} ({label}): parent read of {p_shown} entries p50 {p.p50_ms} ms p99 {p.p99_ms} ms; "
@@ -690,7 +728,8 @@ async def _reads(config: BenchConfig, workdir: Path, results: Results, say) -> N
                     else:
                         results.reads[backend]["baseline"] = {"repo": config.baseline_repo, **reads}
             finally:
-                db.drop()
+                for db in dbs:
+                    db.drop()
     finally:
         await delete_topics(config.bootstrap, topics.values())
 
