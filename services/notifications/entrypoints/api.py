@@ -180,9 +180,6 @@ def token_expiry(principal: CurrentPrincipal,
 TokenExpiry = Annotated[datetime, Depends(token_expiry)]
 
 
-_CATCHING_UP = CATCHING_UP_RESPONSE
-
-
 def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                  webhook_policy: WebhookPolicy = WebhookPolicy(), directory: Directory | None = None,
                  freshness: ConsentCopyFreshness | None = None, freshness_wait_s: float = 1.0) -> APIRouter:
@@ -221,7 +218,7 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
         await asyncio.to_thread(inbox.unsubscribe, transactions, principal)
         return Response(status_code=204)
 
-    @router.get("/inbox", response_model=InboxPage, responses=_CATCHING_UP)
+    @router.get("/inbox", response_model=InboxPage, responses=CATCHING_UP_RESPONSE)
     async def my_inbox(
         principal: CurrentPrincipal,
         unread_only: Annotated[bool, Query(description="Only items not yet marked read")] = False,
@@ -243,7 +240,7 @@ def build_router(sessions: sessionmaker[Session], *, clock: Clock = utc_now,
                                        limit=limit, before=cursor)
         return InboxPage(items=[_item(i, names) for i in page.items], next_before=page.next_before)
 
-    @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut, responses=_CATCHING_UP)
+    @router.post("/inbox/{notification_id}/read", response_model=InboxItemOut, responses=CATCHING_UP_RESPONSE)
     async def mark_read(notification_id: UUID, principal: CurrentPrincipal) -> InboxItemOut:
         await copy_is_fresh()
         return _item(await asyncio.to_thread(inbox.mark_read, transactions, principal, notification_id), names)

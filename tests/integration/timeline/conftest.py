@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.envelope import Actor, EnvelopeBase
 from services.common.dev_tokens import dev_private_key_pem, issue_token
+from services.timeline.adapters.store import TimelineStore
 from services.timeline.bootstrap import Timeline, build
 from services.timeline.config import TimelineSettings
 
@@ -167,3 +169,40 @@ def service_env(settings: TimelineSettings) -> dict[str, str]:
         TAC_DIRECTORY_PATH=str(settings.directory_path),
     )
     return env
+
+
+class GatedStore:
+    """The timeline store, except that a batch holding `blocked` fails until `open()`: a fault
+    at the sink, as a handler that raises would be. Records what was applied, in order."""
+
+    def __init__(self, store: TimelineStore, blocked: EnvelopeBase) -> None:
+        self._store = store
+        self._blocked = blocked.id
+        self._gate = threading.Event()
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.attempts = 0
+        self.applied: list = []
+
+    def open(self) -> None:
+        self._gate.set()
+
+    def ingest(self, batch):
+        with self._lock:
+            if any(item.id == self._blocked for item in batch):
+                self.attempts += 1
+                if not self._gate.is_set():
+                    self.failures += 1
+                    raise RuntimeError("simulated failure applying the consent event")
+        result = self._store.ingest(batch)
+        with self._lock:
+            self.applied.extend(item.id for item in batch)
+        return result
+
+
+async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.1)

@@ -8,8 +8,6 @@ Real broker, real databases."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from uuid import uuid4
 
 import httpx
@@ -19,50 +17,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from schemas.envelope import EnvelopeBase
-from services.timeline.adapters.store import TimelineStore
 from services.timeline.bootstrap import build
-from tests.integration.timeline.conftest import read_topic, timeline_settings
+from tests.integration.timeline.conftest import GatedStore, read_topic, timeline_settings, until
 from tests.unit.timeline.timeline_builders import concern, envelope, granted_payload, withdrawn
 
 STUCK_PARTITION = 0
-
-
-class GatedStore:
-    """The timeline store, except that a batch holding `blocked` fails until `open()`: a fault
-    at the sink, as a handler that raises would be. Records what was applied, in order."""
-
-    def __init__(self, store: TimelineStore, blocked: EnvelopeBase) -> None:
-        self._store = store
-        self._blocked = blocked.id
-        self._gate = threading.Event()
-        self._lock = threading.Lock()
-        self.failures = 0
-        self.attempts = 0
-        self.applied: list = []
-
-    def open(self) -> None:
-        self._gate.set()
-
-    def ingest(self, batch):
-        with self._lock:
-            if any(item.id == self._blocked for item in batch):
-                self.attempts += 1
-                if not self._gate.is_set():
-                    self.failures += 1
-                    raise RuntimeError("simulated failure applying the consent event")
-        result = self._store.ingest(batch)
-        with self._lock:
-            self.applied.extend(item.id for item in batch)
-        return result
-
-
-async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def committed(bootstrap: str, group: str) -> dict[tuple[str, int], int]:

@@ -16,8 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.vocabulary import Agency
 from services.timeline.bootstrap import build
-from tests.integration.timeline.conftest import timeline_settings, token_for
-from tests.integration.timeline.test_timeline_consent_hold import GatedStore, until
+from tests.integration.timeline.conftest import GatedStore, timeline_settings, token_for, until
 from tests.unit.timeline.timeline_builders import (
     SLT, SLT_ORG, concern, envelope, granted_payload, joined, registered, withdrawn,
 )
