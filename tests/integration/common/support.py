@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaConsumer
@@ -50,3 +51,13 @@ async def read_all(bootstrap: str, topic: str, *, expected: int, timeout_s: floa
     finally:
         await consumer.stop()
     return records
+
+
+async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
+    """Until the awaitable `condition()` is true, checked every 0.1 s; AssertionError naming
+    `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.1)

@@ -6,7 +6,6 @@ applied once the fault clears — never dead-lettered. Real broker."""
 from __future__ import annotations
 
 import asyncio
-import time
 from uuid import uuid4
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -16,17 +15,9 @@ from schemas import topics
 from services.common.kafka import envelope_consumer, make_producer
 from tests.unit.timeline.timeline_builders import envelope, granted_payload, withdrawn
 
-from .support import read_all
+from .support import read_all, until
 
 STUCK = 0
-
-
-async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def committed(bootstrap: str, group: str) -> dict[int, int]:

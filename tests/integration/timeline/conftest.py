@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from schemas.envelope import Actor, EnvelopeBase
 from services.common.dev_tokens import dev_private_key_pem, issue_token
 from services.timeline.adapters.store import TimelineStore
+from tests.integration.common.support import until  # noqa: F401 - the timeline tests import it from here
 from services.timeline.bootstrap import Timeline, build
 from services.timeline.config import TimelineSettings
 
@@ -198,11 +199,3 @@ class GatedStore:
         with self._lock:
             self.applied.extend(item.id for item in batch)
         return result
-
-
-async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
