@@ -4,8 +4,9 @@ Everything alive once a service has started (imported modules, contract models a
 validators, SQLAlchemy's tables and compiled statements, the organisation directory) lives as
 long as the process. CPython's full (generation 2) collection walks every tracked object, so
 each one it ran paused the event loop for as long as walking that heap takes: a timeline read
-of 1,000 entries, which allocates enough to trigger one every few reads, met pauses of up to
-182 ms, 9 times in 120 reads, and they were its p99; frozen, the longest was 3 ms
+of 1,000 entries, which allocates enough to trigger one every few reads, met 15 of them in
+200 reads, up to 127 ms (SQLite) and 140 ms (PostgreSQL) each, and they made its p99 (153 and
+166 ms); frozen, the longest took under 1 ms and the p99 was 45 and 68 ms
 (bench/results/gc-pauses-2026-12-02-*.md). `gc.freeze()` exists for this ("to speed up
 collection", Python's gc docs): frozen objects sit in a permanent generation that no
 collection walks. They are still freed by reference counting; only a cycle among them would
