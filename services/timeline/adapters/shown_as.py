@@ -56,7 +56,8 @@ def page_json(child_id: UUID, shown: Iterable[ShownEntry], next_before: str | No
         if basis is None:
             basis = bases[shown_entry.basis] = orjson.dumps(shown_entry.basis).decode()
         assert entry.shown_as.endswith(_RENDERING_END), "not a rendering made by render()"
-        parts.append(f'{entry.shown_as[:-2]},"organisation_name":{name}}},"basis":{basis}}}')
+        open_author = entry.shown_as[:-len(_RENDERING_END)]  # the author's object, left open
+        parts.append(f'{open_author},"organisation_name":{name}}},"basis":{basis}}}')
     head = orjson.dumps(child_id).decode()
     tail = orjson.dumps(next_before).decode()
     return f'{{"child_id":{head},"entries":[{",".join(parts)}],"next_before":{tail}}}'.encode()
