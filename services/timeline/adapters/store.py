@@ -9,7 +9,7 @@ record one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from services.timeline.adapters.rows import STORED_ENTRY_COLUMNS, access_record,
 from services.timeline.adapters.tables import (  # noqa: F401 - tables re-exported for tests and bench
     access_log, children, consent_copy, consent_events, entries, metadata, outbox, processed_events,
 )
-from services.timeline.domain.reading import AccessRecord, Cursor
+from services.timeline.domain.reading import AccessRecord, Cursor, EntryKind
 from services.timeline.domain.entries import StoredEntry
 from services.timeline.service_layer.ingest import BUS
 
@@ -38,13 +38,30 @@ class TimelineSnapshot:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int) -> Iterator[list[StoredEntry]]:
+    def entry_kinds(self, child_id: UUID) -> list[EntryKind]:
+        """The kinds of the child's entries (what the consent decision reads of them): one
+        index-only scan (ix_timeline_entries_child_kind)."""
+        kind = (entries.c.author_organisation_id, entries.c.category, entries.c.answers_request_of)
+        rows = self._session.execute(select(*kind).where(entries.c.child_id == str(child_id)).distinct())
+        return [EntryKind(child_id, *row) for row in rows]
+
+    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int,
+                     kinds: Collection[EntryKind] | None = None) -> Iterator[list[StoredEntry]]:
         """The child's entries newest first, `chunk_size` rows at a time, until exhausted or
-        the caller stops iterating."""
+        the caller stops iterating; only those of `kinds`, if given (none if it is empty)."""
+        if kinds is not None and not kinds:
+            return
+        only = None if kinds is None else or_(*(
+            and_(entries.c.author_organisation_id == kind.author_organisation_id,  # None: IS NULL
+                 entries.c.category == kind.category,
+                 entries.c.answers_request_of == kind.answers_request_of)
+            for kind in kinds))
         cursor = before
         while True:
             query = select(*(entries.c[name] for name in STORED_ENTRY_COLUMNS)).where(
                 entries.c.child_id == str(child_id))
+            if only is not None:
+                query = query.where(only)
             if cursor is not None:
                 at = utc(cursor.occurred_at)
                 query = query.where(
@@ -114,9 +131,14 @@ class TimelineStore:
         with self._snapshots() as session, session.begin():
             yield TimelineSnapshot(session)
 
-    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int) -> Iterator[list[StoredEntry]]:
+    def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int,
+                     kinds: Collection[EntryKind] | None = None) -> Iterator[list[StoredEntry]]:
         with self.reading() as snapshot:
-            yield from snapshot.entry_chunks(child_id, before, chunk_size)
+            yield from snapshot.entry_chunks(child_id, before, chunk_size, kinds)
+
+    def entry_kinds(self, child_id: UUID) -> list[EntryKind]:
+        with self.reading() as snapshot:
+            return snapshot.entry_kinds(child_id)
 
     def consent_state(self, child_id: UUID) -> ConsentState:
         with self.reading() as snapshot:

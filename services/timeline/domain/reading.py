@@ -10,10 +10,11 @@ import base64
 import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 from uuid import UUID
 
-from consent_policy.decision import Decision, Viewer, decide
+from consent_policy.decision import Decision, Entry, Viewer, decide
 from consent_policy.state import ConsentState
 from services.timeline.domain.entries import ShownEntry, StoredEntry
 
@@ -21,24 +22,59 @@ from services.timeline.domain.entries import ShownEntry, StoredEntry
 # -- who sees what ------------------------------------------------------------------------
 
 
-def visible_entries(viewer: Viewer, entries: Iterable[StoredEntry], now: datetime, state: ConsentState) -> list[ShownEntry]:
+class EntryKind(NamedTuple):
+    """All the consent decision reads of an entry (consent_policy.decision.Entry, its event id
+    aside): the viewer, time and state being the same for a whole read, every entry of one kind
+    is decided alike. A child's 1,000 entries come to a handful of kinds."""
+
+    child_id: UUID
+    author_organisation_id: str | None
+    category: str
+    answers_request_of: str | None
+
+    @classmethod
+    def of(cls, entry: StoredEntry) -> "EntryKind":
+        return cls(entry.child_id, entry.author_organisation_id, entry.category, entry.answers_request_of)
+
+    def as_decision_entry(self) -> Entry:
+        # The decision never reads an entry's id: a kind stands for all its entries.
+        return Entry(_ANY_ENTRY, self.child_id, self.author_organisation_id, self.category,
+                     answers_request_of=self.answers_request_of)
+
+
+_ANY_ENTRY = UUID(int=0)
+
+
+def decide_kinds(viewer: Viewer, kinds: Iterable[EntryKind], now: datetime, state: ConsentState) -> dict[EntryKind, Decision]:
+    """The decision for each kind of entry: the store is then asked only for the kinds permitted
+    (TimelineSnapshot.entry_chunks), so a read whose viewer may see 2 of 8 categories does not
+    fetch and drop the other three quarters (bench/results/profile-read-page-100-*)."""
+    return {kind: decide(viewer, kind.as_decision_entry(), now, state) for kind in kinds}
+
+
+def permitted(decided: dict[EntryKind, Decision]) -> list[EntryKind]:
+    return [kind for kind, decision in decided.items() if decision.permitted]
+
+
+def visible_entries(viewer: Viewer, entries: Iterable[StoredEntry], now: datetime, state: ConsentState,
+                    decided: dict[EntryKind, Decision] | None = None) -> list[ShownEntry]:
     """The entries ``viewer`` may see, each with its basis, in the order given.
 
     Denied entries are dropped, not redacted: a stub would tell the viewer that something
     exists which the family has not agreed to share (DESIGN §3).
 
-    The decision reads of an entry only its child, author organisation, category and the
-    organisation it answers (consent_policy.decision.Entry, its event id aside), and the
-    viewer, time and state are the same for the whole read; so each distinct combination is
-    decided once. A child's 1,000 entries come to a handful of them, where deciding each entry
-    was a third of a consent-based read (bench/results/profile-read-page-100-*-before.txt)."""
-    decided: dict[tuple, Decision] = {}
+    Each entry is decided here whatever the store was asked for, so a query that fetched too
+    much could never show it. ``decided``: the decisions already taken for this read
+    (decide_kinds), extended here with any kind not in it; each kind is decided once, where
+    deciding each entry was a third of a consent-based read
+    (bench/results/profile-read-page-100-*-before.txt)."""
+    decided = {} if decided is None else decided
     shown = []
     for entry in entries:
-        key = (entry.child_id, entry.author_organisation_id, entry.category, entry.answers_request_of)
-        decision = decided.get(key)
+        kind = EntryKind.of(entry)
+        decision = decided.get(kind)
         if decision is None:
-            decision = decided[key] = decide(viewer, entry.as_decision_entry(), now, state)
+            decision = decided[kind] = decide(viewer, kind.as_decision_entry(), now, state)
         if decision.permitted:
             assert decision.basis is not None
             shown.append(ShownEntry(entry, decision.basis))

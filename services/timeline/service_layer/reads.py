@@ -16,11 +16,12 @@ from schemas.catalogue import make_envelope
 from schemas.envelope import Actor
 from schemas.events.audit import TimelineViewed
 from services.common.errors import Forbidden
-from consent_policy.decision import Viewer
+from consent_policy.decision import Decision, Viewer
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.domain.entries import ShownEntry
 from services.timeline.domain.reading import (
-    AccessRecord, Cursor, access_log_for_reader, may_read_access_log, visible_entries,
+    AccessRecord, Cursor, EntryKind, access_log_for_reader, decide_kinds, may_read_access_log, permitted,
+    visible_entries,
 )
 
 SOURCE = "/tac/timeline"
@@ -38,14 +39,14 @@ class TimelinePage:
 
 
 def page_of(
-    viewer: Viewer, chunks, *, limit: int, now: datetime, state
+    viewer: Viewer, chunks, *, limit: int, now: datetime, state, decided: dict[EntryKind, Decision] | None = None,
 ) -> tuple[list[ShownEntry], Cursor | None]:
     """Up to `limit` visible entries and, only if at least one more *visible* entry follows,
     the cursor for the next page. A cursor that led to an empty page would tell the viewer
     that hidden entries exist further back, so it is never given."""
     shown: list[ShownEntry] = []
     for chunk in chunks:
-        shown.extend(visible_entries(viewer, chunk, now, state))
+        shown.extend(visible_entries(viewer, chunk, now, state, decided))
         if len(shown) > limit:
             break
     more = len(shown) > limit
@@ -73,10 +74,14 @@ def read_timeline(
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
     with store.reading() as snapshot:
         state = snapshot.consent_state(child_id)
-        # A page and one more (is there a next page?); more chunks only where entries are hidden.
-        chunks = snapshot.entry_chunks(child_id, before, limit + 1)
+        decided = decide_kinds(viewer, snapshot.entry_kinds(child_id), now, state)
+        allowed = permitted(decided)
+        # A page and one more (is there a next page?), of the kinds permitted only (all of them:
+        # no condition); each entry is still decided as it comes (page_of).
+        chunks = snapshot.entry_chunks(child_id, before, limit + 1,
+                                       None if len(allowed) == len(decided) else allowed)
         try:
-            shown, next_before = page_of(viewer, chunks, limit=limit, now=now, state=state)
+            shown, next_before = page_of(viewer, chunks, limit=limit, now=now, state=state, decided=decided)
         finally:
             chunks.close()
     view_id = uuid4()

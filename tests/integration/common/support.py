@@ -61,3 +61,19 @@ async def until(condition, *, what: str, timeout_s: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def drift_from_migrations(database_url: str, metadata: MetaData) -> list:
+    """What the migrated database (run them first) differs from a store's table definitions in:
+    Alembic's autogenerate comparison, empty when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from services.common.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return compare_metadata(MigrationContext.configure(connection), metadata)
+    finally:
+        engine.dispose()

@@ -10,8 +10,6 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select, update
 
 from schemas.catalogue import parse_event
@@ -26,6 +24,7 @@ from services.notifications.adapters.tables import delivery_jobs
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.domain.recipients import Audience, Subscriber
 from services.notifications.domain.reminders import INTEGRATED_REVIEW
+from tests.integration.common.support import drift_from_migrations
 from tests.integration.notifications.inbox_delivery import deliver_inbox
 from tests.unit.notifications.builders import (
     EP, SETTING, SLT, actor, consent_granted, consent_withdrawn, envelope, parent, practitioner,
@@ -88,14 +87,7 @@ def team(child, *orgs):
 
 
 def test_the_migration_creates_exactly_the_tables_the_store_describes(database_url, sessions):
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), store.metadata)
-    finally:
-        engine.dispose()
-
-    assert diff == []
+    assert drift_from_migrations(database_url, store.metadata) == []
 
 
 def test_an_event_delivered_twice_notifies_once(sessions):

@@ -20,14 +20,15 @@ from services.common.db import make_engine, make_session_factory, run_migrations
 from consent_policy.decision import Viewer
 from services.timeline.adapters import store as tables
 from services.timeline.bootstrap import MIGRATIONS
-from services.timeline.domain.reading import Cursor
+from services.timeline.domain.reading import Cursor, EntryKind
 from services.timeline.service_layer.reads import read_timeline
 from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.shown_as import render
 from services.timeline.adapters.store import TimelineStore
 from services.timeline.domain.entries import entry_from_envelope
+from tests.integration.common.support import drift_from_migrations
 from tests.unit.timeline.timeline_builders import (
-    PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, sample,
+    HV, PARENT, SETTING, SETTING_ORG, SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, sample,
     withdrawn,
 )
 
@@ -139,6 +140,43 @@ def test_an_answer_is_stored_with_the_organisation_whose_request_it_answers(stor
     assert (answer.event_id, answer.answers_request_of) == (accepted.id, SETTING_ORG)
     assert (other.event_id, other.answers_request_of) == (raised.id, None)
     assert answer.as_decision_entry().answers_request_of == SETTING_ORG
+
+
+def test_a_childs_kinds_of_entry_are_listed_once_each_nulls_included(store):
+    """What the decision reads of an entry: its author's organisation (none for a parent), its
+    category and the organisation it answers (none but for an answer)."""
+    child = uuid4()
+    store.ingest([concern(child, time=T0), concern(child, time=T0 + timedelta(minutes=1)), concern(child, SLT),
+                  envelope(sample(r.ReferralAccepted), child, SLT), envelope(sample(r.ReferralMade), child, SLT),
+                  envelope(sample(r.ParentObservationShared), child, PARENT)])
+    store.ingest([concern(uuid4(), HV)])  # another child's
+    kinds = store.entry_kinds(child)
+    assert sorted(kinds, key=str) == sorted([
+        EntryKind(child, SETTING_ORG, "concern", None), EntryKind(child, SLT_ORG, "concern", None),
+        EntryKind(child, SLT_ORG, "referral", SETTING_ORG), EntryKind(child, SLT_ORG, "referral", None),
+        EntryKind(child, None, "progress", None)], key=str)
+
+
+def test_only_the_entries_of_the_kinds_asked_for_are_fetched_nulls_matched_as_nulls(store):
+    child = uuid4()
+    answer, referral = envelope(sample(r.ReferralAccepted), child, SLT), envelope(sample(r.ReferralMade), child, SLT)
+    parents = envelope(sample(r.ParentObservationShared), child, PARENT)
+    store.ingest([answer, referral, parents, concern(child)])
+
+    def fetched(*kinds):
+        return {e.event_id for chunk in store.entry_chunks(child, None, 10, kinds) for e in chunk}
+
+    assert fetched(EntryKind(child, SLT_ORG, "referral", None)) == {referral.id}
+    assert fetched(EntryKind(child, SLT_ORG, "referral", SETTING_ORG)) == {answer.id}
+    assert fetched(EntryKind(child, None, "progress", None)) == {parents.id}
+    assert fetched(EntryKind(child, None, "progress", None), EntryKind(child, SLT_ORG, "referral", None)) == {
+        parents.id, referral.id}
+    assert fetched() == set()  # no kind permitted: nothing is fetched
+    assert len({e.event_id for chunk in store.entry_chunks(child, None, 10) for e in chunk}) == 4  # no condition
+
+
+def test_the_migrations_make_exactly_the_tables_the_store_describes(database_url, sessions):
+    assert drift_from_migrations(database_url, tables.metadata) == []
 
 
 def test_the_setting_that_registered_the_child_stays_the_childs_setting(store):

@@ -13,15 +13,18 @@ from hypothesis import strategies as st
 
 from schemas.events import consent as c
 from schemas.events import referrals as r
-from consent_policy.decision import Viewer
+from consent_policy.decision import Viewer, decide
 from consent_policy.state import ConsentState
-from services.timeline.domain.reading import Cursor
-from services.timeline.domain.entries import Source, entry_from_envelope
+from services.timeline.domain.reading import Cursor, EntryKind, decide_kinds, permitted
+from services.timeline.domain.entries import ShownEntry, Source, entry_from_envelope
 from services.common.pipeline import BatchIngestor
 from services.common.incoming import Incoming, parse_batch
 from services.timeline.service_layer.reads import page_of
 from services.common.messagebus import IngestResult
-from tests.unit.timeline.timeline_builders import NOW, SETTING, SLT, concern, envelope, sample, stored
+from schemas.vocabulary import Category
+from tests.unit.timeline.timeline_builders import (
+    HV, NOW, PARENT, SETTING, SLT, concern, envelope, granted_payload, joined, registered, sample, stored,
+)
 
 
 def message(value: bytes | None, source: str = Source.REFERRALS, offset: int = 0) -> Incoming:
@@ -210,6 +213,56 @@ def test_walking_the_pages_shows_every_visible_entry_once_newest_first_and_no_em
         if before is None:
             break
     assert walked == visible
+
+
+def of_kinds(chunks, kinds):
+    """What TimelineStore.entry_chunks yields when asked only for `kinds`."""
+    for chunk in chunks:
+        if kept := [e for e in chunk if EntryKind.of(e) in kinds]:
+            yield kept
+
+
+_AUTHORS = {"setting": SETTING, "slt": SLT, "hv": HV, "parent": PARENT}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    written=st.lists(st.tuples(st.sampled_from(sorted(_AUTHORS)), st.sampled_from(["concern", "observation",
+                                                                                   "answer"])), max_size=30),
+    consented=st.booleans(),
+    reader=st.sampled_from([SLT, SETTING]),
+    limit=st.integers(min_value=1, max_value=7),
+)
+def test_asking_the_store_only_for_the_kinds_permitted_shows_the_very_same_pages(written, consented, reader, limit):
+    """A read decides each kind of entry first and fetches only the kinds permitted
+    (services.timeline.service_layer.reads): its pages show, between them, exactly the entries
+    that deciding each entry on its own permits, on the same basis, newest first."""
+    child = uuid4()
+    made = {"concern": lambda: sample(r.ConcernRaised), "observation": lambda: sample(r.ParentObservationShared),
+            "answer": lambda: sample(r.ReferralAccepted)}
+    entries = [stored(envelope(made[what](), child, _AUTHORS[who], time=NOW - timedelta(seconds=i)))
+               for i, (who, what) in enumerate(written)]
+    state = ConsentState.from_events([
+        registered(child), joined(child, SLT.organisation_id, SLT.agency),
+        *([envelope(granted_payload(agencies=(SLT.agency,), categories=(Category.PROGRESS,)), child)]
+          if consented else [])])
+    viewer = Viewer(reader.practitioner_id, reader.organisation_id, reader.agency)
+    decided = decide_kinds(viewer, {EntryKind.of(e) for e in entries}, NOW, state)
+    allowed = set(permitted(decided))
+    # Each entry decided on its own: what the pages must show between them, newest first.
+    expected = [ShownEntry(e, d.basis) for e in newest_first(entries)
+                if (d := decide(viewer, e.as_decision_entry(), NOW, state)).permitted]
+
+    walked, before = [], None
+    while True:
+        shown, before = page_of(viewer, of_kinds(chunks_of(entries, before, limit + 1), allowed), limit=limit,
+                                now=NOW, state=state, decided=dict(decided))
+        assert shown or not walked, "a next_before led to an empty page"
+        assert len(shown) <= limit
+        walked += shown
+        if before is None:
+            break
+    assert walked == expected
 
 
 def test_the_summary_of_a_registration_names_the_setting():
