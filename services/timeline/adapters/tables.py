@@ -38,10 +38,6 @@ entries = Table(
 )
 # Newest-first pages of one child's timeline walk this index backwards.
 Index("ix_timeline_entries_child_time", entries.c.child_id, entries.c.occurred_at, entries.c.event_id)
-# A read asks first which kinds of entry a child has (what the consent decision reads of them,
-# services.timeline.domain.reading.EntryKind): answered from this index alone.
-Index("ix_timeline_entries_child_kind", entries.c.child_id, entries.c.author_organisation_id, entries.c.category,
-      entries.c.answers_request_of)
 
 # The copy of the decision's state (consent and team events), defined once for every service.
 consent_copy = ConsentCopy(metadata)
