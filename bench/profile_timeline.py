@@ -6,6 +6,8 @@ process, written as text to bench/results/profile-<what>-<backend>.txt.
     python -m bench.profile_timeline read --backend postgresql    # GET …/timeline through the ASGI app
     python -m bench.profile_timeline gc --backend sqlite          # the collector's pauses in those reads
                                                                   # (bench/results/gc-pauses-<date>-<backend>.md)
+    python -m bench.profile_timeline stages --backend sqlite      # ingest's time per event by stage, no profiler
+                                                                  # (bench/results/ingest-stages-<date>-<backend>.md)
 
 pyinstrument samples one thread; the service runs its database work in worker threads
 (asyncio.to_thread), so here `asyncio.to_thread` runs its function inline: the profile then
@@ -97,6 +99,112 @@ async def profile_ingest(backend: str, events: int, batch: int, workdir: Path, o
         engine.dispose()
     finally:
         db.drop()
+
+
+# What `stages` times, as (module or class, attribute, label); a stage inside another is indented.
+_STAGES = (
+    ("services.common.pipeline", "parse_batch", "parse and validate (parse_batch)"),
+    ("services.timeline.adapters.store.TimelineStore", "ingest", "store the batch (TimelineStore.ingest)"),
+    ("services.common.unit_of_work.UnitOfWork", "claim_noting", "  claim the ids (SELECT + INSERT processed_events)"),
+    ("services.common.idempotency", "claimed_already", "    of which the SELECT"),
+    ("services.common.messagebus.MessageBus", "handle", "  handlers (entry, rendering)"),
+    ("services.common.unit_of_work.UnitOfWork", "flush", "  INSERT the entries"),
+    ("sqlalchemy.orm.session.SessionTransaction", "commit", "  COMMIT (and any checkpoint)"),
+)
+
+
+def _timing(totals: dict[str, float]) -> list[tuple[Any, str, Any]]:
+    """Wraps each of _STAGES to add its wall time to `totals`; returns what to put back."""
+    import importlib
+
+    undo = []
+    for where, name, label in _STAGES:
+        try:
+            owner: Any = importlib.import_module(where)
+        except ModuleNotFoundError:
+            module_name, _, cls = where.rpartition(".")
+            owner = getattr(importlib.import_module(module_name), cls)
+        original = getattr(owner, name)
+
+        def timed(*args, __original=original, __label=label, **kwargs):
+            began = time.perf_counter()
+            try:
+                return __original(*args, **kwargs)
+            finally:
+                totals[__label] = totals.get(__label, 0.0) + time.perf_counter() - began
+
+        setattr(owner, name, timed)
+        undo.append((owner, name, original))
+    return undo
+
+
+async def ingest_stages(backend: str, events: int, batch: int, workdir: Path, out: Path) -> None:
+    """Ingest in process as `ingest` does, without a profiler: wall time per event in each
+    stage. On SQLite twice, in turns: as the services configure it, and with SQLite's default
+    WAL checkpoint (every 1,000 pages) for comparison."""
+    variants = {"as configured": None}
+    if backend == "sqlite":
+        variants["SQLite's default checkpoint (1,000 pages)"] = "PRAGMA wal_autocheckpoint=1000"
+    results: dict[str, dict[str, float]] = {}
+    for turn in range(2):
+        for variant, pragma in variants.items():
+            totals: dict[str, float] = {}
+            db = Database(backend, workdir)
+            try:
+                run_migrations(db.url, MIGRATIONS)
+                engine = make_engine(db.url)
+                if pragma is not None:
+                    from sqlalchemy import event
+
+                    event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute(pragma))
+                store = TimelineStore(make_session_factory(engine))
+                children = [uuid.uuid4() for _ in range(1_000)]
+                messages = [Incoming(value=e.to_json_bytes(), key=e.key, topic=REFERRALS.name, partition=i % 6,
+                                     offset=i, source=REFERRALS)
+                            for i, e in enumerate(concern_event(children[i % len(children)]) for i in range(events))]
+
+                async def dead_letter(message, reason):
+                    raise AssertionError(reason)
+
+                ingestor = BatchIngestor(store, dead_letter)
+                ingestor._in_thread = _inline  # type: ignore[method-assign]
+                undo = _timing(totals)
+                began = time.perf_counter()
+                try:
+                    for start in range(0, len(messages), batch):
+                        await ingestor.ingest(messages[start:start + batch])
+                finally:
+                    seconds = time.perf_counter() - began
+                    for owner, name, original in undo:
+                        setattr(owner, name, original)
+                assert store.count_processed() == events
+                engine.dispose()
+            finally:
+                db.drop()
+            row = {"all": seconds, **totals}
+            previous = results.get(variant)
+            results[variant] = row if previous is None or previous["all"] > row["all"] else previous
+            print(f"stages: {variant}, turn {turn + 1}: {events / seconds:,.0f} events/s")
+    labels = ["all"] + [label for _, _, label in _STAGES]
+    names = list(variants)
+    lines = [f"# Timeline ingest by stage ({backend})", "",
+             f"`python -m bench.profile_timeline stages --backend {backend}`: {events:,} events in batches of {batch}, "
+             "in process (no broker), each stage's wall time divided by the events; the faster of two turns of each. "
+             f"Load average at the end: {[round(x, 2) for x in os.getloadavg()]}.", "",
+             "| stage | " + " | ".join(f"{n}, us/event" for n in names) + " |",
+             "|---|" + "---:|" * len(names)]
+    for label in labels:
+        cells = [f"{results[n].get(label, 0.0) / events * 1e6:.1f}" for n in names]
+        depth = (len(label) - len(label.lstrip())) // 2
+        lines.append(f"| {'everything' if label == 'all' else '↳ ' * depth + label.strip()} | " + " | ".join(cells) + " |")
+    lines.append("| events/s | " + " | ".join(f"{events / results[n]['all']:,.0f}" for n in names) + " |")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"ingest-stages-{date.today().isoformat()}-{backend}"
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    stem.with_suffix(".json").write_text(json.dumps({"backend": backend, "events": events, "batch": batch, **{
+        n: {label: results[n].get(label, 0.0) / events * 1e6 for label in labels} for n in names}}, indent=2))
+    print("\n".join(lines))
+    print(f"stages: wrote {stem}.md and .json")
 
 
 async def profile_faust(events: int, workdir: Path, out: Path, bootstrap: str) -> None:
@@ -229,7 +337,7 @@ async def gc_pauses(backend: str, requests: int, workdir: Path, out: Path, boots
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_timeline", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["ingest", "faust", "read", "gc"])
+    parser.add_argument("what", choices=["ingest", "faust", "read", "gc", "stages"])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
@@ -242,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if args.what == "ingest":
             asyncio.run(profile_ingest(args.backend, args.events, args.batch, workdir, args.out))
+        elif args.what == "stages":
+            asyncio.run(ingest_stages(args.backend, args.events, args.batch, workdir, args.out))
         elif args.what == "faust":
             asyncio.run(profile_faust(args.events, workdir, args.out, bootstrap))
         elif args.what == "read":
