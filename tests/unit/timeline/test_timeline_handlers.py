@@ -15,11 +15,11 @@ from schemas.events import consent as c
 from schemas.events import referrals as r
 from consent_policy.decision import Viewer, decide
 from consent_policy.state import ConsentState
-from services.timeline.domain.reading import Cursor, EntryKind, decide_kinds, permitted
+from services.timeline.domain.reading import Cursor, EntryKind
 from services.timeline.domain.entries import ShownEntry, Source, entry_from_envelope
 from services.common.pipeline import BatchIngestor
 from services.common.incoming import Incoming, parse_batch
-from services.timeline.service_layer.reads import page_of
+from services.timeline.service_layer.reads import narrowing_chunks, page_of
 from services.common.messagebus import IngestResult
 from schemas.vocabulary import Category
 from tests.unit.timeline.timeline_builders import (
@@ -233,10 +233,11 @@ _AUTHORS = {"setting": SETTING, "slt": SLT, "hv": HV, "parent": PARENT}
     reader=st.sampled_from([SLT, SETTING]),
     limit=st.integers(min_value=1, max_value=7),
 )
-def test_asking_the_store_only_for_the_kinds_permitted_shows_the_very_same_pages(written, consented, reader, limit):
-    """A read decides each kind of entry first and fetches only the kinds permitted
-    (services.timeline.service_layer.reads): its pages show, between them, exactly the entries
-    that deciding each entry on its own permits, on the same basis, newest first."""
+def test_narrowing_to_the_kinds_permitted_shows_the_very_same_pages(written, consented, reader, limit):
+    """After a first chunk that hid an entry, a read fetches only the kinds of entry permitted
+    (services.timeline.service_layer.reads.narrowing_chunks): its pages show, between them,
+    exactly the entries that deciding each entry on its own permits, on the same basis, newest
+    first."""
     child = uuid4()
     made = {"concern": lambda: sample(r.ConcernRaised), "observation": lambda: sample(r.ParentObservationShared),
             "answer": lambda: sample(r.ReferralAccepted)}
@@ -247,16 +248,20 @@ def test_asking_the_store_only_for_the_kinds_permitted_shows_the_very_same_pages
         *([envelope(granted_payload(agencies=(SLT.agency,), categories=(Category.PROGRESS,)), child)]
           if consented else [])])
     viewer = Viewer(reader.practitioner_id, reader.organisation_id, reader.agency)
-    decided = decide_kinds(viewer, {EntryKind.of(e) for e in entries}, NOW, state)
-    allowed = set(permitted(decided))
     # Each entry decided on its own: what the pages must show between them, newest first.
     expected = [ShownEntry(e, d.basis) for e in newest_first(entries)
                 if (d := decide(viewer, e.as_decision_entry(), NOW, state)).permitted]
 
+    def fetch(after, kinds):
+        chunks = chunks_of(entries, after, limit + 1)
+        return chunks if kinds is None else of_kinds(chunks, set(kinds))
+
     walked, before = [], None
     while True:
-        shown, before = page_of(viewer, of_kinds(chunks_of(entries, before, limit + 1), allowed), limit=limit,
-                                now=NOW, state=state, decided=dict(decided))
+        decided = {}
+        chunks = narrowing_chunks(fetch, lambda: {EntryKind.of(e) for e in entries}, viewer, before=before,
+                                  size=limit + 1, now=NOW, state=state, decided=decided)
+        shown, before = page_of(viewer, chunks, limit=limit, now=NOW, state=state, decided=decided)
         assert shown or not walked, "a next_before led to an empty page"
         assert len(shown) <= limit
         walked += shown
