@@ -218,18 +218,19 @@ class MessageBus:
     def apply(self, uow: UnitOfWork, batch: Sequence[EnvelopeBase | Consumed]) -> IngestResult:
         """Apply each event of `batch` at most once, in `uow`'s transaction."""
         keyed = [(self._claim_key(item), item) for item in batch]
-        # Known events a placeholder was applied for, before this build knew their type: looked
-        # for in the claim's own query.
-        placeholders = {key: placeholder_key(key) for key, item in keyed if key == item.id}
-        claim = uow.claim_noting((key for key, _ in keyed), placeholders.values())
-        fresh = first_of_each([_Keyed(key, item) for key, item in keyed], claim.fresh)
+        claimed = uow.claim(key for key, _ in keyed)
+        fresh = first_of_each([_Keyed(key, item) for key, item in keyed], claimed)
+        # Known events a placeholder was applied for, before this build knew their type: one
+        # query per batch (per 500 ids), in the same transaction as the claim.
+        placeholders = {k.item.id: placeholder_key(k.item.id) for k in fresh if k.id == k.item.id}
+        upgraded = uow.claimed_before(placeholders.values()) if placeholders else set()
         if self.prepare is not None and fresh:
             self.prepare(uow, [k.item.envelope if isinstance(k.item, Consumed) else k.item for k in fresh])
         for keyed_item in fresh:
             item = keyed_item.item
             envelope, origin = (item.envelope, item.origin) if isinstance(item, Consumed) else (item, None)
             uow.consuming = origin
-            uow.replacing = placeholders.get(keyed_item.id) in claim.noted  # None for a placeholder's own key
+            uow.replacing = placeholders.get(keyed_item.id) in upgraded  # None for a placeholder's own key
             if is_unknown(envelope):
                 self._hold_if_restricting(envelope, origin, uow)
             self.handle(envelope, uow)

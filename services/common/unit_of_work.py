@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from services.common.clock import Clock, utc_now
-from services.common.idempotency import Claim, claim_batch
+from services.common.idempotency import claim_events, claimed_already
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 
@@ -101,14 +101,15 @@ class UnitOfWork:
 
     def claim(self, event_ids: Iterable[UUID]) -> set[UUID]:
         """The ids consumed for the first time, now recorded (services.common.idempotency)."""
-        return self.claim_noting(event_ids).fresh
-
-    def claim_noting(self, event_ids: Iterable[UUID], noting: Iterable[UUID] = ()) -> Claim:
-        """`claim`, and which of the keys `noting` the processed-events table then holds
-        (services.common.idempotency.claim_batch)."""
         if self._factory.processed is None:
             raise RuntimeError("this service keeps no processed-events table")
-        return claim_batch(self.session, self._factory.processed, event_ids, noting)
+        return claim_events(self.session, self._factory.processed, event_ids)
+
+    def claimed_before(self, keys: Iterable[UUID]) -> set[UUID]:
+        """Which of `keys` are already in the processed-events table (nothing is claimed)."""
+        if self._factory.processed is None:
+            raise RuntimeError("this service keeps no processed-events table")
+        return claimed_already(self.session, self._factory.processed, keys)
 
     def publish(self, envelope: EnvelopeBase, *, topic: str | None = None) -> UUID:
         """Queue `envelope` in the outbox, to be published once this unit commits."""

@@ -64,15 +64,3 @@ def test_a_batch_claim_returns_only_ids_never_seen_before_even_when_repeated_in_
         assert claim_events(session, processed, [old, new, new, *many]) == {new, *many}
     with sessions.begin() as session:
         assert claim_events(session, processed, [old, new, *many]) == set()
-
-
-def test_a_batch_claim_notes_the_keys_claimed_before_or_by_the_claim_itself_and_no_others(sessions):
-    from services.common.idempotency import claim_batch
-
-    earlier, fresh, never = uuid4(), uuid4(), uuid4()
-    apply(sessions, earlier)
-    with sessions.begin() as session:
-        claim = claim_batch(session, processed, [fresh, earlier], noting=[earlier, fresh, never, never])
-    assert claim.fresh == {fresh} and claim.noted == {earlier, fresh}
-    with sessions.begin() as session:  # noting records nothing
-        assert claim_batch(session, processed, [never]).fresh == {never}
