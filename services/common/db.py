@@ -141,7 +141,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     # Checkpoint (copy the WAL into the database file) after 10,000 pages instead of SQLite's
     # 1,000: a batch of 500 entries dirties hundreds of pages (its keys are random UUIDs), so at
     # 1,000 nearly every commit also ran a checkpoint, which was half of committing a batch
-    # (bench/results/ingest-stages-2026-12-02-sqlite.md: 21 against 41-51 us an event). The WAL
+    # (bench/results/ingest-stages-2026-12-02-sqlite.md: 25 against 53 us an event). The WAL
     # then grows to ~40 MB. With synchronous=NORMAL a commit is durable against a crash of the
     # process (SIGKILL) either way; against power loss only once checkpointed (SQLite docs,
     # "PRAGMA synchronous"), which is what PostgreSQL, the production store, is for.
