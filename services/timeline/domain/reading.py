@@ -46,9 +46,10 @@ _ANY_ENTRY = UUID(int=0)
 
 
 def decide_kinds(viewer: Viewer, kinds: Iterable[EntryKind], now: datetime, state: ConsentState) -> dict[EntryKind, Decision]:
-    """The decision for each kind of entry: the store is then asked only for the kinds permitted
-    (TimelineSnapshot.entry_chunks), so a read whose viewer may see 2 of 8 categories does not
-    fetch and drop the other three quarters (bench/results/profile-read-page-100-*)."""
+    """The decision for each kind of entry. Once a read's first chunk has hidden an entry, the
+    store is asked only for the kinds permitted (services.timeline.service_layer.reads
+    .narrowing_chunks), so a viewer who may see 2 of 8 categories does not go on fetching and
+    dropping the other three quarters (bench/results/profile-read-page-100-*)."""
     return {kind: decide(viewer, kind.as_decision_entry(), now, state) for kind in kinds}
 
 
