@@ -215,13 +215,6 @@ def test_walking_the_pages_shows_every_visible_entry_once_newest_first_and_no_em
     assert walked == visible
 
 
-def of_kinds(chunks, kinds):
-    """What TimelineStore.entry_chunks yields when asked only for `kinds`."""
-    for chunk in chunks:
-        if kept := [e for e in chunk if EntryKind.of(e) in kinds]:
-            yield kept
-
-
 _AUTHORS = {"setting": SETTING, "slt": SLT, "hv": HV, "parent": PARENT}
 
 
@@ -232,8 +225,9 @@ _AUTHORS = {"setting": SETTING, "slt": SLT, "hv": HV, "parent": PARENT}
     consented=st.booleans(),
     reader=st.sampled_from([SLT, SETTING]),
     limit=st.integers(min_value=1, max_value=7),
+    first_size=st.integers(min_value=1, max_value=9),
 )
-def test_narrowing_to_the_kinds_permitted_shows_the_very_same_pages(written, consented, reader, limit):
+def test_narrowing_to_the_kinds_permitted_shows_the_very_same_pages(written, consented, reader, limit, first_size):
     """After a first chunk that hid an entry, a read fetches only the kinds of entry permitted
     (services.timeline.service_layer.reads.narrowing_chunks): its pages show, between them,
     exactly the entries that deciding each entry on its own permits, on the same basis, newest
@@ -252,15 +246,16 @@ def test_narrowing_to_the_kinds_permitted_shows_the_very_same_pages(written, con
     expected = [ShownEntry(e, d.basis) for e in newest_first(entries)
                 if (d := decide(viewer, e.as_decision_entry(), NOW, state)).permitted]
 
-    def fetch(after, kinds):
-        chunks = chunks_of(entries, after, limit + 1)
-        return chunks if kinds is None else of_kinds(chunks, set(kinds))
+    def fetch(after, size, kinds):  # what TimelineStore.entry_chunks yields, over a list
+        assert size >= 1
+        return chunks_of(entries if kinds is None else [e for e in entries if EntryKind.of(e) in set(kinds)],
+                         after, size)
 
     walked, before = [], None
     while True:
         decided = {}
         chunks = narrowing_chunks(fetch, lambda: {EntryKind.of(e) for e in entries}, viewer, before=before,
-                                  size=limit + 1, now=NOW, state=state, decided=decided)
+                                  size=limit + 1, now=NOW, state=state, decided=decided, first_size=first_size)
         shown, before = page_of(viewer, chunks, limit=limit, now=NOW, state=state, decided=decided)
         assert shown or not walked, "a next_before led to an empty page"
         assert len(shown) <= limit
