@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from demo.cast import Person
 from demo.scenario import ALL_CATEGORIES, Entry, Story
-from schemas.vocabulary import Agency
+from schemas.vocabulary import Agency, Category
 
 # Consents in force at the end of the story: label -> (recipient agencies, organisations, categories).
 # C1c (health visiting, with `slt`) was withdrawn in step 11 and replaced by C1d, without `slt`.
@@ -22,6 +22,8 @@ CONSENT_BEFORE_WITHDRAWAL = {"C1c": ({"health_visiting"}, set(), {"concern", "he
 WITHDRAWAL_LABEL = "consent C1c withdrawn"
 
 SETTING = "sunflower-nursery"
+# The category of every consent-topic event (schemas.events.consent): the story's grants and withdrawal.
+CONSENT_CATEGORY = str(Category.CONSENT)
 # Entries that answer a request the nursery made (rule 3, own_request).
 ANSWERS_TO_THE_SETTING = {"area SENCO referral accepted", "SLT referral accepted", "EHC assessment started"}
 
@@ -58,11 +60,15 @@ def expected_basis(person: Person, entry: Entry, story: Story) -> str | None:
 
 
 def may_be_notified(person: Person, entry: Entry, story: Story) -> bool:
-    """Notifications go out when the entry is new: the team is the team of that moment (team
-    events travel in the entry's own partition, in order); a consent may be any in force at the
-    end or, before the withdrawal, C1c (consent events travel on another topic, so a later grant
-    may already be known when an earlier entry is processed)."""
-    team = team_at(story, entry)
+    """Notifications go out when the entry is new: for a case fact the team is the team of that
+    moment (team events travel in the entry's own partition, in order); a consent may be any in
+    force at the end or, before the withdrawal, C1c (consent events travel on another topic, so a
+    later grant may already be known when an earlier entry is processed). For the same reason an
+    entry about consent (a grant or a withdrawal, on tac.consent.v1) may be decided with a team
+    that later joins already applied: any team up to the end's (nobody leaves in the story).
+    Which of these a run shows depends on how far behind each topic the consumer is, e.g. on a
+    broker that still holds earlier runs' events."""
+    team = _team_at_end(story) if entry.category == CONSENT_CATEGORY else team_at(story, entry)
     if _basis(person, entry, story, CONSENTS_IN_FORCE, team) is not None:
         return True
     labels = [e.label for e in story.entries]
