@@ -18,6 +18,7 @@ from schemas.vocabulary import Agency, Category, Purpose
 from services.common.text import StorableText
 from services.common.web import CurrentPrincipal
 from services.consent import domain
+from services.consent.entrypoints.answers import ConsentRecorded, ConsentsOut, SafeguardingGrantOut, SafeguardingGrantsOut
 from services.consent.service_layer import handlers
 
 router = APIRouter(tags=["consent"])
@@ -69,7 +70,7 @@ def _deps(request: Request) -> handlers.Deps:
     return request.app.state.consent_deps
 
 
-@router.post("/children/{child_id}/consents", status_code=201)
+@router.post("/children/{child_id}/consents", status_code=201, response_model=ConsentRecorded)
 def grant_consent(child_id: UUID, body: GrantConsentIn, principal: CurrentPrincipal, request: Request) -> dict:
     cmd = domain.GrantConsent(
         given_by_name=body.given_by.name,
@@ -86,12 +87,12 @@ def grant_consent(child_id: UUID, body: GrantConsentIn, principal: CurrentPrinci
     return handlers.grant_consent(_deps(request), principal, child_id, cmd)
 
 
-@router.get("/children/{child_id}/consents")
+@router.get("/children/{child_id}/consents", response_model=ConsentsOut)
 def list_consents(child_id: UUID, principal: CurrentPrincipal, request: Request) -> dict:
     return handlers.list_consents(_deps(request), principal, child_id)
 
 
-@router.post("/children/{child_id}/consents/{consent_id}/withdrawal", status_code=201)
+@router.post("/children/{child_id}/consents/{consent_id}/withdrawal", status_code=201, response_model=ConsentRecorded)
 def withdraw_consent(
     child_id: UUID, consent_id: UUID, principal: CurrentPrincipal, request: Request,
     body: Annotated[WithdrawIn | None, Body()] = None,
@@ -100,13 +101,15 @@ def withdraw_consent(
     return handlers.withdraw_consent(_deps(request), principal, child_id, consent_id, cmd)
 
 
-@router.post("/children/{child_id}/safeguarding-access", status_code=201)
+@router.post("/children/{child_id}/safeguarding-access", status_code=201, response_model=SafeguardingGrantOut,
+             response_model_exclude_unset=True)
 def grant_safeguarding_access(child_id: UUID, body: SafeguardingAccessIn, principal: CurrentPrincipal,
                               request: Request) -> dict:
     cmd = domain.GrantSafeguardingAccess(justification=body.justification, hours=body.hours)
     return handlers.grant_safeguarding_access(_deps(request), principal, child_id, cmd)
 
 
-@router.get("/children/{child_id}/safeguarding-access")
+@router.get("/children/{child_id}/safeguarding-access", response_model=SafeguardingGrantsOut,
+            response_model_exclude_unset=True)
 def list_safeguarding_access(child_id: UUID, principal: CurrentPrincipal, request: Request) -> dict:
     return handlers.list_safeguarding_access(_deps(request), principal, child_id)
