@@ -59,7 +59,7 @@ def page_of(
 # narrowing; a viewer who may see little fetches and drops at most this many entries before the
 # store is asked for the permitted kinds only. A page of 100 for an SLT service that sees 3 of
 # 8 kinds used to fetch a whole page as stored first (101 rows, 63 dropped): with 20, it builds
-# about half the rows it did (bench/results/timeline-2026-12-03-reads-first-chunk.md).
+# about half the rows it did (bench/results/timeline-2026-12-02-reads-first-chunk.md).
 FIRST_CHUNK = 20
 
 
