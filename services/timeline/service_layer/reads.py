@@ -55,7 +55,7 @@ def page_of(
     return shown, (Cursor.after(shown[-1].entry) if more and shown else None)
 
 
-# A read's first chunk. A child with fewer entries is read in one query, as before any
+# A read's first chunk. A child with fewer entries than this is read in one query, as before any
 # narrowing; a viewer who may see little fetches and drops at most this many entries before the
 # store is asked for the permitted kinds only. A page of 100 for an SLT service that sees 3 of
 # 8 kinds used to fetch a whole page as stored first (101 rows, 63 dropped): with 20, it builds
