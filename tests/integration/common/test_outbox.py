@@ -78,6 +78,43 @@ async def test_rows_are_published_in_order_per_child(store, kafka_bootstrap, fre
         assert got == want
 
 
+async def test_a_lingering_relay_publishes_what_is_committed_while_it_waits_in_one_round(
+    store, kafka_bootstrap, fresh_topic
+):
+    """OutboxRelay.linger_s: woken by the first commit, the relay waits, so the rows committed
+    meanwhile go out with it, marked sent in one transaction (the timeline's TimelineViewed,
+    one per read). Without the wait the first row would go alone."""
+    topic = await fresh_topic("outbox-linger")
+    envelopes = [concern(uuid4()) for _ in range(3)]
+    producer = make_producer(kafka_bootstrap, client_id="outbox-linger-test")
+    await producer.start()
+    stop = asyncio.Event()
+    relay = OutboxRelay(store, outbox, producer, poll_interval_s=30, linger_s=0.5)
+    rounds: list[list[int]] = []
+    mark_sent = relay._mark_sent
+    relay._mark_sent = lambda ids: (rounds.append(list(ids)), mark_sent(ids))  # type: ignore[method-assign]
+
+    def commit(envelope) -> None:
+        with store.begin() as session:
+            add_to_outbox(session, outbox, envelope, topic=topic)
+        relay.notify()
+
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # started: its first round found nothing, it waits to be woken
+        commit(envelopes[0])
+        await asyncio.sleep(0.15)
+        for envelope in envelopes[1:]:
+            commit(envelope)
+        records = await read_all(kafka_bootstrap, topic, expected=3, timeout_s=15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await producer.stop()
+    assert sorted(json.loads(r.value)["id"] for r in records) == sorted(str(e.id) for e in envelopes)
+    assert [len(ids) for ids in rounds] == [3]
+
+
 async def test_a_broker_stopped_mid_relay_loses_no_committed_row(store, disposable_broker):
     bootstrap = disposable_broker.bootstrap
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
