@@ -103,11 +103,6 @@ class OutboxRelay:
     batch_size: int = 200
     poll_interval_s: float = 0.1
     max_backoff_s: float = 5.0
-    # Once woken, wait this long before fetching, so the rows committed meanwhile go in one batch:
-    # one SELECT, one UPDATE and one commit for all of them instead of one round each. 0 for
-    # events a person waits on (a concern, a withdrawal); the timeline's TimelineViewed, one per
-    # read, can wait (services.timeline.config.relay_linger_s).
-    linger_s: float = 0.0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
 
@@ -223,8 +218,6 @@ class OutboxRelay:
                 continue
             if published < self.batch_size:
                 await wait_any(stop, self._wakeup, self.poll_interval_s)
-                if self.linger_s > 0:
-                    await sleep_or_stop(stop, self.linger_s)
 
 
 _ALWAYS_LEADER = object()

@@ -70,7 +70,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
                                    broker_wait_s=settings.broker_wait_s):
             if settings.run_relay:
                 runtime.start_relay(outbox, batch_size=settings.relay_batch_size,
-                                    poll_interval_s=settings.relay_poll_interval_s, linger_s=settings.relay_linger_s)
+                                    poll_interval_s=settings.relay_poll_interval_s)
             await freshness.start()
             try:
                 await runtime.start_consumer("timeline_consumer", consumer)

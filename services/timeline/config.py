@@ -30,10 +30,6 @@ class TimelineSettings(StreamProcessorSettings):
     # One outbox relay per database (services.common.outbox): when several timeline processes
     # share one PostgreSQL store, turn it off in all but one.
     run_relay: bool = True
-    # The relay's wait, once woken, before it publishes (services.common.outbox.OutboxRelay
-    # .linger_s). Every read commits a TimelineViewed to the outbox: relayed one by one, each read
-    # cost a second write transaction and a send of its own; no person waits on the audit topic.
-    relay_linger_s: float = Field(default=0.05, ge=0, le=5)
 
     def written_topics(self) -> set[str]:
         return {self.audit_topic, self.deadletter_topic}

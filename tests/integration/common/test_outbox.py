@@ -78,41 +78,45 @@ async def test_rows_are_published_in_order_per_child(store, kafka_bootstrap, fre
         assert got == want
 
 
-async def test_a_lingering_relay_publishes_what_is_committed_while_it_waits_in_one_round(
+async def test_a_row_committed_while_the_relay_runs_a_round_is_published_without_waiting_to_poll(
     store, kafka_bootstrap, fresh_topic
 ):
-    """OutboxRelay.linger_s: woken by the first commit, the relay waits, so the rows committed
-    meanwhile go out with it, marked sent in one transaction (the timeline's TimelineViewed,
-    one per read). Without the wait the first row would go alone."""
-    topic = await fresh_topic("outbox-linger")
-    envelopes = [concern(uuid4()) for _ in range(3)]
-    producer = make_producer(kafka_bootstrap, client_id="outbox-linger-test")
+    """The wake-up of a commit made while a round runs (after its fetch) wakes the next round:
+    the row does not wait out the poll interval (30 s here)."""
+    topic = await fresh_topic("outbox-wakeup")
+    first, second = concern(uuid4()), concern(uuid4())
+    producer = make_producer(kafka_bootstrap, client_id="outbox-wakeup-test")
     await producer.start()
     stop = asyncio.Event()
-    relay = OutboxRelay(store, outbox, producer, poll_interval_s=30, linger_s=0.5)
-    rounds: list[list[int]] = []
-    mark_sent = relay._mark_sent
-    relay._mark_sent = lambda ids: (rounds.append(list(ids)), mark_sent(ids))  # type: ignore[method-assign]
+    relay = OutboxRelay(store, outbox, producer, poll_interval_s=30)
 
     def commit(envelope) -> None:
         with store.begin() as session:
             add_to_outbox(session, outbox, envelope, topic=topic)
-        relay.notify()
 
+    fetch_unsent = relay._fetch_unsent
+    committed_during_a_round: list = []
+
+    def fetch_then_commit_the_second():  # a request handler commits just after the round's fetch
+        rows = fetch_unsent()
+        if rows and not committed_during_a_round:
+            commit(second)
+            committed_during_a_round.append(second)
+            relay._loop.call_soon_threadsafe(relay.notify)
+        return rows
+
+    relay._fetch_unsent = fetch_then_commit_the_second  # type: ignore[method-assign]
     task = asyncio.create_task(relay.run(stop))
     try:
         await asyncio.sleep(0.3)  # started: its first round found nothing, it waits to be woken
-        commit(envelopes[0])
-        await asyncio.sleep(0.15)
-        for envelope in envelopes[1:]:
-            commit(envelope)
-        records = await read_all(kafka_bootstrap, topic, expected=3, timeout_s=15)
+        commit(first)
+        relay.notify()
+        records = await read_all(kafka_bootstrap, topic, expected=2, timeout_s=10)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
         await producer.stop()
-    assert sorted(json.loads(r.value)["id"] for r in records) == sorted(str(e.id) for e in envelopes)
-    assert [len(ids) for ids in rounds] == [3]
+    assert sorted(json.loads(r.value)["id"] for r in records) == sorted([str(first.id), str(second.id)])
 
 
 async def test_a_broker_stopped_mid_relay_loses_no_committed_row(store, disposable_broker):
