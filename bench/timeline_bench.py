@@ -864,7 +864,7 @@ def render_markdown(results: Results) -> str:
                                ("SLT via consent, limit=100", "slt_consent_page_100"),
                                ("SLT via consent, limit=1000", "slt_consent_limit_1000")):
                 for who, source in (("", reads), (" — baseline", reads.get("baseline"))):
-                    if source is None or key not in source:  # results written before a reader was added
+                    if source is None:
                         continue
                     x = source[key]
                     lines.append(f"| {backend} | {label}{who} | {x['entries_shown']} | {x['p50_ms']} | {x['p99_ms']} | "

@@ -248,8 +248,8 @@ def test_narrowing_to_the_kinds_permitted_shows_the_very_same_pages(written, con
 
     def fetch(after, size, kinds):  # what TimelineStore.entry_chunks yields, over a list
         assert size >= 1
-        return chunks_of(entries if kinds is None else [e for e in entries if EntryKind.of(e) in set(kinds)],
-                         after, size)
+        wanted = None if kinds is None else set(kinds)
+        return chunks_of(entries if wanted is None else [e for e in entries if EntryKind.of(e) in wanted], after, size)
 
     walked, before = [], None
     while True:
