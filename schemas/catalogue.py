@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Annotated, Literal, Union
 from uuid import UUID
 
+import orjson
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
-from schemas.envelope import READING, Actor, EnvelopeBase, Event, new_event_id, now_utc
+from schemas.envelope import READING_EXTRA, Actor, EnvelopeBase, Event, actor_attributes, new_event_id, now_utc
 from schemas.events import audit, consent, referrals
 from schemas.topics import Topic
 
@@ -71,22 +72,39 @@ def _describe(error: ValidationError) -> str:
 def parse_event(raw: bytes | str, *, reading: bool = False) -> EnvelopeBase:
     """Validate bytes into a concrete envelope, or raise InvalidEvent (UnknownEventType for a
     well-formed event of a type not in the catalogue). `reading=True` is the tolerant reader of
-    a consumer: fields it does not know are dropped (Contract); without it, parsing is strict."""
-    context = READING if reading else None
+    a consumer: fields it does not know are dropped (Contract); without it, parsing is strict.
+    An envelope stored before the actor became attributes (a nested "actor") is read as well:
+    a rebuild replays those."""
+    extra = READING_EXTRA if reading else None
     try:
-        return _ADAPTER.validate_json(raw, context=context)
+        return _ADAPTER.validate_json(raw, extra=extra)
     except ValidationError as e:
-        return _raise_readable(e, raw, context)
+        nested = _with_actor_attributes(raw)
+        if nested is not None:
+            return parse_event(nested, reading=reading)
+        return _raise_readable(e, raw, extra)
 
 
-def _raise_readable(e: ValidationError, raw: bytes | str, context: dict | None) -> EnvelopeBase:
+def _with_actor_attributes(raw: bytes | str) -> bytes | None:
+    """The JSON of an envelope that nests its actor, with the actor as the four attributes;
+    None for anything else (asked only once validation failed, so never on the usual path)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("actor"), dict):
+        return None
+    return orjson.dumps({**{k: v for k, v in value.items() if k != "actor"}, **actor_attributes(value["actor"])})
+
+
+def _raise_readable(e: ValidationError, raw: bytes | str, extra: str | None) -> EnvelopeBase:
     kinds = {err["type"] for err in e.errors()}
     if "json_invalid" in kinds:
         raise InvalidEvent(f"malformed JSON: {_describe(e)}") from None
     if "union_tag_invalid" in kinds:
         tag = next(err["ctx"]["tag"] for err in e.errors() if err["type"] == "union_tag_invalid")
         try:
-            generic = EnvelopeBase.model_validate_json(raw, context=context)
+            generic = EnvelopeBase.model_validate_json(raw, extra=extra)
         except ValidationError as malformed:
             raise InvalidEvent(f"unknown event type {tag!r}, and not a valid envelope: {_describe(malformed)}") from None
         raise UnknownEventType(generic) from None
@@ -117,7 +135,7 @@ def make_envelope(
         source=source,
         subject=subject,
         time=time or now_utc(),
-        actor=actor,
+        **actor_attributes(actor.model_dump()),
         correlationid=correlationid or str(eid),
         causationid=causationid,
         dataschema=f"{SCHEMA_ID_PREFIX}{data.TYPE}",

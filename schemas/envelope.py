@@ -7,48 +7,32 @@ in order. Personal details (name, address, date of birth) never travel on the bu
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import cache
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.formats import Timestamp, Uri, UriReference, Uuid
 from schemas.topics import Topic
 from schemas.vocabulary import Agency
 
 
-# Validation context of a reader: see Contract.
-READING = {"reading": True}
+# How a reader validates (what consumers do): see Contract.
+READING_EXTRA = "ignore"
 
 
 class Contract(BaseModel):
     """Base of every contract: immutable. Strict writer, tolerant reader: a model built or
-    validated plainly refuses unknown fields, so TAC never writes one; validated with the
-    context READING (what consumers do), it drops the fields it does not know, so an event from
-    a producer a minor version ahead (a new optional field) is read rather than dead-lettered."""
+    validated plainly refuses unknown fields, so TAC never writes one; validated with
+    `extra=READING_EXTRA` (pydantic's per-call override of the models' `extra`, nested models
+    included: what consumers do), it drops the fields it does not know, so an event from a
+    producer a minor version ahead (a new optional field) is read rather than dead-lettered.
+
+    No before-validator does this (nor anything else on the path of a consumed event): one
+    makes pydantic build the whole input as Python objects before validating it, which was half
+    of parsing an event (bench/results/ingest-parse-*)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    # Keys a reader keeps although they are not fields (a subclass's before-validator reads them).
-    READ_ALSO: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_unknown_when_reading(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.context and info.context.get("reading") and isinstance(value, dict):
-            known = _known_keys(cls)
-            # Usually nothing is unknown: then nothing is copied (this validator was a quarter
-            # of parsing an event: bench/results/profile-ingest-*).
-            if value.keys() <= known:
-                return value
-            return {k: v for k, v in value.items() if k in known}
-        return value
-
-
-@cache
-def _known_keys(cls: type[Contract]) -> frozenset[str]:
-    """The keys a reader of `cls` keeps, worked out once per class."""
-    return frozenset(cls.model_fields) | cls.READ_ALSO
 
 
 def organisation_rule_broken(agency: Agency, organisation_id: str | None) -> str | None:
@@ -94,6 +78,14 @@ ACTOR_ATTRIBUTES = {
 }
 
 
+def actor_attributes(actor: Any) -> dict[str, Any]:
+    """An actor's fields (a dict, as an envelope stored before the actor became attributes
+    nests them under "actor") as the envelope's four attributes; anything else is left out."""
+    if not isinstance(actor, dict):
+        return {}
+    return {ACTOR_ATTRIBUTES[k]: v for k, v in actor.items() if k in ACTOR_ATTRIBUTES}
+
+
 def _envelope_schema(schema: dict[str, Any]) -> None:
     # The actor rule (Actor._organisation_unless_parent) in the published schema as well.
     schema["required"] = ["specversion", *[f for f in schema.get("required", []) if f != "specversion"]]
@@ -109,7 +101,6 @@ class EnvelopeBase(Contract):
     actor's four `actor*` attributes, `correlationid` and `causationid`."""
 
     model_config = ConfigDict(json_schema_extra=_envelope_schema)
-    READ_ALSO: ClassVar[frozenset[str]] = frozenset({"actor"})
 
     specversion: Literal["1.0"]
     id: Uuid = Field(description="Unique event id; the idempotency key for every consumer")
@@ -133,19 +124,6 @@ class EnvelopeBase(Contract):
     type: str
     category: str
     data: Any
-
-    @model_validator(mode="before")
-    @classmethod
-    def _actor_as_attributes(cls, value: Any) -> Any:
-        # `actor=Actor(...)` from Python, and envelopes stored before the actor became
-        # attributes (a nested "actor" object), both become the four attributes.
-        if isinstance(value, dict) and "actor" in value:
-            value = dict(value)
-            actor = value.pop("actor")
-            fields = actor.model_dump() if isinstance(actor, Actor) else actor
-            if isinstance(fields, dict):
-                value.update({ACTOR_ATTRIBUTES[k]: v for k, v in fields.items() if k in ACTOR_ATTRIBUTES})
-        return value
 
     @model_validator(mode="after")
     def _actor_is_valid(self) -> "EnvelopeBase":

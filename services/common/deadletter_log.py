@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pydantic import ValidationError
 
 from schemas.deadletter import REPLAY_OF_HEADER, DeadLetterRecord, DeadLetterReplayed
-from schemas.envelope import READING
+from schemas.envelope import READING_EXTRA
 
 REASON_CHARS = 160
 
@@ -54,7 +54,7 @@ def _header(headers: Sequence[tuple[str, bytes]], name: str) -> bytes | None:
 
 def _read(model, value: bytes | None):
     # A tolerant reader: a record written by a newer build (more fields) is still listed.
-    return model.model_validate_json(value or b"", context=READING)
+    return model.model_validate_json(value or b"", extra=READING_EXTRA)
 
 
 def fold(messages: Iterable[Message]) -> list[Parked]:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from schemas.catalogue import InvalidEvent, UnknownEventType, make_envelope, parse_event
+from schemas.events.consent import ConsentGranted
 from schemas.kafka_binding import parse_kafka_message
 
 CONCERN = "tac.referrals.concern_raised.v1"
@@ -64,3 +65,54 @@ def test_an_envelope_stored_with_a_nested_actor_is_still_read(concern, practitio
     stored["actor"] = practitioner.model_dump(mode="json")
     for reading in (False, True):
         assert parse_event(json.dumps(stored), reading=reading).actor == practitioner
+
+
+def test_a_reader_drops_unknown_fields_at_every_depth(examples, practitioner, child_id):
+    granted = make_envelope(examples[ConsentGranted.TYPE], subject=child_id, actor=practitioner,
+                            source="/tac/consent")
+    body = json.loads(granted.to_json_bytes())
+    body["data"]["recipients"]["region"] = "north"
+    body["data"]["given_by"]["verified_how"] = "in person"
+
+    assert parse_event(json.dumps(body), reading=True) == granted
+    with pytest.raises(InvalidEvent, match="Extra inputs are not permitted"):
+        parse_event(json.dumps(body))
+
+
+def test_a_nested_actor_that_is_not_a_valid_actor_is_refused(concern):
+    stored = {k: v for k, v in concern.items() if not k.startswith("actor")}
+    stored["actor"] = {"practitioner_id": "priya", "agency": "setting", "role": "senco"}  # no organisation
+    with pytest.raises(InvalidEvent, match="organisation_id is required"):
+        parse_event(json.dumps(stored), reading=True)
+
+
+def _model_level_validators(schema, seen=None):
+    """The kinds of validator that wrap a whole model in a pydantic-core schema tree."""
+    found, seen = [], set() if seen is None else seen
+    if isinstance(schema, dict):
+        if id(schema) in seen:
+            return found
+        seen.add(id(schema))
+        if schema.get("type") == "model":
+            # A model's before- or wrap-validator sits between the model and its fields.
+            inner = schema["schema"].get("type")
+            if inner in ("function-before", "function-wrap", "function-plain"):
+                found.append((inner, schema["cls"].__name__))
+            if schema.get("custom_init"):
+                found.append(("custom __init__", schema["cls"].__name__))
+        for value in schema.values():
+            found += _model_level_validators(value, seen)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _model_level_validators(value, seen)
+    return found
+
+
+def test_nothing_makes_a_consumer_build_an_event_as_python_objects_before_validating_it():
+    # A before- or wrap-validator on a model (or an __init__ of its own) hands it the input as
+    # Python objects: pydantic then builds every event's whole JSON as dicts first, which
+    # doubled the cost of parsing one (bench/results/ingest-parse-*). The tolerant reader is
+    # pydantic's `extra` at validation instead, the nested actor a fallback in parse_event.
+    from schemas.catalogue import _ADAPTER
+
+    assert _model_level_validators(_ADAPTER.core_schema) == []
