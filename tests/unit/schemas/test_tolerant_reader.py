@@ -110,9 +110,10 @@ def _model_level_validators(schema, seen=None):
 
 def test_nothing_makes_a_consumer_build_an_event_as_python_objects_before_validating_it():
     # A before- or wrap-validator on a model (or an __init__ of its own) hands it the input as
-    # Python objects: pydantic then builds every event's whole JSON as dicts first, which
-    # doubled the cost of parsing one (bench/results/ingest-parse-*). The tolerant reader is
-    # pydantic's `extra` at validation instead, the nested actor a fallback in parse_event.
+    # Python objects: pydantic then builds every event's whole JSON as dicts first, which made
+    # parsing a batch 1.4 times as costly (bench/results/ingest-stages-2026-12-02-*). The
+    # tolerant reader is pydantic's `extra` at validation instead, the nested actor a fallback
+    # in parse_event.
     from schemas.catalogue import _ADAPTER
 
     assert _model_level_validators(_ADAPTER.core_schema) == []
