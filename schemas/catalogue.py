@@ -13,7 +13,9 @@ from uuid import UUID
 import orjson
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
-from schemas.envelope import READING_EXTRA, Actor, EnvelopeBase, Event, actor_attributes, new_event_id, now_utc
+from schemas.envelope import (
+    ACTOR_ATTRIBUTES, READING_EXTRA, Actor, EnvelopeBase, Event, actor_attributes, new_event_id, now_utc,
+)
 from schemas.events import audit, consent, referrals
 from schemas.topics import Topic
 
@@ -86,13 +88,15 @@ def parse_event(raw: bytes | str, *, reading: bool = False) -> EnvelopeBase:
 
 
 def _with_actor_attributes(raw: bytes | str) -> bytes | None:
-    """The JSON of an envelope that nests its actor, with the actor as the four attributes;
-    None for anything else (asked only once validation failed, so never on the usual path)."""
+    """The JSON of an envelope that nests its actor instead of carrying the four attributes,
+    with the actor as the attributes; None for anything else, an envelope with both included
+    (asked only once validation failed, so never on the usual path)."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("actor"), dict):
+    if not isinstance(value, dict) or not isinstance(value.get("actor"), dict) \
+            or any(attribute in value for attribute in ACTOR_ATTRIBUTES.values()):
         return None
     return orjson.dumps({**{k: v for k, v in value.items() if k != "actor"}, **actor_attributes(value["actor"])})
 

@@ -79,6 +79,14 @@ def test_a_reader_drops_unknown_fields_at_every_depth(examples, practitioner, ch
         parse_event(json.dumps(body))
 
 
+def test_an_envelope_with_both_a_nested_actor_and_the_attributes_is_read_by_its_attributes(concern, practitioner):
+    both = {**concern, "actor": {"practitioner_id": "someone-else", "organisation_id": "elsewhere",
+                                 "agency": "setting", "role": "senco"}}
+    assert parse_event(json.dumps(both), reading=True).actor == practitioner
+    with pytest.raises(InvalidEvent, match="actor: Extra inputs are not permitted"):
+        parse_event(json.dumps(both))
+
+
 def test_a_nested_actor_that_is_not_a_valid_actor_is_refused(concern):
     stored = {k: v for k, v in concern.items() if not k.startswith("actor")}
     stored["actor"] = {"practitioner_id": "priya", "agency": "setting", "role": "senco"}  # no organisation
