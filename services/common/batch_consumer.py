@@ -48,9 +48,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FetchedBatch:
-    """What one committed batch came to, for a service's metrics: counts and, per partition,
-    how far the partition's end is past the batch (None when the consumer does not know yet)
-    and the offset after its last message (everything before it applied or parked). A held
+    """What one applied batch came to, for a service's metrics and its freshness gate: counts
+    and, per partition, how far the partition's end is past the batch (None when the consumer
+    does not know yet) and the offset after its last message (everything before it applied or
+    parked; reported before the offsets are committed to the broker). A held
     partition's lane reports its messages as a batch of their own once applied."""
 
     size: int
@@ -189,7 +190,13 @@ class BatchConsumer:
             consumer.resume(tp)
 
     async def _commit(self, records: Sequence[ConsumerRecord], stats: IngestStats, seconds: float) -> None:
-        """Commit, per partition, past the last of `records` (all applied or parked)."""
+        """`records` are all applied or parked: say so (`on_batch`), then commit, per partition,
+        past the last of them.
+
+        Said first: what a batch's transaction committed is in the store whatever becomes of the
+        offset commit, and a read waiting at the freshness gate (services.common.consent_freshness)
+        for these events need not wait a broker round trip more. A commit that fails loses
+        nothing (the partitions replay from the last committed offset, the claims de-duplicate)."""
         if not records:
             return
         consumer = self._require_started()
@@ -197,6 +204,12 @@ class BatchConsumer:
         for r in records:
             tp = TopicPartition(r.topic, r.partition)
             last[tp] = max(last.get(tp, -1), r.offset)
+        lag = {}
+        for tp, offset in last.items():
+            highwater = consumer.highwater(tp)
+            lag[tp] = None if highwater is None else max(0, highwater - offset - 1)
+        self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag,
+                                   {tp: offset + 1 for tp, offset in last.items()}))
         assigned = consumer.assignment()
         offsets = {tp: offset + 1 for tp, offset in last.items() if tp in assigned}
         try:
@@ -209,12 +222,6 @@ class BatchConsumer:
         except KafkaError as exc:
             # The broker is away: the partition's next commit covers these offsets too.
             log.warning("offsets not committed (%r); the next commit covers them", exc)
-        lag = {}
-        for tp, offset in last.items():
-            highwater = consumer.highwater(tp)
-            lag[tp] = None if highwater is None else max(0, highwater - offset - 1)
-        self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag,
-                                   {tp: offset + 1 for tp, offset in last.items()}))
 
     def _require_started(self) -> AIOKafkaConsumer:
         if self._consumer is None:

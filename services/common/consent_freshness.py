@@ -73,7 +73,7 @@ class ConsentCopyFreshness:
             await consumer.stop()
 
     def record(self, topic: str, partition: int, next_offset: int) -> None:
-        """This process applied (and acked) everything of `topic`/`partition` before `next_offset`.
+        """This process applied (or parked) everything of `topic`/`partition` before `next_offset`.
         Called on the event loop (the consumer's batch callback); wakes the gates waiting."""
         tp = (topic, partition)
         if next_offset > self._local.get(tp, -1):

@@ -33,8 +33,8 @@ def build_consumer(
     on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
 ) -> BatchConsumer:
     """Builds (but does not start or connect) the consumer. `on_applied(topic, partition,
-    next_offset)` is told, after each batch is applied and committed, how far each partition is
-    applied (the freshness gate's positions)."""
+    next_offset)` is told, after each batch is applied and before its offsets are committed, how
+    far each partition is applied (the freshness gate's positions)."""
 
     def measure(batch: FetchedBatch) -> None:
         for tp, next_offset in batch.applied.items():

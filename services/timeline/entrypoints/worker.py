@@ -40,7 +40,7 @@ def build_consumer(
     on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
 ) -> BatchConsumer:
     """Builds (but does not start or connect) the consumer. `on_applied(topic, partition,
-    next_offset)` is told after each committed batch how far each partition is applied (the
+    next_offset)` is told after each applied batch how far each partition is applied (the
     read's freshness gate, services.common.consent_freshness)."""
 
     def on_batch(batch: FetchedBatch) -> None:

@@ -91,6 +91,51 @@ async def test_offsets_are_committed_only_after_the_batch_is_applied(kafka_boots
         await consumer.stop()
 
 
+async def test_an_applied_batch_is_reported_before_its_offsets_are_committed(kafka_bootstrap, fresh_topic):
+    """A read waiting at the freshness gate is let go once the batch's transaction committed, not
+    a broker round trip later; and never before the batch is applied."""
+    topic, group = await fresh_topic("batch-report", partitions=1), f"batch-report-{uuid4().hex[:8]}"
+    await _produce(kafka_bootstrap, topic, 3)
+    sink, reported = GatedSink(), []
+    consumer = BatchConsumer(kafka_bootstrap, {topic: REFERRALS}, group, BatchIngestor(sink, _never_parked),
+                             batch_max=100, idle_wait_s=0.05, session_timeout_s=6,
+                             on_batch=lambda batch: reported.append(batch.applied))
+    await consumer.start()
+    commit_may_go, committing = asyncio.Event(), asyncio.Event()
+    kafka_consumer = consumer._consumer
+    real_commit = kafka_consumer.commit
+
+    async def held_commit(offsets):
+        committing.set()
+        await commit_may_go.wait()
+        await real_commit(offsets)
+
+    kafka_consumer.commit = held_commit
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    try:
+        await asyncio.wait_for(sink.entered.wait(), 30)
+        await asyncio.sleep(0.2)
+        assert reported == []  # not applied yet
+
+        sink.gate.set()
+        await asyncio.wait_for(committing.wait(), 30)
+        assert reported == [{TopicPartition(topic, 0): 3}]  # while the commit has not been made
+        assert await _committed(kafka_bootstrap, group, TopicPartition(topic, 0)) is None
+
+        commit_may_go.set()
+        for _ in range(200):
+            if await _committed(kafka_bootstrap, group, TopicPartition(topic, 0)) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert await _committed(kafka_bootstrap, group, TopicPartition(topic, 0)) == 3
+    finally:
+        commit_may_go.set()
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await consumer.stop()
+
+
 async def test_a_batch_in_flight_when_the_consumer_is_cancelled_is_delivered_again(kafka_bootstrap, fresh_topic):
     topic, group = await fresh_topic("batch-redeliver", partitions=1), f"batch-redeliver-{uuid4().hex[:8]}"
     events = await _produce(kafka_bootstrap, topic, 3)
