@@ -4,6 +4,7 @@ the question behind the rebuild (1,000,000 events into an empty store, bench/tim
     python -m bench.sqlite_growth --events 200000                 # as the services configure it
     python -m bench.sqlite_growth --events 200000 --checkpoints background
     python -m bench.sqlite_growth --events 200000 --checkpoints background-truncate
+    python -m bench.sqlite_growth --events 200000 --event-ids random   # v4 ids, as before UUIDv7
 
 Envelopes are made in memory (no broker, no parsing) and stored by `TimelineStore.ingest` in
 batches of 500 over `events // 100` children, as the rebuild's are; every 50,000 events it
@@ -17,6 +18,9 @@ prints the time per event of each stage (bench/profile_timeline.py's `stages` wr
   without bound (the figures say by how much);
 * `background-truncate`: the same, and once the WAL holds 10,000 pages the thread takes the
   writer's turn (services.common.db) and runs a TRUNCATE checkpoint, which bounds it.
+
+`--event-ids`: `as-made` (schemas.envelope.new_event_id, time-ordered) or `random` (UUIDv4, as
+events made before ids were time-ordered, and another producer's, may have).
 
 Results: bench/results/sqlite-growth-<date>.md (written by hand from the printed lines).
 """
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--checkpoints", choices=["as-configured", "background", "background-truncate"],
                         default="as-configured")
+    parser.add_argument("--event-ids", choices=["as-made", "random"], default="as-made",
+                        help="the envelopes' ids: as make_envelope makes them (UUIDv7), or random (UUIDv4)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the store goes (default: a temporary folder)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="tac-growth-", dir=args.workdir))
@@ -96,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for first in range(0, args.events, CHUNK):
             envelopes = [concern_event(children[i % len(children)]) for i in range(first, first + CHUNK)]
+            if args.event_ids == "random":
+                envelopes = [envelope.model_copy(update={"id": uuid.uuid4()}) for envelope in envelopes]
             totals: dict[str, float] = {}
             undo = _timing(totals)
             began = time.perf_counter()
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             stages = " | ".join(f"{label.strip()} {total / CHUNK * 1e6:.1f}" for label, total in totals.items()
                                 if not label.startswith("store"))
             wal_mb = (workdir / "timeline.db-wal").stat().st_size / 1e6
-            print(f"{args.checkpoints} {first + CHUNK:>9,} events: {seconds / CHUNK * 1e6:6.1f} us/event | {stages} "
+            print(f"{args.checkpoints} {args.event_ids} ids {first + CHUNK:>9,} events: {seconds / CHUNK * 1e6:6.1f} us/event | {stages} "
                   f"| WAL file {wal_mb:,.0f} MB", flush=True)
     finally:
         if background is not None:
