@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from schemas.envelope import new_event_id
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, Category, TeamJoinRoute
 from services.common.directory import NationalCode, Organisation
@@ -31,7 +32,7 @@ def make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> di
         # DESIGN §3: the referral itself is shared with the receiver, so at this moment an
         # active consent must name the receiver (or its agency) for the `referral` category.
         consent_id = require_consent(uow, child_id, cmd.to_organisation_id, cmd.to_agency, Category.REFERRAL)
-        event_id = uuid4()
+        event_id = new_event_id()
         referral_id = uuid4()
         uow.store.add_referral(referral_id=referral_id, child_id=child_id,
                                from_organisation_id=caller.organisation_id, from_agency=str(caller.agency),

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from schemas.catalogue import make_envelope
-from schemas.envelope import Actor
+from schemas.envelope import Actor, new_event_id
 from schemas.events.audit import TimelineViewed
 from services.common.errors import Forbidden
 from consent_policy.decision import Decision, Viewer
@@ -129,7 +129,7 @@ def read_timeline(
             shown, next_before = page_of(viewer, chunks, limit=limit, now=now, state=state, decided=decided)
         finally:
             chunks.close()
-    view_id = uuid4()
+    view_id = new_event_id()  # TimelineViewed's id, and the access log's key: time-ordered like every event's
     record = AccessRecord(
         view_id=view_id,
         child_id=child_id,

@@ -255,6 +255,7 @@ def test_a_read_is_recorded_in_the_access_log_and_the_outbox_together(store, ses
 
     (record,) = store.access_records(child, limit=10)
     assert (record.view_id, record.viewer_organisation_id, record.entries_shown) == (page.view_id, SLT.organisation_id, 2)
+    assert page.view_id.version == 7  # an event's id (schemas.envelope.new_event_id): the access log's key grows at one edge
     assert record.bases == ((mine.id, "own"), (theirs.id, f"consent:{grant.data.consent_id}"))
 
     with sessions() as session:
