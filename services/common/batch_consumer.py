@@ -208,10 +208,11 @@ class BatchConsumer:
         for tp, offset in last.items():
             highwater = consumer.highwater(tp)
             lag[tp] = None if highwater is None else max(0, highwater - offset - 1)
+        applied = {tp: offset + 1 for tp, offset in last.items()}
         self.on_batch(FetchedBatch(len(records), stats.stored, stats.duplicates, stats.dead_lettered, seconds, lag,
-                                   {tp: offset + 1 for tp, offset in last.items()}))
+                                   applied))
         assigned = consumer.assignment()
-        offsets = {tp: offset + 1 for tp, offset in last.items() if tp in assigned}
+        offsets = {tp: offset for tp, offset in applied.items() if tp in assigned}
         try:
             if offsets:
                 await consumer.commit(offsets)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from schemas.envelope import new_event_id
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, Category, TeamJoinRoute
 from services.common.directory import NationalCode, Organisation
@@ -32,15 +31,14 @@ def make_referral(deps: Deps, caller, child_id: UUID, cmd: c.MakeReferral) -> di
         # DESIGN §3: the referral itself is shared with the receiver, so at this moment an
         # active consent must name the receiver (or its agency) for the `referral` category.
         consent_id = require_consent(uow, child_id, cmd.to_organisation_id, cmd.to_agency, Category.REFERRAL)
-        event_id = new_event_id()
         referral_id = uuid4()
         uow.store.add_referral(referral_id=referral_id, child_id=child_id,
                                from_organisation_id=caller.organisation_id, from_agency=str(caller.agency),
                                to_organisation_id=cmd.to_organisation_id, to_agency=str(cmd.to_agency), reason=cmd.reason,
                                consent_id=consent_id, state=str(ReferralState.MADE), made_on=uow.today, updated_at=uow.now)
-        uow.emit(caller, child_id, ev.ReferralMade(
+        event_id = uow.emit(caller, child_id, ev.ReferralMade(
             referral_id=referral_id, to_organisation_id=cmd.to_organisation_id, to_agency=cmd.to_agency,
-            reason=cmd.reason, consent_id=consent_id), event_id=event_id)
+            reason=cmd.reason, consent_id=consent_id))
     return {"referral_id": referral_id, "event_id": event_id, "consent_id": consent_id, "state": ReferralState.MADE,
             "to_organisation_id": receiver.id, "to_organisation_name": receiver.name}
 
