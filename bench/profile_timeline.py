@@ -105,8 +105,8 @@ async def profile_ingest(backend: str, events: int, batch: int, workdir: Path, o
 _STAGES = (
     ("services.common.pipeline", "parse_batch", "parse and validate (parse_batch)"),
     ("services.timeline.adapters.store.TimelineStore", "ingest", "store the batch (TimelineStore.ingest)"),
-    ("services.common.unit_of_work.UnitOfWork", "claim", "  claim the ids (SELECT + INSERT processed_events)"),
-    ("services.common.idempotency", "claimed_already", "  SELECTs of ids claimed before (the claim's, the placeholders')"),
+    ("services.common.unit_of_work.UnitOfWork", "claim_keys", "  claim the ids (SELECT + INSERT processed_events)"),
+    ("services.common.idempotency", "seen_among", "  SELECTs of keys claimed before (the ids and their placeholders')"),
     ("services.common.messagebus.MessageBus", "handle", "  handlers (entry, rendering)"),
     ("services.common.unit_of_work.UnitOfWork", "flush", "  INSERT the entries"),
     ("sqlalchemy.orm.session.SessionTransaction", "commit", "  COMMIT (and any checkpoint)"),

@@ -4,7 +4,7 @@ key in the same transaction as its effect, so a redelivery or replay is a no-op.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
@@ -32,31 +32,47 @@ def create_processed_events_table(op) -> None:
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
+def seen_among(session: Session, table: Table, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` (as stored: strings) are already claimed; one query per 500."""
+    seen: set[str] = set()
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start:start + _IN_CHUNK]
+        seen.update(session.execute(select(table.c.event_id).where(table.c.event_id.in_(chunk))).scalars())
+    return seen
+
+
 def claimed_already(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
     """The ids among `event_ids` already claimed (nothing is recorded)."""
-    ids = list(dict.fromkeys(str(i) for i in event_ids))
-    done: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
-        done.update(session.execute(select(table.c.event_id).where(table.c.event_id.in_(chunk))).scalars())
-    return {UUID(i) for i in done}
+    return {UUID(i) for i in seen_among(session, table, list(dict.fromkeys(str(i) for i in event_ids)))}
 
 
-def claim_events(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
-    """Claim a batch: returns the ids seen for the first time (now recorded); ids already
-    processed, or repeated within the batch, are left out. One query per 500 ids and one bulk
-    insert, so a consumer can apply a whole fetched batch in one transaction.
+def claim_keys(session: Session, table: Table, keys: Iterable[str], *,
+               also_look_up: Iterable[str] = ()) -> tuple[list[str], set[str]]:
+    """Claim a batch by its keys as stored (strings): the keys seen for the first time, now
+    recorded, in order and each once (keys already processed, or repeated within the batch,
+    are left out); and which of `also_look_up` are claimed, before this batch or by it
+    (nothing recorded for them). Both are answered by the same queries, one per 500 keys, and
+    one bulk insert, so a consumer can apply a whole fetched batch in one transaction.
 
-    The caller applies the effects of the returned ids only, in the same transaction. A
-    concurrent claim of the same id by another consumer fails its commit on the primary key,
-    rolling the duplicate effects back with it.
-    """
-    ids = list(dict.fromkeys(str(i) for i in event_ids))
-    done = {str(i) for i in claimed_already(session, table, ids)}
-    fresh = [i for i in ids if i not in done]
+    Strings throughout: a batch of 500 built 1,500 UUID objects to compare ids it had as
+    strings (bench/results/profile-ingest-sqlite.txt).
+
+    The caller applies the effects of the fresh keys only, in the same transaction. A
+    concurrent claim of the same key by another consumer fails its commit on the primary key,
+    rolling the duplicate effects back with it."""
+    ids = list(dict.fromkeys(keys))
+    others = set(also_look_up)
+    seen = seen_among(session, table, ids + list(others.difference(ids)))
+    fresh = [i for i in ids if i not in seen]
     if fresh:
         now = datetime.now(timezone.utc)
         session.execute(insert(table), [{"event_id": i, "processed_at": now} for i in fresh])
+    return fresh, others & (seen | set(fresh))
+
+
+def claim_events(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
+    """Claim a batch of event ids: those seen for the first time (now recorded); claim_keys."""
+    fresh, _ = claim_keys(session, table, (str(i) for i in event_ids))
     return {UUID(i) for i in fresh}
 
 

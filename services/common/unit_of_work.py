@@ -19,7 +19,7 @@ hand-written bulk insert while its handlers still handle one event at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
 from services.common.clock import Clock, utc_now
-from services.common.idempotency import claim_events, claimed_already
+from services.common.idempotency import claim_events, claim_keys
 from services.common.logging import get_correlation_id
 from services.common.outbox import add_to_outbox
 
@@ -105,11 +105,12 @@ class UnitOfWork:
             raise RuntimeError("this service keeps no processed-events table")
         return claim_events(self.session, self._factory.processed, event_ids)
 
-    def claimed_before(self, keys: Iterable[UUID]) -> set[UUID]:
-        """Which of `keys` are already in the processed-events table (nothing is claimed)."""
+    def claim_keys(self, keys: Iterable[str], *, also_look_up: Iterable[str] = ()) -> tuple[list[str], set[str]]:
+        """The keys consumed for the first time, now recorded, and which of `also_look_up` are
+        claimed (services.common.idempotency.claim_keys)."""
         if self._factory.processed is None:
             raise RuntimeError("this service keeps no processed-events table")
-        return claimed_already(self.session, self._factory.processed, keys)
+        return claim_keys(self.session, self._factory.processed, keys, also_look_up=also_look_up)
 
     def publish(self, envelope: EnvelopeBase, *, topic: str | None = None) -> UUID:
         """Queue `envelope` in the outbox, to be published once this unit commits."""
@@ -131,7 +132,7 @@ class UnitOfWork:
         return self.publish(envelope, topic=topic)
 
 
-def first_of_each(envelopes: Sequence[Any], fresh: set[UUID]) -> list[Any]:
+def first_of_each(envelopes: Sequence[Any], fresh: Iterable[Hashable]) -> list[Any]:
     """The items (each with an `id`) whose id is in `fresh`, first occurrence only, in order."""
     left, first = set(fresh), []
     for item in envelopes:
