@@ -52,7 +52,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, or_, select, update,
+    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, null, or_, select, union_all,
+    update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -204,20 +205,6 @@ class ConsentCopy:
         except SQLAlchemyError:  # a database with no processed_events table
             return False
 
-    def _held(self, session: Session, child_ids: Sequence[str]) -> tuple[set[str], bool]:
-        held: set[str] = set()
-        everyone = False
-        for start in range(0, max(len(child_ids), 1), CHUNK):
-            rows = session.execute(select(self.holds.c.child_id).where(
-                self.holds.c.released_at.is_(None),
-                or_(self.holds.c.child_id.is_(None), self.holds.c.child_id.in_(child_ids[start:start + CHUNK]))))
-            for (child_id,) in rows:
-                if child_id is None:
-                    everyone = True
-                else:
-                    held.add(child_id)
-        return held, everyone
-
     # -- reading -------------------------------------------------------------------------
 
     def state_for(self, session: Session, child_id: Hashable) -> ConsentState:
@@ -231,13 +218,23 @@ class ConsentCopy:
         given), read CHUNK children at a time so no IN list grows with the store."""
         keys = {str(c): c for c in child_ids}
         found: dict[str, list[EnvelopeBase]] = {k: [] for k in keys}
+        held: set[str] = set()
+        everyone = False
         wanted = list(keys)
         for start in range(0, len(wanted), CHUNK):
-            rows = session.execute(select(self.table.c.child_id, self.table.c.envelope)
-                                   .where(self.table.c.child_id.in_(wanted[start:start + CHUNK])))
-            for child_id, raw in rows:
-                found[child_id].append(parse_event(raw))
-        held, everyone = self._held(session, wanted)
+            chunk = wanted[start:start + CHUNK]
+            # The kept events and the open holds in one statement: one round trip a read, not
+            # two (a page of 100 on PostgreSQL spent ~1 ms in the second).
+            kept = select(self.table.c.child_id, self.table.c.envelope).where(self.table.c.child_id.in_(chunk))
+            holding = select(self.holds.c.child_id, null().label("envelope")).where(
+                self.holds.c.released_at.is_(None), or_(self.holds.c.child_id.is_(None), self.holds.c.child_id.in_(chunk)))
+            for child_id, raw in session.execute(union_all(kept, holding)):
+                if raw is not None:
+                    found[child_id].append(parse_event(raw))
+                elif child_id is None:
+                    everyone = True
+                else:
+                    held.add(child_id)
         return {keys[k]: ConsentState.from_events(envelopes).with_holds([k] if k in held else [], everyone=everyone)
                 for k, envelopes in found.items()}
 
