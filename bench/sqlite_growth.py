@@ -2,6 +2,7 @@
 the question behind the rebuild (1,000,000 events into an empty store, bench/timeline_bench.py).
 
     python -m bench.sqlite_growth --events 200000                 # as the services configure it
+    python -m bench.sqlite_growth --events 200000 --checkpoints automatic-only
     python -m bench.sqlite_growth --events 200000 --checkpoints background
     python -m bench.sqlite_growth --events 200000 --checkpoints background-truncate
     python -m bench.sqlite_growth --events 200000 --event-ids random   # v4 ids, as before UUIDv7
@@ -11,10 +12,12 @@ batches of 500 over `events // 100` children, as the rebuild's are; every 50,000
 prints the time per event of each stage (bench/profile_timeline.py's `stages` wrappers).
 
 `--checkpoints`:
-* `as-configured`: SQLite's automatic checkpoint in the committing thread, every 10,000 WAL
-  pages (services.common.db);
-* `background`: no automatic checkpoint; a thread runs PASSIVE checkpoints every 100 ms on a
-  connection of its own. Nothing then restarts the WAL while the writer never pauses: it grows
+* `as-configured`: as services.common.db configures it: SQLite's automatic checkpoint in the
+  committing thread every 10,000 WAL pages, and PASSIVE ones every 100 ms on a thread of its
+  own (_BackgroundCheckpoints), so the automatic one finds little left to copy;
+* `automatic-only`: SQLite's automatic checkpoint alone (as configured before the thread);
+* `background`: no automatic checkpoint; the bench's own thread runs PASSIVE checkpoints every
+  100 ms on a connection of its own. Nothing then restarts the WAL while the writer never pauses: it grows
   without bound (the figures say by how much);
 * `background-truncate`: the same, and once the WAL holds 10,000 pages the thread takes the
   writer's turn (services.common.db) and runs a TRUNCATE checkpoint, which bounds it.
@@ -81,7 +84,8 @@ class BackgroundCheckpoints:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sqlite_growth", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--checkpoints", choices=["as-configured", "background", "background-truncate"],
+    parser.add_argument("--checkpoints", choices=["as-configured", "automatic-only", "background",
+                                                  "background-truncate"],
                         default="as-configured")
     parser.add_argument("--event-ids", choices=["as-made", "random"], default="as-made",
                         help="the envelopes' ids: as make_envelope makes them (UUIDv7), or random (UUIDv4)")
@@ -91,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     path = workdir / "timeline.db"
     url = f"sqlite:///{path}"
     run_migrations(url, MIGRATIONS)
-    engine = make_engine(url)
+    engine = make_engine(url, background_checkpoints=args.checkpoints == "as-configured")
     background = None
-    if args.checkpoints != "as-configured":
+    if args.checkpoints.startswith("background"):
         event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA wal_autocheckpoint=0"))
         background = BackgroundCheckpoints(path, truncate=args.checkpoints == "background-truncate")
         background.start()

@@ -14,8 +14,10 @@ committed state, e.g. a child's consent state and the entries it is applied to.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -25,8 +27,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(url: str, *, background_checkpoints: bool = True) -> Engine:
+    """`background_checkpoints=False` leaves a SQLite file's WAL checkpoints to SQLite alone
+    (the benchmarks compare the two; see _BackgroundCheckpoints)."""
     # hide_parameters: SQL errors must never carry children's personal details into logs.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -40,6 +46,8 @@ def make_engine(url: str) -> Engine:
         # isolation / Savepoints / Transactional DDL" for pysqlite).
         turns = _writer_turns(parsed.database or ":memory:")
         event.listen(engine, "begin", turns.begin)
+        if parsed.database and parsed.database != ":memory:" and background_checkpoints:
+            event.listen(engine, "commit", _checkpoints(parsed.database).after_commit)  # before the turn ends
         event.listen(engine, "commit", turns.end)
         event.listen(engine, "rollback", turns.end)
         return engine
@@ -105,6 +113,91 @@ def _writer_turns(database: str) -> _WriterTurns:
         return _TURNS.setdefault(key, _WriterTurns())
 
 
+class _BackgroundCheckpoints:
+    """Copies a SQLite file's WAL into the database on a thread of its own, so that the copy
+    runs on the other core while the writer goes on (sqlite3 lets go of the GIL while SQLite
+    works).
+
+    Without it every checkpoint runs in the committing thread when the WAL reaches
+    `wal_autocheckpoint` pages, and as the store grows the copy is most of committing: a
+    batch writes pages all over the entries' child-and-time index, since children's ids are
+    random (bench/results/sqlite-growth-*.md). With it that automatic checkpoint still runs
+    but finds nearly everything already copied; and because it runs in the writer's thread,
+    between its transactions, the WAL restarts after it and stays bounded (a checkpoint on
+    another thread alone never catches a writer that never pauses: the WAL grew to 904 MB in
+    200,000 events).
+
+    PASSIVE: it waits for no reader or writer and skips what a reader's snapshot still needs
+    (SQLite docs, "PRAGMA wal_checkpoint"). Woken by commits, it copies at most every
+    `_CHECKPOINT_EVERY_S`; idle for `_CHECKPOINT_IDLE_S` it closes its connection and ends,
+    and the next commit starts it again. A failure is logged and left to the automatic
+    checkpoint."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def after_commit(self, conn) -> None:
+        if conn.info.get(_TURN):  # a writer's (a snapshot's commit wrote nothing)
+            self.nudge()
+
+    def nudge(self) -> None:
+        self._wake.set()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        connection = None
+        try:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=0)
+            connection.execute("PRAGMA synchronous=NORMAL")  # as the writers': the copy is synced as theirs were
+            while True:
+                if not self._wake.wait(_CHECKPOINT_IDLE_S):
+                    with self._lock:
+                        if not self._wake.is_set():
+                            self._thread = None
+                            return
+                self._wake.clear()
+                time.sleep(_CHECKPOINT_EVERY_S)  # the commits of the next moment, copied together
+                # fetchall: a statement left unfinished would keep a read mark, and the WAL could not restart.
+                _busy, wal_pages, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+                if wal_pages > _WAL_BOUND_PAGES:
+                    # Checkpointing all the time, this thread can keep the writer's own from
+                    # running (one at a time; a busy one is skipped), and then nothing restarts
+                    # the WAL (it reached 1.4 GB at 300,000 events with no pause): step aside.
+                    time.sleep(_STEP_ASIDE_S)
+        except Exception as exc:  # noqa: BLE001 - the automatic checkpoint still copies everything
+            log.warning("background checkpoint of %s stopped (%r); SQLite's automatic one goes on", self._path, exc)
+            with self._lock:
+                self._thread = None
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+# Every 20 ms: at 100 ms the writer's own checkpoint still found a third of the pages to copy
+# (bench/results/sqlite-growth-2026-12-03.md).
+_CHECKPOINT_EVERY_S = 0.02
+_CHECKPOINT_IDLE_S = 2.0
+# SQLite's automatic checkpoint, in the committing thread (_configure_sqlite).
+_WAL_AUTOCHECKPOINT_PAGES = 10_000
+# Beyond twice that, the writer's checkpoint is not getting its turn.
+_WAL_BOUND_PAGES = 2 * _WAL_AUTOCHECKPOINT_PAGES
+_STEP_ASIDE_S = 0.5
+_CHECKPOINTS: dict[str, _BackgroundCheckpoints] = {}
+
+
+def _checkpoints(database: str) -> _BackgroundCheckpoints:
+    """One checkpointing thread per database file in the process."""
+    key = str(Path(database).resolve())
+    with _TURNS_LOCK:
+        return _CHECKPOINTS.setdefault(key, _BackgroundCheckpoints(key))
+
+
 def make_snapshot_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for reads that write nothing, each one consistent snapshot of committed state.
 
@@ -149,8 +242,10 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     # (bench/results/ingest-stages-2026-12-02-sqlite.md: 25 against 53 us an event). The WAL
     # then grows to ~40 MB. With synchronous=NORMAL a commit is durable against a crash of the
     # process (SIGKILL) either way; against power loss only once checkpointed (SQLite docs,
-    # "PRAGMA synchronous"), which is what PostgreSQL, the production store, is for.
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    # "PRAGMA synchronous"), which is what PostgreSQL, the production store, is for. Most of
+    # what this checkpoint would copy is copied beforehand on a thread of its own
+    # (_BackgroundCheckpoints), which make_engine starts for a file.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 
