@@ -41,11 +41,6 @@ def seen_among(session: Session, table: Table, keys: Sequence[str]) -> set[str]:
     return seen
 
 
-def claimed_already(session: Session, table: Table, event_ids: Iterable[UUID]) -> set[UUID]:
-    """The ids among `event_ids` already claimed (nothing is recorded)."""
-    return {UUID(i) for i in seen_among(session, table, list(dict.fromkeys(str(i) for i in event_ids)))}
-
-
 def claim_keys(session: Session, table: Table, keys: Iterable[str], *,
                also_look_up: Iterable[str] = ()) -> tuple[list[str], set[str]]:
     """Claim a batch by its keys as stored (strings): the keys seen for the first time, now
