@@ -34,6 +34,14 @@ def _copied(path: Path, *, at_least: int, within_s: float) -> bool:
     return path.stat().st_size >= at_least
 
 
+def _idle(checkpoints: db._BackgroundCheckpoints, *, within_s: float = 5) -> bool:
+    """The thread ended (its connection closed) within `within_s`."""
+    deadline = time.monotonic() + within_s
+    while checkpoints._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return checkpoints._thread is None
+
+
 @pytest.mark.parametrize("background", [True, False])
 def test_what_is_committed_reaches_the_database_file_without_waiting_for_10000_pages(tmp_path, background):
     path = tmp_path / "store.db"
@@ -48,41 +56,33 @@ def test_what_is_committed_reaches_the_database_file_without_waiting_for_10000_p
         engine.dispose()
 
 
-def test_the_thread_ends_when_idle_and_starts_again_on_the_next_commit(tmp_path, monkeypatch):
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A SQLite file with the tables made, whose checkpoint thread ends after 0.2 s idle."""
     monkeypatch.setattr(db, "_CHECKPOINT_IDLE_S", 0.2)
     path = tmp_path / "store.db"
     engine = make_engine(f"sqlite:///{path}")
-    checkpoints = db._checkpoints(str(path))
     try:
         metadata.create_all(engine)
-        _write(engine, 0)
-        assert _copied(path, at_least=ROWS * len(BODY), within_s=5)
-        deadline = time.monotonic() + 5
-        while checkpoints._thread is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert checkpoints._thread is None  # idle: its connection closed, the thread ended
-
-        _write(engine, ROWS)
-        assert checkpoints._thread is not None
-        assert _copied(path, at_least=2 * ROWS * len(BODY), within_s=5)
+        yield path, engine, db._checkpoints(str(path))
     finally:
         engine.dispose()
 
 
-def test_a_read_does_not_wake_the_thread(tmp_path, monkeypatch):
-    monkeypatch.setattr(db, "_CHECKPOINT_IDLE_S", 0.2)
-    path = tmp_path / "store.db"
-    engine = make_engine(f"sqlite:///{path}")
-    checkpoints = db._checkpoints(str(path))
-    try:
-        metadata.create_all(engine)
-        deadline = time.monotonic() + 5
-        while checkpoints._thread is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert checkpoints._thread is None
-        snapshots = db.make_snapshot_factory(engine)
-        with snapshots() as session, session.begin():
-            session.execute(rows.select()).all()
-        assert checkpoints._thread is None
-    finally:
-        engine.dispose()
+def test_the_thread_ends_when_idle_and_starts_again_on_the_next_commit(store):
+    path, engine, checkpoints = store
+    _write(engine, 0)
+    assert _copied(path, at_least=ROWS * len(BODY), within_s=5)
+    assert _idle(checkpoints)
+
+    _write(engine, ROWS)
+    assert checkpoints._thread is not None
+    assert _copied(path, at_least=2 * ROWS * len(BODY), within_s=5)
+
+
+def test_a_read_does_not_wake_the_thread(store):
+    _path, engine, checkpoints = store
+    assert _idle(checkpoints)
+    with db.make_snapshot_factory(engine)() as session, session.begin():
+        session.execute(rows.select()).all()
+    assert checkpoints._thread is None
