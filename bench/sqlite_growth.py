@@ -13,7 +13,7 @@ prints the time per event of each stage (bench/profile_timeline.py's `stages` wr
 
 `--checkpoints`:
 * `as-configured`: as services.common.db configures it: SQLite's automatic checkpoint in the
-  committing thread every 10,000 WAL pages, and PASSIVE ones every 100 ms on a thread of its
+  committing thread every 10,000 WAL pages, and PASSIVE ones every 20 ms on a thread of its
   own (_BackgroundCheckpoints), so the automatic one finds little left to copy;
 * `automatic-only`: SQLite's automatic checkpoint alone (as configured before the thread);
 * `background`: no automatic checkpoint; the bench's own thread runs PASSIVE checkpoints every

@@ -101,16 +101,17 @@ class UnitOfWork:
 
     def claim(self, event_ids: Iterable[UUID]) -> set[UUID]:
         """The ids consumed for the first time, now recorded (services.common.idempotency)."""
-        if self._factory.processed is None:
-            raise RuntimeError("this service keeps no processed-events table")
-        return claim_events(self.session, self._factory.processed, event_ids)
+        return claim_events(self.session, self._processed(), event_ids)
 
     def claim_keys(self, keys: Iterable[str], *, also_look_up: Iterable[str] = ()) -> tuple[list[str], set[str]]:
         """The keys consumed for the first time, now recorded, and which of `also_look_up` are
         claimed (services.common.idempotency.claim_keys)."""
+        return claim_keys(self.session, self._processed(), keys, also_look_up=also_look_up)
+
+    def _processed(self) -> Table:
         if self._factory.processed is None:
             raise RuntimeError("this service keeps no processed-events table")
-        return claim_keys(self.session, self._factory.processed, keys, also_look_up=also_look_up)
+        return self._factory.processed
 
     def publish(self, envelope: EnvelopeBase, *, topic: str | None = None) -> UUID:
         """Queue `envelope` in the outbox, to be published once this unit commits."""
