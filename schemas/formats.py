@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -64,14 +65,22 @@ Uuid = Annotated[UUID, BeforeValidator(_canonical_uuid)]
 """An id: JSON Schema `format: uuid`, hyphenated."""
 
 
+# Every event carries a `source` and most a `dataschema`, and a deployment has a few dozen of
+# each: the answer for a string is remembered rather than matched again (the two checks were
+# 4.7 µs of the ~30 µs an event's parse takes).
+@lru_cache(maxsize=256)
+def _is_rfc3986(value: str, rule: str) -> bool:
+    return validate_rfc3986(value, rule=rule) is not None
+
+
 def _uri_reference(value: str) -> str:
-    if not validate_rfc3986(value, rule="URI_reference"):
+    if not _is_rfc3986(value, "URI_reference"):
         raise ValueError("must be a URI-reference (RFC 3986), e.g. /tac/referrals")
     return value
 
 
 def _uri(value: str) -> str:
-    if not validate_rfc3986(value, rule="URI"):
+    if not _is_rfc3986(value, "URI"):
         raise ValueError("must be an absolute URI (RFC 3986), e.g. urn:tac:jsonschema:tac.referrals.concern_raised.v1")
     return value
 
