@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.orm import Session
+
+from services.common.bulk_insert import insert_rows
 
 TABLE_NAME = "processed_events"
 
@@ -61,7 +63,7 @@ def claim_keys(session: Session, table: Table, keys: Iterable[str], *,
     fresh = [i for i in ids if i not in seen]
     if fresh:
         now = datetime.now(timezone.utc)
-        session.execute(insert(table), [{"event_id": i, "processed_at": now} for i in fresh])
+        insert_rows(session, table, [{"event_id": i, "processed_at": now} for i in fresh])
     return fresh, others & (seen | set(fresh))
 
 

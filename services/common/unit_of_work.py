@@ -26,11 +26,12 @@ from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.catalogue import make_envelope
 from schemas.envelope import Actor, EnvelopeBase, Event
+from services.common.bulk_insert import insert_rows
 from services.common.clock import Clock, utc_now
 from services.common.idempotency import claim_events, claim_keys
 from services.common.logging import get_correlation_id
@@ -97,7 +98,7 @@ class UnitOfWork:
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
         for table, rows in pending.items():
-            self._session.execute(insert(table), rows)
+            insert_rows(self._session, table, rows)
 
     def claim(self, event_ids: Iterable[UUID]) -> set[UUID]:
         """The ids consumed for the first time, now recorded (services.common.idempotency)."""

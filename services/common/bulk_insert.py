@@ -1,0 +1,76 @@
+"""One INSERT of many rows, for a consumer's batch: what a unit of work queued with `add_row`, and
+the claims of the batch's event ids.
+
+On SQLite the rows go to the driver's `executemany` with their parameters made ready here: the
+statement and each column's bind processor are SQLAlchemy's own, worked out once per table and
+columns, and only the columns that have a processor (times, on SQLite) are converted. SQLAlchemy's
+executemany builds and processes a parameter dictionary per row instead, which was a sixth of the
+ingest thread's time in a profile of the rebuild (construct_params, _init_compiled and the SQLite
+DATETIME processor: bench/results/profile-rebuild-2026-12-03-sqlite.txt). Inserting a batch's
+entries went from 26.3-27.1 to 15.0-16.2 µs an event, its claims from 24.7-25.3 to 12.8-20.8
+(bench/results/ingest-stages-2026-12-03-sqlite-*-turn*.md). A time repeated down a column (the
+batch's `stored_at`, its claims' `processed_at`) is converted once.
+
+On PostgreSQL SQLAlchemy's own path stays: it sends a batch as multi-row INSERTs
+("insertmanyvalues"), fewer round trips than the driver's executemany.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+
+class _Plan(NamedTuple):
+    sql: str
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # a row's values, in the statement's order
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+
+
+@lru_cache(maxsize=256)
+def _plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Plan:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    order = tuple(compiled.positiontup or ())
+    if sorted(order) != sorted(columns):  # a column default SQLAlchemy would fill in: not done here
+        raise ValueError(f"{table.name}: the INSERT's parameters {order} are not the rows' columns {columns}")
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
+    processed = tuple((i, process) for i, process in enumerate(processors) if process is not None)
+    values = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    return _Plan(compiled.string, values, processed)  # type: ignore[arg-type]
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT `rows` (each with the same columns, as SQLAlchemy's executemany requires) into
+    `table`, in the session's transaction."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        session.execute(insert(table), rows)
+        return
+    plan = _plan(table, tuple(rows[0]), connection.dialect)
+    parameters = [plan.values(row) for row in rows]
+    if plan.processed:
+        columns = list(zip(*parameters))
+        for i, process in plan.processed:
+            columns[i] = _converted(columns[i], process)
+        parameters = list(zip(*columns))
+    connection.exec_driver_sql(plan.sql, parameters)
+
+
+def _converted(column: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """`process` of each value, a value repeated from the row before converted only once."""
+    out: list[Any] = []
+    last_in: Any = out  # a value no row holds
+    last_out: Any = None
+    for value in column:
+        if value is not last_in:
+            last_in, last_out = value, process(value)
+        out.append(last_out)
+    return out
