@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notifications-events", type=int, default=None,
                         help="events in the notifications part (default 20,000; --quick 2,000)")
     parser.add_argument("--read-requests", type=int, default=None, help="requests per reader in the reads part")
+    parser.add_argument("--ingest-turns", type=int, default=None,
+                        help="ingests of the topic per checkout, in turns, median reported (default 3; --quick 1)")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="another checkout (say /work/main) whose timeline is measured beside this one's")
     args = parser.parse_args(argv)
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = BenchConfig()
     if args.quick:
-        config = BenchConfig(ingest_events=2_000, ingest_children=100, e2e_seconds=3, e2e_half_max_seconds=2,
-                             read_children=500, read_requests=20)
+        config = BenchConfig(ingest_events=2_000, ingest_children=100, ingest_turns=1, e2e_seconds=3,
+                             e2e_half_max_seconds=2, read_children=500, read_requests=20)
     if args.backend:
         config.backends = tuple(args.backend)
     if args.quick:
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         config.rebuild_events = args.rebuild_events
     if args.read_requests:
         config.read_requests = args.read_requests
+    if args.ingest_turns:
+        config.ingest_turns = args.ingest_turns
     if args.baseline:
         config.baseline_repo = str(args.baseline.resolve())
     parts = tuple(args.part or ("ingest", "reads", "rebuild", "web", "notifications", "journeys"))
