@@ -4,7 +4,7 @@ the claims of the batch's event ids.
 On SQLite the rows go to the driver's `executemany` with their parameters made ready here: the
 statement and each column's bind processor are SQLAlchemy's own, worked out once per table and
 columns, and only the columns that have a processor (times, on SQLite) are converted. SQLAlchemy's
-executemany builds and processes a parameter dictionary per row instead, which was a sixth of the
+executemany builds and processes a parameter dictionary per row instead, which was 15% of the
 ingest thread's time in a profile of the rebuild (construct_params, _init_compiled and the SQLite
 DATETIME processor: bench/results/profile-rebuild-2026-12-03-sqlite.txt). Inserting a batch's
 entries went from 26.3-27.1 to 15.0-16.2 µs an event, its claims from 24.7-25.3 to 12.8-20.8
