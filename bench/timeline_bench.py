@@ -640,15 +640,16 @@ async def _ingest_and_e2e(config: BenchConfig, workdir: Path, results: Results, 
                     # (a run after another's 60,000 half-rate events measured 26 s at 20 events/s).
                     on_topic = sum((await end_offsets(config.bootstrap, [topics["referrals"]])).values())
                     await _ingest_one(config, workdir, results, say, topics, on_topic, raw, raw_parsed, backend,
-                                      label, repo, latency=turn == config.ingest_turns)
+                                      label, repo, measure_latency=turn == config.ingest_turns)
     finally:
         await delete_topics(config.bootstrap, topics.values())
 
 
 async def _ingest_one(config: BenchConfig, workdir: Path, results: Results, say, topics: dict[str, str], expected: int,
-                      raw: float, raw_parsed: float, backend: str, label: str, repo: Path, *, latency: bool) -> None:
+                      raw: float, raw_parsed: float, backend: str, label: str, repo: Path, *,
+                      measure_latency: bool) -> None:
     """One checkout's timeline service: ingest of the topic into an empty store (a turn, added to
-    the checkout's turns); then, if `latency`, on the same running service, end-to-end latency at
+    the checkout's turns); then, if `measure_latency`, on the same running service, end-to-end latency at
     the set rate and, for this checkout, at half the median rate of its turns."""
     name = f"{backend}-{label}" if label else backend
     db = Database(backend, workdir)
@@ -667,7 +668,7 @@ async def _ingest_one(config: BenchConfig, workdir: Path, results: Results, say,
         ingest.update(timeline_events_per_s=round(median), ratio_to_raw_getmany=round(median / raw, 4),
                       ratio_to_getmany_and_validate=round(median / raw_parsed, 4))
         results.rss_mb.setdefault(f"timeline-{name}", {})["after_ingest"] = rss_after
-        if not latency:
+        if not measure_latency:
             return
         rates = [("set_rate", config.e2e_rate_per_s, config.e2e_seconds)]
         if not label:
