@@ -11,8 +11,15 @@ entries went from 26.3-27.1 to 15.0-16.2 µs an event, its claims from 24.7-25.3
 (bench/results/ingest-stages-2026-12-03-sqlite-*-turn*.md). A time repeated down a column (the
 batch's `stored_at`, its claims' `processed_at`) is converted once.
 
-On PostgreSQL SQLAlchemy's own path stays: it sends a batch as multi-row INSERTs
-("insertmanyvalues"), fewer round trips than the driver's executemany.
+On PostgreSQL the rows go through `COPY … FROM STDIN` (psycopg's `Cursor.copy`, whose
+`write_row` is C code in psycopg's binary build), in the session's transaction: a stream of
+rows, where SQLAlchemy sent multi-row INSERTs ("insertmanyvalues") of bound parameters, each
+parameter adapted by the driver one by one. Inserting a batch's entries and its claims took
+67 and 44 µs an event that way (bench/results/ingest-stages-2026-12-03-postgresql-*.md).
+COPY fills in a column's server default but not SQLAlchemy's Python-side one, which the plan
+refuses for both stores; its driver errors are wrapped as SQLAlchemy wraps an execute's (a
+unique violation is an IntegrityError, a lost connection an OperationalError, the connection
+invalidated), so the consumer's transient-error retry sees the same exceptions either way.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
 class _Plan(NamedTuple):
-    sql: str
+    sql: str  # the INSERT with positional parameters (SQLite), or the COPY (PostgreSQL)
     values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # a row's values, in the statement's order
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
 
@@ -36,13 +44,18 @@ class _Plan(NamedTuple):
 @lru_cache(maxsize=256)
 def _plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Plan:
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-    order = tuple(compiled.positiontup or ())
+    # The bound parameters in the statement's order: positional (SQLite's qmark) or named (psycopg's).
+    order = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
     if sorted(order) != sorted(columns):  # a column default SQLAlchemy would fill in: not done here
         raise ValueError(f"{table.name}: the INSERT's parameters {order} are not the rows' columns {columns}")
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
     processed = tuple((i, process) for i, process in enumerate(processors) if process is not None)
     values = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
-    return _Plan(compiled.string, values, processed)  # type: ignore[arg-type]
+    sql = compiled.string
+    if dialect.name == "postgresql":
+        quote = dialect.identifier_preparer
+        sql = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(name) for name in order)}) FROM STDIN"
+    return _Plan(sql, values, processed)  # type: ignore[arg-type]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -51,17 +64,38 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
+    dialect = connection.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
         session.execute(insert(table), rows)
         return
-    plan = _plan(table, tuple(rows[0]), connection.dialect)
+    plan = _plan(table, tuple(rows[0]), dialect)
     parameters = [plan.values(row) for row in rows]
     if plan.processed:
         columns = list(zip(*parameters))
         for i, process in plan.processed:
             columns[i] = _converted(columns[i], process)
         parameters = list(zip(*columns))
-    connection.exec_driver_sql(plan.sql, parameters)
+    if dialect.name == "sqlite":
+        connection.exec_driver_sql(plan.sql, parameters)
+    else:
+        _copy(connection, plan.sql, parameters)
+
+
+def _copy(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """`rows` through psycopg's COPY on the connection's own transaction; a driver error is
+    raised as SQLAlchemy raises an execute's (SQLAlchemy has no COPY of its own)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    dialect = connection.dialect
+    try:
+        with dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                  dialect=dialect) from exc
 
 
 def _converted(column: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
