@@ -1,0 +1,68 @@
+"""The freshness gate (services.common.consent_freshness) against the real broker: it knows its
+topics' partitions without asking for the whole cluster's metadata on every read, and a
+partition added to a topic closes the gate within the metadata age (fail closed)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.common import consent_freshness
+from services.common.consent_freshness import ConsentCopyFreshness
+
+
+def _gate(bootstrap: str, topic: str) -> ConsentCopyFreshness:
+    gauge = Gauge("behind", "messages not applied", ["topic"], registry=CollectorRegistry())
+    return ConsentCopyFreshness(bootstrap, group_id=f"gate-{uuid.uuid4().hex[:8]}", topics=[topic],
+                                client_id="gate-test", behind_gauge=gauge, waiting="reads wait")
+
+
+async def test_a_read_asks_the_broker_for_its_topics_only(kafka_bootstrap, fresh_topic):
+    topic = await fresh_topic("gate")
+    gate = _gate(kafka_bootstrap, topic)
+    await gate.start()
+    try:
+        async def whole_cluster():
+            raise AssertionError("a read asked for the metadata of every topic in the cluster")
+
+        gate._consumer._client.fetch_all_metadata = whole_cluster  # type: ignore[union-attr]
+        for _ in range(3):
+            assert await gate.wait_until_fresh(0.1) == {}  # an empty topic: nothing to apply
+    finally:
+        await gate.stop()
+
+
+async def test_a_partition_added_to_the_topic_closes_the_gate_within_the_metadata_age(
+        kafka_bootstrap, fresh_topic, monkeypatch):
+    monkeypatch.setattr(consent_freshness, "_METADATA_MAX_AGE_MS", 500)
+    topic = await fresh_topic("gate", partitions=1)
+    gate = _gate(kafka_bootstrap, topic)
+    await gate.start()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await producer.start()
+    try:
+        assert await gate.wait_until_fresh(0.1) == {}
+        await admin.create_partitions({topic: NewPartitions(total_count=2)})
+        # A withdrawal on the new partition, which nothing has applied: the gate must see it.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await producer.send_and_wait(topic, b"{}", partition=1)
+                break
+            except Exception:  # noqa: BLE001 - the producer has not seen the new partition yet
+                assert time.monotonic() < deadline, "the broker never accepted a message on the new partition"
+                await asyncio.sleep(0.2)
+        while (lag := await gate.wait_until_fresh(0.1)) != {(topic, 1): 1}:
+            assert time.monotonic() < deadline, f"the gate did not see the new partition: {lag}"
+            await asyncio.sleep(0.2)
+    finally:
+        await producer.stop()
+        await admin.close()
+        await gate.stop()
