@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates/updates the project's virtualenv (.venv) from requirements.lock. Idempotent and fast
 # when nothing changed: the sync is skipped while .venv/.lock-stamp holds the sha256 of
-# requirements.lock and pyproject.toml (the editable install depends on the latter).
+# requirements.lock, pyproject.toml (the editable install depends on it) and the sync's options.
 #
 # Environment: PYTHON  interpreter to create .venv with (default: python3.11, else python3 if
 #                      it is 3.11)
@@ -100,7 +100,13 @@ install_web_assets() {
   fi
 }
 
-want=$(cat "$LOCK" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
+# Bytecode compiled once here, not by every process that starts: Python writes no .pyc where
+# PYTHONDONTWRITEBYTECODE is set (as on CI machines), and then compiled every imported module
+# at each start. Importing a service took 4.9 s that way and 2.4 s with the .pyc files, and a
+# service's first authenticated request compiled anyio's thread backend (~0.4 s) on the spot.
+SYNC_OPTIONS=(--compile-bytecode)
+
+want=$( (cat "$LOCK" "$ROOT/pyproject.toml"; echo "${SYNC_OPTIONS[*]}") | sha256sum | cut -d' ' -f1)
 have=""
 [[ -f $STAMP ]] && have=$(<"$STAMP")
 if [[ $want == "$have" ]]; then
@@ -113,7 +119,7 @@ fi
 rm -f "$STAMP"
 export VIRTUAL_ENV=$VENV
 say "syncing .venv with requirements.lock"
-"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" "$LOCK"
+"$VENV/bin/uv" pip sync --quiet "${SYNC_OPTIONS[@]}" --python "$VENV/bin/python" "$LOCK"
 say "installing the project (editable)"
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e . --no-deps
 echo "$want" >"$STAMP"
