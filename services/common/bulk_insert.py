@@ -14,8 +14,9 @@ batch's `stored_at`, its claims' `processed_at`) is converted once.
 On PostgreSQL the rows go through `COPY … FROM STDIN` (psycopg's `Cursor.copy`, whose
 `write_row` is C code in psycopg's binary build), in the session's transaction: a stream of
 rows, where SQLAlchemy sent multi-row INSERTs ("insertmanyvalues") of bound parameters, each
-parameter adapted by the driver one by one. Inserting a batch's entries and its claims took
-67 and 44 µs an event that way (bench/results/ingest-stages-2026-12-03-postgresql-*.md).
+parameter adapted by the driver one by one. Inserting a batch's entries took 50-71 µs an event
+that way and 19-20 by COPY, its claims 27-47 and 8-25 (in process, the two checkouts in turns:
+bench/results/ingest-stages-2026-12-03-postgresql-*-turn*.md).
 COPY fills in a column's server default but not SQLAlchemy's Python-side one, which the plan
 refuses for both stores; its driver errors are wrapped as SQLAlchemy wraps an execute's (a
 unique violation is an IntegrityError, a lost connection an OperationalError, the connection
