@@ -102,7 +102,7 @@ install_web_assets() {
 
 # Bytecode compiled once here, not by every process that starts: Python writes no .pyc where
 # PYTHONDONTWRITEBYTECODE is set (as on CI machines), and then compiled every imported module
-# at each start. Importing a service took 4.9 s that way and 2.4 s with the .pyc files, and a
+# at each start. Importing a service took 4.9 s that way and 2.0-2.4 s with the .pyc files, and a
 # service's first authenticated request compiled anyio's thread backend (~0.4 s) on the spot.
 SYNC_OPTIONS=(--compile-bytecode)
 
