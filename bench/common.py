@@ -34,6 +34,15 @@ def ratio(a: float, b: float) -> float:
     return round(a / b, 2) if b else float("nan")
 
 
+def next_poll_s(waited_s: float, interval_s: float, backoff: float) -> float:
+    """How long a reader polling the timeline for something to show waits before its next read:
+    the longer of `interval_s` and `backoff` times what it has waited so far. Every read is a
+    write (access log, outbox), so readers polling at a fixed 10 ms made their own load set the
+    latency once it passed 100 ms; backing off keeps a figure within `interval_s` below
+    interval_s / backoff and within `backoff` of itself beyond, at a bounded read rate."""
+    return max(interval_s, backoff * waited_s)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

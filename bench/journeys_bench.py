@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import MetaData, select
 
 from bench.chaos.driver import WATCHED_GRANTS, ApiClient, Child, Tally, Workload, parent_of
-from bench.common import API_NAMES, TOPIC_KINDS, bench_stack, create_topics, delete_topics, percentile
+from bench.common import API_NAMES, TOPIC_KINDS, bench_stack, create_topics, delete_topics, next_poll_s, percentile
 from bench.timeline_bench import Database, rss_mb
 from demo.cast import GRACE, PRIYA, SAM, Person
 from services.common.db import make_engine
@@ -66,11 +66,9 @@ class JourneysConfig:
     withdrawals: int = 200
     withdrawal_rate_per_s: float = 10.0
     poll_interval_s: float = 0.01
-    # A concern's reader waits the longer of poll_interval_s and this share of its wait so far,
-    # as the timeline benchmark's watchers do (bench/timeline_bench.py, e2e_poll_backoff): every
-    # read is a write, and at 20 concerns a second each polled every 10 ms, latency past 100 ms
-    # made the readers' own load set the latency measured. Within the target (150 ms) a figure
-    # is read to within 15 ms. The withdrawal's reader keeps polling every poll_interval_s.
+    # A concern's reader waits the longer of poll_interval_s and this share of its wait so far
+    # (bench.common.next_poll_s, as the timeline benchmark's watchers do): within the target
+    # (150 ms) a figure is read to within 15 ms. The withdrawal's reader polls every poll_interval_s.
     poll_backoff: float = 0.1
     setup_concurrency: int = 8
     notification_wait_s: float = 60.0
@@ -204,8 +202,8 @@ class Journeys:
                 return reads, (time.perf_counter() - read_sent) * 1000
             if time.monotonic() > deadline:
                 raise RuntimeError(f"entry {event_id or summary} not visible to {SAM.organisation_id} after {timeout_s}s")
-            await asyncio.sleep(every_s or max(self.config.poll_interval_s,
-                                               self.config.poll_backoff * (time.perf_counter() - started)))
+            await asyncio.sleep(every_s or next_poll_s(time.perf_counter() - started, self.config.poll_interval_s,
+                                                       self.config.poll_backoff))
 
     async def raise_concern(self, child: Child, summary: str = CONCERN["summary"]) -> str:
         response = await self.http.post(f"{self.urls['referrals']}/children/{child.child_id}/concerns",

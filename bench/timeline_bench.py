@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import make_url
 
 from bench.chaos.checks import end_offsets
-from bench.common import create_topics, delete_topics, free_port, percentile
+from bench.common import create_topics, delete_topics, free_port, next_poll_s, percentile
 from schemas.catalogue import make_envelope, parse_event
 from schemas.envelope import Actor
 from schemas.events import consent as c
@@ -80,13 +80,9 @@ class BenchConfig:
     e2e_rate_per_s: float = 20.0
     e2e_seconds: float = 30.0
     e2e_poll_interval_s: float = 0.01
-    # Every poll is a recorded read (a write): polling each watched event every 10 ms until it
-    # shows made 100 reads a second per event still unseen, so once latency passed a second
-    # (5 watched a second: 5 unseen, 500 reads a second) the poller's own load set the latency
-    # it measured, and runs at half the maximum rate collapsed to seconds (2026-12-03). A
-    # watcher therefore waits the longer of 10 ms and this share of the time it has waited:
-    # within the targets (≤ 150 ms) a figure is read to within 15 ms, beyond them to within
-    # 10%, and the reads stay near 10 a second per watched event a second whatever the latency.
+    # A watcher waits the longer of e2e_poll_interval_s and this share of its wait so far
+    # (bench.common.next_poll_s): polling every 10 ms made 100 reads (writes) a second per event
+    # still unseen, and runs at half the maximum rate collapsed to seconds (2026-12-03).
     e2e_poll_backoff: float = 0.1
     # 5 a second keeps the poller well under what the service serves while it ingests.
     e2e_watched_per_s: float = 5.0
@@ -427,7 +423,7 @@ async def e2e_latency(service: ServiceProcess, bootstrap: str, topic: str, confi
                 if response.status_code == 200 and response.json()["entries"]:
                     latencies.append(waited)
                     return
-                await asyncio.sleep(max(config.e2e_poll_interval_s, config.e2e_poll_backoff * waited))
+                await asyncio.sleep(next_poll_s(waited, config.e2e_poll_interval_s, config.e2e_poll_backoff))
 
         count = int(rate * (seconds or config.e2e_seconds))
         # Made and serialised beforehand: at thousands a second, that would slow the producer down.
