@@ -52,8 +52,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, null, or_, select, union_all,
-    update,
+    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, bindparam, insert, null, or_, select,
+    union_all, update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -96,6 +96,15 @@ class ConsentCopy:
             Column("received_at", DateTime(timezone=True), nullable=True),
         )
         self.holds = Table(HOLDS_TABLE_NAME, metadata, *_hold_columns())
+        # states_for's one statement, built once (the children bound at each read): built per
+        # read it was a third of the timeline's consent-state read (0.2-0.3 ms on SQLite).
+        children = bindparam("children", expanding=True)
+        kept = select(self.table.c.child_id, self.table.c.envelope).where(self.table.c.child_id.in_(children))
+        holding = select(self.holds.c.child_id, null().label("envelope")).where(
+            self.holds.c.released_at.is_(None), or_(self.holds.c.child_id.is_(None), self.holds.c.child_id.in_(children)))
+        # The kept events and the open holds in one statement: one round trip a read, not two
+        # (a page of 100 on PostgreSQL spent ~1 ms in the second).
+        self._kept_and_holding = union_all(kept, holding)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -223,12 +232,7 @@ class ConsentCopy:
         wanted = list(keys)
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
-            # The kept events and the open holds in one statement: one round trip a read, not
-            # two (a page of 100 on PostgreSQL spent ~1 ms in the second).
-            kept = select(self.table.c.child_id, self.table.c.envelope).where(self.table.c.child_id.in_(chunk))
-            holding = select(self.holds.c.child_id, null().label("envelope")).where(
-                self.holds.c.released_at.is_(None), or_(self.holds.c.child_id.is_(None), self.holds.c.child_id.in_(chunk)))
-            for child_id, raw in session.execute(union_all(kept, holding)):
+            for child_id, raw in session.execute(self._kept_and_holding, {"children": chunk}):
                 if raw is not None:
                     found[child_id].append(parse_event(raw))
                 elif child_id is None:

@@ -21,4 +21,7 @@ def utc_now() -> datetime:
 
 def utc(value: datetime) -> datetime:
     """`value` in UTC; a naive value (SQLite keeps no zone) is taken to be UTC already."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    zone = value.tzinfo
+    if zone is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value if zone is timezone.utc else value.astimezone(timezone.utc)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.envelope import EnvelopeBase
@@ -32,6 +32,42 @@ from services.timeline.domain.entries import StoredEntry
 from services.timeline.service_layer.ingest import BUS
 
 
+# A read's queries are built once, here, and bound at each execution: building a select
+# (and its cache key) for every query took ~0.8 ms of the 2 ms a chunk of 81 entries took on
+# SQLite, as long as reading the rows themselves (bench/results/timeline-2026-12-03-read-queries.md).
+
+# An entry's kind (EntryKind, less the child) as one row value, to match against a list of kinds
+# in one IN: a NULL author organisation (a parent's entry) or requester is compared as '', since
+# in SQL NULL equals nothing. No organisation id is ever '' (the contracts' min_length=1).
+_KIND = tuple_(func.coalesce(entries.c.author_organisation_id, ""), entries.c.category,
+               func.coalesce(entries.c.answers_request_of, ""))
+
+
+def _kind_value(kind: EntryKind) -> tuple[str, str, str]:
+    return kind.author_organisation_id or "", kind.category, kind.answers_request_of or ""
+
+
+def _chunk_query(*, after_cursor: bool, of_kinds: bool) -> Select:
+    """A child's entries newest first, `limit` of them; older than the cursor (`at`,
+    `event_id`) if `after_cursor`; only of the `kinds` (_KIND values) if `of_kinds`."""
+    query = select(*(entries.c[name] for name in STORED_ENTRY_COLUMNS)).where(entries.c.child_id == bindparam("child_id"))
+    if after_cursor:
+        at = bindparam("at", type_=entries.c.occurred_at.type)
+        query = query.where(or_(entries.c.occurred_at < at,
+                                and_(entries.c.occurred_at == at, entries.c.event_id < bindparam("event_id"))))
+    if of_kinds:
+        query = query.where(_KIND.in_(bindparam("kinds", expanding=True)))
+    return query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(bindparam("limit"))
+
+
+_CHUNK_QUERIES: dict[tuple[bool, bool], Select] = {
+    (after_cursor, of_kinds): _chunk_query(after_cursor=after_cursor, of_kinds=of_kinds)
+    for after_cursor in (False, True) for of_kinds in (False, True)
+}
+_KINDS_QUERY = select(entries.c.author_organisation_id, entries.c.category, entries.c.answers_request_of).where(
+    entries.c.child_id == bindparam("child_id")).distinct()
+
+
 class TimelineSnapshot:
     """The reads of one consistent snapshot of the store (TimelineStore.reading)."""
 
@@ -43,8 +79,7 @@ class TimelineSnapshot:
         of its own: found through ix_timeline_entries_child_time, 1 ms for 1,000 entries on
         SQLite where an index of the kinds took 0.4 ms, but that index cost ingest 8-25% (one
         more B-tree written at random per entry)."""
-        kind = (entries.c.author_organisation_id, entries.c.category, entries.c.answers_request_of)
-        rows = self._session.execute(select(*kind).where(entries.c.child_id == str(child_id)).distinct())
+        rows = self._session.execute(_KINDS_QUERY, {"child_id": str(child_id)})
         return [EntryKind(child_id, *row) for row in rows]
 
     def entry_chunks(self, child_id: UUID, before: Cursor | None, chunk_size: int,
@@ -53,27 +88,14 @@ class TimelineSnapshot:
         the caller stops iterating; only those of `kinds`, if given (none if it is empty)."""
         if kinds is not None and not kinds:
             return
-        only = None if kinds is None else or_(*(
-            and_(entries.c.author_organisation_id == kind.author_organisation_id,  # None: IS NULL
-                 entries.c.category == kind.category,
-                 entries.c.answers_request_of == kind.answers_request_of)
-            for kind in kinds))
+        params: dict[str, object] = {"child_id": str(child_id), "limit": chunk_size}
+        if kinds is not None:
+            params["kinds"] = [_kind_value(kind) for kind in kinds]
         cursor = before
         while True:
-            query = select(*(entries.c[name] for name in STORED_ENTRY_COLUMNS)).where(
-                entries.c.child_id == str(child_id))
-            if only is not None:
-                query = query.where(only)
             if cursor is not None:
-                at = utc(cursor.occurred_at)
-                query = query.where(
-                    or_(
-                        entries.c.occurred_at < at,
-                        and_(entries.c.occurred_at == at, entries.c.event_id < str(cursor.event_id)),
-                    )
-                )
-            chunk = stored_entries(self._session.execute(
-                query.order_by(entries.c.occurred_at.desc(), entries.c.event_id.desc()).limit(chunk_size)))
+                params["at"], params["event_id"] = utc(cursor.occurred_at), str(cursor.event_id)
+            chunk = stored_entries(self._session.execute(_CHUNK_QUERIES[cursor is not None, kinds is not None], params))
             if chunk:
                 yield chunk
             if len(chunk) < chunk_size:
@@ -155,7 +177,7 @@ class TimelineStore:
     def record_view(self, record: AccessRecord, envelope: EnvelopeBase, *, audit_topic: str) -> None:
         """The access-log row and the TimelineViewed outbox row, in one transaction."""
         with self._transactions() as uow:
-            uow.session.execute(insert(access_log).values(access_row(record)))
+            uow.session.execute(insert(access_log), access_row(record))
             uow.publish(envelope, topic=audit_topic)
 
     def access_records(self, child_id: UUID, *, limit: int) -> list[AccessRecord]:

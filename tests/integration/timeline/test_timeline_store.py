@@ -175,6 +175,21 @@ def test_only_the_entries_of_the_kinds_asked_for_are_fetched_nulls_matched_as_nu
     assert len({e.event_id for chunk in store.entry_chunks(child, None, 10) for e in chunk}) == 4  # no condition
 
 
+def test_the_kinds_asked_for_come_newest_first_in_chunks_each_resumed_after_the_last(store):
+    """The kinds' condition and the cursor's together (a read past its first chunk)."""
+    child = uuid4()
+    setting = [concern(child, time=T0 + timedelta(minutes=i)) for i in range(5)]
+    slt = [concern(child, SLT, time=T0 + timedelta(minutes=i, seconds=30)) for i in range(5)]
+    store.ingest(setting + slt)
+
+    chunks = list(store.entry_chunks(child, None, 2, [EntryKind(child, SLT_ORG, "concern", None)]))
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    assert [e.event_id for chunk in chunks for e in chunk] == [e.id for e in reversed(slt)]
+    after = Cursor(slt[3].time, slt[3].id)
+    assert [e.event_id for chunk in store.entry_chunks(child, after, 10, [EntryKind(child, SETTING_ORG, "concern", None)])
+            for e in chunk] == [e.id for e in reversed(setting[:4])]
+
+
 def test_the_migrations_make_exactly_the_tables_the_store_describes(database_url, sessions):
     assert drift_from_migrations(database_url, tables.metadata) == []
 
