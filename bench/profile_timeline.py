@@ -8,6 +8,8 @@ process, written as text to bench/results/profile-<what>-<backend>.txt.
                                                                   # (bench/results/gc-pauses-<date>-<backend>.md)
     python -m bench.profile_timeline stages --backend sqlite      # ingest's time per event by stage, no profiler
                                                                   # (bench/results/ingest-stages-<date>-<backend>.md)
+    python -m bench.profile_timeline read-parts --backend sqlite  # each query of a read, timed in turns, no profiler
+                                                                  # (bench/results/read-parts-<date>-<backend>.md)
 
 pyinstrument samples one thread; the service runs its database work in worker threads
 (asyncio.to_thread), so here `asyncio.to_thread` runs its function inline: the profile then
@@ -28,7 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -335,14 +337,84 @@ async def gc_pauses(backend: str, requests: int, workdir: Path, out: Path, boots
     print(f"gc: wrote {stem}.md and .json")
 
 
+def read_parts(backend: str, rounds: int, workdir: Path, out: Path) -> None:
+    """The parts of a read, each timed on its own in the store the reads benchmark seeds (a child
+    with 1,000 entries among 10,000), in turns, `rounds` times each; the median of each. In one
+    snapshot (but the access-log write, a transaction of its own), as a read takes them."""
+    from services.timeline.domain.reading import AccessRecord
+    from services.timeline.service_layer.reads import SOURCE
+    from schemas.catalogue import make_envelope
+    from schemas.events.audit import TimelineViewed
+
+    db = Database(backend, workdir)
+    try:
+        target = uuid.uuid4()
+        run_migrations(db.url, MIGRATIONS)
+        seed_reads(db.url, BenchConfig(), target)
+        engine = make_engine(db.url)
+        store = TimelineStore(make_session_factory(engine))
+        store.ingest([event for events in reads_consent_events(target).values() for event in events])
+        kinds = store.entry_kinds(target)
+        some_kinds = kinds[: max(1, len(kinds) // 2)]
+
+        def record_view(shown: int) -> None:
+            now = datetime.now(timezone.utc)
+            view_id = uuid.uuid4()
+            bases = tuple((uuid.uuid4(), "consent") for _ in range(shown))
+            record = AccessRecord(view_id=view_id, child_id=target, viewer_practitioner_id=SLT.practitioner_id,
+                                  viewer_organisation_id=SLT.organisation_id, viewer_agency=str(SLT.agency),
+                                  viewer_role=SLT.role, viewed_at=now, entries_shown=shown, bases=bases)
+            viewed = make_envelope(TimelineViewed(viewed_at=now, entries_shown=shown,
+                                                  shown=[{"event_id": e, "basis": b} for e, b in bases]),  # type: ignore[misc]
+                                   subject=target, actor=SLT, source=SOURCE, event_id=view_id, time=now)
+            store.record_view(record, viewed, audit_topic="bench.read-parts")
+
+        took: dict[str, list[float]] = {}
+        with store.reading() as snapshot:
+            parts = {
+                "consent state (one query, folded)": lambda: snapshot.consent_state(target),
+                "the child's kinds of entry": lambda: snapshot.entry_kinds(target),
+                "a chunk of 81 entries": lambda: next(snapshot.entry_chunks(target, None, 81)),
+                f"a chunk of 81 entries of {len(some_kinds)} of the {len(kinds)} kinds":
+                    lambda: next(snapshot.entry_chunks(target, None, 81, some_kinds)),
+                "a chunk of 1,001 entries": lambda: next(snapshot.entry_chunks(target, None, 1001)),
+                "record the view of 100 entries (access log, outbox; a transaction)": lambda: record_view(100),
+            }
+            for _ in range(max(1, rounds // 10)):  # warm: statement caches, page caches
+                for part in parts.values():
+                    part()
+            for _ in range(rounds):
+                for name, part in parts.items():
+                    began = time.perf_counter()
+                    part()
+                    took.setdefault(name, []).append((time.perf_counter() - began) * 1000)
+        engine.dispose()
+    finally:
+        db.drop()
+    medians = {name: percentile(values, 50) for name, values in took.items()}
+    lines = [f"# The parts of a timeline read ({backend})", "",
+             f"`python -m bench.profile_timeline read-parts --backend {backend}`: the reads benchmark's store (a child "
+             f"with 1,000 entries among 10,000), each part run {rounds} times in turns in one process, no profiler; "
+             f"median ms. Load average at the end: {[round(x, 2) for x in os.getloadavg()]}.", "",
+             "| part | median ms |", "|---|---:|", *(f"| {name} | {ms:.3f} |" for name, ms in medians.items())]
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"read-parts-{date.today().isoformat()}-{backend}"
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    stem.with_suffix(".json").write_text(json.dumps({"backend": backend, "rounds": rounds, "median_ms": medians},
+                                                    indent=2))
+    print("\n".join(lines))
+    print(f"read-parts: wrote {stem}.md and .json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_timeline", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["ingest", "faust", "read", "gc", "stages"])
+    parser.add_argument("what", choices=["ingest", "faust", "read", "gc", "stages", "read-parts"])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--gc-requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=500, help="read-parts: times each part is run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -354,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(ingest_stages(args.backend, args.events, args.batch, workdir, args.out))
         elif args.what == "faust":
             asyncio.run(profile_faust(args.events, workdir, args.out, bootstrap))
+        elif args.what == "read-parts":
+            read_parts(args.backend, args.rounds, workdir, args.out)
         elif args.what == "read":
             asyncio.run(profile_read(args.backend, args.requests, workdir, args.out, bootstrap))
         else:

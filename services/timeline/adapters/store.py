@@ -32,9 +32,10 @@ from services.timeline.domain.entries import StoredEntry
 from services.timeline.service_layer.ingest import BUS
 
 
-# A read's queries are built once, here, and bound at each execution: building a select
-# (and its cache key) for every query took ~0.8 ms of the 2 ms a chunk of 81 entries took on
-# SQLite, as long as reading the rows themselves (bench/results/timeline-2026-12-03-read-queries.md).
+# A read's queries are built once, here, and bound at each execution. Building a select (and
+# its cache key) for every query cost about as much as reading its rows: on SQLite a chunk of
+# 81 entries took 1.3-1.9 ms built per read, 0.8-1.5 built once; 81 of some kinds only 1.8-2.8
+# against 1.0-1.7 (`python -m bench.profile_timeline read-parts`, bench/results/read-parts-2026-12-03-*).
 
 # An entry's kind (EntryKind, less the child) as one row value, to match against a list of kinds
 # in one IN: a NULL author organisation (a parent's entry) or requester is compared as '', since
