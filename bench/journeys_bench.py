@@ -4,7 +4,7 @@ topics and consumer groups:
 
 1. Concern → visible to another organisation. The nursery SENCO (Priya) POSTs a concern to the
    referrals API; the SLT service (Sam's organisation), on the child's team with a consent for
-   concerns, watches the timeline's store (a read-only SELECT every 10 ms, Journeys.wait_stored)
+   concerns, watches the timeline's store (a read-only SELECT every 10 ms, bench.common.until_stored)
    until the entry is committed, then reads the timeline API every 10 ms (backing off to a tenth
    of its wait past 100 ms: JourneysConfig.poll_backoff) until it shows. Latency = from just
    before the POST is sent to the response of the first GET that shows the entry. At
@@ -44,7 +44,9 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, MetaData, create_engine, select
 
 from bench.chaos.driver import WATCHED_GRANTS, ApiClient, Child, Tally, Workload, parent_of
-from bench.common import API_NAMES, TOPIC_KINDS, bench_stack, create_topics, delete_topics, next_poll_s, percentile
+from bench.common import (
+    API_NAMES, TOPIC_KINDS, bench_stack, create_topics, delete_topics, next_poll_s, percentile, until_stored,
+)
 from bench.timeline_bench import Database, rss_mb
 from demo.cast import GRACE, PRIYA, SAM, Person
 from services.common.db import make_engine
@@ -193,38 +195,21 @@ class Journeys:
             return None
         return response.json()["entries"] if response.status_code == 200 else None
 
-    async def wait_stored(self, child: Child, summary: str, deadline: float) -> None:
-        """Until the timeline has committed an entry with `summary` for the child: read from its
-        store, read-only, every poll interval. Such a read costs the service next to nothing,
-        where each read through its API is a write (access log, outbox): 20 concerns a second,
-        each read ten times in its first 100 ms, made 200 reads a second, and on two cores the
-        readers then set the latency they measured (p50 53 ms in one run, 405 in another)."""
-        if self._timeline_store is None:
-            # A plain engine: no writer's turn, no transaction beyond the SELECT.
-            self._timeline_store = create_engine(self.dbs["timeline"].url)
-        query = select(entries.c.event_id).where(entries.c.child_id == str(child.child_id),
-                                                 entries.c.summary.contains(summary, autoescape=True))
-
-        def stored() -> bool:
-            with self._timeline_store.connect() as conn:
-                return conn.execute(query).first() is not None
-
-        while not await asyncio.to_thread(stored):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"entry {summary} not stored by the timeline in time")
-            await asyncio.sleep(self.config.poll_interval_s)
-
     async def wait_visible(self, child: Child, event_id: str | None = None, *, summary: str | None = None,
                            every_s: float | None = None, timeout_s: float = 120,
                            once_stored: bool = False) -> tuple[int, float]:
         """Sam's organisation reads every `every_s` (the poll interval) until the entry (by event
         id, or by its summary) shows; returns the reads and how long the showing one took (ms).
-        `once_stored`: the reads start once the timeline's store holds it (wait_stored)."""
+        `once_stored`: the reads start once the timeline's store holds it (bench.common.until_stored)."""
         deadline, reads = time.monotonic() + timeout_s, 0
         started = time.perf_counter()
         if once_stored:
             assert summary is not None, "the store is searched by summary"
-            await self.wait_stored(child, summary, deadline)
+            if self._timeline_store is None:
+                self._timeline_store = create_engine(self.dbs["timeline"].url)
+            await until_stored(self._timeline_store, select(entries.c.event_id).where(
+                entries.c.child_id == str(child.child_id), entries.c.summary.contains(summary, autoescape=True)),
+                interval_s=self.config.poll_interval_s, deadline=deadline, what=f"entry {summary}")
         while True:
             reads += 1
             read_sent = time.perf_counter()
