@@ -96,8 +96,9 @@ class ConsentCopy:
             Column("received_at", DateTime(timezone=True), nullable=True),
         )
         self.holds = Table(HOLDS_TABLE_NAME, metadata, *_hold_columns())
-        # states_for's one statement, built once (the children bound at each read): built per
-        # read it was a third of the timeline's consent-state read (0.2-0.3 ms on SQLite).
+        # states_for's one statement, built once (the children bound at each read): the
+        # timeline's consent-state read took 0.54-0.85 ms on SQLite against 1.14-1.43 built per
+        # read, 1.37-1.48 on PostgreSQL against 2.00-2.25 (bench/results/read-parts-2026-12-03-*).
         children = bindparam("children", expanding=True)
         kept = select(self.table.c.child_id, self.table.c.envelope).where(self.table.c.child_id.in_(children))
         holding = select(self.holds.c.child_id, null().label("envelope")).where(

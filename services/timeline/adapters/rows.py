@@ -81,9 +81,9 @@ STORED_ENTRY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StoredEntry
 
 
 def stored_entries(rows: Any) -> list[StoredEntry]:
-    """StoredEntry of each row of a query that selects STORED_ENTRY_COLUMNS, unpacked by position
-    (no field looked up by name, no conversion looked up per field: the general `from_row` took
-    twice as long for a page of 1,000). Ids are stored as text; SQLite keeps times without zone."""
+    """StoredEntry of each row of a query that selects STORED_ENTRY_COLUMNS, unpacked by position,
+    no conversion looked up per field (which `from_row` does: 1.1 ms of the 12.6 a chunk of 1,001
+    took on SQLite, measured ad hoc). Ids are stored as text; SQLite keeps times without zone."""
     return [StoredEntry(UUID(event_id), _child_uuid(child_id), utc(occurred_at), organisation, category, answers, shown_as)
             for event_id, child_id, occurred_at, organisation, category, answers, shown_as in rows]
 
