@@ -52,10 +52,13 @@ async def until_stored(engine: Engine, query: Executable, *, interval_s: float, 
 
     A reader that waits for an entry waits here before it reads through the timeline API. Such a
     read costs the service next to nothing, where each read through the API is a write (access
-    log, outbox): readers of the API alone, at 20 concerns a second, made 200 reads a second and
-    on two cores set the latency they measured (journeys p50 53 ms in one run, 405 in another,
-    the same code, 2026-12-03). `engine`: a plain one (create_engine), so that no writer's turn
-    is taken (services.common.db) and no transaction outlives the SELECT."""
+    log, outbox) and the dearest request the service serves. Reading the API alone from the
+    moment the concern was sent, the journeys' reader read each concern about twice (1.9-2.1
+    times), the first read beside the POST, and on two cores already busy with four services
+    that load set much of what it measured: concern -> visible p50 262-405 ms in four runs on
+    2026-12-03, of two checkouts alike; watching the store first, one read each, 75-128 ms
+    (bench/results/journeys-2026-12-03-*). `engine`: a plain one (create_engine), so that no
+    writer's turn is taken (services.common.db) and no transaction outlives the SELECT."""
 
     def found() -> bool:
         with engine.connect() as connection:
