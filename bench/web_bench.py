@@ -260,7 +260,7 @@ def run(config: WebBenchConfig, workdir: Path) -> WebResults:
     )
     suffix = uuid.uuid4().hex[:10]
     topics = {kind: f"bench.web.{kind}.{suffix}" for kind in TOPIC_KINDS}
-    asyncio.run(_create_topics(config.bootstrap, list(topics.values())))
+    asyncio.run(_prepare_topics(config.bootstrap, list(topics.values())))
     stack = bench_stack(workdir, config.bootstrap, topics, f"web-{suffix}", web=True,
                         extra_env={"TAC_WEB_SERVER_TIMING": "true"})
     try:
@@ -285,7 +285,7 @@ def run(config: WebBenchConfig, workdir: Path) -> WebResults:
     finally:
         stack.stop()
         try:
-            asyncio.run(_delete_topics(config.bootstrap, list(topics.values())))
+            asyncio.run(delete_topics(config.bootstrap, list(topics.values())))
         except Exception as e:  # noqa: BLE001 - the figures stand; say so
             results.notes.append(f"could not delete the bench topics: {type(e).__name__}")
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
