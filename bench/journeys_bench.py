@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import Engine, MetaData, create_engine, select
+from sqlalchemy import MetaData, create_engine, select
 
 from bench.chaos.driver import WATCHED_GRANTS, ApiClient, Child, Tally, Workload, parent_of
 from bench.common import (
@@ -107,7 +107,8 @@ class Journeys:
         self.stack = bench_stack(workdir, config.bootstrap, self.topics, f"journeys-{suffix}", extra_env=env)
         self.urls = self.stack.urls
         self.children: list[Child] = []
-        self._timeline_store: Engine | None = None
+        # The timeline's store, read only, by a concern's reader (wait_visible): a plain engine.
+        self.timeline_store = create_engine(self.dbs["timeline"].url)
         # Idle connections are let go after 2 s, before the services' server closes them (5 s):
         # a POST is never sent on a connection the other side is closing.
         self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(
@@ -141,8 +142,7 @@ class Journeys:
         await asyncio.to_thread(self.stack.wait_until_ready, 300)
 
     async def stop(self) -> None:
-        if self._timeline_store is not None:
-            self._timeline_store.dispose()
+        self.timeline_store.dispose()
         await self.http.aclose()
         await self.api.close()
         self.stack.stop()
@@ -205,9 +205,7 @@ class Journeys:
         started = time.perf_counter()
         if once_stored:
             assert summary is not None, "the store is searched by summary"
-            if self._timeline_store is None:
-                self._timeline_store = create_engine(self.dbs["timeline"].url)
-            await until_stored(self._timeline_store, select(entries.c.event_id).where(
+            await until_stored(self.timeline_store, select(entries.c.event_id).where(
                 entries.c.child_id == str(child.child_id), entries.c.summary.contains(summary, autoescape=True)),
                 interval_s=self.config.poll_interval_s, deadline=deadline, what=f"entry {summary}")
         while True:
