@@ -215,6 +215,19 @@ def make_snapshot_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bound, expire_on_commit=False)
 
 
+def make_recorded_read_factory(engine: Engine) -> sessionmaker[Session] | None:
+    """Sessions for a read that records itself (the timeline's access log): one snapshot for
+    every query of the read, and the record written in the same transaction. PostgreSQL:
+    REPEATABLE READ, read-write. It only INSERTs rows with new keys, which never meet a
+    serialization failure (PostgreSQL docs, "Transaction Isolation": only UPDATE, DELETE and
+    row locks do). SQLite: None, since a write there takes the single writer's turn, which a
+    read must not queue for: the read takes a snapshot and then writes its record in a
+    transaction of its own."""
+    if engine.dialect.name == "sqlite":
+        return None
+    return sessionmaker(engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
+
+
 def is_transient(exc: BaseException) -> bool:
     """A database failure worth retrying as it is (the database is away, busy or restarting),
     as opposed to one that the same work would hit again and again."""

@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from schemas.catalogue import make_envelope
-from schemas.envelope import Actor, new_event_id
+from schemas.envelope import Actor, EnvelopeBase, new_event_id
 from schemas.events.audit import TimelineViewed
 from services.common.errors import Forbidden
 from consent_policy.decision import Decision, Viewer
@@ -117,7 +117,8 @@ def read_timeline(
     not see, so the answer never tells anyone which children exist."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    with store.reading() as snapshot:
+    with store.recorded_read() as read:
+        snapshot = read.snapshot
         state = snapshot.consent_state(child_id)
         decided: dict[EntryKind, Decision] = {}
         # A page and one more (is there a next page?); each entry is decided as it comes (page_of).
@@ -129,6 +130,14 @@ def read_timeline(
             shown, next_before = page_of(viewer, chunks, limit=limit, now=now, state=state, decided=decided)
         finally:
             chunks.close()
+        record, viewed = view_of(child_id, shown, actor=actor, now=now, correlationid=correlationid)
+        read.record(record, viewed, audit_topic=audit_topic)
+    return TimelinePage(child_id, shown, next_before, record.view_id)
+
+
+def view_of(child_id: UUID, shown: list[ShownEntry], *, actor: Actor, now: datetime,
+            correlationid: str | None) -> tuple[AccessRecord, EnvelopeBase]:
+    """The access-log record of a read and its TimelineViewed event."""
     view_id = new_event_id()  # TimelineViewed's id, and the access log's key: time-ordered like every event's
     record = AccessRecord(
         view_id=view_id,
@@ -155,8 +164,7 @@ def read_timeline(
         event_id=view_id,
         time=now,
     )
-    store.record_view(record, viewed, audit_topic=audit_topic)
-    return TimelinePage(child_id, shown, next_before, view_id)
+    return record, viewed
 
 
 def read_access_log(store: TimelineStore, *, viewer: Viewer, child_id: UUID, limit: int) -> list[AccessRecord]:

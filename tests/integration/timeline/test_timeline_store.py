@@ -4,6 +4,8 @@ both): idempotent ingest, consent state, paging order, and the read record."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
@@ -21,10 +23,10 @@ from consent_policy.decision import Viewer
 from services.timeline.adapters import store as tables
 from services.timeline.bootstrap import MIGRATIONS
 from services.timeline.domain.reading import Cursor, EntryKind
-from services.timeline.service_layer.reads import read_timeline
+from services.timeline.service_layer.reads import read_timeline, view_of
 from services.timeline.adapters.rows import entry_row
 from services.timeline.adapters.shown_as import render
-from services.timeline.adapters.store import TimelineStore
+from services.timeline.adapters.store import TimelineSnapshot, TimelineStore
 from services.timeline.domain.entries import entry_from_envelope
 from tests.integration.common.support import drift_from_migrations
 from tests.unit.timeline.timeline_builders import (
@@ -202,14 +204,27 @@ def test_the_setting_that_registered_the_child_stays_the_childs_setting(store):
     assert store.setting_of(child) == SETTING_ORG
 
 
-def test_a_read_pairs_the_consent_state_only_with_entries_committed_with_it(store):
+@contextmanager
+def a_read(store: TimelineStore, kind: str, child) -> Iterator[TimelineSnapshot]:
+    """A plain snapshot, or the snapshot of a recorded read (an empty view recorded at its end)."""
+    if kind == "snapshot":
+        with store.reading() as snapshot:
+            yield snapshot
+        return
+    with store.recorded_read() as read:
+        yield read.snapshot
+        read.record(*view_of(child, [], actor=SLT, now=T0, correlationid=None), audit_topic="audit.test")
+
+
+@pytest.mark.parametrize("kind", ["snapshot", "recorded read"])
+def test_a_read_pairs_the_consent_state_only_with_entries_committed_with_it(store, kind):
     """A batch storing a withdrawal and a new entry lands between a read's consent-state query
     and its entries query: the read sees neither, never the new entry under the old consent."""
     child = uuid4()
     grant = envelope(granted_payload(agencies=(Agency.SLT_SERVICE,)), child)
     before = concern(child, time=T0)
     store.ingest([grant, before])
-    with store.reading() as snapshot:
+    with a_read(store, kind, child) as snapshot:
         state = snapshot.consent_state(child)
         store.ingest([withdrawn(child, grant.data.consent_id), concern(child, time=T0 + timedelta(minutes=1))])
         seen = [e.event_id for chunk in snapshot.entry_chunks(child, None, 10) for e in chunk]
@@ -282,6 +297,32 @@ def test_a_read_is_recorded_in_the_access_log_and_the_outbox_together(store, ses
     assert [(s.event_id, s.basis) for s in viewed.data.shown] == list(record.bases)
     assert json.loads(row.headers) == {"content-type": "application/cloudevents+json",
                                        "correlationid": viewed.correlationid}
+
+
+def test_a_recorded_read_that_records_nothing_fails_and_leaves_nothing(store, sessions):
+    child = uuid4()
+    store.ingest([concern(child)])
+    with pytest.raises(RuntimeError, match="without recording"):
+        with store.recorded_read() as read:
+            assert read.snapshot.consent_state(child) is not None
+    assert store.access_records(child, limit=10) == []
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(tables.outbox)).scalar_one() == 0
+
+
+def test_a_read_whose_record_cannot_be_written_fails(store, sessions):
+    """Its record is written before the read's answer is returned: one that cannot be (here a
+    second record of the same view) fails the read instead of returning it unrecorded."""
+    child = uuid4()
+    page = read_timeline(store, viewer=viewer(PARENT, [child]), actor=PARENT, child_id=child, before=None, limit=10,
+                         now=T0, audit_topic="audit.test")
+    (record,) = store.access_records(child, limit=10)
+    with pytest.raises(IntegrityError):
+        with store.recorded_read() as read:
+            read.record(record, view_of(child, [], actor=PARENT, now=T0, correlationid=None)[1], audit_topic="audit.test")
+    assert [r.view_id for r in store.access_records(child, limit=10)] == [page.view_id]
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(tables.outbox)).scalar_one() == 1
 
 
 def test_reading_an_unknown_child_gives_an_empty_page_and_is_still_recorded(store, sessions):
