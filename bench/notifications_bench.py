@@ -433,8 +433,12 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
                      f"{'' if load is None else f'{load[0]}–{load[1]}'} |")
     lines += ["", "Steady-state rate: events after the first seen / (time of the last - time of the first), counted "
               "from outside in the service's processed-events table every 50 ms.",
-              "", "The inbox items may differ between runs and stores: the consent topic and the referrals topic are "
+              "", "The delivery jobs may differ between runs and stores: the consent topic and the referrals topic are "
               "not ordered with each other, so whether a child's consent is applied before or after some of its case "
-              "facts depends on how the consumer's fetches interleave the partitions (at most 29 items per subscribed "
-              "child on this stream, all told after the consent; fewer when it comes later)."]
+              "facts depends on how the consumer's fetches interleave the partitions (fewer when a child's consent comes "
+              "after some of its case facts).",
+              "", "The inbox items are counted as the last event is stored, and they are written by the delivery "
+              "worker, which decides nothing until the consent copy has caught up with the topics (the freshness "
+              "gate, services.common.consent_freshness): they are what it delivered in the moments of the run when "
+              "the copy had caught up, and 0 when it never had (an ingest that never pauses stays behind)."]
     return "\n".join(lines) + "\n"
