@@ -6,7 +6,6 @@ Answers come back as parsed JSON; refusals and failures as the exceptions of `er
 from __future__ import annotations
 
 import string
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
@@ -17,7 +16,7 @@ from services.common.logging import HTTP_CORRELATION_HEADER, get_correlation_id
 from services.web.api_clients.errors import (
     ApiValidationError, Conflict, Forbidden, NotAuthenticated, NotFound, ServiceUnavailable,
 )
-from services.web.timing import record_api_call
+from services.web.timing import api_call
 
 log = structlog.get_logger(__name__)
 
@@ -98,17 +97,15 @@ class ApiClient:
             headers[HTTP_CORRELATION_HEADER] = cid
         if "params" in kwargs and kwargs["params"] is not None:
             kwargs["params"] = {k: v for k, v in kwargs["params"].items() if v is not None}
-        started = time.perf_counter()
         try:
-            response = await self._http.request(method, self._base_url + path, headers=headers, **kwargs)
+            with api_call():
+                response = await self._http.request(method, self._base_url + path, headers=headers, **kwargs)
         except httpx.TimeoutException:
             log.warning("api_unavailable", service=self.service, reason="timeout")
             raise ServiceUnavailable(self.service, "timed out") from None
         except httpx.TransportError as e:
             log.warning("api_unavailable", service=self.service, reason=type(e).__name__)
             raise ServiceUnavailable(self.service, "could not connect") from None
-        finally:
-            record_api_call(time.perf_counter() - started)
         return self._answer(response)
 
     def _answer(self, response: httpx.Response) -> Any:

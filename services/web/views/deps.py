@@ -12,7 +12,8 @@ parents only (anyone else gets "Page not found"); `AnyonePage` for pages with no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -40,6 +41,9 @@ class Page:
     settings: WebSettings
     person: SignedInPerson | None
     apis: Apis | None
+    # The header's unread count, asked for as a GET's page begins (`_page`), beside the page's
+    # own calls rather than after them.
+    unread: asyncio.Task[int] | None = None
 
     async def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         """The template with what every page's layout needs: the person, the CSRF token, the
@@ -47,7 +51,8 @@ class Page:
         unread = None
         if self.person is not None and self.apis is not None and "unread_count" not in context:
             try:
-                unread = await self.apis.notifications.unread_count()
+                asked = self.unread if self.unread is not None else self.apis.notifications.unread_count()
+                unread = await asked
             except ApiError as e:
                 log.info("unread_count_unavailable", error=type(e).__name__)
         base = {"person": self.person, "csrf_token": csrf_token(self.request.session),
@@ -83,20 +88,48 @@ class Page:
 
 
 def _page(request: Request, person: SignedInPerson | None) -> Page:
+    """The page; for a signed-in person's GET, with the header's unread count already asked for,
+    so that it waits beside the page's own calls to the APIs instead of after them (the child
+    page's three calls were made one after another: bench/results/web-*). A POST mostly
+    redirects: it asks for the count only if it renders a page."""
     state = request.app.state
     apis = state.apis.as_person(person.access_token) if person is not None else None
-    return Page(request=request, templates=state.templates, settings=state.settings, person=person, apis=apis)
+    unread = None
+    if apis is not None and request.method in ("GET", "HEAD"):
+        unread = asyncio.create_task(apis.notifications.unread_count())
+    return Page(request=request, templates=state.templates, settings=state.settings, person=person, apis=apis,
+                unread=unread)
 
 
-def anyone_page(request: Request) -> Page:
-    return _page(request, signed_in_person(request.session))
+def _settle(page: Page) -> None:
+    """Once the page is answered: a count never awaited is cancelled, and a failed one's error
+    taken, so asyncio does not report it as lost (`render` logs one it awaited)."""
+    unread = page.unread
+    if unread is None:
+        return
+    if not unread.done():
+        unread.cancel()
+    elif not unread.cancelled():
+        unread.exception()
 
 
-def signed_in_page(request: Request) -> Page:
+async def anyone_page(request: Request) -> AsyncIterator[Page]:
+    page = _page(request, signed_in_person(request.session))
+    try:
+        yield page
+    finally:
+        _settle(page)
+
+
+async def signed_in_page(request: Request) -> AsyncIterator[Page]:
     person = signed_in_person(request.session)
     if person is None:
         raise NotSignedIn()
-    return _page(request, person)
+    page = _page(request, person)
+    try:
+        yield page
+    finally:
+        _settle(page)
 
 
 def practitioner_page(page: Annotated[Page, Depends(signed_in_page)]) -> Page:

@@ -100,7 +100,7 @@ def test_with_server_timing_on_the_page_says_how_long_it_waited_on_the_apis():
     from fastapi.testclient import TestClient
 
     from services.web.bootstrap import build_app
-    from services.web.timing import ServerTimingMiddleware, _SPENT, _Spent, record_api_call, server_timing_value
+    from services.web.timing import ServerTimingMiddleware, _SPENT, _Spent, api_call, server_timing_value
     from tests.unit.web.fakes import FakeApis
 
     # Off by default; on, every answer carries api (time waiting on the APIs, n calls) and app.
@@ -118,6 +118,17 @@ def test_with_server_timing_on_the_page_says_how_long_it_waited_on_the_apis():
         _run(_client(lambda request: httpx.Response(200, json={"child_id": "c"})).child("c"))  # type: ignore[arg-type]
     finally:
         _SPENT.reset(token)
-    record_api_call(5.0)  # outside a request: nowhere to count, no error
+    with api_call():  # outside a request: nowhere to count, no error
+        pass
     assert spent.api_calls == 1 and spent.api_s > 0
+
+    # Calls that overlap (the header's count beside the page's own) are waited on once.
+    overlapping = _Spent()
+    overlapping.call_began(10.0)
+    overlapping.call_began(10.5)
+    overlapping.call_ended(11.0)
+    overlapping.call_ended(12.0)
+    overlapping.call_began(20.0)
+    overlapping.call_ended(20.25)
+    assert (overlapping.api_calls, overlapping.api_s) == (3, 2.25)
     assert server_timing_value(0.0125, _Spent(api_s=0.0031, api_calls=3)) == 'api;dur=3.1;desc="3 calls", app;dur=12.5'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi.testclient import TestClient
@@ -110,6 +111,30 @@ def test_your_work_shows_the_caseload_overdue_first_with_days_waiting_in_words(w
     assert "10 January 2026" in text
     assert "Notifications (3 unread)" in text
     assert web.apis.referrals.token and web.apis.referrals.token.count(".") == 2  # the person's JWT was forwarded
+
+
+def test_a_page_asks_for_the_headers_unread_count_beside_its_own_calls(web, monkeypatch):
+    """The page's own call here waits until the count has been asked for: asked after the
+    page's calls, as it used to be, the count would never come and the page would fail."""
+    notifications, referrals = web.apis.notifications, web.apis.referrals
+    count_asked = asyncio.Event()
+    unread_count, caseload = notifications.unread_count, referrals.caseload
+
+    async def counting() -> int:
+        count_asked.set()
+        return await unread_count()
+
+    async def waiting_for_the_count(**params):
+        await asyncio.wait_for(count_asked.wait(), timeout=5)
+        return await caseload(**params)
+
+    monkeypatch.setattr(notifications, "unread_count", counting)
+    monkeypatch.setattr(referrals, "caseload", waiting_for_the_count)
+    notifications.unread = 2
+    web.sign_in_as("dana-hughes")
+    page = web.client.get("/")
+    assert page.status_code == 200 and "Notifications (2 unread)" in page.text
+    assert [name for name, _ in notifications.calls].count("unread_count") == 1
 
 
 def test_a_parent_never_reaches_a_practitioners_page_and_a_practitioner_never_a_parents(web):
