@@ -9,10 +9,10 @@ API shows her exactly 200 entries for that child. Then, after a warm-up, N round
 reads from a local client, one of each per round (interleaved, so drifting load on the machine
 touches all alike):
 
-* web       `GET /children/{id}` with the session cookie: the child page (it calls referrals'
-            `GET /children/{id}` and then the timeline with limit=1000, the notifications inbox
-            for the header's unread count asked for beside them from the start, then renders 200
-            rows);
+* web       `GET /children/{id}` with the session cookie: the child page (it asks at once for
+            referrals' `GET /children/{id}`, the timeline with limit=1000 and the referrals
+            waiting for her organisation's answer, with the notifications inbox for the header's
+            unread count asked for from the start beside them, then renders 200 rows);
 * timeline  `GET /children/{id}/timeline?limit=200` with the same access token (taken from the
             web's own session cookie), the figure the ratio is against;
 * referrals `GET /children/{id}` and notifications `GET /inbox?unread_only=true&limit=200`, the
@@ -337,16 +337,17 @@ def render_markdown(results: WebResults) -> str:
         "",
         f"**Web / timeline API: p50 ×{ratios['p50_web_over_timeline']}, p95 ×{ratios['p95_web_over_timeline']}.**",
         "",
-        "The page makes three API calls (referrals' child, then the timeline with limit=1000 — 200 entries here — "
-        "and, beside them from the start, the inbox for the unread count), then renders 200 rows with the reason each is "
-        f"visible. Its p50 is ×{ratios['p50_web_over_sum_of_its_api_calls']} the sum of the p50s of those three "
-        f"calls made directly (a difference of {ratios['p50_web_minus_sum_of_its_api_calls_ms']} ms); how the "
+        "The page asks at once for referrals' child, the timeline with limit=1000 (200 entries here) and the "
+        "referrals waiting for her organisation's answer, with the inbox for the unread count beside them from the "
+        "start, then renders 200 rows with the reason each is visible: it waits for the slowest call, not the sum. "
+        f"Its p50 is ×{ratios['p50_web_over_sum_of_its_api_calls']} the sum of the p50s of three of those calls "
+        f"made directly (a difference of {ratios['p50_web_minus_sum_of_its_api_calls_ms']} ms); how the "
         "page's own time splits between waiting on the APIs and the web's work, measured inside the web, is "
         "below when the web sends `Server-Timing`.",
     ]
     if results.server_timing:
         words = {"app": "app: request in to response headers out, inside the web process",
-                 "api": "api: waiting on the APIs (the page's three calls; counted once while they overlap)",
+                 "api": "api: waiting on the APIs (counted once while calls overlap)",
                  "app_minus_api": "app − api: the web's own work (session, wording, Jinja rendering), and its waits "
                                   "for a CPU while no call is in flight"}
         lines += ["", "The child page's `Server-Timing` header (`TAC_WEB_SERVER_TIMING=true`), per request:", "",

@@ -90,8 +90,9 @@ class Page:
 def _page(request: Request, person: SignedInPerson | None) -> Page:
     """The page; for a signed-in person's GET, with the header's unread count already asked for,
     so that it waits beside the page's own calls to the APIs instead of after them (the child
-    page's three calls were made one after another: bench/results/web-*). A POST mostly
-    redirects: it asks for the count only if it renders a page."""
+    page asked for it only once its three reads, made at once, had all come back:
+    bench/results/web-*). A POST mostly redirects: it asks for the count only if it renders a
+    page."""
     state = request.app.state
     apis = state.apis.as_person(person.access_token) if person is not None else None
     unread = None
