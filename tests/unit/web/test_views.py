@@ -137,6 +137,15 @@ def test_a_page_asks_for_the_headers_unread_count_beside_its_own_calls(web, monk
     assert [name for name, _ in notifications.calls].count("unread_count") == 1
 
 
+def test_the_inbox_header_counts_every_unread_notification_with_one_call_for_the_count(web):
+    """The inbox shows 50 at most; its header counts what the API counts, asked for once."""
+    web.apis.notifications.unread = 70
+    web.sign_in_as("dana-hughes")
+    page = web.client.get("/notifications")
+    assert page.status_code == 200 and "Notifications (70 unread)" in page.text
+    assert sorted(name for name, _ in web.apis.notifications.calls) == ["inbox", "unread_count"]
+
+
 def test_a_parent_never_reaches_a_practitioners_page_and_a_practitioner_never_a_parents(web):
     web.sign_in_as("ada-okoro")
     assert web.client.get("/").status_code == 404
