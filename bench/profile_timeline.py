@@ -58,7 +58,7 @@ async def _inline(func, /, *args, **kwargs):
     return func(*args, **kwargs)
 
 
-async def _always_fresh(freshness, wait_s) -> bool:
+async def _always_fresh(freshness, wait_s, *, child=None) -> bool:
     return True
 
 

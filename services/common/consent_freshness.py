@@ -4,6 +4,15 @@ is fed from, and what the service has applied of them (the rule, consent_policy.
 Notifications pass it before deciding an e-mail, a webhook or an inbox read; the timeline before
 a read, so a withdrawal already on the topic is in force for the very next read.
 
+Team events, the other half of the decision's state (DESIGN §3, rule 5), travel on the
+referrals topic among everything else that happens to a child. Waiting for all of that topic
+would make every read wait for the busiest topic's backlog, and a partition held on one child's
+event would refuse every child's read. So a read about one child also waits for that child's
+partition of the referrals topic (`keyed_topics`): the partition its events are produced to, by
+the key every event carries, the child's id (schemas.envelope), and the producers' default
+partitioner (murmur2, as Kafka's Java client). An organisation removed from the team a moment
+ago is then off it for that read, as a withdrawn consent is.
+
 What is applied, per partition, is the furthest of
 * the consumer group's committed offsets: the batch consumer commits a partition's offset only
   after the batch's transactions committed (services.common.batch_consumer), so a committed
@@ -31,8 +40,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Gauge
 
 from consent_policy.freshness import Partition, behind, by_topic, merge_applied
@@ -46,6 +57,8 @@ _RECHECK_S = 0.1
 _METADATA_MAX_AGE_MS = 5_000
 # While behind, a log line at most this often (the gauge says it all the time).
 _LOG_EVERY_S = 30.0
+# Where a keyed message goes: the producers' own (aiokafka's default, Kafka's murmur2).
+_PARTITIONER = DefaultPartitioner()
 
 
 class BrokerUnavailable(Exception):
@@ -54,14 +67,18 @@ class BrokerUnavailable(Exception):
 
 class ConsentCopyFreshness:
     def __init__(self, bootstrap: str, *, group_id: str, topics: Iterable[str], client_id: str,
-                 behind_gauge: Gauge, waiting: str, request_timeout_s: float = 5.0) -> None:
-        """`behind_gauge`: the service's gauge of messages not applied, labelled by topic;
-        `waiting`: what waits while the copy is behind, for the log line."""
+                 behind_gauge: Gauge, waiting: str, keyed_topics: Iterable[str] = (),
+                 request_timeout_s: float = 5.0) -> None:
+        """`topics`: waited for whole; `keyed_topics`: only the partition of the child a read is
+        about (`wait_until_fresh(child=...)`). `behind_gauge`: the service's gauge of messages
+        not applied, labelled by topic; `waiting`: what waits while the copy is behind, for the
+        log line."""
         self._gauge = behind_gauge
         self._waiting = waiting
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = tuple(topics)
+        self._keyed_topics = tuple(keyed_topics)
         self._client_id = client_id
         self._timeout_s = request_timeout_s
         self._consumer: AIOKafkaConsumer | None = None
@@ -78,7 +95,7 @@ class ConsentCopyFreshness:
         )
         await consumer.start()
         # aiokafka has no public call for a client that tracks topics without subscribing.
-        await consumer._client.set_topics(self._topics)
+        await consumer._client.set_topics(self._topics + self._keyed_topics)
         self._consumer = consumer
 
     async def stop(self) -> None:
@@ -94,12 +111,13 @@ class ConsentCopyFreshness:
             self._local[tp] = next_offset
             self._progress.set()
 
-    async def wait_until_fresh(self, timeout_s: float) -> dict[Partition, int]:
-        """Snapshot the end offsets now, then wait up to `timeout_s` for the copy to apply
-        everything up to them. Returns what is still missing per partition (empty: fresh).
-        Raises BrokerUnavailable if the broker cannot say (the caller must not decide)."""
+    async def wait_until_fresh(self, timeout_s: float, *, child: UUID | None = None) -> dict[Partition, int]:
+        """Snapshot the end offsets now (of `child`'s partition of each keyed topic too), then
+        wait up to `timeout_s` for the copy to apply everything up to them. Returns what is
+        still missing per partition (empty: fresh). Raises BrokerUnavailable if the broker
+        cannot say (the caller must not decide)."""
         deadline = time.monotonic() + timeout_s
-        snapshot = await self._end_offsets()
+        snapshot = await self._end_offsets(child)
         while True:
             lag = behind(snapshot, self._local)
             if lag:  # the group's commits may know more than this process (another member, a restart)
@@ -117,10 +135,15 @@ class ConsentCopyFreshness:
             except asyncio.TimeoutError:
                 pass
 
-    async def _end_offsets(self) -> dict[Partition, int]:
+    async def _end_offsets(self, child: UUID | None) -> dict[Partition, int]:
         consumer = self._started()
         try:
             partitions = [TopicPartition(topic, p) for topic in self._topics for p in await self._partitions(topic)]
+            if child is not None:
+                key = str(child).encode()  # schemas.envelope: every event's key is its subject's id
+                for topic in self._keyed_topics:
+                    every = sorted(await self._partitions(topic))
+                    partitions.append(TopicPartition(topic, _PARTITIONER(key, every, every)))
             ends = await asyncio.wait_for(consumer.end_offsets(partitions), self._timeout_s)
         except BrokerUnavailable:
             raise
@@ -156,7 +179,7 @@ class ConsentCopyFreshness:
 
     def _report(self, lag: dict[Partition, int]) -> None:
         totals = by_topic(lag)
-        for topic in self._topics:
+        for topic in self._topics + self._keyed_topics:
             self._gauge.labels(topic).set(totals.get(topic, 0))
         now = time.monotonic()
         if lag:
@@ -173,14 +196,15 @@ class ConsentCopyFreshness:
             self._logged_at = 0.0
 
 
-async def fresh_enough(freshness: ConsentCopyFreshness | None, wait_s: float) -> bool:
-    """Whether a read may decide on the consent copy now: it holds everything already published
-    on the topics it is fed from (waiting up to `wait_s` for it). False when the broker cannot
-    say: fail closed. None: a copy not fed from topics (tests of the routes alone)."""
+async def fresh_enough(freshness: ConsentCopyFreshness | None, wait_s: float, *, child: UUID | None = None) -> bool:
+    """Whether a read (about `child`, when given) may decide on the consent copy now: it holds
+    everything already published on the topics it is fed from (waiting up to `wait_s` for it).
+    False when the broker cannot say: fail closed. None: a copy not fed from topics (tests of
+    the routes alone)."""
     if freshness is None:
         return True
     try:
-        return not await freshness.wait_until_fresh(wait_s)
+        return not await freshness.wait_until_fresh(wait_s, child=child)
     except BrokerUnavailable:
         return False
 

@@ -9,12 +9,15 @@ integrated review windows, each supervised, and stops them in reverse order."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.common.clock import Clock, utc_now
+from services.common.db import make_snapshot_factory
 from services.common.directory import Directory
+from services.common.outbox import wait_published
 from services.common.runtime import ServiceRuntime
 from services.common.web import create_app
 from services.referrals.adapters import tables
@@ -37,7 +40,11 @@ def build_app(settings: ReferralsSettings, *, clock: Clock = utc_now) -> FastAPI
                 directory=Directory.load(settings.directory_path),
                 invitation_expiry_days=settings.invitation_expiry_days,
                 # Without the consumer nothing will arrive to catch up with: refuse at once.
-                consent_catch_up_s=settings.consent_catch_up_s if settings.run_consent_consumer else 0.0)
+                consent_catch_up_s=settings.consent_catch_up_s if settings.run_consent_consumer else 0.0,
+                await_published=(partial(wait_published, make_snapshot_factory(runtime.engine), tables.outbox,
+                                         timeout_s=settings.team_departure_publish_wait_s)
+                                 if settings.run_outbox_relay and settings.team_departure_publish_wait_s > 0
+                                 else lambda _event_id: True))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

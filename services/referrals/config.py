@@ -37,6 +37,12 @@ class ReferralsSettings(TopicSettings):
     review_window_interval_s: float = Field(default=3600.0, gt=0, le=86_400)
     consent_catch_up_s: float = Field(default=2.0, ge=0, le=30)
     invitation_expiry_days: int = Field(default=14, ge=1, le=365)
+    # A removal from a child's team (or an organisation leaving it) is answered once its
+    # TeamMemberLeft is on the topic (the broker acknowledged it), so the timeline's next read,
+    # which waits for what is on the child's partition, no longer shows that organisation what
+    # its place on the team let it see; at most this long (the broker away: answered anyway,
+    # published when it is back). Only where this process runs a relay (run_outbox_relay).
+    team_departure_publish_wait_s: float = Field(default=2.0, ge=0, le=30)
 
     @field_validator("waiting_targets")
     @classmethod

@@ -59,7 +59,7 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
     # moment ago). Team departures travel on the referrals topic, which carries every case
     # fact too: gating reads on it would make every read wait out the ingest lag.
     freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
-                                     topics=(settings.consent_topic,),
+                                     topics=(settings.consent_topic,), keyed_topics=(settings.referrals_topic,),
                                      client_id=f"{settings.consumer_group}-freshness",
                                      behind_gauge=CONSENT_COPY_BEHIND, waiting="timeline reads answer 503")
     consumer = build_consumer(settings, ingestor, on_applied=freshness.record)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID, uuid4
 
+import structlog
+
 from schemas.events import referrals as ev
 from schemas.vocabulary import Agency, TeamJoinRoute, TeamLeaveRoute
 from services.common.errors import Conflict, NotFound
@@ -20,6 +22,8 @@ from services.referrals.service_layer import membership
 from services.referrals.service_layer.consent_checks import require_named, require_named_in_consent, retried_for_missing_consent
 from services.referrals.service_layer.guards import allow, load_child, moved
 from services.referrals.service_layer.unit_of_work import Deps, UnitOfWork, unit_of_work
+
+log = structlog.get_logger(__name__)
 
 PENDING, ACCEPTED, DECLINED, WITHDRAWN = "pending", "accepted", "declined", "withdrawn"
 
@@ -128,6 +132,7 @@ def remove_member(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd:
         uow.store.withdraw_invitations(child_id, organisation_id, now=uow.now, reason=ended_by)
         event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
             organisation_id=organisation_id, ended_by=TeamLeaveRoute(ended_by), reason=cmd.reason))
+    _answer_once_published(deps, event_id)
     return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": ended_by, "event_id": event_id}
 
 
@@ -143,4 +148,13 @@ def leave(deps: Deps, caller, child_id: UUID, organisation_id: str, cmd: c.Leave
         uow.store.withdraw_invitations(child_id, organisation_id, now=uow.now, reason=str(TeamLeaveRoute.LEFT))
         event_id = uow.emit(caller, child_id, ev.TeamMemberLeft(
             organisation_id=organisation_id, ended_by=TeamLeaveRoute.LEFT, reason=cmd.reason))
+    _answer_once_published(deps, event_id)
     return {"child_id": child_id, "organisation_id": organisation_id, "ended_by": TeamLeaveRoute.LEFT, "event_id": event_id}
+
+
+def _answer_once_published(deps: Deps, event_id: UUID) -> None:
+    """A departure from the team is answered once its event is on the topic: a read the
+    departed organisation makes after this answer then waits for the timeline to apply it (its
+    freshness gate waits for the child's partition) instead of racing the relay."""
+    if not deps.await_published(event_id):
+        log.warning("team_departure_answered_unpublished", event_id=str(event_id))

@@ -54,6 +54,10 @@ class Deps:
     invitation_expiry_days: int = 14
     # The writes' transactions (bootstrap: transactions_of, waking the relay on commit).
     transactions: UnitOfWorkFactory | None = None
+    # Blocks until the event of that id is on the topic, up to a bound; whether it is. The
+    # service waits on the outbox (services.common.outbox.wait_published); tests without a
+    # relay, not at all.
+    await_published: Callable[[UUID], bool] = lambda _event_id: True
 
     def __post_init__(self) -> None:
         if self.transactions is None and self.sessions is not None:

@@ -121,9 +121,10 @@ def build_router(
                 cursor = Cursor.decode(before)
             except ValueError as exc:
                 raise Invalid(str(exc), field="before") from None
-        # Not before the copy holds what the consent topic already holds: a withdrawal answered
-        # a moment ago is in force for this read (issue 15), or the read answers 503.
-        if not await fresh_enough(freshness, freshness_wait_s):
+        # Not before the copy holds what the consent topic already holds, and the child's
+        # partition of the referrals topic (its team): a withdrawal or a removal from the team
+        # answered a moment ago is in force for this read, or the read answers 503.
+        if not await fresh_enough(freshness, freshness_wait_s, child=child_id):
             raise HTTPException(503, detail=CATCHING_UP, headers={"Retry-After": "2"})
         page = await asyncio.to_thread(
             read_timeline,

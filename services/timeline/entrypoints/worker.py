@@ -18,7 +18,8 @@ BATCH_SECONDS = Histogram("tac_timeline_batch_seconds", "Time to store (or park)
 LAG = Gauge("tac_timeline_consumer_lag", "Messages behind the partition's end after the last batch", ["topic", "partition"])
 CONSENT_COPY_BEHIND = Gauge(
     "tac_timeline_consent_copy_behind",
-    "Consent-topic messages the timeline had not applied at the last read's freshness check (above 0: reads wait)",
+    "Messages the timeline had not applied at the last read's freshness check, of the consent topic and the read "
+    "child's partition of the referrals topic (above 0: reads wait)",
     ["topic"],
 )
 

@@ -1,6 +1,7 @@
 """The freshness gate (services.common.consent_freshness) against the real broker: it knows its
-topics' partitions without asking for the whole cluster's metadata on every read, and a
-partition added to a topic closes the gate within the metadata age (fail closed)."""
+topics' partitions without asking for the whole cluster's metadata on every read, a partition
+added to a topic closes the gate within the metadata age (fail closed), and a read about a
+child waits for the very partition the producers put that child's events on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry, Gauge
 
 from services.common import consent_freshness
@@ -65,4 +67,30 @@ async def test_a_partition_added_to_the_topic_closes_the_gate_within_the_metadat
     finally:
         await producer.stop()
         await admin.close()
+        await gate.stop()
+
+
+async def test_a_read_about_a_child_waits_for_that_childs_partition_of_a_keyed_topic_alone(kafka_bootstrap, fresh_topic):
+    consent, referrals = await fresh_topic("gate"), await fresh_topic("gate-keyed", partitions=6)
+    gauge = Gauge("behind", "messages not applied", ["topic"], registry=CollectorRegistry())
+    gate = ConsentCopyFreshness(kafka_bootstrap, group_id=f"gate-{uuid.uuid4().hex[:8]}", topics=[consent],
+                                keyed_topics=[referrals], client_id="gate-test", behind_gauge=gauge,
+                                waiting="reads wait")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await gate.start()
+    await producer.start()
+    try:
+        child = uuid.uuid4()
+        # Produced as the services produce (keyed by the child's id, the default partitioner).
+        sent = await producer.send_and_wait(referrals, b"{}", key=str(child).encode())
+        assert await gate.wait_until_fresh(0.1, child=child) == {(referrals, sent.partition): 1}
+        # Another child, on another partition: nothing there to wait for.
+        other = next(c for c in iter(uuid.uuid4, None)
+                     if (murmur2(str(c).encode()) & 0x7FFFFFFF) % 6 != sent.partition)
+        assert await gate.wait_until_fresh(0.1, child=other) == {}
+        assert await gate.wait_until_fresh(0.1) == {}  # a read about no child waits for no keyed topic
+        gate.record(referrals, sent.partition, sent.offset + 1)
+        assert await gate.wait_until_fresh(0.1, child=child) == {}
+    finally:
+        await producer.stop()
         await gate.stop()

@@ -187,6 +187,30 @@ async def test_an_event_is_published_only_once_its_transaction_has_committed(liv
     assert [UUID(r.event_id) for r in rows] == [events[0].id] and rows[0].sent_at is not None
 
 
+async def test_a_departure_from_the_team_is_answered_only_once_its_event_is_on_the_topic(live_service):
+    """So the timeline's next read, which waits for what is on the child's partition, never
+    races the relay and shows the departed organisation what its place on the team allowed."""
+    s, post = live_service, live_service.client.post
+    child = await s.register(date_of_birth="2024-12-01")
+    s.grant_consent(child, organisations=["nhs-slt-east", "family-hub-central"])
+    for organisation in ("nhs-slt-east", "family-hub-central"):
+        await _ok(await post(f"/children/{child}/team", headers=auth("parent", children=[child]),
+                             json={"organisation_id": organisation}))
+    removed = await _ok(await post(f"/children/{child}/team/nhs-slt-east/remove",
+                                   headers=auth("parent", children=[child]), json={"reason": "No longer involved"}))
+    # At each answer, the relay has had the broker's acknowledgement (sent_at is set after it).
+    with s.app.state.deps.sessions() as session:
+        sent_at = session.execute(select(store.outbox.c.sent_at).where(
+            store.outbox.c.event_id == str(removed["event_id"]))).scalar_one()
+    assert sent_at is not None
+    left = await _ok(await post(f"/children/{child}/team/family-hub-central/leave", headers=auth("family"),
+                                json={"reason": "Work done"}))
+    with s.app.state.deps.sessions() as session:
+        sent_at = session.execute(select(store.outbox.c.sent_at).where(
+            store.outbox.c.event_id == str(left["event_id"]))).scalar_one()
+    assert sent_at is not None
+
+
 async def _wait_for(predicate, timeout_s: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

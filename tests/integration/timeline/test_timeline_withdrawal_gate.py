@@ -1,5 +1,6 @@
-"""A withdrawal already on the consent topic is in force for the very next timeline read, even
-while the timeline has not applied it yet: the read waits for its consent copy to catch up
+"""A withdrawal already on the consent topic, or a removal from the team already on the child's
+partition of the referrals topic, is in force for the very next timeline read, even while the
+timeline has not applied it yet: the read waits for its consent copy to catch up
 (services.common.consent_freshness), and answers 503 rather than show what may be withdrawn.
 
 The withdrawal is made to fail at the store until the test lets it through, so the window
@@ -13,12 +14,13 @@ from uuid import uuid4
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 
 from schemas.vocabulary import Agency
 from services.timeline.bootstrap import build
 from tests.integration.timeline.conftest import GatedStore, timeline_settings, token_for, until
 from tests.unit.timeline.timeline_builders import (
-    SLT, SLT_ORG, concern, envelope, granted_payload, joined, registered, withdrawn,
+    SLT, SLT_ORG, concern, envelope, granted_payload, joined, left, registered, withdrawn,
 )
 
 WAIT_S = 1.0
@@ -83,5 +85,71 @@ async def test_a_read_after_a_withdrawal_is_published_never_shows_what_it_withdr
                 assert response.status_code == 200, response.text
                 assert str(raised.id) not in {e["event_id"] for e in response.json()["entries"]}
                 assert withdrawal.id in gated.applied
+    finally:
+        await producer.stop()
+
+
+def partition_of(child, partitions: int = 6) -> int:  # the producers' default partitioner (murmur2)
+    return (murmur2(str(child).encode()) & 0x7FFFFFFF) % partitions
+
+
+async def test_a_read_after_a_removal_from_the_team_is_published_never_shows_what_the_team_place_allowed(
+    kafka_bootstrap, database_url, timeline_topics, tmp_path
+):
+    settings = timeline_settings(kafka_bootstrap, database_url, timeline_topics, tmp_path / "faust",
+                                 consent_copy_wait_s=WAIT_S)
+    timeline = build(settings)
+    child = uuid4()
+    # Another child, whose events go to another partition of the referrals topic.
+    other = next(c for c in iter(uuid4, None) if partition_of(c) != partition_of(child))
+    grant = envelope(granted_payload(valid_from=recent(60)), child, time=recent(30))
+    raised = concern(child, time=recent(20))
+    removal = left(child, SLT_ORG, time=recent(0))
+    gated = GatedStore(timeline.store, removal)
+    timeline.ingestor.sink = gated
+    timeline.ingestor.max_backoff_s = 0.1
+    headers = {"Authorization": f"Bearer {token_for(settings, SLT)}"}
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        async with timeline.app.router.lifespan_context(timeline.app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timeline.app), base_url="http://t") as client:
+                async def read(about) -> httpx.Response:
+                    return await client.get(f"/children/{about}/timeline", headers=headers)
+
+                await producer.send_and_wait(timeline_topics.consent, grant.to_json_bytes(), key=grant.key)
+                for event in (registered(child, time=recent(50)), joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)),
+                              raised, registered(other, time=recent(50)),
+                              joined(other, SLT_ORG, Agency.SLT_SERVICE, time=recent(25))):
+                    await producer.send_and_wait(timeline_topics.referrals, event.to_json_bytes(), key=event.key)
+
+                async def concern_shown() -> bool:
+                    response = await read(child)
+                    return response.status_code == 200 and str(raised.id) in response.text
+
+                await until(concern_shown, what="the concern shown on consent and a place on the team")
+
+                await producer.send_and_wait(timeline_topics.referrals, removal.to_json_bytes(), key=removal.key)
+
+                async def refused() -> bool:
+                    return gated.failures >= 1
+
+                await until(refused, what="the removal on the topic and not yet applied")
+                # Published, not applied: the read waits, then refuses rather than show the concern.
+                response = await read(child)
+                assert response.status_code == 503 and response.headers["Retry-After"]
+                assert str(raised.id) not in response.text
+                # Another child's read does not wait for this child's partition.
+                assert (await read(other)).status_code == 200
+
+                # Applied while a read waits: that read answers, without the concern.
+                pending = asyncio.create_task(read(child))
+                await asyncio.sleep(WAIT_S / 5)
+                gated.open()
+                response = await pending
+                assert response.status_code == 200, response.text
+                assert str(raised.id) not in {e["event_id"] for e in response.json()["entries"]}
+                assert removal.id in gated.applied
     finally:
         await producer.stop()
