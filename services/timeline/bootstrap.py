@@ -56,8 +56,8 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
         is_transient=is_transient, consumer=settings.consumer_group,
     )
     # A read waits until the copy holds what the consent topic holds (a withdrawal answered a
-    # moment ago). Team departures travel on the referrals topic, which carries every case
-    # fact too: gating reads on it would make every read wait out the ingest lag.
+    # moment ago) and what the child's partition of the referrals topic holds (a removal from
+    # the team): of that topic, which carries every case fact too, only the child's partition.
     freshness = ConsentCopyFreshness(settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
                                      topics=(settings.consent_topic,), keyed_topics=(settings.referrals_topic,),
                                      client_id=f"{settings.consumer_group}-freshness",

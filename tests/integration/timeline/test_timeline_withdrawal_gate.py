@@ -30,6 +30,22 @@ def recent(minutes: int) -> datetime:  # the read decides at the real time
     return datetime.now(timezone.utc) - timedelta(minutes=minutes)
 
 
+async def refused_then_answered_without(read, gated: GatedStore, entry, blocked) -> None:
+    """`blocked` is published and not applied: a read waits, then refuses rather than show
+    `entry`; a read waiting when `blocked` is applied answers, without `entry`."""
+    response = await read()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert str(entry.id) not in response.text
+
+    pending = asyncio.create_task(read())
+    await asyncio.sleep(WAIT_S / 5)
+    gated.open()
+    response = await pending
+    assert response.status_code == 200, response.text
+    assert str(entry.id) not in {e["event_id"] for e in response.json()["entries"]}
+    assert blocked.id in gated.applied
+
+
 async def test_a_read_after_a_withdrawal_is_published_never_shows_what_it_withdrew(
     kafka_bootstrap, database_url, timeline_topics, tmp_path
 ):
@@ -72,19 +88,8 @@ async def test_a_read_after_a_withdrawal_is_published_never_shows_what_it_withdr
                     return gated.failures >= 1
 
                 await until(refused, what="the withdrawal on the topic and not yet applied")
-                # Published, not applied: the read waits, then refuses rather than show the concern.
-                response = await client.get(f"/children/{child}/timeline", headers=headers)
-                assert response.status_code == 503 and response.headers["Retry-After"]
-                assert str(raised.id) not in response.text
-
-                # Applied while a read waits: that read answers, without the concern.
-                pending = asyncio.create_task(client.get(f"/children/{child}/timeline", headers=headers))
-                await asyncio.sleep(WAIT_S / 5)
-                gated.open()
-                response = await pending
-                assert response.status_code == 200, response.text
-                assert str(raised.id) not in {e["event_id"] for e in response.json()["entries"]}
-                assert withdrawal.id in gated.applied
+                await refused_then_answered_without(
+                    lambda: client.get(f"/children/{child}/timeline", headers=headers), gated, raised, withdrawal)
     finally:
         await producer.stop()
 
@@ -136,20 +141,8 @@ async def test_a_read_after_a_removal_from_the_team_is_published_never_shows_wha
                     return gated.failures >= 1
 
                 await until(refused, what="the removal on the topic and not yet applied")
-                # Published, not applied: the read waits, then refuses rather than show the concern.
-                response = await read(child)
-                assert response.status_code == 503 and response.headers["Retry-After"]
-                assert str(raised.id) not in response.text
                 # Another child's read does not wait for this child's partition.
                 assert (await read(other)).status_code == 200
-
-                # Applied while a read waits: that read answers, without the concern.
-                pending = asyncio.create_task(read(child))
-                await asyncio.sleep(WAIT_S / 5)
-                gated.open()
-                response = await pending
-                assert response.status_code == 200, response.text
-                assert str(raised.id) not in {e["event_id"] for e in response.json()["entries"]}
-                assert removal.id in gated.applied
+                await refused_then_answered_without(lambda: read(child), gated, raised, removal)
     finally:
         await producer.stop()
