@@ -17,6 +17,10 @@ topics and consumer groups:
    answer to the response of the first read showing none. Right after the answer, Priya raises
    a new concern for the child: Sam must be told nothing of it (no delivery job, no inbox item,
    nothing in the inbox API), while Grace (the control) is told.
+3. Removal from the team → hidden. After that, the parent removes Grace's organisation from the
+   team of the same children; her consent stays. From the moment the answer is received, her
+   organisation reads the timeline every 10 ms. Strict as for a withdrawal: does the first GET
+   sent after the answer still show an entry shown on her consent (rule 5 needs the team)?
 
 Where the time goes, per sample, from the stores and the topics after the run: the outbox row's
 `created_at` (written in the request's transaction), the record's timestamp on the topic (the
@@ -185,12 +189,13 @@ class Journeys:
         await asyncio.gather(*(worker() for _ in range(self.config.setup_concurrency)))
         self.children.sort(key=lambda ch: ch.index)
 
-    async def sam_reads(self, child: Child) -> list[dict] | None:
-        """What Sam's organisation sees of the child's timeline; None for an answer other than 200,
-        or none (a kept-alive connection the server had closed: the caller reads again)."""
+    async def sam_reads(self, child: Child, person: Person = SAM) -> list[dict] | None:
+        """What Sam's organisation (or `person`'s) sees of the child's timeline; None for an answer
+        other than 200, or none (a kept-alive connection the server had closed: the caller reads
+        again)."""
         try:
             response = await self.http.get(f"{self.urls['timeline']}/children/{child.child_id}/timeline",
-                                           headers=self.auth(SAM))
+                                           headers=self.auth(person))
         except httpx.TransportError:
             return None
         return response.json()["entries"] if response.status_code == 200 else None
@@ -289,6 +294,41 @@ class Journeys:
                     "first_read_ms": first_read_ms, "hiding_read_ms": hiding_read_ms,
                     "reads": reads, "reads_refused": refused, "new_concern_event_id": await new_concern,
                     "new_concern_shown_reads": new_concern_shown}
+
+        return await _paced(min(cfg.withdrawals, len(self.children)), cfg.withdrawal_rate_per_s,
+                            lambda i: one(self.children[i]))
+
+    # -- 3. removal from the team → hidden ---------------------------------------------------
+
+    async def removal_to_hidden(self) -> list[dict]:
+        cfg = self.config
+
+        async def one(child: Child) -> dict:
+            shown_on = f"consent:{child.consents[1]}"  # Grace's, which stays
+            before = [e for e in await self.sam_reads(child, GRACE) or () if e["basis"] == shown_on]
+            response = await self.http.post(
+                f"{self.urls['referrals']}/children/{child.child_id}/team/{GRACE.organisation_id}/remove",
+                json={"reason": "No longer involved"}, headers=self.auth(child.parent, child))
+            answered = time.perf_counter()
+            response.raise_for_status()
+            first_read_showed, reads, refused = None, 0, 0
+            while True:
+                entries = await self.sam_reads(child, GRACE)
+                reads += 1
+                if entries is None:  # not an answer that hides anything: read again
+                    refused += 1
+                    await asyncio.sleep(cfg.poll_interval_s)
+                    continue
+                still = [e for e in entries if e["basis"] == shown_on]
+                if first_read_showed is None:
+                    first_read_showed = len(still)
+                if not still:
+                    hidden = time.perf_counter()
+                    break
+                await asyncio.sleep(cfg.poll_interval_s)
+            return {"child_id": str(child.child_id), "removal_event_id": response.json()["event_id"],
+                    "shown_before": len(before), "hidden_ms": (hidden - answered) * 1000,
+                    "first_read_showed": first_read_showed, "reads": reads, "reads_refused": refused}
 
         return await _paced(min(cfg.withdrawals, len(self.children)), cfg.withdrawal_rate_per_s,
                             lambda i: one(self.children[i]))
@@ -544,9 +584,21 @@ async def run(config: JourneysConfig, workdir: Path, say) -> dict[str, Any]:
                 f"{n['withdrawn_sam_inbox_items']} inbox items, {n['withdrawn_sam_inbox_api_items']} in the inbox API "
                 f"for the withdrawn organisation (must be 0); control {n['control_grace_inbox_items']} of "
                 f"{n['concerns_after_withdrawal']} inbox items")
+            removals = await journeys.removal_to_hidden()
+            rm = measured["removal_to_hidden"] = {
+                "rate_per_s": config.withdrawal_rate_per_s, **summary([s["hidden_ms"] for s in removals]),
+                "first_read_after_answer_still_showed": sum(1 for s in removals if s["first_read_showed"]),
+                "showed_entries_before_the_removal": sum(1 for s in removals if s["shown_before"]),
+                "reads_per_sample_mean": round(statistics.fmean(s["reads"] for s in removals), 1),
+                "reads_refused": sum(s["reads_refused"] for s in removals)}
+            say(f"journeys {backend}: removal from the team → hidden: {rm['first_read_after_answer_still_showed']} of "
+                f"{rm['samples']} first reads after the answer still showed entries (before it, "
+                f"{rm['showed_entries_before_the_removal']} showed some); until hidden p50 {rm['p50_ms']} ms, "
+                f"p99 {rm['p99_ms']} ms, max {rm['max_ms']} ms")
             measured["rss_mb_at_end"] = journeys.rss()
             say(f"journeys {backend}: RSS at the end {measured['rss_mb_at_end']} MB")
-            measured["samples"] = {"concern_to_visible": concerns, "withdrawal_to_hidden": withdrawals}  # JSON only
+            measured["samples"] = {"concern_to_visible": concerns, "withdrawal_to_hidden": withdrawals,
+                                   "removal_to_hidden": removals}  # JSON only
             ts = await timestamps(journeys)
             measured["stages"] = stages(ts, concerns, withdrawals)
             n["withdrawn_sam_told"] = told_late(ts, withdrawals, n["withdrawn_sam_told"])
@@ -567,7 +619,7 @@ async def run(config: JourneysConfig, workdir: Path, say) -> dict[str, Any]:
 def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
     cfg = results["config"]
     lines = [
-        f"# Journeys: concern → visible, withdrawal → hidden — {machine['started_at']}",
+        f"# Journeys: concern → visible, withdrawal → hidden, removal from the team → hidden — {machine['started_at']}",
         "",
         f"Machine: {machine['cpus']} CPUs, Python {machine['python']}; Kafka single node, PostgreSQL, the four services "
         "and the benchmark client on the same machine (load average 1/5/15 min at start "
@@ -613,6 +665,17 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
                           f"{w['first_read_after_answer_still_showed']} of {w['samples']}.** Reads of the withdrawn "
                           f"organisation that showed the concern raised after the withdrawal: "
                           f"{w['new_concern_shown_to_withdrawn_org_reads']}."]
+        rm = m.get("removal_to_hidden")
+        if rm:
+            lines += ["", "| path | samples | p50 ms | p99 ms | mean ms | max ms | target |",
+                      "|---|---:|---:|---:|---:|---:|---|",
+                      f"| removal from the team answered → hidden (the consent stays), {rm['rate_per_s']:g} removals/s | "
+                      f"{rm['samples']} | {rm['p50_ms']} | {rm['p99_ms']} | {rm['mean_ms']} | {rm['max_ms']} | "
+                      "as a withdrawal |",
+                      "", f"**First read after the removal's answer still showed entries on the removed organisation's "
+                          f"consent: {rm['first_read_after_answer_still_showed']} of {rm['samples']}** (before the "
+                          f"removal, {rm['showed_entries_before_the_removal']} of {rm['samples']} reads showed some; "
+                          f"{rm['reads_refused']} reads answered 503 while the timeline caught up)."]
         lags = [(what, x["client_loop_lag"]) for what, x in (("concerns", c), ("withdrawals", w)) if x]
         lines += ["", "The benchmark client's own event loop, woken late from a 10 ms sleep (what of the figures above "
                       "is the client's, not the services'): " + "; ".join(

@@ -10,7 +10,7 @@ journeys through all four services (journeys-<date>.*, bench/journeys_bench.py).
     python -m bench.run --part web      # only the web layer's (under 3 minutes)
     python -m bench.run --part notifications --notifications-events 5000   # notifications ingest only
     python -m bench.run --part rebuild --rebuild-events 100000   # a smaller replay
-    python -m bench.run --part journeys  # concern → visible, withdrawal → hidden (SQLite unless --backend)
+    python -m bench.run --part journeys  # concern → visible, withdrawal and removal from the team → hidden (SQLite unless --backend)
     python -m bench.run --baseline /work/main   # main's timeline measured beside this checkout's
 """
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="what to measure (default: all; 'ingest' includes end-to-end latency, 'web' is the "
                              "child page beside the timeline API, bench/web_bench.py; 'notifications' is the "
                              "notifications service's ingest beside raw getmany, bench/notifications_bench.py; "
-                             "'journeys' is concern → visible and withdrawal → hidden through the four services, "
+                             "'journeys' is concern → visible, withdrawal → hidden and removal from the team → hidden through the four services, "
                              "bench/journeys_bench.py, SQLite only unless --backend is given)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
     parser.add_argument("--rebuild-events", type=int, default=None,
