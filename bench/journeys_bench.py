@@ -38,6 +38,7 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -189,7 +190,7 @@ class Journeys:
         await asyncio.gather(*(worker() for _ in range(self.config.setup_concurrency)))
         self.children.sort(key=lambda ch: ch.index)
 
-    async def sam_reads(self, child: Child, person: Person = SAM) -> list[dict] | None:
+    async def timeline_as(self, child: Child, person: Person = SAM) -> list[dict] | None:
         """What Sam's organisation (or `person`'s) sees of the child's timeline; None for an answer
         other than 200, or none (a kept-alive connection the server had closed: the caller reads
         again)."""
@@ -217,7 +218,7 @@ class Journeys:
             reads += 1
             read_sent = time.perf_counter()
             if any(e["event_id"] == event_id or (summary and e["data"].get("summary") == summary)
-                   for e in await self.sam_reads(child) or ()):
+                   for e in await self.timeline_as(child) or ()):
                 return reads, (time.perf_counter() - read_sent) * 1000
             if time.monotonic() > deadline:
                 raise RuntimeError(f"entry {event_id or summary} not visible to {SAM.organisation_id} after {timeout_s}s")
@@ -267,33 +268,19 @@ class Journeys:
             answered_wall, answered = time.time(), time.perf_counter()
             response.raise_for_status()
             new_concern = asyncio.create_task(self.raise_concern(child))
-            first_read_showed, reads, new_concern_shown, refused = None, 0, 0, 0
-            while True:
-                read_sent = time.perf_counter()
-                entries = await self.sam_reads(child)
-                reads += 1
-                if reads == 1:
-                    first_read_ms = (time.perf_counter() - read_sent) * 1000
-                if entries is None:  # not an answer that hides anything: read again
-                    refused += 1
-                    await asyncio.sleep(cfg.poll_interval_s)
-                    continue
-                withdrawn = [e for e in entries if e["basis"] == withdrawn_basis]
-                if first_read_showed is None:
-                    first_read_showed = len(withdrawn)
+            new_concern_shown = 0
+
+            def count_new_concern(entries: list[dict]) -> None:
+                nonlocal new_concern_shown
                 if new_concern.done() and any(e["event_id"] == new_concern.result() for e in entries):
                     new_concern_shown += 1
-                if not withdrawn:
-                    hidden = time.perf_counter()
-                    hiding_read_ms = (hidden - read_sent) * 1000
-                    break
-                await asyncio.sleep(cfg.poll_interval_s)
+
+            until = await self.until_hidden(child, SAM, withdrawn_basis, on_read=count_new_concern)
+            hidden = until.pop("hidden")
             return {"child_id": str(child.child_id), "withdrawal_event_id": response.json()["event_id"],
                     "answered_at": answered_wall, "hidden_ms": (hidden - answered) * 1000,
-                    "hidden_at": answered_wall + (hidden - answered), "first_read_showed": first_read_showed,
-                    "first_read_ms": first_read_ms, "hiding_read_ms": hiding_read_ms,
-                    "reads": reads, "reads_refused": refused, "new_concern_event_id": await new_concern,
-                    "new_concern_shown_reads": new_concern_shown}
+                    "hidden_at": answered_wall + (hidden - answered), **until,
+                    "new_concern_event_id": await new_concern, "new_concern_shown_reads": new_concern_shown}
 
         return await _paced(min(cfg.withdrawals, len(self.children)), cfg.withdrawal_rate_per_s,
                             lambda i: one(self.children[i]))
@@ -305,33 +292,46 @@ class Journeys:
 
         async def one(child: Child) -> dict:
             shown_on = f"consent:{child.consents[1]}"  # Grace's, which stays
-            before = [e for e in await self.sam_reads(child, GRACE) or () if e["basis"] == shown_on]
+            before = [e for e in await self.timeline_as(child, GRACE) or () if e["basis"] == shown_on]
             response = await self.http.post(
                 f"{self.urls['referrals']}/children/{child.child_id}/team/{GRACE.organisation_id}/remove",
                 json={"reason": "No longer involved"}, headers=self.auth(child.parent, child))
             answered = time.perf_counter()
             response.raise_for_status()
-            first_read_showed, reads, refused = None, 0, 0
-            while True:
-                entries = await self.sam_reads(child, GRACE)
-                reads += 1
-                if entries is None:  # not an answer that hides anything: read again
-                    refused += 1
-                    await asyncio.sleep(cfg.poll_interval_s)
-                    continue
-                still = [e for e in entries if e["basis"] == shown_on]
-                if first_read_showed is None:
-                    first_read_showed = len(still)
-                if not still:
-                    hidden = time.perf_counter()
-                    break
-                await asyncio.sleep(cfg.poll_interval_s)
+            until = await self.until_hidden(child, GRACE, shown_on)
+            hidden = until.pop("hidden")
             return {"child_id": str(child.child_id), "removal_event_id": response.json()["event_id"],
-                    "shown_before": len(before), "hidden_ms": (hidden - answered) * 1000,
-                    "first_read_showed": first_read_showed, "reads": reads, "reads_refused": refused}
+                    "shown_before": len(before), "hidden_ms": (hidden - answered) * 1000, **until}
 
         return await _paced(min(cfg.withdrawals, len(self.children)), cfg.withdrawal_rate_per_s,
                             lambda i: one(self.children[i]))
+
+    async def until_hidden(self, child: Child, person: Person, basis: str, *,
+                           on_read: Callable[[list[dict]], None] = lambda _entries: None) -> dict[str, Any]:
+        """`person`'s organisation reads the child's timeline every poll_interval_s, from now,
+        until no entry shown on `basis` is left (a refused read is read again). Strict: does the
+        first answered read still show any? `on_read` sees every answered read's entries.
+        Returns when it was hidden (`hidden`, perf_counter) and what the reads came to."""
+        first_read_showed, reads, refused = None, 0, 0
+        while True:
+            read_sent = time.perf_counter()
+            entries = await self.timeline_as(child, person)
+            reads += 1
+            if reads == 1:
+                first_read_ms = (time.perf_counter() - read_sent) * 1000
+            if entries is None:  # not an answer that hides anything: read again
+                refused += 1
+                await asyncio.sleep(self.config.poll_interval_s)
+                continue
+            still = [e for e in entries if e["basis"] == basis]
+            if first_read_showed is None:
+                first_read_showed = len(still)
+            on_read(entries)
+            if not still:
+                hidden = time.perf_counter()
+                return {"hidden": hidden, "first_read_showed": first_read_showed, "first_read_ms": first_read_ms,
+                        "hiding_read_ms": (hidden - read_sent) * 1000, "reads": reads, "reads_refused": refused}
+            await asyncio.sleep(self.config.poll_interval_s)
 
     async def notifications_after(self, samples: list[dict]) -> dict[str, Any]:
         """Who was told of the concerns raised after the withdrawals: Grace (the control) must be,

@@ -9,6 +9,9 @@ between "published" and "applied" is as long as the test needs (in service it is
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
@@ -30,6 +33,49 @@ def recent(minutes: int) -> datetime:  # the read decides at the real time
     return datetime.now(timezone.utc) - timedelta(minutes=minutes)
 
 
+@dataclass
+class GatedTimeline:
+    """The timeline service, running, whose store refuses `gated`'s blocked event until opened."""
+
+    gated: GatedStore
+    producer: AIOKafkaProducer
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+
+    async def read(self, child) -> httpx.Response:
+        """The speech and language service's read of the child's timeline."""
+        return await self.client.get(f"/children/{child}/timeline", headers=self.headers)
+
+    async def publish(self, topic: str, *events) -> None:
+        for event in events:
+            await self.producer.send_and_wait(topic, event.to_json_bytes(), key=event.key)
+
+    async def until_refused(self, what: str) -> None:
+        async def refused() -> bool:
+            return self.gated.failures >= 1
+
+        await until(refused, what=what)
+
+
+@asynccontextmanager
+async def gated_timeline(kafka_bootstrap, database_url, timeline_topics, tmp_path, blocked) -> AsyncIterator[GatedTimeline]:
+    settings = timeline_settings(kafka_bootstrap, database_url, timeline_topics, tmp_path / "faust",
+                                 consent_copy_wait_s=WAIT_S)
+    timeline = build(settings)
+    gated = GatedStore(timeline.store, blocked)
+    timeline.ingestor.sink = gated
+    timeline.ingestor.max_backoff_s = 0.1  # retried every 0.1 s, so "opened" soon means "applied"
+    headers = {"Authorization": f"Bearer {token_for(settings, SLT)}"}
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        async with timeline.app.router.lifespan_context(timeline.app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timeline.app), base_url="http://t") as client:
+                yield GatedTimeline(gated, producer, client, headers)
+    finally:
+        await producer.stop()
+
+
 async def refused_then_answered_without(read, gated: GatedStore, entry, blocked) -> None:
     """`blocked` is published and not applied: a read waits, then refuses rather than show
     `entry`; a read waiting when `blocked` is applied answers, without `entry`."""
@@ -49,49 +95,29 @@ async def refused_then_answered_without(read, gated: GatedStore, entry, blocked)
 async def test_a_read_after_a_withdrawal_is_published_never_shows_what_it_withdrew(
     kafka_bootstrap, database_url, timeline_topics, tmp_path
 ):
-    settings = timeline_settings(kafka_bootstrap, database_url, timeline_topics, tmp_path / "faust",
-                                 consent_copy_wait_s=WAIT_S)
-    timeline = build(settings)
     child = uuid4()
     # The speech and language service, on the team, may see concerns.
     grant = envelope(granted_payload(valid_from=recent(60)), child, time=recent(30))
     raised = concern(child, time=recent(20))
     withdrawal = withdrawn(child, grant.data.consent_id, time=recent(0))
-    gated = GatedStore(timeline.store, withdrawal)
-    timeline.ingestor.sink = gated
-    timeline.ingestor.max_backoff_s = 0.1  # retried every 0.1 s, so "opened" soon means "applied"
-    headers = {"Authorization": f"Bearer {token_for(settings, SLT)}"}
+    async with gated_timeline(kafka_bootstrap, database_url, timeline_topics, tmp_path, withdrawal) as run:
+        async def shown() -> set:
+            response = await run.read(child)
+            assert response.status_code == 200, response.text
+            return {e["event_id"] for e in response.json()["entries"]}
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        async with timeline.app.router.lifespan_context(timeline.app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timeline.app), base_url="http://t") as client:
-                async def shown() -> set:
-                    response = await client.get(f"/children/{child}/timeline", headers=headers)
-                    assert response.status_code == 200, response.text
-                    return {e["event_id"] for e in response.json()["entries"]}
+        await run.publish(timeline_topics.consent, grant)
+        await run.publish(timeline_topics.referrals, registered(child, time=recent(50)),
+                          joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)), raised)
 
-                await producer.send_and_wait(timeline_topics.consent, grant.to_json_bytes(), key=grant.key)
-                for event in (registered(child, time=recent(50)), joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)),
-                              raised):
-                    await producer.send_and_wait(timeline_topics.referrals, event.to_json_bytes(), key=event.key)
+        async def concern_shown() -> bool:
+            return str(raised.id) in await shown()
 
-                async def concern_shown() -> bool:
-                    return str(raised.id) in await shown()
+        await until(concern_shown, what="the concern shown on consent")
 
-                await until(concern_shown, what="the concern shown on consent")
-
-                await producer.send_and_wait(timeline_topics.consent, withdrawal.to_json_bytes(), key=withdrawal.key)
-
-                async def refused() -> bool:
-                    return gated.failures >= 1
-
-                await until(refused, what="the withdrawal on the topic and not yet applied")
-                await refused_then_answered_without(
-                    lambda: client.get(f"/children/{child}/timeline", headers=headers), gated, raised, withdrawal)
-    finally:
-        await producer.stop()
+        await run.publish(timeline_topics.consent, withdrawal)
+        await run.until_refused("the withdrawal on the topic and not yet applied")
+        await refused_then_answered_without(lambda: run.read(child), run.gated, raised, withdrawal)
 
 
 def partition_of(child, partitions: int = 6) -> int:  # the producers' default partitioner (murmur2)
@@ -101,48 +127,26 @@ def partition_of(child, partitions: int = 6) -> int:  # the producers' default p
 async def test_a_read_after_a_removal_from_the_team_is_published_never_shows_what_the_team_place_allowed(
     kafka_bootstrap, database_url, timeline_topics, tmp_path
 ):
-    settings = timeline_settings(kafka_bootstrap, database_url, timeline_topics, tmp_path / "faust",
-                                 consent_copy_wait_s=WAIT_S)
-    timeline = build(settings)
     child = uuid4()
     # Another child, whose events go to another partition of the referrals topic.
     other = next(c for c in iter(uuid4, None) if partition_of(c) != partition_of(child))
     grant = envelope(granted_payload(valid_from=recent(60)), child, time=recent(30))
     raised = concern(child, time=recent(20))
     removal = left(child, SLT_ORG, time=recent(0))
-    gated = GatedStore(timeline.store, removal)
-    timeline.ingestor.sink = gated
-    timeline.ingestor.max_backoff_s = 0.1
-    headers = {"Authorization": f"Bearer {token_for(settings, SLT)}"}
+    async with gated_timeline(kafka_bootstrap, database_url, timeline_topics, tmp_path, removal) as run:
+        await run.publish(timeline_topics.consent, grant)
+        await run.publish(timeline_topics.referrals, registered(child, time=recent(50)),
+                          joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)), raised,
+                          registered(other, time=recent(50)), joined(other, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)))
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        async with timeline.app.router.lifespan_context(timeline.app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timeline.app), base_url="http://t") as client:
-                async def read(about) -> httpx.Response:
-                    return await client.get(f"/children/{about}/timeline", headers=headers)
+        async def concern_shown() -> bool:
+            response = await run.read(child)
+            return response.status_code == 200 and str(raised.id) in response.text
 
-                await producer.send_and_wait(timeline_topics.consent, grant.to_json_bytes(), key=grant.key)
-                for event in (registered(child, time=recent(50)), joined(child, SLT_ORG, Agency.SLT_SERVICE, time=recent(25)),
-                              raised, registered(other, time=recent(50)),
-                              joined(other, SLT_ORG, Agency.SLT_SERVICE, time=recent(25))):
-                    await producer.send_and_wait(timeline_topics.referrals, event.to_json_bytes(), key=event.key)
+        await until(concern_shown, what="the concern shown on consent and a place on the team")
 
-                async def concern_shown() -> bool:
-                    response = await read(child)
-                    return response.status_code == 200 and str(raised.id) in response.text
-
-                await until(concern_shown, what="the concern shown on consent and a place on the team")
-
-                await producer.send_and_wait(timeline_topics.referrals, removal.to_json_bytes(), key=removal.key)
-
-                async def refused() -> bool:
-                    return gated.failures >= 1
-
-                await until(refused, what="the removal on the topic and not yet applied")
-                # Another child's read does not wait for this child's partition.
-                assert (await read(other)).status_code == 200
-                await refused_then_answered_without(lambda: read(child), gated, raised, removal)
-    finally:
-        await producer.stop()
+        await run.publish(timeline_topics.referrals, removal)
+        await run.until_refused("the removal on the topic and not yet applied")
+        # Another child's read does not wait for this child's partition.
+        assert (await run.read(other)).status_code == 200
+        await refused_then_answered_without(lambda: run.read(child), run.gated, raised, removal)
