@@ -69,7 +69,9 @@ class Stack:
                 f"{service.env_prefix}PORT": str(service.port),
                 f"{service.env_prefix}HOST": "127.0.0.1",
                 f"{service.env_prefix}DATADIR": str(self.workdir / "data" / f"{service.name}-faust"),
-                "TAC_TIMELINE_PUBLIC_URL": self.url_of("timeline"),
+                # Notifications link to where people read: the web interface (in a stack
+                # without one, where the demo's would be).
+                "TAC_TIMELINE_PUBLIC_URL": self.urls.get("web", "http://127.0.0.1:8000"),
                 "PYTHONUNBUFFERED": "1",
                 "TAC_REFERRALS_CONSENT_GROUP_ID": f"{self.group_prefix}-referrals-consent",
                 "TAC_CONSENT_CHILDREN_GROUP_ID": f"{self.group_prefix}-consent-children",

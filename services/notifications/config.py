@@ -25,9 +25,10 @@ class NotificationsSettings(StreamProcessorSettings):
     database_url: str = Field(default="sqlite:///.local/notifications.db", min_length=1)
     port: int = Field(default=8004, ge=1, le=65535)
 
-    # Where recipients read the entry: links are {timeline_public_url}/children/{child}/timeline#{event}.
+    # Where recipients read the entry: the web interface (services/web), whose
+    # /children/{child}/timeline#{event} opens the child's page as the person sees it, at the entry.
     timeline_public_url: str = Field(
-        default="http://127.0.0.1:8003",
+        default="http://127.0.0.1:8000",
         validation_alias=AliasChoices("TAC_TIMELINE_PUBLIC_URL", "TAC_NOTIFICATIONS_TIMELINE_PUBLIC_URL"),
     )
 

@@ -20,6 +20,9 @@ from services.common.auth import Principal
 PERSON_KEY = "person"
 CSRF_KEY = "csrf"
 SEEN_KEY = "seen"
+# The page a signed-out person asked for (a notification's link, a bookmark), gone on to once
+# they have signed in.
+AFTER_SIGN_IN_KEY = "after_sign_in"
 
 Clock = Callable[[], float]
 
@@ -73,13 +76,23 @@ def signed_in_person(session: MutableMapping[str, Any]) -> SignedInPerson | None
     return SignedInPerson.from_session(session.get(PERSON_KEY))
 
 
-def sign_in(session: MutableMapping[str, Any], person: SignedInPerson, now: float) -> None:
+def remember_page(session: MutableMapping[str, Any], path: str) -> None:
+    """`path` was asked for by someone not signed in: `sign_in` gives it back."""
+    session[AFTER_SIGN_IN_KEY] = path
+
+
+def sign_in(session: MutableMapping[str, Any], person: SignedInPerson, now: float) -> str | None:
     """A fresh session for `person`: nothing of the one before survives (no fixation), and a
-    new CSRF token."""
+    new CSRF token. Returns the page they asked for before signing in (`remember_page`), if
+    any: a path on this site, never another site's address."""
+    asked = session.get(AFTER_SIGN_IN_KEY)
     session.clear()
     session[PERSON_KEY] = person.to_session()
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     session[SEEN_KEY] = now
+    if isinstance(asked, str) and asked.startswith("/") and not asked.startswith("//") and "\\" not in asked:
+        return asked
+    return None
 
 
 def sign_out(session: MutableMapping[str, Any]) -> None:

@@ -10,16 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
-from services.web.session import sign_in, sign_out
+from services.web.session import SignedInPerson, sign_in, sign_out
 from services.web.signin import DevSignIn, SignInFailed
-from services.web.views.deps import AnyonePage
+from services.web.views.deps import AnyonePage, Page
 
 router = APIRouter()
 
 HOME = "/"
-
-
-# A parent's home (their child's pages) is still to be built; until then it is "Page not found".
 PARENT_HOME = "/your-child"
 
 
@@ -41,8 +38,7 @@ async def sign_in_as(page: AnyonePage, person: Annotated[str, Form()] = "") -> R
         errors = FormErrors().add("person", "Select who you are")
         return await page.render("auth/dev_sign_in.html", people=provider.people, errors=errors,
                                  unread_count=None, status_code=400)
-    sign_in(page.request.session, chosen, page.request.app.state.clock())
-    return RedirectResponse(PARENT_HOME if chosen.is_parent else HOME, status_code=303)
+    return _signed_in(page, chosen)
 
 
 @router.get("/auth/callback")
@@ -54,8 +50,7 @@ async def auth_callback(page: AnyonePage) -> Response:
         person = await provider.complete(page.request)
     except SignInFailed as e:
         return await page.render("auth/sign_in_failed.html", message=str(e), unread_count=None, status_code=400)
-    sign_in(page.request.session, person, page.request.app.state.clock())
-    return RedirectResponse(PARENT_HOME if person.is_parent else HOME, status_code=303)
+    return _signed_in(page, person)
 
 
 @router.post("/sign-out")
@@ -67,6 +62,12 @@ async def sign_out_now(request: Request) -> Response:
 @router.get("/signed-out")
 async def signed_out(page: AnyonePage) -> Response:
     return await page.render("auth/signed_out.html", unread_count=None)
+
+
+def _signed_in(page: Page, person: SignedInPerson) -> Response:
+    """Signed in: on to the page they asked for before, else their home."""
+    asked = sign_in(page.request.session, person, page.request.app.state.clock())
+    return RedirectResponse(asked or (PARENT_HOME if person.is_parent else HOME), status_code=303)
 
 
 def _redirect_uri(request: Request) -> str:

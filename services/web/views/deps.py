@@ -26,7 +26,7 @@ from services.web.api_clients import Apis, ApiError, ApiValidationError, Conflic
 from services.web.config import WebSettings
 from services.web.forms import FormErrors
 from services.web.pages import CsrfRefused, NotSignedIn, PageNotFound
-from services.web.session import SignedInPerson, csrf_matches, csrf_token, signed_in_person
+from services.web.session import SignedInPerson, csrf_matches, csrf_token, remember_page, signed_in_person
 
 log = structlog.get_logger(__name__)
 
@@ -125,6 +125,10 @@ async def anyone_page(request: Request) -> AsyncIterator[Page]:
 async def signed_in_page(request: Request) -> AsyncIterator[Page]:
     person = signed_in_person(request.session)
     if person is None:
+        if request.method == "GET":
+            # Its path only: a query may hold what was typed (a search for a child by name),
+            # which has no place in a cookie.
+            remember_page(request.session, request.url.path)
         raise NotSignedIn()
     page = _page(request, person)
     try:

@@ -11,6 +11,7 @@ typing Amara's URLs gets the same "Page not found" as for a made-up id."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
@@ -213,3 +214,39 @@ def test_a_parent_of_another_child_gets_page_not_found_for_amaras_pages(web_stac
         other.goto(f"/your-child/{amara}{tail}", f"amara{tail.replace('/', '-')}")
         assert other.page.title().startswith("Page not found")
         assert other.page.locator("main").inner_text() == expected, tail
+
+
+def test_ada_opens_a_notification_at_its_entry_and_it_is_read(web_stack, browsers):
+    """The inbox names Amara, never her id; opening a notification lands on its entry on Ada's
+    page and reads it; the e-mail's link of the same message lands on the same entry. (The
+    header's count is not compared: the story's later notifications may still be arriving.)"""
+    api, story = play_story(web_stack.api_urls, through_step=9)
+    cid = str(story.child_id)
+    give_parent_children(web_stack.stack.parent_children_file, story.child_id)
+
+    def amaras_unread() -> list[dict]:
+        items = api.call(ADA, "GET", "notifications", "/inbox", params={"limit": 200})["items"]
+        return [i for i in items if i["child_id"] == cid and not i["read_at"]]
+
+    item = wait_for(amaras_unread, "Ada's inbox to hold an unread notification about Amara")[0]
+    entry = item["about_event_id"]
+
+    ada = browsers.open("ada")
+    page = sign_in_ada(ada)
+    ada.goto("/notifications", "inbox")
+    expect(page.get_by_role("link", name=re.compile(r"^Notifications \(\d+ unread\)"))).to_be_visible()
+    mine = page.locator("#notifications li").filter(has=page.locator(f'a[href="/notifications/{item["notification_id"]}"]'))
+    expect(mine).to_have_attribute("data-unread", "true")
+    expect(mine).to_contain_text("About Amara Okoro")
+    assert cid not in page.locator("main").inner_text()
+
+    ada.follow(lambda: mine.get_by_role("link").click(), "notification-opened")
+    assert page.url == f"{web_stack.web_url}/your-child/{cid}#{entry}"
+    expect(page.locator(f'[id="{entry}"]')).to_be_in_viewport()
+
+    ada.goto("/notifications", "inbox-after")
+    expect(mine).to_have_attribute("data-unread", "false")
+    assert not [i for i in amaras_unread() if i["notification_id"] == item["notification_id"]]
+
+    ada.goto(item["link"], "e-mail-link")  # the message's link, as the e-mail gives it
+    assert page.url == f"{web_stack.web_url}/your-child/{cid}#{entry}"

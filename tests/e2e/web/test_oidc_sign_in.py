@@ -54,3 +54,20 @@ def test_a_wrong_password_stays_on_keycloaks_form(oidc_stack, idp, checked_page_
 
     assert page.url.startswith(idp.issuer)
     expect(page.locator("body")).to_contain_text("Invalid username or password")
+
+
+def test_a_page_asked_for_before_signing_in_is_where_signing_in_arrives(oidc_stack, idp, checked_page_for):
+    """A link followed while signed out (a notification's, a bookmark) goes through Keycloak's
+    form and arrives at the page asked for, not at the home page."""
+    pages = checked_page_for(oidc_stack.web_url)
+    page = pages.page
+
+    with page.expect_navigation(url=re.compile(re.escape(idp.issuer) + r"/protocol/openid-connect/auth")):
+        page.goto(f"{oidc_stack.web_url}/integrated-reviews")
+    pages.seen("keycloak-sign-in")
+    page.locator("#username").fill("dana-hughes")
+    page.locator("#password").fill(dev_password("dana-hughes"))
+    pages.follow(lambda: page.locator("#kc-login").click(), "integrated-reviews")
+
+    expect(page).to_have_url(f"{oidc_stack.web_url}/integrated-reviews")
+    expect(page.locator("body")).to_contain_text("Dana Hughes")

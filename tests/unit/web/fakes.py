@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.web.api_clients import Apis
+from services.web.api_clients import Apis, NotFound
 
 
 class _Fake:
@@ -58,6 +58,7 @@ class FakeNotifications(_Fake):
     def __init__(self) -> None:
         super().__init__()
         self.unread = 0
+        self.items: list[dict[str, Any]] = []  # the inbox, newest first, as the API gives it
         self.subscribed: dict[str, Any] | None = None
         self.subscribe_fails_with: Exception | None = None
 
@@ -67,7 +68,16 @@ class FakeNotifications(_Fake):
 
     async def inbox(self, **params: Any) -> dict[str, Any]:
         self._call("inbox", params)
-        return {"items": [], "next_before": None}
+        return {"items": list(self.items), "next_before": None}
+
+    async def mark_read(self, notification_id: Any) -> dict[str, Any]:
+        """The API's answer: the item, now read; 404 for one that is not the caller's."""
+        self._call("mark_read", notification_id)
+        for item in self.items:
+            if item["notification_id"] == str(notification_id):
+                item["read_at"] = item["read_at"] or "2026-12-03T10:00:00+00:00"
+                return item
+        raise NotFound()
 
     async def subscription(self) -> dict[str, Any]:
         self._call("subscription")
