@@ -11,7 +11,7 @@ runs out. Functions take a Session and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -36,6 +36,7 @@ def _about_columns(about: About, message: Message) -> dict[str, Any]:
         "category": about.category, "author_organisation_id": about.author_organisation_id,
         "title": message.title, "text": message.text, "link": message.link,
         "answers_request_of": about.answers_request_of, "named_organisation_id": message.organisation_id,
+        "due_on": message.due_on, "until": message.until,
     }
 
 
@@ -59,6 +60,8 @@ class InboxItem:
     created_at: datetime
     read_at: datetime | None
     organisation_id: str | None = None  # the organisation the message names
+    due_on: date | None = None  # Message.due_on
+    until: datetime | None = None  # Message.until
 
 
 def add_inbox_item(session: Session, notification_id: UUID, person_id: str, scope: str, about: About,
@@ -94,7 +97,7 @@ def mark_read(session: Session, notification_id: UUID, now: datetime) -> None:
 def _inbox_item(row: Any) -> InboxItem:
     return InboxItem(UUID(row.notification_id), row.person_id, row.scope, _about(row), row.title, row.text, row.link,
                      utc(row.created_at), None if row.read_at is None else utc(row.read_at),
-                     row.named_organisation_id)
+                     row.named_organisation_id, row.due_on, None if row.until is None else utc(row.until))
 
 
 # --- delivery jobs -------------------------------------------------------------------------------
@@ -118,6 +121,8 @@ class Job:
     status: str = PENDING
     last_error: str | None = None
     named_organisation_id: str | None = None
+    due_on: date | None = None
+    until: datetime | None = None
 
     @property
     def organisation_id(self) -> str | None:
@@ -126,7 +131,7 @@ class Job:
     @property
     def message(self) -> Message:
         return Message(self.title, self.text, self.link, self.about.child_id, self.about.about, self.about.event_id,
-                       organisation_id=self.named_organisation_id)
+                       organisation_id=self.named_organisation_id, due_on=self.due_on, until=self.until)
 
 
 def add_job(session: Session, *, notification_id: UUID, channel: NotificationChannel, subscriber: Subscriber,
@@ -203,4 +208,5 @@ def jobs_for(session: Session, notification_id: UUID) -> list[Job]:
 def _job(row: Any) -> Job:
     return Job(UUID(row.job_id), UUID(row.notification_id), NotificationChannel(row.channel), row.person_id,
                row.scope, row.target, _about(row), row.title, row.text, row.link, bytes(row.body), row.attempts,
-               Source.of_row(row), row.status, row.last_error, row.named_organisation_id)
+               Source.of_row(row), row.status, row.last_error, row.named_organisation_id, row.due_on,
+               None if row.until is None else utc(row.until))

@@ -64,6 +64,10 @@ _ABOUT_COLUMNS = lambda: [  # noqa: E731 - the same columns on inbox rows and de
     # the inbox API). Both NULL on rows from before migration 0003.
     Column("answers_request_of", ORG, nullable=True),
     Column("named_organisation_id", ORG, nullable=True),
+    # A reminder's due day and a break-glass grant's end (Message.due_on, .until), for the
+    # inbox to show in words; NULL for other messages and on rows from before migration 0007.
+    Column("due_on", Date, nullable=True),
+    Column("until", TS, nullable=True),
 ]
 
 # Where the causing event came from (for a dead-letter record) and who caused it (the actor and

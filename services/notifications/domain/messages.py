@@ -79,6 +79,11 @@ class Message:
     # The organisation the message names (the entry's author, or the organisation granted
     # break-glass access): the inbox API gives its id with its directory name.
     organisation_id: str | None = None
+    # The day a reminder's deadline falls on (None where that day is the child's age in
+    # disguise: AGE_DERIVED_KINDS), and the end of a break-glass grant: what the inbox shows
+    # beside the title, the text's words for a page.
+    due_on: date | None = None
+    until: datetime | None = None
 
     @property
     def subject(self) -> str:
@@ -156,7 +161,7 @@ def safeguarding_message(about: About, organisation_id: str, until: datetime, pu
     )
     extra = {**_naming(organisation_id, directory), "until": until.isoformat()}
     return Message(title, text, link, about.child_id, about.about, about.event_id, extra=extra,
-                   organisation_id=organisation_id)
+                   organisation_id=organisation_id, until=until)
 
 
 # Reminder kinds in words. The DueDate kinds are the referrals service's (services/referrals/
@@ -217,17 +222,18 @@ def reminder_message(reminder: "Reminder", today: date, public_url: str) -> Mess
     title = reminder_title(reminder.kind)
     if reminder.kind in AGE_DERIVED_KINDS:
         # Not even "in 7 days": today plus seven is a date too.
-        when, extra = AGE_WHEN.get(reminder.kind, "the date is on the child's record in TAC"), {}
+        when, extra, due_on = AGE_WHEN.get(reminder.kind, "the date is on the child's record in TAC"), {}, None
     else:
         when = f"{_when(reminder.due_on, today)}, on {reminder.due_on.isoformat()}"
-        extra = {"due_on": reminder.due_on.isoformat()}
+        extra, due_on = {"due_on": reminder.due_on.isoformat()}, reminder.due_on
     text = (
         f"Reminder: {title}.\n\n"
         f"Child {reminder.child_id}: {when}.\n"
         f"Why: {reminder.reference}\n"
         f"Open the timeline in TAC: {link}"
     )
-    return Message(title, text, link, reminder.child_id, reminder.kind, reminder.about_event_id, extra=extra)
+    return Message(title, text, link, reminder.child_id, reminder.kind, reminder.about_event_id, extra=extra,
+                   due_on=due_on)
 
 
 def webhook_body(notification_id: UUID, message: Message, created_at: datetime) -> bytes:

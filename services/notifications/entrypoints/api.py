@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 from urllib.parse import urlparse
 from uuid import UUID
@@ -131,6 +131,9 @@ class InboxItemOut(BaseModel):
                                   "granted safeguarding access")
     organisation_name: str | None = Field(
         default=None, description="That organisation's name in the organisation directory")
+    due_on: date | None = Field(
+        default=None, description="A reminder's due day; absent where that day would tell the child's date of birth")
+    until: datetime | None = Field(default=None, description="When a safeguarding access grant ends")
     created_at: datetime
     read_at: datetime | None
 
@@ -156,7 +159,7 @@ def _item(item: jobs.InboxItem, directory: Directory) -> InboxItemOut:
         notification_id=item.notification_id, title=item.title, text=item.text, link=item.link,
         child_id=item.about.child_id, about=item.about.about, about_event_id=item.about.event_id,
         organisation_id=item.organisation_id, organisation_name=directory.name_of(item.organisation_id),
-        created_at=item.created_at, read_at=item.read_at,
+        due_on=item.due_on, until=item.until, created_at=item.created_at, read_at=item.read_at,
     )
 
 

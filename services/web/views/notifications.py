@@ -5,7 +5,8 @@ A notification is opened from the inbox (`/notifications/{id}`) or from its link
 TAC_TIMELINE_PUBLIC_URL, which is this web interface's address). Either way it lands on the
 child's page as the person sees it (a parent's or a practitioner's), at the entry; the page then
 asks the timeline, which checks consent again (DESIGN §3): the notification itself never shows
-more than its title, the organisation it names and the child's name where the person may see it.
+more than its title, the organisation it names, a reminder's due day or a safeguarding grant's
+end, and the child's name where the person may see it.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def entry_page(person: SignedInPerson, child_id: UUID | str, event_id: UUID | st
 def _inbox_item(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {"href": f"/notifications/{item['notification_id']}", "title": item["title"],
             "organisation": item.get("organisation_name"), "child": names.get(str(item["child_id"])),
+            "due_on": item.get("due_on"), "until": item.get("until"),
             "created_at": item["created_at"], "unread": not item.get("read_at")}
 
 

@@ -336,4 +336,5 @@ async def test_the_settings_dsl_is_told_of_break_glass_access_in_their_inbox(cli
     assert item["about_event_id"] == str(grant.id)
     assert EP.organisation_id in item["text"] and "until" in item["text"]
     assert "Disclosure" not in item["text"]
+    assert datetime.fromisoformat(item["until"]) == grant.data.expires_at and item["due_on"] is None
     assert (await client.get("/inbox", headers=auth(service, SETTING))).json()["items"] == []

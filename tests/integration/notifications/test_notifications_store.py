@@ -242,7 +242,8 @@ def test_break_glass_access_tells_the_granted_organisations_safeguarding_lead_on
         granted_at=NOW - timedelta(minutes=1), expires_at=NOW + timedelta(hours=24))
     apply(sessions, *team(child), envelope(grant, child, by=actor("org-la-safeguarding", "duty-1"), at=NOW))
 
-    assert [i.title for i in inbox_of(sessions, dsl)] == ["Safeguarding access to the child's record was granted"]
+    assert [(i.title, i.until) for i in inbox_of(sessions, dsl)] == [
+        ("Safeguarding access to the child's record was granted", grant.expires_at)]
     assert inbox_of(sessions, colleague) == []
     assert [i.about.about for i in inbox_of(sessions, parent("parent-1", child))] == [r.ChildRegistered.TYPE]
 
@@ -281,7 +282,8 @@ def test_the_tick_after_an_outage_sends_the_on_the_day_reminder_and_not_the_week
     with sessions() as session:
         statuses = dict(session.execute(select(store.reminders.c.offset_days, store.reminders.c.status)).all())
     assert statuses == {7: "superseded", 0: "sent"}
-    assert len(inbox_of(sessions, setting)) == 1
+    [item] = inbox_of(sessions, setting)
+    assert (item.due_on, item.until) == (today, None)
 
 
 def test_a_cancelled_reminder_is_never_sent_and_a_rescheduled_one_moves(sessions):
@@ -331,6 +333,7 @@ def test_an_age_derived_date_from_an_older_registration_is_reminded_without_its_
         [job] = [j for j in jobs.jobs_for(session, item.notification_id) if j.channel.value != "inbox"]
     for text in (item.text, job.text, job.body.decode()):
         assert due_on.isoformat() not in text and "in 7 days" not in text
+    assert item.due_on is None and job.due_on is None
 
 
 # --- the integrated review window, announced on the day ---------------------------------------------

@@ -115,6 +115,7 @@ def test_a_reminder_of_an_age_derived_date_from_an_older_registration_never_says
         assert _dates_in(message.text + body, due_on, today) == [], reminder.kind
         assert "in 7 days" not in message.text and "today" not in message.text, reminder.kind
         assert "due_on" not in json.loads(body), reminder.kind
+        assert message.due_on is None, reminder.kind  # nor for the inbox to show
 
 
 def test_an_ehc_reminder_gives_its_date_in_the_mail_and_the_webhook_as_it_counts_from_the_request():
@@ -126,6 +127,7 @@ def test_an_ehc_reminder_gives_its_date_in_the_mail_and_the_webhook_as_it_counts
 
     assert "today, on 2026-03-15" in message.text
     assert json.loads(webhook_body(uuid4(), message, NOW))["due_on"] == "2026-03-15"
+    assert message.due_on == date(2026, 3, 15) and message.until is None
 
 
 # --- organisations by their directory name -------------------------------------------------------
@@ -191,3 +193,4 @@ def test_a_safeguarding_message_names_the_granted_organisation_by_name_and_never
     assert "Disclosure" not in message.text and SLT not in message.text
     assert message.extra["organisation_name"] == "Brookside Speech and Language Therapy"
     assert message.organisation_id == SLT
+    assert (message.until, message.due_on) == (data.expires_at, None)

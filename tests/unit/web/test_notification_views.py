@@ -42,6 +42,17 @@ def test_the_inbox_names_the_child_and_the_organisation_and_links_to_each_notifi
     assert "tac.example.org" not in text and "Open it in TAC" not in text
 
 
+def test_a_reminder_says_its_due_day_and_a_safeguarding_grant_its_end_in_words(web):
+    reminder = {**notification(organisation=None), "title": "The final EHC plan is due", "due_on": "2027-03-15"}
+    grant = {**notification(), "title": "Safeguarding access to the child's record was granted",
+             "until": "2026-12-05T14:00:00+00:00"}
+    web.apis.notifications.items = [reminder, grant, notification()]
+    web.sign_in_as("dana-hughes")
+    text = web.client.get("/notifications").text
+    assert "Due on 15 March 2027" in text and "Access until 5 December 2026 at 14:00" in text
+    assert text.count("Due on") == 1 and text.count("Access until") == 1
+
+
 def test_a_child_the_person_may_not_see_named_is_a_child_never_an_id(web):
     hidden = notification(OTHER_CHILD)
     web.apis.notifications.items = [hidden, notification()]
