@@ -15,12 +15,13 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from schemas.vocabulary import DSL_ROLE
 from services.web.api_clients import ApiError
 from services.web.dev_people import DEV_PEOPLE
+from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.deps import Page, PractitionerPage
 from services.web.timeline_words import Names, basis_words, describe
@@ -85,16 +86,33 @@ def on_team(page: Page, child: dict[str, Any]) -> bool:
 # -- find a child -----------------------------------------------------------------------------
 
 
+NAME_LIMIT = 100  # the children API's longest name to search by
+
+
 @router.get("/children")
-async def find(page: PractitionerPage, name: Annotated[str, Query(max_length=100)] = "") -> Response:
+async def find(page: PractitionerPage) -> Response:
+    """Every child the organisation works with (as many as the API gives in one page)."""
+    return await _found(page, name="", errors=FormErrors())
+
+
+@router.post("/children")
+async def search(page: PractitionerPage, name: Annotated[str, Form()] = "") -> Response:
+    """A search by name is a POST: the name typed is a child's, and a GET would put it in the
+    address, the browser's history and any proxy's log (UI.md: nothing personal in URLs)."""
+    errors = FormErrors()
+    name = errors.check_text("name", name, empty=None, too_long=f"The name must be {NAME_LIMIT} characters or fewer",
+                             limit=NAME_LIMIT)
+    return await _found(page, name=name, errors=errors)
+
+
+async def _found(page: Page, *, name: str, errors: FormErrors) -> Response:
     assert page.apis is not None
-    found = await page.apis.referrals.find_children(name=name.strip() or None, limit=200)
-    items = []
-    for item in found.get("items") or ():
-        items.append({**item, "display_name": child_name(item), "age": age_words(item.get("age_months"))})
+    found = {} if errors else await page.apis.referrals.find_children(name=name or None, limit=200)
+    items = [{**item, "display_name": child_name(item), "age": age_words(item.get("age_months"))}
+             for item in found.get("items") or ()]
     may_register = bool(page.person and page.person.agency == "setting")
-    return await page.render("children/find.html", items=items, total=found.get("total", len(items)),
-                             name=name, may_register=may_register)
+    return await page.render("children/find.html", items=items, total=found.get("total", len(items)), name=name,
+                             may_register=may_register, errors=errors, status_code=400 if errors else 200)
 
 
 # -- the child page ---------------------------------------------------------------------------

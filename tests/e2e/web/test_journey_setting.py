@@ -128,6 +128,14 @@ def test_the_setting_journey_steps_1_to_6a(web_stack, pages: CheckedPage):
     child_id = UUID(page.url.rstrip("/").split("/")[-1])
     expect(page.get_by_text("26 months old")).to_be_visible()
 
+    # She finds Amara again by name: the search is posted, so the name is never in the address.
+    click(pages, "link", "Find a child", "find-a-child-again")
+    page.get_by_label("Child’s name").fill(family)
+    click(pages, "button", "Search", "found-by-name")
+    assert family not in page.url
+    click(pages, "link", full_name, "child-page-found")
+    expect(page.get_by_role("heading", level=1)).to_have_text(full_name)
+
     # 2. Priya records Ada's consents, each through the check-your-answers page.
     consents = [
         ("C1a", [], ["Any area SENCO team on the team"], ["Concerns", "Referrals and the team", "Progress"]),
