@@ -12,7 +12,9 @@ end, and the child's name where the person may see it.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form
@@ -33,13 +35,17 @@ NAMED_CHILDREN = 200
 
 
 @router.get("/notifications")
-async def inbox(page: SignedInPage) -> Response:
+async def inbox(page: SignedInPage, before: datetime | None = None) -> Response:
+    """The newest INBOX_LIMIT; `before`, the API's cursor (a time, nothing personal): older ones."""
     assert page.apis is not None
-    found, names = await asyncio.gather(page.apis.notifications.inbox(limit=INBOX_LIMIT), _child_names(page))
+    found, names = await asyncio.gather(page.apis.notifications.inbox(limit=INBOX_LIMIT, before=before),
+                                        _child_names(page))
     items = [_inbox_item(item, names) for item in found.get("items") or ()]
+    older = found.get("next_before")
     # The header's count is the one every page asks for as it begins (views.deps), not the
     # unread among these 50: it counts past them, and it is already on its way.
-    return await page.render("notifications/inbox.html", items=items)
+    return await page.render("notifications/inbox.html", items=items, newer=before is not None,
+                             older=f"/notifications?{urlencode({'before': older})}" if older else None)
 
 
 @router.get("/notifications/email")

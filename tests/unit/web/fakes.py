@@ -68,7 +68,7 @@ class FakeNotifications(_Fake):
 
     async def inbox(self, **params: Any) -> dict[str, Any]:
         self._call("inbox", params)
-        return {"items": list(self.items), "next_before": None}
+        return {"items": list(self.items), "next_before": getattr(self, "next_before", None)}
 
     async def mark_read(self, notification_id: Any) -> dict[str, Any]:
         """The API's answer: the item, now read; 404 for one that is not the caller's."""

@@ -53,6 +53,20 @@ def test_a_reminder_says_its_due_day_and_a_safeguarding_grant_its_end_in_words(w
     assert text.count("Due on") == 1 and text.count("Access until") == 1
 
 
+def test_older_notifications_are_a_page_further_by_the_apis_cursor(web):
+    web.apis.notifications.items = [notification()]
+    web.apis.notifications.next_before = "2026-12-01T08:00:00.000001+00:00"
+    web.sign_in_as("dana-hughes")
+    first = web.client.get("/notifications").text
+    assert 'href="/notifications?before=2026-12-01T08%3A00%3A00.000001%2B00%3A00"' in first
+    assert "Older notifications" in first and "Newest" not in first
+    older = web.client.get("/notifications", params={"before": "2026-12-01T08:00:00.000001+00:00"})
+    assert older.status_code == 200 and "Newest" in older.text
+    asked = [params for name, params in web.apis.notifications.calls if name == "inbox"][-1]
+    assert asked["before"].isoformat() == "2026-12-01T08:00:00.000001+00:00"
+    assert web.client.get("/notifications", params={"before": "yesterday"}).status_code == 400
+
+
 def test_a_child_the_person_may_not_see_named_is_a_child_never_an_id(web):
     hidden = notification(OTHER_CHILD)
     web.apis.notifications.items = [hidden, notification()]
