@@ -12,13 +12,13 @@ end, and the child's name where the person may see it.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
+from pydantic import AwareDatetime
 
 from services.web.api_clients import ApiError, ApiValidationError, NotFound
 from services.web.forms import FormErrors
@@ -35,8 +35,9 @@ NAMED_CHILDREN = 200
 
 
 @router.get("/notifications")
-async def inbox(page: SignedInPage, before: datetime | None = None) -> Response:
-    """The newest INBOX_LIMIT; `before`, the API's cursor (a time, nothing personal): older ones."""
+async def inbox(page: SignedInPage, before: AwareDatetime | None = None) -> Response:
+    """The newest INBOX_LIMIT; `before`, the API's cursor (a time with its offset, as the API
+    requires; nothing personal): older ones."""
     assert page.apis is not None
     found, names = await asyncio.gather(page.apis.notifications.inbox(limit=INBOX_LIMIT, before=before),
                                         _child_names(page))
