@@ -8,6 +8,7 @@ dependencies (views/deps.py); nothing reaches for it from a global.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable, MutableMapping
@@ -21,8 +22,15 @@ PERSON_KEY = "person"
 CSRF_KEY = "csrf"
 SEEN_KEY = "seen"
 # The page a signed-out person asked for (a notification's link, a bookmark), gone on to once
-# they have signed in.
+# they have signed in: within REMEMBERED_FOR_S of asking (not whoever signs in next on this
+# browser, an hour later), and a path no longer than REMEMBERED_PATH_MAX (the cookie stays
+# well under the 4 KB browsers keep; every page's path is far shorter).
 AFTER_SIGN_IN_KEY = "after_sign_in"
+REMEMBERED_FOR_S = 600
+REMEMBERED_PATH_MAX = 512
+# A path on this site as its pages are addressed: no scheme, no host, nothing a browser could
+# read as another site's address ('//host', '/\\host').
+_SITE_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.%~-]*")
 
 Clock = Callable[[], float]
 
@@ -76,23 +84,29 @@ def signed_in_person(session: MutableMapping[str, Any]) -> SignedInPerson | None
     return SignedInPerson.from_session(session.get(PERSON_KEY))
 
 
-def remember_page(session: MutableMapping[str, Any], path: str) -> None:
-    """`path` was asked for by someone not signed in: `sign_in` gives it back."""
-    session[AFTER_SIGN_IN_KEY] = path
+def remember_page(session: MutableMapping[str, Any], path: str, now: float) -> None:
+    """`path` was asked for by someone not signed in, at `now`: `sign_in` gives it back. One
+    that is not a path on this site, or too long, is not remembered."""
+    if len(path) <= REMEMBERED_PATH_MAX and _SITE_PATH.fullmatch(path):
+        session[AFTER_SIGN_IN_KEY] = {"path": path, "at": now}
 
 
 def sign_in(session: MutableMapping[str, Any], person: SignedInPerson, now: float) -> str | None:
     """A fresh session for `person`: nothing of the one before survives (no fixation), and a
     new CSRF token. Returns the page they asked for before signing in (`remember_page`), if
-    any: a path on this site, never another site's address."""
+    they asked within REMEMBERED_FOR_S: a path on this site, never another site's address."""
     asked = session.get(AFTER_SIGN_IN_KEY)
     session.clear()
     session[PERSON_KEY] = person.to_session()
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     session[SEEN_KEY] = now
-    if isinstance(asked, str) and asked.startswith("/") and not asked.startswith("//") and "\\" not in asked:
-        return asked
-    return None
+    if not isinstance(asked, dict):
+        return None
+    path, at = asked.get("path"), asked.get("at")
+    if not isinstance(path, str) or not _SITE_PATH.fullmatch(path) or not isinstance(at, (int, float)) \
+            or not 0 <= now - at <= REMEMBERED_FOR_S:
+        return None
+    return path
 
 
 def sign_out(session: MutableMapping[str, Any]) -> None:

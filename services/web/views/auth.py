@@ -65,9 +65,11 @@ async def signed_out(page: AnyonePage) -> Response:
 
 
 def _signed_in(page: Page, person: SignedInPerson) -> Response:
-    """Signed in: on to the page they asked for before, else their home."""
+    """Signed in: on to the page they asked for before, else their home (also when what they
+    asked for was the home page: a parent's is not a practitioner's)."""
+    home = PARENT_HOME if person.is_parent else HOME
     asked = sign_in(page.request.session, person, page.request.app.state.clock())
-    return RedirectResponse(asked or (PARENT_HOME if person.is_parent else HOME), status_code=303)
+    return RedirectResponse(asked if asked and asked != HOME else home, status_code=303)
 
 
 def _redirect_uri(request: Request) -> str:

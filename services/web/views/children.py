@@ -42,9 +42,12 @@ def names_for(page: Page) -> Names:
     return Names(page.request.app.state.directory, people)
 
 
+UNNAMED = "Child"  # a child whose details the viewer may not see
+
+
 def child_name(child: dict[str, Any]) -> str:
     if child.get("details_hidden") or not child.get("given_name"):
-        return "Child"
+        return UNNAMED
     return f"{child['given_name']} {child.get('family_name') or ''}".strip()
 
 

@@ -128,7 +128,7 @@ async def signed_in_page(request: Request) -> AsyncIterator[Page]:
         if request.method == "GET":
             # Its path only: a query may hold what was typed (a search for a child by name),
             # which has no place in a cookie.
-            remember_page(request.session, request.url.path)
+            remember_page(request.session, request.url.path, request.app.state.clock())
         raise NotSignedIn()
     page = _page(request, person)
     try:

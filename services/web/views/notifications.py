@@ -12,18 +12,19 @@ end, and the child's name where the person may see it.
 from __future__ import annotations
 
 import asyncio
+from datetime import timezone
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AwareDatetime
 
 from services.web.api_clients import ApiError, ApiValidationError, NotFound
 from services.web.forms import FormErrors
 from services.web.session import SignedInPerson
-from services.web.views.children import child_name
+from services.web.views.children import UNNAMED, child_name
 from services.web.views.deps import Page, SignedInPage
 
 router = APIRouter()
@@ -39,6 +40,11 @@ async def inbox(page: SignedInPage, before: AwareDatetime | None = None) -> Resp
     """The newest INBOX_LIMIT; `before`, the API's cursor (a time with its offset, as the API
     requires; nothing personal): older ones."""
     assert page.apis is not None
+    if before is not None:
+        try:  # the API takes a time UTC can hold; past that it answers 422, which is no page's to show
+            before = before.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise HTTPException(400) from None
     found, names = await asyncio.gather(page.apis.notifications.inbox(limit=INBOX_LIMIT, before=before),
                                         _child_names(page))
     items = [_inbox_item(item, names) for item in found.get("items") or ()]
@@ -95,17 +101,17 @@ async def timeline_link(page: SignedInPage, child_id: UUID) -> Response:
     keeps the link's #entry across the redirect. Whether the person may see the child at all is
     that page's question (the APIs' 404 is "Page not found")."""
     assert page.person is not None
-    return RedirectResponse(child_page(page.person, child_id), status_code=303)
+    return RedirectResponse(persons_child_page(page.person, child_id), status_code=303)
 
 
-def child_page(person: SignedInPerson, child_id: UUID | str) -> str:
+def persons_child_page(person: SignedInPerson, child_id: UUID | str) -> str:
     return f"/your-child/{child_id}" if person.is_parent else f"/children/{child_id}"
 
 
 def entry_page(person: SignedInPerson, child_id: UUID | str, event_id: UUID | str) -> str:
     """The entry on the child's page: each entry's id there is its event id, the fragment of
     the link in every message (services.notifications.domain.messages.timeline_link)."""
-    return f"{child_page(person, child_id)}#{event_id}"
+    return f"{persons_child_page(person, child_id)}#{event_id}"
 
 
 def _inbox_item(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -123,8 +129,8 @@ async def _child_names(page: Page) -> dict[str, str]:
         found = await page.apis.referrals.find_children(limit=NAMED_CHILDREN)
     except ApiError:
         return {}
-    return {str(child["child_id"]): child_name(child) for child in found.get("items") or ()
-            if child.get("given_name") and not child.get("details_hidden")}
+    named = ((str(child["child_id"]), child_name(child)) for child in found.get("items") or ())
+    return {child_id: name for child_id, name in named if name != UNNAMED}
 
 
 async def _subscription(page: Page) -> dict:

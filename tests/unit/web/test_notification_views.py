@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.web.api_clients import ServiceUnavailable
+from services.web.bootstrap import SESSION_COOKIE
 
 AMARA = str(uuid.uuid4())
 OTHER_CHILD = str(uuid.uuid4())
@@ -142,3 +143,30 @@ def test_the_path_asked_for_is_remembered_without_its_query_and_a_post_not_at_al
     signed_in = web.client.post("/sign-in", data={"person": "dana-hughes", "csrf_token": web.csrf()},
                                 follow_redirects=False)
     assert signed_in.headers["location"] == "/children"
+
+
+def test_a_parent_who_asked_for_the_home_page_signs_in_to_her_own(web):
+    web.client.get("/", follow_redirects=False)
+    signed_in = web.client.post("/sign-in", data={"person": "ada-okoro", "csrf_token": web.csrf()},
+                                follow_redirects=False)
+    assert signed_in.headers["location"] == "/your-child"
+
+
+def test_a_page_asked_for_long_ago_or_too_long_a_path_is_not_where_sign_in_goes(web):
+    web.client.get(f"/children/{AMARA}/timeline", follow_redirects=False)
+    web.clock.now += 601  # whoever signs in next on this browser, eleven minutes on
+    late = web.client.post("/sign-in", data={"person": "dana-hughes", "csrf_token": web.csrf()},
+                           follow_redirects=False)
+    assert late.headers["location"] == "/"
+    web.client.post("/sign-out", data={"csrf_token": web.csrf("/notifications")})
+    web.client.get("/children/" + "a" * 600, follow_redirects=False)
+    assert len(web.client.cookies.get(SESSION_COOKIE) or "") < 1000
+    long = web.client.post("/sign-in", data={"person": "dana-hughes", "csrf_token": web.csrf()},
+                           follow_redirects=False)
+    assert long.headers["location"] == "/"
+
+
+def test_a_cursor_outside_what_utc_can_hold_is_the_400_page(web):
+    web.sign_in_as("dana-hughes")
+    for cursor in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"):
+        assert web.client.get("/notifications", params={"before": cursor}).status_code == 400, cursor
