@@ -79,8 +79,8 @@ class Message:
     # The organisation the message names (the entry's author, or the organisation granted
     # break-glass access): the inbox API gives its id with its directory name.
     organisation_id: str | None = None
-    # The day a reminder's deadline falls on (None where that day is the child's age in
-    # disguise: AGE_DERIVED_KINDS), and the end of a break-glass grant: what the inbox shows
+    # The day a reminder's deadline falls on (None unless its kind is one of DATED_KINDS: the
+    # day could be the child's age in disguise), and the end of a break-glass grant: what the inbox shows
     # beside the title, the text's words for a page.
     due_on: date | None = None
     until: datetime | None = None
@@ -197,6 +197,18 @@ AGE_DERIVED_KINDS: frozenset[str] = frozenset({
     "eyfs_progress_check_at_two", "transition_planning_starts", "reception_place_from",
 })
 
+# Kinds whose day may be told: a deadline counted from something done on the case (a request
+# for an EHC needs assessment or for advice, a draft plan issued, a review booked, a consent
+# given, a referral made), never from the child's birth. A kind must be named here to have its
+# day told: every other one is told without it, the age-derived kinds above and any kind this
+# build does not know (a newer producer's, in a ChildRegistered's or an EHC request's due dates),
+# which could be an age as well. (Until 2026-12-04 the rule was the other way round, so an
+# unknown kind's day was told.)
+DATED_KINDS: frozenset[str] = frozenset({
+    "ehc_decision_to_assess", "ehc_notice_if_no_plan", "ehc_final_plan", "ehc_advice", "ehc_draft_plan_comments",
+    "integrated_review", "consent_expiry", "consent_expiry_reminder", "referral_waiting_target",
+})
+
 AGE_WHEN: dict[str, str] = {
     "integrated_review_window_opens": "nearing 24 months, so it is time to plan the integrated review at two",
 }
@@ -220,7 +232,7 @@ def _when(due_on: date, today: date) -> str:
 def reminder_message(reminder: "Reminder", today: date, public_url: str) -> Message:
     link = timeline_link(public_url, reminder.child_id, reminder.about_event_id)
     title = reminder_title(reminder.kind)
-    if reminder.kind in AGE_DERIVED_KINDS:
+    if reminder.kind not in DATED_KINDS:
         # Not even "in 7 days": today plus seven is a date too.
         when, extra, due_on = AGE_WHEN.get(reminder.kind, "the date is on the child's record in TAC"), {}, None
     else:

@@ -315,7 +315,9 @@ def test_dates_from_registration_are_reminded_to_the_setting_that_registered_the
     assert handlers.send_due_reminders(sessions, OUT, NOW) == 1
     [item] = inbox_of(sessions, setting)
     assert item.title == "Setting review is due"
-    assert f"in 7 days, on {(today + timedelta(days=7)).isoformat()}" in item.text
+    # A kind this build does not know is told without its day: a registration's day may be an age.
+    assert "the date is on the child's record in TAC" in item.text
+    assert (today + timedelta(days=7)).isoformat() not in item.text and item.due_on is None
 
 
 def test_an_age_derived_date_from_an_older_registration_is_reminded_without_its_date(sessions):

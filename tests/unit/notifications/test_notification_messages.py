@@ -14,7 +14,7 @@ from schemas.events import consent as c
 from schemas.vocabulary import AUDIT, Agency, AreaOfNeed
 from services.common.directory import Directory, NationalCode, Organisation
 from services.notifications.domain.messages import (
-    AGE_DERIVED_KINDS, ENTRY_TITLES, entry_message, reminder_message, safeguarding_message, timeline_link,
+    AGE_DERIVED_KINDS, DATED_KINDS, ENTRY_TITLES, REMINDER_TITLES, entry_message, reminder_message, safeguarding_message, timeline_link,
     webhook_body,
 )
 from services.notifications.domain.recipients import About, NOT_ANNOUNCED
@@ -116,6 +116,25 @@ def test_a_reminder_of_an_age_derived_date_from_an_older_registration_never_says
         assert "in 7 days" not in message.text and "today" not in message.text, reminder.kind
         assert "due_on" not in json.loads(body), reminder.kind
         assert message.due_on is None, reminder.kind  # nor for the inbox to show
+
+
+def test_every_reminder_kind_this_build_words_is_either_dated_or_age_derived_never_both():
+    assert DATED_KINDS | AGE_DERIVED_KINDS == set(REMINDER_TITLES)
+    assert not DATED_KINDS & AGE_DERIVED_KINDS
+
+
+def test_a_reminder_of_a_kind_this_build_does_not_know_never_says_when():
+    """A newer producer's kind in a registration's due dates could be an age in disguise."""
+    due_on, today = date(2026, 9, 1), date(2026, 8, 25)
+    dates = (DueDate(kind="eyfs_progress_check_at_three", due_on=due_on, reference="EYFS"),)
+    registered = envelope(r.ChildRegistered(setting_organisation_id="org-setting", due_dates=dates), CHILD)
+
+    for reminder in reminders_for(registered):
+        message = reminder_message(reminder, today, URL)
+        body = webhook_body(uuid4(), message, NOW).decode()
+        assert message.title == "Eyfs progress check at three is due"
+        assert _dates_in(message.text + body, due_on, today) == [] and "in 7 days" not in message.text
+        assert "due_on" not in json.loads(body) and message.due_on is None
 
 
 def test_an_ehc_reminder_gives_its_date_in_the_mail_and_the_webhook_as_it_counts_from_the_request():
