@@ -75,6 +75,9 @@ class BatchConsumer:
     idle_wait_s: float = 0.1
     session_timeout_s: float = 30.0
     on_batch: Callable[[FetchedBatch], None] = lambda _: None
+    # Told the partitions this consumer owns at each rebalance: none as one starts, its whole new
+    # assignment as it ends (the freshness gate's `consumed_here`).
+    on_assignment: Callable[[frozenset[PartitionKey]], None] = lambda _: None
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _in_flight: asyncio.Task | None = field(default=None, init=False)
     _runs: int = field(default=0, init=False)
@@ -239,6 +242,7 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked) -> None:
+        self._owner.on_assignment(frozenset())
         try:
             await self._owner.finish_in_flight()
         except asyncio.CancelledError:
@@ -248,4 +252,4 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):
         await self._owner.drop_lanes([(tp.topic, tp.partition) for tp in revoked])
 
     async def on_partitions_assigned(self, assigned) -> None:
-        return None
+        self._owner.on_assignment(frozenset((tp.topic, tp.partition) for tp in assigned))

@@ -21,6 +21,16 @@ What is applied, per partition, is the furthest of
 * the positions this process's consumer records after each applied batch (`record`): the same
   fact, known as it is committed.
 
+For a partition this process's consumer owns (`consumed_here`, told at each rebalance), the
+group's commit is asked once after it is assigned, not on every read: while it is ours, no one
+else commits it (a member that lost it has its commits refused by the group's generation) and
+this process records a batch before committing it, so what `record` says is the newest there
+is. Under load nearly every read finds its partitions behind, and that round trip to the broker
+was 1.2 ms of a read's median 7.7 at the gate, 3.1 of its 90th percentile (9,400 events/s into
+SQLite, 2026-12-04). If the group moved it on without this process hearing of it, the read's
+last round before its wait runs out asks the broker for every partition still behind: such a
+read waits longer, never decides on less.
+
 One client, started with the service and reused by every round and every inbox read. Its
 group id is the service's, to read the group's commits; it never subscribes, so it never
 joins the group, and it never commits (auto commit off).
@@ -83,6 +93,12 @@ class ConsentCopyFreshness:
         self._timeout_s = request_timeout_s
         self._consumer: AIOKafkaConsumer | None = None
         self._local: dict[Partition, int] = {}
+        self._consumed_here: frozenset[Partition] = frozenset()
+        # Partitions consumed here whose group commit has been merged into `_local` since they
+        # were assigned; `_assignments` counts rebalances, so an answer asked for before one is
+        # not taken as asked after it.
+        self._asked_since_assigned: set[Partition] = set()
+        self._assignments = 0
         self._progress = asyncio.Event()
         self._behind_since: float | None = None
         self._logged_at = 0.0
@@ -103,6 +119,14 @@ class ConsentCopyFreshness:
         if consumer is not None:
             await consumer.stop()
 
+    def consumed_here(self, partitions: Iterable[Partition]) -> None:
+        """This process's consumer owns `partitions` from now on (its whole assignment; none
+        while the group rebalances). Called on the event loop by the consumer's rebalance
+        listener."""
+        self._consumed_here = frozenset(partitions)
+        self._asked_since_assigned = set()
+        self._assignments += 1
+
     def record(self, topic: str, partition: int, next_offset: int) -> None:
         """This process applied (or parked) everything of `topic`/`partition` before `next_offset`.
         Called on the event loop (the consumer's batch callback); wakes the gates waiting."""
@@ -119,12 +143,19 @@ class ConsentCopyFreshness:
         deadline = time.monotonic() + timeout_s
         snapshot = await self._end_offsets(child)
         while True:
+            last_round = time.monotonic() + _RECHECK_S > deadline
             lag = behind(snapshot, self._local)
-            if lag:  # the group's commits may know more than this process (another member, a restart)
+            # The group's commits may know more than this process (another member, a restart),
+            # except of a partition consumed here and asked since it was assigned.
+            ask = [tp for tp in lag if last_round or tp not in self._asked_since_assigned]
+            if ask:
+                assignments = self._assignments
                 # A committed offset is applied: kept, so the next round asks only beyond it.
-                self._local = merge_applied(self._local, await self._committed(list(lag)))
+                self._local = merge_applied(self._local, await self._committed(ask))
+                if assignments == self._assignments:
+                    self._asked_since_assigned.update(tp for tp in ask if tp in self._consumed_here)
                 lag = behind(snapshot, self._local)
-            if not lag or time.monotonic() + _RECHECK_S > deadline:
+            if not lag or last_round:
                 self._report(lag)
                 return lag
             # Looked at again as soon as this process applies a batch (a withdrawal the read

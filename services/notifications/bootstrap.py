@@ -171,7 +171,8 @@ def build(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Notific
                                      client_id=f"{settings.consumer_group}-freshness",
                                      behind_gauge=metrics.CONSENT_COPY_BEHIND,
                                      waiting="nothing is e-mailed, posted or shown")
-    consumer = build_consumer(settings, intake, on_applied=freshness.record)
+    consumer = build_consumer(settings, intake, on_applied=freshness.record,
+                              on_assignment=freshness.consumed_here)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

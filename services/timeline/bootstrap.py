@@ -62,7 +62,8 @@ def build(settings: TimelineSettings, *, clock: Clock = utc_now) -> Timeline:
                                      topics=(settings.consent_topic,), keyed_topics=(settings.referrals_topic,),
                                      client_id=f"{settings.consumer_group}-freshness",
                                      behind_gauge=CONSENT_COPY_BEHIND, waiting="timeline reads answer 503")
-    consumer = build_consumer(settings, ingestor, on_applied=freshness.record)
+    consumer = build_consumer(settings, ingestor, on_applied=freshness.record,
+                              on_assignment=freshness.consumed_here)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

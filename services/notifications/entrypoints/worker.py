@@ -31,10 +31,12 @@ def build_consumer(
     intake: BatchIngestor,
     *,
     on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
+    on_assignment: Callable[[frozenset[tuple[str, int]]], None] = lambda _partitions: None,
 ) -> BatchConsumer:
     """Builds (but does not start or connect) the consumer. `on_applied(topic, partition,
     next_offset)` is told, after each batch is applied and before its offsets are committed, how
-    far each partition is applied (the freshness gate's positions)."""
+    far each partition is applied, and `on_assignment(partitions)` which partitions this process
+    consumes, at each rebalance (the freshness gate's positions)."""
 
     def measure(batch: FetchedBatch) -> None:
         for tp, next_offset in batch.applied.items():
@@ -55,6 +57,7 @@ def build_consumer(
         idle_wait_s=settings.batch_within_s,
         session_timeout_s=settings.session_timeout_s,
         on_batch=measure,
+        on_assignment=on_assignment,
     )
 
 

@@ -39,9 +39,11 @@ def build_consumer(
     ingestor: BatchIngestor,
     *,
     on_applied: Callable[[str, int, int], None] = lambda _topic, _partition, _next: None,
+    on_assignment: Callable[[frozenset[tuple[str, int]]], None] = lambda _partitions: None,
 ) -> BatchConsumer:
     """Builds (but does not start or connect) the consumer. `on_applied(topic, partition,
-    next_offset)` is told after each applied batch how far each partition is applied (the
+    next_offset)` is told after each applied batch how far each partition is applied, and
+    `on_assignment(partitions)` which partitions this process consumes, at each rebalance (the
     read's freshness gate, services.common.consent_freshness)."""
 
     def on_batch(batch: FetchedBatch) -> None:
@@ -59,4 +61,5 @@ def build_consumer(
         idle_wait_s=settings.batch_within_s,
         session_timeout_s=settings.session_timeout_s,
         on_batch=on_batch,
+        on_assignment=on_assignment,
     )

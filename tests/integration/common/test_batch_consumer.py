@@ -198,3 +198,40 @@ async def test_a_run_restarted_on_the_same_consumer_fetches_again_what_the_faile
             await asyncio.wait_for(running, 30)
     finally:
         await consumer.stop()
+
+
+async def test_each_rebalance_tells_the_partitions_the_consumer_owns(kafka_bootstrap, fresh_topic):
+    """The freshness gate trusts this process's positions for the partitions it is told are its own."""
+    topic, group = await fresh_topic("batch-assigned", partitions=2), f"batch-assigned-{uuid4().hex[:8]}"
+    told: dict[str, list[frozenset]] = {"first": [], "second": []}
+    consumers = {name: _consumer(kafka_bootstrap, topic, group, GatedSink()) for name in told}
+    for name, consumer in consumers.items():
+        consumer.on_assignment = told[name].append
+    stop = asyncio.Event()
+    both = {(topic, 0), (topic, 1)}
+
+    async def until(condition) -> None:
+        for _ in range(300):
+            if condition():
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"never told as expected: {told}")
+
+    running = []
+    try:
+        await consumers["first"].start()
+        running.append(asyncio.create_task(consumers["first"].run(stop)))
+        await until(lambda: told["first"] and told["first"][-1] == both)
+        await consumers["second"].start()
+        running.append(asyncio.create_task(consumers["second"].run(stop)))
+        await until(lambda: told["second"] and told["second"][-1] and len(told["first"][-1]) == 1)
+        # The first gave up everything as the group rebalanced, then was told its share; the two
+        # shares are the topic's partitions, each owned by one.
+        assert frozenset() in told["first"][1:]
+        assert told["first"][-1] | told["second"][-1] == both
+        assert not told["first"][-1] & told["second"][-1]
+    finally:
+        stop.set()
+        await asyncio.gather(*running, return_exceptions=True)
+        for consumer in consumers.values():
+            await consumer.stop()

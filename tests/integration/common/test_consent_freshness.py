@@ -9,7 +9,7 @@ import asyncio
 import time
 import uuid
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry, Gauge
@@ -92,5 +92,78 @@ async def test_a_read_about_a_child_waits_for_that_childs_partition_of_a_keyed_t
         gate.record(referrals, sent.partition, sent.offset + 1)
         assert await gate.wait_until_fresh(0.1, child=child) == {}
     finally:
+        await producer.stop()
+        await gate.stop()
+
+
+async def test_a_partition_consumed_here_is_asked_of_the_group_once_after_each_assignment(kafka_bootstrap, fresh_topic):
+    """Once its group commit is known, a partition this process consumes is waited for on what
+    the process records; one it does not consume is asked of the group on every read."""
+    ours, theirs = await fresh_topic("gate", partitions=1), await fresh_topic("gate-other", partitions=1)
+    gauge = Gauge("behind", "messages not applied", ["topic"], registry=CollectorRegistry())
+    gate = ConsentCopyFreshness(kafka_bootstrap, group_id=f"gate-{uuid.uuid4().hex[:8]}", topics=[ours, theirs],
+                                client_id="gate-test", behind_gauge=gauge, waiting="reads wait")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await gate.start()
+    await producer.start()
+    asked: list[list[tuple[str, int]]] = []
+    ask_the_group = gate._committed
+
+    async def counting(partitions):
+        asked.append(sorted(partitions))
+        return await ask_the_group(partitions)
+
+    gate._committed = counting  # type: ignore[method-assign]
+    try:
+        gate.consumed_here([(ours, 0)])
+        for round_ in range(1, 4):
+            for topic in (ours, theirs):
+                await producer.send_and_wait(topic, b"{}")
+            # The consumer applies both partitions' new message a moment after the read asks.
+            asyncio.get_running_loop().call_later(
+                0.05, lambda n=round_: (gate.record(ours, 0, n), gate.record(theirs, 0, n)))
+            assert await gate.wait_until_fresh(5.0) == {}
+        # Asked of the group: both the first time, then only the partition not consumed here.
+        assert asked[0] == sorted([(ours, 0), (theirs, 0)])
+        assert all(round_ == [(theirs, 0)] for round_ in asked[1:]), asked
+
+        asked.clear()
+        gate.consumed_here([(ours, 0)])  # a rebalance gave it back: its commit is asked once more
+        await producer.send_and_wait(ours, b"{}")
+        asyncio.get_running_loop().call_later(0.05, gate.record, ours, 0, 4)
+        assert await gate.wait_until_fresh(5.0) == {}
+        assert asked == [[(ours, 0)]]
+    finally:
+        await producer.stop()
+        await gate.stop()
+
+
+async def test_a_read_still_finds_a_commit_this_process_did_not_hear_of_before_its_wait_runs_out(
+        kafka_bootstrap, fresh_topic):
+    """The group moved a partition on without this process hearing of it, and another member
+    applied and committed it: the read's last round asks the group, and is fresh, not refused."""
+    topic = await fresh_topic("gate", partitions=1)
+    group = f"gate-{uuid.uuid4().hex[:8]}"
+    gauge = Gauge("behind", "messages not applied", ["topic"], registry=CollectorRegistry())
+    gate = ConsentCopyFreshness(kafka_bootstrap, group_id=group, topics=[topic], client_id="gate-test",
+                                behind_gauge=gauge, waiting="reads wait")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    other_member = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await gate.start()
+    await producer.start()
+    await other_member.start()
+    try:
+        gate.consumed_here([(topic, 0)])
+        await producer.send_and_wait(topic, b"{}")
+        asyncio.get_running_loop().call_later(0.05, gate.record, topic, 0, 1)
+        assert await gate.wait_until_fresh(5.0) == {}  # its commit asked once (none yet), then recorded here
+        sent = await producer.send_and_wait(topic, b"{}")
+        other_member.assign([TopicPartition(topic, 0)])
+        await other_member.commit({TopicPartition(topic, 0): sent.offset + 1})
+        started = time.monotonic()
+        assert await gate.wait_until_fresh(0.5) == {}
+        assert time.monotonic() - started >= 0.4 - consent_freshness._RECHECK_S  # found on its last round
+    finally:
+        await other_member.stop()
         await producer.stop()
         await gate.stop()
