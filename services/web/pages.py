@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web.api_clients.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ServiceUnavailable
+from services.web.api_clients.errors import (
+    ApiValidationError, Conflict, Forbidden, NotAuthenticated, NotFound, ServiceUnavailable,
+)
 from services.web.session import sign_out
 
 log = structlog.get_logger(__name__)
@@ -71,6 +73,15 @@ def register_error_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     async def unavailable(request: Request, exc: Exception) -> Response:
         return _render(templates, request, "errors/problem.html", 503)
 
+    async def refused_by_api(request: Request, exc: Exception) -> Response:
+        # A form catches its API's 422 and shows it on its fields (forms.py). One that reaches
+        # here came from a page that passed on something the API would not take: the request
+        # was bad, and it is a 400, never the 500 of an unexpected error. Logged by field name
+        # only: the API's words can name case facts.
+        assert isinstance(exc, ApiValidationError)
+        log.warning("api_refused_page_request", method=request.method, fields=sorted(exc.fields))
+        return _render(templates, request, "errors/problem.html", 400)
+
     async def bad_request(request: Request, exc: Exception) -> Response:
         # A malformed id in the path (/children/made-up) is "Page not found", like an unknown one.
         errors = getattr(exc, "errors", lambda: [])()
@@ -88,6 +99,7 @@ def register_error_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfRefused, csrf)
     app.add_exception_handler(ServiceUnavailable, unavailable)
+    app.add_exception_handler(ApiValidationError, refused_by_api)
 
 
 def problem_page_middleware(templates: Jinja2Templates) -> dict[str, Any]:

@@ -184,6 +184,16 @@ def test_a_conflict_from_the_api_is_a_page_saying_what_happened(web):
     assert "the referral has already been accepted" in response.text
 
 
+def test_input_an_api_refuses_on_a_page_that_is_not_a_form_is_a_400_never_a_500(web):
+    web.sign_in_as("dana-hughes")
+    web.apis.referrals.fail_with = ApiValidationError({"since": "a date in the future"})
+    client = TestClient(web.client.app, raise_server_exceptions=False, cookies=web.client.cookies)
+    response = client.get("/")
+    assert response.status_code == 400
+    assert "Sorry, there is a problem with the service" in response.text
+    assert "a date in the future" not in response.text
+
+
 def test_an_unexpected_error_is_the_sorry_page_never_a_stack_trace(web):
     web.sign_in_as("dana-hughes")
     web.apis.referrals.fail_with = RuntimeError("boom with details")
