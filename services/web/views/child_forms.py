@@ -4,7 +4,6 @@ made-up id); the APIs still decide on submit."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.children import setting_child
 from services.web.views.deps import Page, PractitionerPage
+from services.web.views.form_input import date_from_parts
 from services.web.words import AREAS_OF_NEED
 
 router = APIRouter()
@@ -51,7 +51,7 @@ async def register(
         errors.add("given-name", "Enter the child’s first name")
     if not values["family_name"]:
         errors.add("family-name", "Enter the child’s last name")
-    dob = parse_date(values["dob_day"], values["dob_month"], values["dob_year"])
+    dob = date_from_parts(values["dob_day"], values["dob_month"], values["dob_year"])
     if dob is None:
         errors.add("dob-day", "Enter the child’s date of birth, for example 27 3 2024"
                    if any((values["dob_day"], values["dob_month"], values["dob_year"]))
@@ -63,13 +63,6 @@ async def register(
             "date_of_birth": dob.isoformat() if dob else None}),
         done=lambda child: f"/children/{child['child_id']}", template="children/new.html", values=values,
         fields=_REGISTER_FIELDS, messages={"date_of_birth": "Date of birth must be in the past and the child under five"})
-
-
-def parse_date(day: str, month: str, year: str) -> date | None:
-    try:
-        return date(int(year), int(month), int(day)) if len(year.strip()) == 4 else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _settings_only(page: Page) -> None:

@@ -67,6 +67,27 @@ def date_field_id(name: str) -> str:
     return f"{field_id(name)}-day"
 
 
+# The years a date typed into a form may have. A case's dates fall well inside them, and the
+# pages' own arithmetic on a date (a draft plan's 15 days for comments) stays inside what Python's
+# `date` can hold: a year of 9999 let "issued + 15 days" fail as an unexpected error (500).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def date_from_parts(day: Any, month: Any, year: Any) -> date | None:
+    """The date a GOV.UK date input's three parts give, or None when they are not a real one:
+    a part sent twice (a list), not digits, a day or month of more than 2 digits, a year of
+    other than 4 (the Design System's rule), a year outside FIRST_YEAR..LAST_YEAR, or no such day.
+    Lengths are checked before `int`: a part of thousands of digits is refused, not converted."""
+    if not all(isinstance(p, str) and p.isascii() and p.isdigit() for p in (day, month, year)):
+        return None
+    if len(day) > 2 or len(month) > 2 or len(year) != 4 or not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
 def read_date(form: dict[str, Any], name: str, what: str, errors: FormErrors, *, required: bool = True) -> date | None:
     """The date typed in `{name}-day`, `-month`, `-year`; an error on `{name}-day` (the first
     input, where the summary's link lands) in GOV.UK's words. `what` completes "Enter the date
@@ -81,14 +102,10 @@ def read_date(form: dict[str, Any], name: str, what: str, errors: FormErrors, *,
     if missing:
         errors.add(error_on, f"The date {what} must include a {' and '.join(missing)}")
         return None
-    try:
-        day, month, year = (int(p) for p in parts)
-        if year < 1000:
-            raise ValueError
-        return date(year, month, day)
-    except ValueError:
+    found = date_from_parts(*parts)
+    if found is None:
         errors.add(error_on, f"The date {what} must be a real date")
-        return None
+    return found
 
 
 def iso(day: date | None) -> str | None:

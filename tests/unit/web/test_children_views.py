@@ -80,6 +80,15 @@ def test_registering_without_a_name_shows_the_error_summary_linked_to_the_field(
     assert not world.called("register_child")
 
 
+def test_a_date_of_birth_with_a_month_of_twenty_digits_is_an_error_on_the_field_not_a_crash(web, world):
+    web.sign_in_as("priya-shah")
+    response = web.client.post("/children/new", data={"given_name": "A", "family_name": "B", "dob_day": "1",
+                                                      "dob_month": "9" * 20, "dob_year": "2024",
+                                                      "csrf_token": web.csrf("/children/new")})
+    assert response.status_code == 400 and 'href="#dob-day"' in response.text
+    assert not world.called("register_child")
+
+
 def test_an_api_422_on_the_date_of_birth_is_shown_on_the_date_field(web, world):
     world.fail["register_child"] = ApiValidationError({"date_of_birth": "date_of_birth: TAC is for children under five"})
     web.sign_in_as("priya-shah")

@@ -170,6 +170,16 @@ def test_the_draft_plan_gives_the_family_at_least_15_days(cw):
     assert cw.apis.referrals.sent("issue_draft_plan") == []
 
 
+def test_a_draft_plan_issued_at_the_end_of_year_9999_is_an_error_on_the_date_not_a_crash(cw):
+    cw.apis.referrals.answers["ehc_request"] = _request()
+    cw.sign_in_as("maria-lopez")
+    path = f"{PAGE}/draft-plan"
+    page = cw.client.post(path, data={**date_fields("issued_on", 25, 12, 9999),
+                                      **date_fields("comments_due_on", 31, 12, 9999), "csrf_token": cw.csrf(path)})
+    assert page.status_code == 400 and 'href="#issued-on-day"' in page.text and "must be a real date" in page.text
+    assert cw.apis.referrals.sent("issue_draft_plan") == []
+
+
 def test_finalising_records_the_exceptions_ticked(cw):
     cw.apis.referrals.answers["ehc_request"] = _request(state="draft_issued")
     cw.sign_in_as("maria-lopez")

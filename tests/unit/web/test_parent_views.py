@@ -351,6 +351,8 @@ def test_a_parent_shares_what_they_see_at_home(ada, world):
     assert post(ada, path).status_code == 400
     bad_date = post(ada, path, text="Says more.", seen_day="31", seen_month="2", seen_year="2026")
     assert bad_date.status_code == 400 and "Enter a real date" in bad_date.text
+    huge_day = post(ada, path, text="Says more.", seen_day="9" * 20, seen_month="2", seen_year="2026")
+    assert huge_day.status_code == 400 and "Enter a real date" in huge_day.text  # not a crash
     response = post(ada, path, text="Points at the cat and says “cat”.", seen_day="3", seen_month="12", seen_year="2025")
     assert response.status_code == 303 and response.headers["location"] == f"{B}/at-home/shared"
     assert world.called("share_parent_observation")[0][0] == {"text": "Points at the cat and says “cat”.",

@@ -3,6 +3,8 @@ today is 15 January 2027."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from services.web.api_clients import ApiValidationError, Conflict, Forbidden, NotFound
 from tests.unit.web.casework_fakes import CHILD_ID, HIDDEN, REVIEW_ID, cw, date_fields  # noqa: F401
 
@@ -47,6 +49,19 @@ def test_a_date_that_is_not_real_is_an_error_linked_to_the_day(cw):
     assert page.status_code == 400
     assert 'href="#scheduled-for-day"' in page.text and "must be a real date" in page.text
     assert 'href="#with-organisation-id"' in page.text
+    assert cw.apis.referrals.sent("schedule_review") == []
+
+
+def test_a_date_part_sent_twice_or_too_long_is_the_same_error_not_a_crash(cw):
+    cw.sign_in_as("grace-mensah")
+    twice = [("scheduled_for_day", "1"), ("scheduled_for_day", "2"), ("scheduled_for_month", "1"),
+             ("scheduled_for_year", "2027"), ("with_organisation_id", "sunflower-nursery"), ("csrf_token", cw.csrf(NEW))]
+    huge = {**date_fields("scheduled_for", 1, 1, 2027), "scheduled_for_year": "9" * 20,
+            "with_organisation_id": "sunflower-nursery", "csrf_token": cw.csrf(NEW)}
+    for body in (twice, huge):
+        page = cw.client.post(NEW, content=urlencode(body),
+                              headers={"content-type": "application/x-www-form-urlencoded"})
+        assert page.status_code == 400 and 'href="#scheduled-for-day"' in page.text and "must be a real date" in page.text
     assert cw.apis.referrals.sent("schedule_review") == []
 
 

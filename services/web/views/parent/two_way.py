@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
-from services.web.views.child_forms import parse_date
+from services.web.views.form_input import date_from_parts
 from services.web.views.deps import ParentPage
 from services.web.views.parent.child import ehc_requests, timeline_rows
 from services.web.views.parent.common import base, done, done_page, parent_child
@@ -44,7 +44,7 @@ async def at_home(page: ParentPage, child_id: UUID, text: Annotated[str, Form()]
                       too_long=f"What you see at home must be {MAX_TEXT} characters or fewer", limit=MAX_TEXT)
     seen_on = None
     if any((values["seen_day"], values["seen_month"], values["seen_year"])):
-        seen_on = parse_date(values["seen_day"], values["seen_month"], values["seen_year"])
+        seen_on = date_from_parts(values["seen_day"], values["seen_month"], values["seen_year"])
         if seen_on is None:
             errors.add("seen-day", "Enter a real date, for example 27 3 2026")
         elif seen_on > date.today():
