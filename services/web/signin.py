@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+import httpx
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.starlette_client import OAuth
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.auth import AuthError, Principal, TokenVerifier
 from services.common.dev_tokens import dev_private_key_pem, issue_token
+from services.web.api_clients.errors import ServiceUnavailable
 from services.web.config import WebSettings
 from services.web.dev_people import DEV_PEOPLE, DevPerson
 from services.web.session import SignedInPerson
@@ -73,12 +76,18 @@ class OidcSignIn:
         )
 
     async def start(self, request: Request, redirect_uri: str) -> Response:
-        return await self._client.authorize_redirect(request, redirect_uri)
+        try:
+            # Asks the provider for its metadata (once; Authlib keeps it).
+            return await self._client.authorize_redirect(request, redirect_uri)
+        except (httpx.HTTPError, ValueError) as e:  # unreachable, or not answering as a provider does
+            raise ServiceUnavailable("identity provider", type(e).__name__) from None
 
     async def complete(self, request: Request) -> SignedInPerson:
         try:
             token = await self._client.authorize_access_token(request)
-        except OAuthError:
+        except httpx.HTTPError as e:
+            raise ServiceUnavailable("identity provider", type(e).__name__) from None
+        except AuthlibBaseError:  # refused, a state that does not match, an ID token that does not verify
             raise SignInFailed("The sign-in did not complete. Try again.") from None
         access_token = token.get("access_token")
         if not isinstance(access_token, str):

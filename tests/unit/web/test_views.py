@@ -13,6 +13,7 @@ from services.web.api_clients import ApiValidationError, Conflict, ServiceUnavai
 from services.web.config import WebSettings
 from services.web.security import CONTENT_SECURITY_POLICY
 from services.web.session import SignedInPerson
+from services.web.signin import OidcSignIn
 from tests.unit.web.conftest import make_web
 
 OVERDUE = {"kind": "referral", "id": "1", "child_id": "c1", "child_name": "Amara Okoro", "state": "made",
@@ -48,6 +49,24 @@ def test_the_sign_in_page_sends_people_to_the_identity_provider_in_production_an
         assert page.status_code == 302 and page.headers["location"].startswith("https://idp.example/")
         assert "Priya Shah" not in page.text
         assert web.client.post("/sign-in", data={"person": "priya-shah"}).status_code in (403, 404)
+
+
+def test_an_identity_provider_that_cannot_be_reached_is_the_sorry_page_with_503():
+    # Port 9 (discard) on this host: nothing listens, the connection is refused at once.
+    settings = WebSettings(environment="test", session_secret="s" * 40, oidc_issuer="http://127.0.0.1:9/realms/tac",
+                           oidc_client_id="tac-web", oidc_client_secret="secret")
+
+    class NoTokens:
+        def verify(self, token):
+            raise AssertionError("not reached")
+
+    web = make_web(settings, sign_in=OidcSignIn(settings, NoTokens()))  # type: ignore[arg-type]
+    with web.client:
+        page = web.client.get("/sign-in", follow_redirects=False)
+        assert page.status_code == 503 and "Sorry, there is a problem with the service" in page.text
+        # Back from the provider with a state this session never sent: refused in words, not a crash.
+        back = web.client.get("/auth/callback?code=c&state=s", follow_redirects=False)
+        assert back.status_code == 400 and "The sign-in did not complete" in back.text
 
 
 def test_a_page_asked_for_by_nobody_signed_in_redirects_to_sign_in(web):
