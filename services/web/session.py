@@ -1,8 +1,10 @@
 """Who is signed in, kept in the signed session cookie (Starlette's SessionMiddleware: HttpOnly,
 SameSite=Lax, Secure outside development), with the idle timeout and the CSRF token.
 
-The session holds the access token the APIs are called with and the few claims pages need;
-never case data. Pages get the person through the `SignedIn`, `Practitioner` and `Parent`
+The session holds the access token the APIs are called with and the few claims pages need.
+It is signed, not encrypted, so it holds no case data, with one exception kept short: a consent
+form's answers between the form and "check your answers" (views/consent_journey.py, one draft,
+gone once recorded). A confirmation keeps ids, kinds and dates only (views/parent/common.done). Pages get the person through the `SignedIn`, `Practitioner` and `Parent`
 dependencies (views/deps.py); nothing reaches for it from a global.
 """
 

@@ -31,6 +31,7 @@ ERROR_WORDS = ErrorWords(
     name_too_long="The name must be 200 characters or fewer",
     relationship="Select their relationship to the child",
     relationship_other="Enter their relationship to the child",
+    relationship_too_long="Their relationship to the child must be 64 characters or fewer",
     pr="Select whether they have parental responsibility",
     purposes="Select at least one purpose",
     period="Select how long the consent lasts",

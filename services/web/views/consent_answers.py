@@ -67,6 +67,12 @@ async def submitted(
 Submitted = Annotated[dict[str, Any], Depends(submitted)]
 
 
+# The consent API's limit on a relationship (schemas.events.consent). Checked here too: the
+# answers are kept in the session cookie until confirmed, and a longer one made a cookie larger
+# than browsers keep, so the answers were lost without a word.
+RELATIONSHIP_MAX = 64
+
+
 @dataclass(frozen=True)
 class ErrorWords:
     """What each form says when an answer is missing, in its own voice ("their" or "your")."""
@@ -75,6 +81,7 @@ class ErrorWords:
     name_too_long: str
     relationship: str
     relationship_other: str
+    relationship_too_long: str
     pr: str
     purposes: str
     period: str
@@ -84,7 +91,9 @@ def read_answers(form: dict[str, Any], directory: Directory, words: ErrorWords) 
     """The answers to keep (unknown choices dropped) and what is wrong with them."""
     values = {
         "given_by_name": form["given_by_name"].strip(), "relationship": form["relationship"].strip(),
-        "relationship_other": form["relationship_other"].strip(), "pr": form["pr"],
+        # Kept only where it is the answer, so no text typed before "mother" was chosen goes on.
+        "relationship_other": form["relationship_other"].strip() if form["relationship"].strip() == "other" else "",
+        "pr": form["pr"],
         "organisations": [o for o in form["organisation"] if o in directory],
         "agencies": [a for a in form["agency"] if a in agencies()],
         "categories": [c for c in form["category"] if c in CATEGORIES],
@@ -100,6 +109,8 @@ def read_answers(form: dict[str, Any], directory: Directory, words: ErrorWords) 
         errors.add("relationship", words.relationship)
     elif values["relationship"] == "other" and not values["relationship_other"]:
         errors.add("relationship-other", words.relationship_other)
+    elif len(values["relationship_other"]) > RELATIONSHIP_MAX:
+        errors.add("relationship-other", words.relationship_too_long)
     if values["pr"] not in ("yes", "no"):
         errors.add("pr", words.pr)
     if not values["organisations"] and not values["agencies"]:

@@ -73,6 +73,17 @@ def test_missing_answers_show_the_error_summary_linked_to_each_field(web, world)
     assert "<title>Error: " in response.text
 
 
+def test_a_relationship_longer_than_the_api_takes_is_an_error_on_it_and_other_words_are_not_kept(web, world):
+    web.sign_in_as("priya-shah")
+    long = _answers(web, relationship="other", relationship_other="x" * 65, organisation=["riverside-slt"])
+    assert long.status_code == 400 and 'href="#relationship-other"' in long.text
+    assert "must be 64 characters or fewer" in long.text
+    # Typed into "other" and then "mother" chosen: only the answer is kept for checking.
+    kept = _answers(web, relationship_other="y" * 5000, organisation=["riverside-slt"])
+    assert kept.status_code == 303
+    assert len(kept.headers["set-cookie"]) < 4096 and "y" * 100 not in web.client.get(CHECK).text
+
+
 def test_an_api_422_is_mapped_back_to_the_form_field(web, world):
     world.fail["grant_consent"] = ApiValidationError({"given_by.relationship": "relationship must not be blank"})
     web.sign_in_as("priya-shah")

@@ -6,6 +6,8 @@ check your answers), the team (why in words, add, remove with a reason), who has
 
 from __future__ import annotations
 
+import base64
+
 import copy
 from typing import Any
 
@@ -142,6 +144,13 @@ def ada(web, world):
     return web
 
 
+def session_of(web) -> str:
+    """The session cookie's contents as anyone holding the cookie can read them (Starlette signs
+    it; it does not encrypt it)."""
+    payload = web.client.cookies.get("session", "").split(".")[0]
+    return base64.b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
 def post(web, path: str, **data):
     data.setdefault("csrf_token", web.csrf(path))
     return web.client.post(path, data=data, follow_redirects=False)
@@ -258,8 +267,12 @@ def test_withdrawing_says_what_changes_at_once_then_withdraws(ada, world):
     response = post(ada, path)
     assert response.status_code == 303 and response.headers["location"] == f"{B}/consents/withdrawn"
     assert [str(a[0]) for a in world.called("withdraw_consent")] == [C1C]
+    assert "Amara" not in session_of(ada) and "Northbridge" not in session_of(ada)  # the words are made when shown
     done = ada.client.get(f"{B}/consents/withdrawn")
     assert "Consent withdrawn" in done.text and "govuk-panel" in done.text
+    assert "You withdrew: Any health visiting service on Amara’s team (now Northbridge Health Visiting) can see" in done.text
+    again = ada.client.get(f"{B}/consents/withdrawn", follow_redirects=False)  # said once
+    assert again.status_code == 303 and again.headers["location"] == f"{B}/who-can-see"
 
 
 def test_withdrawing_tells_what_another_consent_still_covers(ada, world):
@@ -308,7 +321,9 @@ def test_adding_an_organisation_from_the_directory(ada, world):
     response = post(ada, f"{B}/team/add", organisation="oak-lane-primary")
     assert response.status_code == 303 and response.headers["location"] == f"{B}/team"
     assert world.called("add_team_member")[0][0] == {"organisation_id": "oak-lane-primary"}
+    assert "Amara" not in session_of(ada)  # the child's name is put in the words when they are shown
     assert "Oak Lane Primary is now on Amara’s team" in ada.client.get(f"{B}/team").text
+    assert "is now on" not in ada.client.get(f"{B}/team").text  # said once, not at every visit after
 
 
 def test_removing_an_organisation_asks_for_a_reason_and_says_what_changes(ada, world):
@@ -321,6 +336,7 @@ def test_removing_an_organisation_asks_for_a_reason_and_says_what_changes(ada, w
     response = post(ada, path, reason="We have moved to another service.")
     assert response.status_code == 303
     assert world.called("remove_team_member")[0] == ("riverside-slt", {"reason": "We have moved to another service."})
+    assert "Riverside Speech and Language Therapy is no longer on Amara’s team" in ada.client.get(f"{B}/team").text
     assert ada.client.get(f"{B}/team/sunflower-nursery/remove").status_code == 404  # the setting stays
 
 

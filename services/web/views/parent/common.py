@@ -73,13 +73,19 @@ def agency_plural(agency: str) -> str:
 
 
 def done(page: Page, child_id: UUID, **what: Any) -> None:
+    """Keeps, for the confirmation page, what was just done: ids, kinds, dates and organisation
+    names only. The session is a cookie (signed, not encrypted): the words naming the child or
+    describing a consent are made when the page is shown."""
     page.request.session[DONE_KEY] = {"child_id": str(child_id), **{k: str(v) for k, v in what.items()}}
 
 
 def take_done(page: Page, child_id: UUID, kind: str) -> dict[str, str] | None:
+    """What `done` kept, once: gone from the session as it is shown, so a later visit to the page
+    does not say it again."""
     found = page.request.session.get(DONE_KEY)
     if not isinstance(found, dict) or found.get("child_id") != str(child_id) or found.get("kind") != kind:
         return None
+    del page.request.session[DONE_KEY]
     return found
 
 

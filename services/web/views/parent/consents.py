@@ -26,7 +26,7 @@ from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
     CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, done_page, listing, names_for,
-    parent_child, purpose_phrase,
+    parent_child, purpose_phrase, take_done,
 )
 from services.web.words import organisations
 
@@ -157,14 +157,20 @@ async def withdraw(page: ParentPage, child_id: UUID, consent_id: UUID) -> Respon
     child = await parent_child(page, child_id)
     consent, _, team = await _consent(page, child_id, consent_id)
     await page.apis.consent.withdraw_consent(child_id, consent_id, {})
-    done(page, child_id, kind="withdrawn",
-         sentence=sentence(consent, team, names_for(page), page, child["first_name"]))
+    done(page, child_id, kind="withdrawn", consent_id=consent_id)
     return RedirectResponse(f"{base(child)}/consents/withdrawn", status_code=303)
 
 
 @router.get("/your-child/{child_id}/consents/withdrawn")
 async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
-    return await done_page(page, child_id, "withdrawn", "parent/withdrawn.html", "/who-can-see")
+    """What was withdrawn, read again from the consent API (the session kept only its id)."""
+    child = await parent_child(page, child_id)
+    what = take_done(page, child_id, "withdrawn")
+    if what is None:
+        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
+    consent, _, team = await _consent(page, child_id, UUID(what["consent_id"]))
+    return await page.render("parent/withdrawn.html", child=child,
+                             withdrawn=sentence(consent, team, names_for(page), page, child["first_name"]))
 
 
 # -- give a new consent -------------------------------------------------------------------------
@@ -176,6 +182,7 @@ def _error_words(child: dict) -> ErrorWords:
         name_too_long="Your name must be 200 characters or fewer",
         relationship=f"Select your relationship to {child['first_name']}",
         relationship_other=f"Enter your relationship to {child['first_name']}",
+        relationship_too_long=f"Your relationship to {child['first_name']} must be 64 characters or fewer",
         pr="Select whether you have parental responsibility",
         purposes="Select at least one reason",
         period="Select how long your consent lasts",

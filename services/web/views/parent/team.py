@@ -47,7 +47,16 @@ async def team_page(page: ParentPage, child_id: UUID) -> Response:
                 "removable": m.get("organisation_id") != child.get("setting_organisation_id")}
                for m in await _team(page, child_id)]
     return await page.render("parent/team.html", child=child, members=members,
-                             done=take_done(page, child_id, "team"))
+                             done=_change_words(take_done(page, child_id, "team"), child))
+
+
+def _change_words(done: dict[str, str] | None, child: dict) -> str | None:
+    """The banner saying what the parent just changed, worded as it is shown (the session kept
+    only which organisation and which change, not the child's name)."""
+    if done is None:
+        return None
+    on = "is now on" if done.get("change") == "added" else "is no longer on"
+    return f"{done.get('organisation')} {on} {child['first_name']}’s team"
 
 
 def _choices(page: Page, members: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -74,8 +83,7 @@ async def add(page: ParentPage, child_id: UUID, organisation: Annotated[str, For
 
     async def send() -> None:
         added = await apis.referrals.add_team_member(child_id, {"organisation_id": organisation})
-        done(page, child_id, kind="team",
-             text=f"{added.get('organisation_name') or organisation} is now on {child['first_name']}’s team")
+        done(page, child_id, kind="team", change="added", organisation=added.get("organisation_name") or organisation)
 
     return await page.submit(errors, send, done=f"{base(child)}/team", template="parent/team_add.html", child=child,
                              choices=choices, values={"organisation": organisation},
@@ -110,8 +118,7 @@ async def remove(page: ParentPage, child_id: UUID, organisation_id: str,
 
     async def send() -> None:
         await apis.referrals.remove_team_member(child_id, organisation_id, {"reason": reason})
-        done(page, child_id, kind="team",
-             text=f"{member.get('organisation_name')} is no longer on {child['first_name']}’s team")
+        done(page, child_id, kind="team", change="removed", organisation=member.get("organisation_name"))
 
     return await page.submit(errors, send, done=f"{base(child)}/team", template="parent/team_remove.html", child=child,
                              member=member, values={"reason": reason}, fields={"reason": "reason"})
