@@ -42,7 +42,10 @@ class ReferralsClient(ApiClient):
 
     # -- children, the team, referrals (W2a: views/children, consent, referrals, team) --------
     async def find_children(self, *, name: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        return await self._get("/children", {"name": name or None, "limit": limit, "offset": offset})
+        if name:  # posted: a name typed into a search goes in no URL, between services either
+            return await self._request("POST", "/search/children", params={"limit": limit, "offset": offset},
+                                       json={"name": name})
+        return await self._get("/children", {"limit": limit, "offset": offset})
 
     team = endpoint("GET", "/children/{child_id}/team")
     name_key_person = endpoint("PUT", "/children/{child_id}/key-person")

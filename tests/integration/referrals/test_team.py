@@ -127,6 +127,8 @@ async def test_every_route_naming_a_child_answers_a_stranger_exactly_as_for_a_ra
     for path in ("/children?name=Amara", "/children", "/caseload", "/invitations"):
         r = await s.client.get(path, headers=auth("stranger"))
         assert r.status_code == 200 and str(sc.child) not in r.text and "Amara" not in r.text, path
+    r = await s.client.post("/search/children", headers=auth("stranger"), json={"name": "Amara"})
+    assert r.status_code == 200 and str(sc.child) not in r.text and "Amara" not in r.text
     team = await _ok(await s.client.get(f"/children/{sc.child}/team", headers=auth("setting")))
     assert "westshire-inclusion" not in {m["organisation_id"] for m in team["members"]}
 
@@ -176,6 +178,9 @@ async def test_an_organisation_not_invited_cannot_join_read_or_post_and_can_once
     assert me["details_hidden"] is False and me["given_name"] == "Amara"
     found = await _ok(await get("/children?name=Amara", headers=auth("hv")))
     assert [i["child_id"] for i in found["items"]] == [str(child)] and found["items"][0]["details_hidden"] is False
+    assert await _ok(await post("/search/children", headers=auth("hv"), json={"name": "Amara"})) == found
+    too_long = await post("/search/children", headers=auth("hv"), json={"name": "A" * 101})
+    assert too_long.status_code == 422 and "name" in too_long.text
     assert (await post(f"/invitations/{invited['invitation_id']}/accept", headers=auth("hv"))).status_code == 409
 
 

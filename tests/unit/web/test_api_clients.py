@@ -57,6 +57,21 @@ def test_a_request_validation_422_names_each_field_without_its_location():
     assert e.value.fields == {"email": "is not an e-mail address", "recipients.0.agency": "Input should be 'setting'"}
 
 
+def test_a_search_by_name_posts_the_name_and_puts_it_in_no_url():
+    seen: list[tuple[str, str, bytes]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, str(request.url), request.content))
+        return httpx.Response(200, json={"items": [], "total": 0})
+
+    _run(_client(handler).find_children(name="Amara Okoro", limit=200))
+    _run(_client(handler).find_children(limit=20))
+    (method, url, body), (list_method, list_url, _) = seen
+    assert method == "POST" and url == "http://referrals/search/children?limit=200&offset=0"
+    assert body == b'{"name":"Amara Okoro"}'
+    assert list_method == "GET" and list_url == "http://referrals/children?limit=20&offset=0"
+
+
 @pytest.mark.parametrize(("status", "error"), [(404, NotFound), (409, Conflict), (401, NotAuthenticated),
                                                (500, ServiceUnavailable), (503, ServiceUnavailable)])
 def test_each_refusal_or_failure_becomes_its_exception(status, error):
