@@ -150,8 +150,12 @@ class ConsentCopyFreshness:
             ask = [tp for tp in lag if last_round or tp not in self._asked_since_assigned]
             if ask:
                 assignments = self._assignments
+                committed = await self._committed(ask)
                 # A committed offset is applied: kept, so the next round asks only beyond it.
-                self._local = merge_applied(self._local, await self._committed(ask))
+                # Merged into `_local` as it is now, after the await: read before it, what
+                # `record` and other reads added meanwhile would be lost, and a partition asked
+                # already would then wait for its next batch, or the read's last round.
+                self._local = merge_applied(self._local, committed)
                 if assignments == self._assignments:
                     self._asked_since_assigned.update(tp for tp in ask if tp in self._consumed_here)
                 lag = behind(snapshot, self._local)
