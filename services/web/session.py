@@ -4,7 +4,8 @@ SameSite=Lax, Secure outside development), with the idle timeout and the CSRF to
 The session holds the access token the APIs are called with and the few claims pages need.
 It is signed, not encrypted, so it holds no case data, with one exception kept short: a consent
 form's answers between the form and "check your answers" (views/consent_journey.py, one draft,
-gone once recorded). A confirmation keeps ids, kinds and dates only (views/parent/common.done). Pages get the person through the `SignedIn`, `Practitioner` and `Parent`
+gone once recorded). A confirmation keeps ids, kinds, dates and organisation names only
+(views/parent/common.done). Pages get the person through the `SignedIn`, `Practitioner` and `Parent`
 dependencies (views/deps.py); nothing reaches for it from a global.
 """
 

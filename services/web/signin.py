@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
+from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,7 +88,10 @@ class OidcSignIn:
             token = await self._client.authorize_access_token(request)
         except httpx.HTTPError as e:
             raise ServiceUnavailable("identity provider", type(e).__name__) from None
-        except AuthlibBaseError:  # refused, a state that does not match, an ID token that does not verify
+        # Refused, a state that does not match, an answer that is not a token (ValueError), an ID
+        # token that does not verify: signed by another key, expired, for another client
+        # (Authlib checks it with joserfc, whose errors are not Authlib's).
+        except (AuthlibBaseError, JoseError, ValueError):
             raise SignInFailed("The sign-in did not complete. Try again.") from None
         access_token = token.get("access_token")
         if not isinstance(access_token, str):

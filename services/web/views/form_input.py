@@ -75,10 +75,13 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 def date_from_parts(day: Any, month: Any, year: Any) -> date | None:
     """The date a GOV.UK date input's three parts give, or None when they are not a real one:
-    a part sent twice (a list), not digits, a day or month of more than 2 digits, a year of
+    a part sent twice (a list), not decimal digits, a day or month of more than 2 digits, a year of
     other than 4 (the Design System's rule), a year outside FIRST_YEAR..LAST_YEAR, or no such day.
     Lengths are checked before `int`: a part of thousands of digits is refused, not converted."""
-    if not all(isinstance(p, str) and p.isascii() and p.isdigit() for p in (day, month, year)):
+    # Decimal digits of any script: a phone's keyboard in some locales types Arabic-Indic ones
+    # into a numeric field, and `int` reads them. (Not `isdigit`: it also takes superscripts,
+    # which `int` does not.)
+    if not all(isinstance(p, str) and p.isdecimal() for p in (day, month, year)):
         return None
     if len(day) > 2 or len(month) > 2 or len(year) != 4 or not FIRST_YEAR <= int(year) <= LAST_YEAR:
         return None

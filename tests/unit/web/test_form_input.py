@@ -13,6 +13,7 @@ def test_three_parts_of_a_real_date_are_that_date():
     assert date_from_parts("2", "11", "2023") == date(2023, 11, 2)
     assert date_from_parts("02", "01", "1900") == date(1900, 1, 2)
     assert date_from_parts("31", "12", "2100") == date(2100, 12, 31)
+    assert date_from_parts("٣", "١٢", "٢٠٢٦") == date(2026, 12, 3)  # Arabic-Indic digits, as some keyboards type
 
 
 @pytest.mark.parametrize("parts", [
@@ -27,7 +28,7 @@ def test_three_parts_of_a_real_date_are_that_date():
     ("1", "1", "9" * 4300),              # longer than int() converts
     ("1", "1", "1899"),                  # outside the years a case's dates fall in
     ("25", "12", "9999"),
-    ("١", "1", "2026"),                  # a digit, but not one a person typing a date means
+    ("²", "1", "2026"),                  # a digit to isdigit, not a decimal one
     (None, "1", "2026"),
 ])
 def test_parts_that_are_not_a_real_date_are_none_never_an_exception(parts):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 
 import copy
+from types import SimpleNamespace
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from services.web.api_clients import ApiValidationError, NotFound
+from services.web.api_clients import ApiValidationError, NotFound, ServiceUnavailable
 from services.web.config import WebSettings
+from services.web.views.parent.common import DONE_KEY, take_done
 from tests.unit.web.conftest import make_web
 
 CHILD_ID = "7c9e6679-7425-40de-944b-e07fc1f66afe"
@@ -273,6 +276,23 @@ def test_withdrawing_says_what_changes_at_once_then_withdraws(ada, world):
     assert "You withdrew: Any health visiting service on Amara’s team (now Northbridge Health Visiting) can see" in done.text
     again = ada.client.get(f"{B}/consents/withdrawn", follow_redirects=False)  # said once
     assert again.status_code == 303 and again.headers["location"] == f"{B}/who-can-see"
+
+
+def test_a_confirmation_the_page_could_not_show_is_shown_on_the_next_try(ada, world):
+    post(ada, f"{B}/consents/{C1C}/withdraw")
+    world.fail["consents"] = ServiceUnavailable("consent", "could not connect")
+    assert ada.client.get(f"{B}/consents/withdrawn").status_code == 503
+    del world.fail["consents"]
+    again = ada.client.get(f"{B}/consents/withdrawn", follow_redirects=False)
+    assert again.status_code == 200 and "You withdrew:" in again.text
+
+
+def test_a_confirmation_kept_without_what_the_page_needs_is_not_said():
+    class Page:  # a session written by the page's earlier version: the sentence, no consent id
+        request = SimpleNamespace(session={DONE_KEY: {"child_id": CHILD_ID, "kind": "withdrawn", "sentence": "…"}})
+
+    assert take_done(Page(), UUID(CHILD_ID), "withdrawn", needs=("consent_id",)) is None  # type: ignore[arg-type]
+    assert take_done(Page(), UUID(CHILD_ID), "withdrawn") is not None  # type: ignore[arg-type]
 
 
 def test_withdrawing_tells_what_another_consent_still_covers(ada, world):

@@ -79,14 +79,21 @@ def done(page: Page, child_id: UUID, **what: Any) -> None:
     page.request.session[DONE_KEY] = {"child_id": str(child_id), **{k: str(v) for k, v in what.items()}}
 
 
-def take_done(page: Page, child_id: UUID, kind: str) -> dict[str, str] | None:
-    """What `done` kept, once: gone from the session as it is shown, so a later visit to the page
-    does not say it again."""
+def take_done(page: Page, child_id: UUID, kind: str, *, needs: tuple[str, ...] = ()) -> dict[str, str] | None:
+    """What `done` kept about `kind` of this child, with each of `needs` (a session written by
+    an earlier version of the page may lack one: nothing to say then). Once shown, the page
+    calls `said_done`."""
     found = page.request.session.get(DONE_KEY)
     if not isinstance(found, dict) or found.get("child_id") != str(child_id) or found.get("kind") != kind:
         return None
-    del page.request.session[DONE_KEY]
-    return found
+    return found if all(isinstance(found.get(key), str) for key in needs) else None
+
+
+def said_done(page: Page) -> None:
+    """The confirmation has been shown: gone from the session, so a later visit to the page does
+    not say it again. Called once the page is made, so a failure making it (an API down) leaves
+    it to be shown on the next try."""
+    page.request.session.pop(DONE_KEY, None)
 
 
 __all__ = ["AGENCIES", "CATEGORIES", "PURPOSES", "Names", "names_for"]
@@ -99,4 +106,6 @@ async def done_page(page: Page, child_id: UUID, kind: str, template: str, otherw
     what = take_done(page, child_id, kind)
     if what is None:
         return RedirectResponse(base(child) + otherwise, status_code=303)
-    return await page.render(template, child=child, done=what)
+    shown = await page.render(template, child=child, done=what)
+    said_done(page)
+    return shown

@@ -26,7 +26,7 @@ from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
     CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, done_page, listing, names_for,
-    parent_child, purpose_phrase, take_done,
+    parent_child, purpose_phrase, said_done, take_done,
 )
 from services.web.words import organisations
 
@@ -165,12 +165,14 @@ async def withdraw(page: ParentPage, child_id: UUID, consent_id: UUID) -> Respon
 async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
     """What was withdrawn, read again from the consent API (the session kept only its id)."""
     child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "withdrawn")
+    what = take_done(page, child_id, "withdrawn", needs=("consent_id",))
     if what is None:
         return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
     consent, _, team = await _consent(page, child_id, UUID(what["consent_id"]))
-    return await page.render("parent/withdrawn.html", child=child,
-                             withdrawn=sentence(consent, team, names_for(page), page, child["first_name"]))
+    shown = await page.render("parent/withdrawn.html", child=child,
+                              withdrawn=sentence(consent, team, names_for(page), page, child["first_name"]))
+    said_done(page)
+    return shown
 
 
 # -- give a new consent -------------------------------------------------------------------------

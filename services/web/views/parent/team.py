@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.views.deps import Page, ParentPage
-from services.web.views.parent.common import base, day, done, parent_child, take_done
+from services.web.views.parent.common import base, day, done, parent_child, said_done, take_done
 from services.web.words import organisations
 
 router = APIRouter()
@@ -46,8 +46,11 @@ async def team_page(page: ParentPage, child_id: UUID) -> Response:
     members = [{**m, "since_words": day(m.get("since")), "why": why_words(m, page),
                 "removable": m.get("organisation_id") != child.get("setting_organisation_id")}
                for m in await _team(page, child_id)]
-    return await page.render("parent/team.html", child=child, members=members,
-                             done=_change_words(take_done(page, child_id, "team"), child))
+    changed = take_done(page, child_id, "team", needs=("change", "organisation"))
+    shown = await page.render("parent/team.html", child=child, members=members, done=_change_words(changed, child))
+    if changed:
+        said_done(page)
+    return shown
 
 
 def _change_words(done: dict[str, str] | None, child: dict) -> str | None:
