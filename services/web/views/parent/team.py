@@ -53,13 +53,13 @@ async def team_page(page: ParentPage, child_id: UUID) -> Response:
     return shown
 
 
-def _change_words(done: dict[str, str] | None, child: dict) -> str | None:
+def _change_words(changed: dict[str, str] | None, child: dict) -> str | None:
     """The banner saying what the parent just changed, worded as it is shown (the session kept
     only which organisation and which change, not the child's name)."""
-    if done is None:
+    if changed is None:
         return None
-    on = "is now on" if done.get("change") == "added" else "is no longer on"
-    return f"{done.get('organisation')} {on} {child['first_name']}’s team"
+    on = "is now on" if changed["change"] == "added" else "is no longer on"
+    return f"{changed['organisation']} {on} {child['first_name']}’s team"
 
 
 def _choices(page: Page, members: list[dict[str, Any]]) -> list[dict[str, str]]:
