@@ -337,6 +337,7 @@ def test_the_team_says_who_since_when_and_why(ada, world):
 def test_adding_an_organisation_from_the_directory(ada, world):
     form = ada.client.get(f"{B}/team/add").text
     assert "Oak Lane Primary" in form and 'value="riverside-slt"' not in form  # already on the team
+    assert "Area SENCO team" in form and "Area senco team" not in form  # the kind of service as it is written
     assert post(ada, f"{B}/team/add").status_code == 400
     response = post(ada, f"{B}/team/add", organisation="oak-lane-primary")
     assert response.status_code == 303 and response.headers["location"] == f"{B}/team"
