@@ -4,6 +4,7 @@ and a one-shot "done" message kept in the session for the confirmation panel (ne
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -99,13 +100,18 @@ def said_done(page: Page) -> None:
 __all__ = ["AGENCIES", "CATEGORIES", "PURPOSES", "Names", "names_for"]
 
 
-async def done_page(page: Page, child_id: UUID, kind: str, template: str, otherwise: str = "") -> Response:
-    """The confirmation that `kind` was done (what `done` kept in the session); without it, on
-    to the child's page `otherwise` (a path under base(child))."""
+async def done_page(page: Page, child_id: UUID, kind: str, template: str, otherwise: str = "", *,
+                    needs: tuple[str, ...] = (),
+                    words: Callable[[dict, dict[str, str]], Awaitable[dict[str, Any]]] | None = None) -> Response:
+    """The confirmation that `kind` was done (what `done` kept in the session, with each of
+    `needs`); without it, on to the child's page `otherwise` (a path under base(child)).
+    `words(child, what)`: more for the template, made as the page is shown (read again from an
+    API: the session keeps no case words)."""
     child = await parent_child(page, child_id)
-    what = take_done(page, child_id, kind)
+    what = take_done(page, child_id, kind, needs=needs)
     if what is None:
         return RedirectResponse(base(child) + otherwise, status_code=303)
-    shown = await page.render(template, child=child, done=what)
+    more = await words(child, what) if words else {}
+    shown = await page.render(template, child=child, done=what, **more)
     said_done(page)
     return shown

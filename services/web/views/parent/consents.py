@@ -20,13 +20,13 @@ from services.web.forms import FormErrors
 from services.web.pages import PageNotFound
 from services.web.templating import UK
 from services.web.views.consent_answers import (
-    PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, expires_at, relationship,
+    PERIODS, RELATIONSHIP_MAX, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, expires_at, relationship,
 )
 from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, ParentPage
 from services.web.views.parent.common import (
     CATEGORIES, PURPOSES, Names, agency_plural, base, category_phrase, day, done, done_page, listing, names_for,
-    parent_child, purpose_phrase, said_done, take_done,
+    parent_child, purpose_phrase,
 )
 from services.web.words import organisations
 
@@ -164,15 +164,12 @@ async def withdraw(page: ParentPage, child_id: UUID, consent_id: UUID) -> Respon
 @router.get("/your-child/{child_id}/consents/withdrawn")
 async def withdrawn(page: ParentPage, child_id: UUID) -> Response:
     """What was withdrawn, read again from the consent API (the session kept only its id)."""
-    child = await parent_child(page, child_id)
-    what = take_done(page, child_id, "withdrawn", needs=("consent_id",))
-    if what is None:
-        return RedirectResponse(f"{base(child)}/who-can-see", status_code=303)
-    consent, _, team = await _consent(page, child_id, UUID(what["consent_id"]))
-    shown = await page.render("parent/withdrawn.html", child=child,
-                              withdrawn=sentence(consent, team, names_for(page), page, child["first_name"]))
-    said_done(page)
-    return shown
+    async def words(child: dict, what: dict[str, str]) -> dict[str, Any]:
+        consent, _, team = await _consent(page, child_id, UUID(what["consent_id"]))
+        return {"withdrawn": sentence(consent, team, names_for(page), page, child["first_name"])}
+
+    return await done_page(page, child_id, "withdrawn", "parent/withdrawn.html", "/who-can-see",
+                           needs=("consent_id",), words=words)
 
 
 # -- give a new consent -------------------------------------------------------------------------
@@ -184,7 +181,7 @@ def _error_words(child: dict) -> ErrorWords:
         name_too_long="Your name must be 200 characters or fewer",
         relationship=f"Select your relationship to {child['first_name']}",
         relationship_other=f"Enter your relationship to {child['first_name']}",
-        relationship_too_long=f"Your relationship to {child['first_name']} must be 64 characters or fewer",
+        relationship_too_long=f"Your relationship to {child['first_name']} must be {RELATIONSHIP_MAX} characters or fewer",
         pr="Select whether you have parental responsibility",
         purposes="Select at least one reason",
         period="Select how long your consent lasts",
