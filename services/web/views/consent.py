@@ -17,7 +17,7 @@ from services.web.forms import FormErrors
 from services.web.templating import UK, date_words
 from services.web.views.children import setting_child
 from services.web.views.consent_answers import (
-    PERIODS, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, expires_at, relationship,
+    PERIODS, RELATIONSHIP_MAX, RELATIONSHIPS, ErrorWords, Submitted, agencies, blank, expires_at, relationship,
 )
 from services.web.views.consent_journey import ConsentJourney
 from services.web.views.deps import Page, PractitionerPage
@@ -31,7 +31,7 @@ ERROR_WORDS = ErrorWords(
     name_too_long="The name must be 200 characters or fewer",
     relationship="Select their relationship to the child",
     relationship_other="Enter their relationship to the child",
-    relationship_too_long="Their relationship to the child must be 64 characters or fewer",
+    relationship_too_long=f"Their relationship to the child must be {RELATIONSHIP_MAX} characters or fewer",
     pr="Select whether they have parental responsibility",
     purposes="Select at least one purpose",
     period="Select how long the consent lasts",

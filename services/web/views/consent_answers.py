@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form
 
+from schemas.events.consent import ConsentGiver
 from services.common.directory import Directory
 from services.web.forms import FormErrors
 from services.web.templating import UK
@@ -67,10 +68,10 @@ async def submitted(
 Submitted = Annotated[dict[str, Any], Depends(submitted)]
 
 
-# The consent API's limit on a relationship (schemas.events.consent). Checked here too: the
-# answers are kept in the session cookie until confirmed, and a longer one made a cookie larger
-# than browsers keep, so the answers were lost without a word.
-RELATIONSHIP_MAX = 64
+# The consent contract's limit on a relationship, read from it. Checked here too: the answers
+# are kept in the session cookie until confirmed, and a longer one made a cookie larger than
+# browsers keep, so the answers were lost without a word.
+RELATIONSHIP_MAX: int = ConsentGiver.model_json_schema()["properties"]["relationship"]["maxLength"]
 
 
 @dataclass(frozen=True)
